@@ -1,0 +1,1 @@
+"""The pure domain: no database, HTTP or framework imports; time is always passed in."""
