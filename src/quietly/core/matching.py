@@ -1,0 +1,172 @@
+"""Matchers and condition groups, compiled once and evaluated on the alert hot path.
+
+Semantics follow Alertmanager for the four classic operators and incident.io for the set
+operators (DESIGN §1):
+
+- a label the alert lacks reads as the empty string, so ``env!=prod`` matches an alert
+  without ``env`` and ``env=""`` matches it too;
+- ``=~`` and ``!~`` are *fully anchored*: ``db-.*`` matches ``db-1`` but not ``xdb-1``.
+  Alertmanager anchors with ``^(?:…)$``; in Python ``$`` also matches before a trailing
+  newline, so we compile ``(?:…)`` once and use ``fullmatch`` instead;
+- ``one_of`` / ``not_one_of`` test membership in ``values``;
+- ``is_set`` is "present and non-empty", ``is_blank`` is "missing or empty";
+- a group matches when every matcher in it does; a window's list of groups matches when any
+  group does; an empty group never matches (and ``validate_match`` rejects one).
+
+A window's *scope* (``scope_matches``) is the union of its parts: it covers an alert when it
+names ``all_targets``, or one of the alert's targets, or a group holding one of them, or when
+one of its condition groups matches the alert's labels.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from quietly.core.errors import ValidationError
+from quietly.core.model import Alert, ConditionGroup, Matcher, MatcherOp, Window
+
+__all__ = [
+    "CompiledGroup",
+    "LabelTest",
+    "compile_groups",
+    "compile_matcher",
+    "matches_labels",
+    "scope_matches",
+    "validate_match",
+]
+
+LabelTest = Callable[[Mapping[str, str]], bool]
+"""A compiled matcher: takes the alert's labels, answers whether the matcher holds."""
+
+
+def compile_matcher(matcher: Matcher, *, field: str = "match") -> LabelTest:
+    """Compile one matcher into a predicate over a label mapping.
+
+    Raises ``ValidationError`` naming ``field`` (e.g. ``match[0][1]``) for an empty label name,
+    an invalid regular expression (``field.value``) or a set operator without values
+    (``field.values``).
+    """
+    label = matcher.label
+    if not label:
+        raise ValidationError("a matcher needs a label name", field=f"{field}.label")
+    op = matcher.op
+    if op in (MatcherOp.RE, MatcherOp.NRE):
+        return _compile_regex(label, matcher.value, negate=op == MatcherOp.NRE, field=field)
+    if op in (MatcherOp.ONE_OF, MatcherOp.NOT_ONE_OF):
+        if not matcher.values:
+            raise ValidationError(f"{op.value} needs at least one value", field=f"{field}.values")
+        return _compile_set(label, frozenset(matcher.values), negate=op == MatcherOp.NOT_ONE_OF)
+    return _compile_simple(label, op, matcher.value)
+
+
+def _compile_regex(label: str, pattern: str, *, negate: bool, field: str) -> LabelTest:
+    try:
+        # Compile the group once; fullmatch anchors both ends (see module docstring).
+        fullmatch = re.compile(f"(?:{pattern})").fullmatch
+    except (re.error, RecursionError, OverflowError) as exc:
+        raise ValidationError(
+            f"invalid regular expression {pattern!r}: {exc}", field=f"{field}.value"
+        ) from exc
+    if negate:
+        return lambda labels: fullmatch(labels.get(label, "")) is None
+    return lambda labels: fullmatch(labels.get(label, "")) is not None
+
+
+def _compile_set(label: str, values: frozenset[str], *, negate: bool) -> LabelTest:
+    if negate:
+        return lambda labels: labels.get(label, "") not in values
+    return lambda labels: labels.get(label, "") in values
+
+
+def _compile_simple(label: str, op: MatcherOp, value: str) -> LabelTest:
+    if op == MatcherOp.EQ:
+        return lambda labels: labels.get(label, "") == value
+    if op == MatcherOp.NE:
+        return lambda labels: labels.get(label, "") != value
+    if op == MatcherOp.IS_SET:
+        return lambda labels: bool(labels.get(label))
+    if op == MatcherOp.IS_BLANK:
+        return lambda labels: not labels.get(label)
+    raise ValidationError(f"unknown operator {op!r}", field="match")  # pragma: no cover
+
+
+class CompiledGroup:
+    """A condition group compiled once: every test must hold; no tests means no match.
+
+    ``anchor`` is one ``label=value`` equality with a non-empty value that every matching alert
+    must carry, or ``None`` when the group has none. The decision index files the group under
+    its anchor; an ``=`` with an empty value cannot be an anchor because it also matches an
+    alert that lacks the label, which no lookup by the alert's labels would find.
+    """
+
+    __slots__ = ("anchor", "equalities", "tests")
+
+    def __init__(self, tests: Sequence[LabelTest], equalities: Sequence[tuple[str, str]]) -> None:
+        self.tests: tuple[LabelTest, ...] = tuple(tests)
+        self.equalities: tuple[tuple[str, str], ...] = tuple(equalities)
+        self.anchor: tuple[str, str] | None = self.equalities[0] if self.equalities else None
+
+    @classmethod
+    def compile(cls, group: ConditionGroup, *, field: str = "match[0]") -> CompiledGroup:
+        """Compile every matcher of ``group``; errors name ``field[j]``."""
+        tests = [compile_matcher(m, field=f"{field}[{j}]") for j, m in enumerate(group.matchers)]
+        equalities = [
+            (m.label, m.value) for m in group.matchers if m.op == MatcherOp.EQ and m.value
+        ]
+        return cls(tests, equalities)
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """Whether every matcher holds for ``labels``; an empty group never matches."""
+        tests = self.tests
+        if not tests:
+            return False
+        # A plain loop: ``all()`` over a generator costs about twice as much on the hot path.
+        for test in tests:  # noqa: SIM110
+            if not test(labels):
+                return False
+        return True
+
+
+def compile_groups(
+    groups: Iterable[ConditionGroup], *, field: str = "match"
+) -> list[CompiledGroup]:
+    """Compile a window's condition groups, in order; errors name ``field[i][j]``."""
+    return [CompiledGroup.compile(g, field=f"{field}[{i}]") for i, g in enumerate(groups)]
+
+
+def validate_match(groups: Sequence[ConditionGroup], *, field: str = "match") -> None:
+    """Check a window's condition groups as a user wrote them.
+
+    Rejects an empty group (``match[i]``: it could never match, which is never what was meant)
+    and every matcher ``compile_matcher`` rejects (``match[i][j].value`` for a bad regex).
+    """
+    for i, group in enumerate(groups):
+        if not group.matchers:
+            raise ValidationError(
+                "a condition group needs at least one matcher", field=f"{field}[{i}]"
+            )
+    compile_groups(groups, field=field)
+
+
+def matches_labels(compiled_groups: Sequence[CompiledGroup], labels: Mapping[str, str]) -> bool:
+    """Whether any compiled group matches ``labels`` (no groups: no match)."""
+    return any(group.matches(labels) for group in compiled_groups)
+
+
+def scope_matches(window: Window, alert: Alert, group_members: Mapping[str, Iterable[str]]) -> bool:
+    """The reference rule for "this window covers this alert", ignoring time.
+
+    ``group_members`` maps a group name to its targets as they are at decision time; a group
+    the mapping lacks has no members. Compiles the window's matchers on every call: use it for
+    previews and tests, not on the hot path (the decision index precompiles).
+    """
+    if window.all_targets:
+        return True
+    alert_targets = set(alert.targets)
+    if alert_targets & window.targets:
+        return True
+    for name in window.groups:
+        if not alert_targets.isdisjoint(group_members.get(name, ())):
+            return True
+    return matches_labels(compile_groups(window.match), alert.labels)
