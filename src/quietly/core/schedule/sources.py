@@ -1,0 +1,243 @@
+"""Start instants of the recurring forms, in ascending UTC order and always bounded.
+
+A *source* yields ``(utc, local)`` pairs: the aware UTC start and the naive wall-clock time
+the rule produced (the local date decides which day a wall-clock end falls on). Two kinds:
+
+- ``RRuleSource`` for RRULE bodies and the simple forms: dateutil over naive wall-clock
+  datetimes, each start converted with ``to_utc`` (the one gap/fold policy). Because that
+  conversion never goes backwards in time, wall-clock order is UTC order; equal instants
+  (two wall times read as one instant) are deduped by UTC only (STACK trap 4).
+- ``CronSource``: cronsim over aware datetimes, which keeps Debian cron's DST rules.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cronsim import CronSim
+from dateutil import rrule as du
+
+from quietly.core.schedule.rules import MAX_COUNT, ParsedRule
+from quietly.core.timeutil import to_utc
+
+__all__ = ["SEARCH_YEARS", "CronSource", "RRuleSource", "Start", "dedupe"]
+
+Start = tuple[datetime, datetime]  # (aware UTC start, naive local wall-clock start)
+
+# How far ahead a forward search goes before it gives up (rules that fire are periodic, and
+# validate() has checked that this one fires within ten years of its first date).
+SEARCH_YEARS = 100
+_CHUNK_CACHE_SIZE = 48
+_LAST_YEAR = 9998  # dateutil stops at 9999; keep a year of room for month arithmetic
+
+
+def dedupe(starts: Iterable[Start]) -> Iterator[Start]:
+    """Drop starts not strictly after the previous one (compare UTC instants only)."""
+    previous: datetime | None = None
+    for start in starts:
+        if previous is None or start[0] > previous:
+            previous = start[0]
+            yield start
+
+
+def _month_index(moment: datetime | date) -> int:
+    return moment.year * 12 + moment.month - 1
+
+
+def _month_bounds(index: int) -> tuple[datetime, datetime]:
+    """Return the first instant of the month and the last microsecond of it (naive)."""
+    year, month = divmod(index, 12)
+    # Naive on purpose: rules are expanded over wall-clock time (see the module docstring).
+    first = datetime(year, month + 1, 1)  # noqa: DTZ001
+    following = datetime(year + (month + 1) // 12, (month + 1) % 12 + 1, 1)  # noqa: DTZ001
+    return first, following - timedelta(microseconds=1)
+
+
+def explicit_defaults(rule: ParsedRule, dtstart: datetime) -> dict[str, Any]:
+    """Return the rule's arguments with every default dateutil takes from DTSTART made explicit.
+
+    dateutil fills BYMONTH/BYMONTHDAY (yearly), BYMONTHDAY (monthly), BYDAY (weekly) and the
+    time of day from DTSTART. Spelling them out lets us re-anchor the rule at a later DTSTART
+    (to expand near a query instead of from the first date) without changing its meaning.
+    """
+    kwargs = rule.kwargs()
+    bare = not {"byweekno", "byyearday", "bymonthday", "byweekday", "byeaster"} & kwargs.keys()
+    if bare and rule.freq == du.YEARLY:
+        kwargs.setdefault("bymonth", (dtstart.month,))
+        kwargs["bymonthday"] = (dtstart.day,)
+    elif bare and rule.freq == du.MONTHLY:
+        kwargs["bymonthday"] = (dtstart.day,)
+    elif bare and rule.freq == du.WEEKLY:
+        kwargs["byweekday"] = (dtstart.weekday(),)
+    kwargs.update(byhour=dtstart.hour, byminute=dtstart.minute, bysecond=dtstart.second)
+    return kwargs
+
+
+class RRuleSource:
+    """Starts of an RRULE anchored at the naive ``dtstart``, read in ``zone``.
+
+    ``until`` (naive local, inclusive) and ``count`` already combine the rule's and the
+    schedule's limits. Rules with COUNT are expanded once in full (at most ``MAX_COUNT``
+    instances; the count must be taken from the first instance). Other rules are expanded
+    per local calendar month on demand, re-anchored near that month so that a query in 2030
+    does not iterate from a first date in 2020; the months are cached (LRU, per rule).
+    """
+
+    def __init__(self, rule: ParsedRule, dtstart: datetime, zone: ZoneInfo,
+                 until: datetime | None, count: int | None) -> None:
+        self.rule, self.dtstart, self.zone = rule, dtstart, zone
+        self.until, self.count = until, count
+        self._kwargs = explicit_defaults(rule, dtstart)
+        self._chunks: OrderedDict[int, tuple[tuple[datetime, ...], tuple[Start, ...]]]
+        self._chunks = OrderedDict()
+        self._lock = threading.Lock()
+        self._all: tuple[Start, ...] | None = None
+        self._all_utc: tuple[datetime, ...] = ()
+        if count is not None:
+            self._all = self._materialize(min(count, MAX_COUNT))
+            self._all_utc = tuple(s[0] for s in self._all)
+
+    @property
+    def finite(self) -> bool:
+        return self.count is not None or self.until is not None
+
+    def _rrule(self, dtstart: datetime, until: datetime | None, count: int | None) -> du.rrule:
+        return du.rrule(self.rule.freq, dtstart=dtstart, interval=self.rule.interval,
+                        until=until, count=count, cache=False, **self._kwargs)
+
+    def _convert(self, locals_: Iterable[datetime]) -> tuple[Start, ...]:
+        return tuple(dedupe((to_utc(local, self.zone), local) for local in locals_))
+
+    def _materialize(self, count: int) -> tuple[Start, ...]:
+        return self._convert(self._rrule(self.dtstart, self.until, count))
+
+    def _rebase(self, floor: datetime) -> datetime:
+        """Return a DTSTART ≤ ``floor`` with the same phase as ``self.dtstart`` (INTERVAL)."""
+        start, step = self.dtstart, self.rule.interval
+        if floor <= start:
+            return start
+        if self.rule.freq == du.DAILY:
+            return start + timedelta(days=(floor - start).days // step * step)
+        if self.rule.freq == du.WEEKLY:
+            return start + timedelta(weeks=(floor - start).days // (7 * step) * step)
+        if self.rule.freq == du.MONTHLY:
+            months = (_month_index(floor) - _month_index(start)) // step * step
+        else:  # YEARLY: whole years, re-anchored on January 1st
+            months = 12 * ((floor.year - start.year) // step * step)
+            months -= start.month - 1
+        if months <= 0:
+            return start
+        year, month = divmod(_month_index(start) + months, 12)
+        return datetime.combine(date(year, month + 1, 1), start.time())
+
+    def _chunk(self, index: int) -> tuple[tuple[datetime, ...], tuple[Start, ...]]:
+        with self._lock:
+            cached = self._chunks.get(index)
+            if cached is not None:
+                self._chunks.move_to_end(index)
+                return cached
+        first, last = _month_bounds(index)
+        starts: tuple[Start, ...] = ()
+        if last >= self.dtstart and (self.until is None or first <= self.until):
+            until = last if self.until is None else min(last, self.until)
+            rule = self._rrule(self._rebase(first), until, None)
+            starts = self._convert(local for local in rule if local >= first)
+        result = (tuple(s[0] for s in starts), starts)
+        with self._lock:
+            self._chunks[index] = result
+            while len(self._chunks) > _CHUNK_CACHE_SIZE:
+                self._chunks.popitem(last=False)
+        return result
+
+    def _last_index(self, first: int) -> int:
+        limit = min(first + 12 * SEARCH_YEARS, _LAST_YEAR * 12)
+        return limit if self.until is None else min(limit, _month_index(self.until))
+
+    def starts_from(self, lower: datetime) -> Iterator[Start]:
+        """Yield starts at or after the UTC ``lower``, ascending; stop after SEARCH_YEARS."""
+        if self._all is not None:
+            yield from self._all[bisect.bisect_left(self._all_utc, lower):]
+            return
+        # A day of margin: a wall time and its instant are less than a day apart.
+        floor = (lower.astimezone(self.zone).replace(tzinfo=None) - timedelta(days=1))
+        first = max(_month_index(floor), _month_index(self.dtstart))
+        yield from dedupe(self._walk(first, self._last_index(first), lower))
+
+    def _walk(self, first: int, last: int, lower: datetime) -> Iterator[Start]:
+        for index in range(first, last + 1):
+            utcs, starts = self._chunk(index)
+            yield from starts[bisect.bisect_left(utcs, lower):]
+
+    def starts_backward(self) -> Iterator[Start]:
+        """Yield the starts of a finite rule from the last one backwards (none if infinite)."""
+        if self._all is not None:
+            yield from reversed(self._all)
+        elif self.until is not None:
+            last = min(_month_index(self.until), _LAST_YEAR * 12)
+            stop = max(_month_index(self.dtstart), last - 12 * SEARCH_YEARS)
+            for index in range(last, stop - 1, -1):
+                yield from reversed(self._chunk(index)[1])
+
+
+class CronSource:
+    """Starts of a 5-field cron expression in ``zone`` (Debian cron DST rules via cronsim).
+
+    ``starts_on`` bounds the first start (local midnight), ``until`` the last start's local
+    date (inclusive), ``count`` the number of starts (counted from ``starts_on``).
+    """
+
+    def __init__(self, expr: str, zone: ZoneInfo, starts_on: date | None,
+                 until: date | None, count: int | None) -> None:
+        self.expr, self.zone, self.until, self.count = expr, zone, until, count
+        self.lower = None if starts_on is None else to_utc(datetime.combine(starts_on, time()),
+                                                           zone)
+        self._all: tuple[Start, ...] | None = None
+        self._all_utc: tuple[datetime, ...] = ()
+        if count is not None and self.lower is not None:
+            self._all = tuple(islice(self._forward(self.lower), min(count, MAX_COUNT)))
+            self._all_utc = tuple(s[0] for s in self._all)
+
+    @property
+    def finite(self) -> bool:
+        return self.count is not None or self.until is not None
+
+    def _forward(self, lower: datetime) -> Iterator[Start]:
+        if self.lower is not None:
+            lower = max(lower, self.lower)
+        # cronsim yields instants strictly after the one it is given (whole seconds).
+        begin = (lower - timedelta(seconds=1)).astimezone(self.zone)
+        for moment in dedupe((m.astimezone(UTC), m) for m in CronSim(self.expr, begin)):
+            if self.until is not None and moment[1].date() > self.until:
+                return
+            if moment[0] >= lower:
+                yield moment[0], moment[1].replace(tzinfo=None)
+
+    def starts_from(self, lower: datetime) -> Iterator[Start]:
+        """Yield starts at or after the UTC ``lower``, ascending (cronsim gives up at 50 years)."""
+        if self._all is not None:
+            yield from self._all[bisect.bisect_left(self._all_utc, lower):]
+        elif self.count is None:
+            yield from self._forward(lower)
+
+    def starts_backward(self) -> Iterator[Start]:
+        """Yield the starts of a finite schedule from the last one backwards."""
+        if self._all is not None:
+            yield from reversed(self._all)
+            return
+        if self.until is None:
+            return
+        end = to_utc(datetime.combine(self.until + timedelta(days=1), time()), self.zone)
+        for moment in CronSim(self.expr, end.astimezone(self.zone), reverse=True):
+            utc = moment.astimezone(UTC)
+            if utc >= end:
+                continue
+            if self.lower is not None and utc < self.lower:
+                return
+            yield utc, moment.replace(tzinfo=None)
