@@ -1,0 +1,1 @@
+"""HTTP: the FastAPI application, the native API, and the compatibility APIs' mounting."""

@@ -1,0 +1,105 @@
+"""The application factory: ``create_app(settings)`` wires store, index and routes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+import quietly
+from quietly.api.deps import AppState
+from quietly.api.native import admin, decide, windows
+from quietly.api.problems import install_problem_handlers
+from quietly.services import workspaces
+from quietly.services.decisions import DecisionService
+from quietly.services.windows import refresh_states
+from quietly.settings import Settings, get_settings
+from quietly.storage.db import Database
+from quietly.storage.migrate import upgrade
+
+__all__ = ["create_app", "prepare_database"]
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def prepare_database(settings: Settings) -> Database:
+    """Open the database, apply migrations, and make sure the default workspace exists."""
+    db = Database(settings.effective_database_url)
+    upgrade(db.engine)
+    with db.transaction() as session:
+        workspaces.ensure_default_workspace(session, timezone=settings.default_timezone,
+                                            now=_utcnow())
+    return db
+
+
+class _Ticker:
+    """Once a minute: advance the index horizon and refresh stored window states."""
+
+    def __init__(self, state: AppState, interval: float = 30.0) -> None:
+        self._state = state
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="quietly-ticker", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            now = _utcnow()
+            self._state.decisions.advance(now)
+            try:
+                with self._state.db.transaction() as session:
+                    refresh_states(session, now)
+            except Exception:  # noqa: BLE001 - the ticker must outlive a database outage
+                continue
+
+
+def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = database or prepare_database(settings)
+        decisions = DecisionService(db, _utcnow())
+        decisions.subscribe()
+        decisions.load(_utcnow())
+        state = AppState(settings=settings, db=db, decisions=decisions)
+        app.state.quietly = state
+        ticker = _Ticker(state)
+        ticker.start()
+        try:
+            yield
+        finally:
+            ticker.stop()
+            if database is None:
+                db.dispose()
+
+    app = FastAPI(
+        title="quietly",
+        version=quietly.__version__,
+        summary="Self-hosted maintenance windows: is this alert in maintenance right now?",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+    app.include_router(windows.router)
+    app.include_router(decide.router)
+    app.include_router(admin.router)
+
+    @app.get("/healthz", tags=["health"], include_in_schema=True, operation_id="healthz")
+    def healthz() -> JSONResponse:
+        """The process is up and serving."""
+        return JSONResponse({"status": "ok"})
+    return app

@@ -1,0 +1,98 @@
+"""Dependencies shared by every route: the app state, the clock, and the caller's principal.
+
+Keys are looked up once and cached briefly in memory, so the decision hot path does not touch
+the database for authentication; a revoked key stops working here at once and in other
+processes within ``AUTH_CACHE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from quietly.core.records import Principal, Role
+from quietly.services import workspaces
+from quietly.services.decisions import DecisionService
+from quietly.settings import Settings
+from quietly.storage.db import Database
+
+__all__ = ["Admin", "AppState", "Editor", "Now", "State", "Viewer", "get_state"]
+
+AUTH_CACHE_SECONDS = 10.0
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    decisions: DecisionService
+    extras: dict[str, object] = field(default_factory=dict)
+    _auth_cache: dict[str, tuple[Principal | None, float]] = field(default_factory=dict)
+
+    def principal_for(self, raw_key: str) -> Principal | None:
+        hashed = workspaces.hash_key(raw_key)
+        cached = self._auth_cache.get(hashed)
+        now = _time.monotonic()
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        with self.db.read() as session:
+            principal = workspaces.authenticate(session, raw_key)
+        if len(self._auth_cache) > 10_000:
+            self._auth_cache.clear()
+        self._auth_cache[hashed] = (principal, now + AUTH_CACHE_SECONDS)
+        return principal
+
+    def forget_keys(self) -> None:
+        self._auth_cache.clear()
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.quietly
+    return state
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def bearer_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="quietly"'})
+
+
+def authenticate_request(request: Request, state: AppState, needed: Role) -> Principal:
+    raw = bearer_key(request)
+    if raw is None:
+        raise _unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    principal = state.principal_for(raw)
+    if principal is None:
+        raise _unauthorized("the API key is unknown or revoked")
+    if not principal.role.allows(needed):
+        raise HTTPException(403, f"this needs the {needed.value} role; the key is a "
+                            f"{principal.role.value} key")
+    return principal
+
+
+def _require(needed: Role):  # type: ignore[no-untyped-def]
+    def dependency(request: Request) -> Principal:
+        return authenticate_request(request, get_state(request), needed)
+
+    return dependency
+
+
+State = Annotated[AppState, Depends(get_state)]
+Now = Annotated[datetime, Depends(utcnow)]
+Viewer = Annotated[Principal, Depends(_require(Role.VIEWER))]
+Editor = Annotated[Principal, Depends(_require(Role.EDITOR))]
+Admin = Annotated[Principal, Depends(_require(Role.ADMIN))]

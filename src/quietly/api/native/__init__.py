@@ -1,0 +1,1 @@
+"""The native REST API at /api/v1 (DESIGN §4a)."""

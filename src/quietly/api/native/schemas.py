@@ -1,0 +1,317 @@
+"""Request and response schemas of the native API, split by purpose (…Create, …Update, …Public)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from quietly.api.types import HHMM, Instant, IsoDate, LabelName, Name, ShortText, TargetName, \
+    ZoneName
+from quietly.core.model import Effect, MatcherOp, State, Verdict
+from quietly.core.records import Role
+
+DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+Minutes = Annotated[int, Field(ge=0, le=60 * 24 * 7)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScheduleOnce(Strict):
+    kind: Literal["once"]
+    start: Instant
+    end: Instant
+    timezone: ZoneName | None = None
+
+
+class ScheduleRecurring(Strict):
+    kind: Literal["recurring"]
+    timezone: ZoneName | None = Field(
+        default=None, description="IANA zone; defaults to the workspace's zone.")
+    rrule: Annotated[str, Field(min_length=1, max_length=1000)] | None = Field(
+        default=None, examples=["FREQ=WEEKLY;BYDAY=SU"])
+    cron: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        default=None, examples=["0 2 * * 0"])
+    every: Literal["daily", "weekly", "monthly"] | None = None
+    days_of_week: list[DayName] | None = Field(default=None, max_length=7)
+    day_of_month: Annotated[int, Field(ge=-31, le=31)] | None = None
+    weekday_of_month: Annotated[str, Field(pattern=r"^[+-]?[1-5][A-Za-z]{2}$")] | None = None
+    short_month: Literal["last_day", "skip"] | None = None
+    start_time: HHMM | None = None
+    end_time: HHMM | None = None
+    duration: Annotated[str, Field(min_length=2, max_length=40)] | None = Field(
+        default=None, examples=["PT2H"])
+    starts_on: IsoDate | None = None
+    until: IsoDate | None = None
+    count: Annotated[int, Field(ge=1, le=100_000)] | None = None
+
+
+ScheduleIn = Annotated[ScheduleOnce | ScheduleRecurring, Field(discriminator="kind")]
+
+
+class MatcherIn(Strict):
+    label: LabelName
+    op: MatcherOp
+    value: Annotated[str, Field(max_length=1000)] | None = None
+    values: list[Annotated[str, Field(max_length=1000)]] | None = Field(default=None,
+                                                                       max_length=1000)
+
+
+ChannelRef = Annotated[str, Field(min_length=1, max_length=200)] | int
+
+
+class WindowBase(Strict):
+    description: ShortText | None = None
+    targets: list[TargetName] = Field(default_factory=list, max_length=10_000)
+    groups: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=1000)
+    match: list[list[MatcherIn]] = Field(default_factory=list, max_length=100)
+    all_targets: bool = False
+    effects: list[Effect] = Field(default_factory=lambda: [Effect.MUTE], max_length=5)
+    notify_channels: list[ChannelRef] = Field(default_factory=list, max_length=100)
+    notify_start_minutes_before: Minutes | None = None
+    notify_end_minutes_before: Minutes | None = None
+    notification_message: ShortText | None = None
+    resolve_on_end: bool = False
+    reroute_on_end: bool = False
+    escalation_targets: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
+        default_factory=list, max_length=100)
+    incident_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    lead: dict[str, Any] | None = None
+    publish_to_status_page: bool = False
+    show_in_sidebar: bool = True
+
+
+class WindowCreate(WindowBase):
+    name: Name
+    schedule: ScheduleIn
+
+
+class WindowUpdate(Strict):
+    """Every field optional; ``schedule`` is merged into the current one key by key."""
+
+    name: Name | None = None
+    description: ShortText | None = None
+    schedule: dict[str, Any] | None = Field(
+        default=None, description="Keys to change in the schedule, e.g. {\"end\": …}.")
+    targets: list[TargetName] | None = Field(default=None, max_length=10_000)
+    groups: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
+    match: list[list[MatcherIn]] | None = Field(default=None, max_length=100)
+    all_targets: bool | None = None
+    effects: list[Effect] | None = Field(default=None, max_length=5)
+    notify_channels: list[ChannelRef] | None = None
+    notify_start_minutes_before: Minutes | None = None
+    notify_end_minutes_before: Minutes | None = None
+    notification_message: ShortText | None = None
+    resolve_on_end: bool | None = None
+    reroute_on_end: bool | None = None
+    escalation_targets: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = None
+    incident_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    lead: dict[str, Any] | None = None
+    publish_to_status_page: bool | None = None
+    show_in_sidebar: bool | None = None
+
+
+class OccurrencePublic(BaseModel):
+    start: str
+    end: str
+
+
+class MatcherPublic(BaseModel):
+    label: str
+    op: MatcherOp
+    value: str | None = None
+    values: list[str] | None = None
+
+
+class ScheduleOncePublic(BaseModel):
+    kind: Literal["once"]
+    start: str
+    end: str
+    timezone: str | None
+
+
+class ScheduleRecurringPublic(BaseModel):
+    kind: Literal["recurring"]
+    timezone: str
+    rrule: str | None = None
+    cron: str | None = None
+    every: str | None = None
+    days_of_week: list[str] | None = None
+    day_of_month: int | None = None
+    weekday_of_month: str | None = None
+    short_month: str | None = None
+    start_time: str | None
+    end_time: str | None
+    duration: str | None
+    starts_on: str | None
+    until: str | None
+    count: int | None
+
+
+class WindowPublic(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    schedule: Annotated[ScheduleOncePublic | ScheduleRecurringPublic,
+                        Field(discriminator="kind")]
+    targets: list[str]
+    groups: list[str]
+    match: list[list[MatcherPublic]]
+    all_targets: bool
+    effects: list[Effect]
+    notify_channels: list[str | int]
+    notify_start_minutes_before: int | None
+    notify_end_minutes_before: int | None
+    notification_message: str | None
+    resolve_on_end: bool
+    reroute_on_end: bool
+    escalation_targets: list[str]
+    incident_id: str | None
+    lead: dict[str, Any] | None
+    publish_to_status_page: bool
+    show_in_sidebar: bool
+    origin: str
+    state: State
+    current_occurrence: OccurrencePublic | None
+    next_occurrence: OccurrencePublic | None
+    human_schedule: str
+    created_by: str | None
+    created_at: str
+    updated_at: str
+    cancelled_at: str | None
+    archived_at: str | None
+
+
+class WindowList(BaseModel):
+    windows: list[WindowPublic]
+    next_cursor: str | None
+
+
+class OccurrenceList(BaseModel):
+    window_id: int
+    occurrences: list[OccurrencePublic]
+
+
+class MaintenanceStart(Strict):
+    targets: list[TargetName] = Field(min_length=1, max_length=10_000)
+    duration: Annotated[str, Field(min_length=2, max_length=40)] = Field(
+        default="PT30M", description="ISO 8601 (PT30M) or short (30m, 2h).")
+    name: Name | None = None
+    description: ShortText | None = None
+    effects: list[Effect] = Field(default_factory=lambda: [Effect.MUTE], min_length=1,
+                                  max_length=5)
+
+
+class MaintenanceStop(Strict):
+    targets: list[TargetName] = Field(min_length=1, max_length=10_000)
+    delay_seconds: Annotated[int, Field(ge=0, le=86_400 * 7)] = 0
+
+
+class MaintenanceStopped(BaseModel):
+    stopped: list[WindowPublic]
+
+
+class AlertIn(Strict):
+    targets: list[Annotated[str, Field(max_length=300)]] = Field(default_factory=list,
+                                                                 max_length=1000)
+    labels: dict[Annotated[str, Field(max_length=200)],
+                 Annotated[str, Field(max_length=10_000)]] = Field(default_factory=dict)
+
+
+class DecideRequest(Strict):
+    at: Instant | None = None
+    alerts: list[AlertIn] = Field(max_length=100_000)
+
+
+class DecisionPublic(BaseModel):
+    verdict: Verdict
+    windows: list[int]
+
+
+class DecisionOne(DecisionPublic):
+    at: str
+    stale: bool = False
+
+
+class DecisionBatch(BaseModel):
+    at: str
+    stale: bool = False
+    decisions: list[DecisionPublic]
+
+
+class GroupIn(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    targets: list[TargetName] = Field(default_factory=list, max_length=100_000)
+    description: ShortText | None = None
+
+
+class GroupPut(Strict):
+    targets: list[TargetName] = Field(default_factory=list, max_length=100_000)
+    description: ShortText | None = None
+
+
+class GroupPublic(BaseModel):
+    name: str
+    description: str | None
+    targets: list[str]
+    created_at: str
+    updated_at: str
+
+
+class GroupList(BaseModel):
+    groups: list[GroupPublic]
+
+
+class KeyCreate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    role: Role
+
+
+class KeyPublic(BaseModel):
+    id: int
+    name: str
+    role: Role
+    prefix: str
+    created_at: str
+    created_by: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+class KeyCreated(KeyPublic):
+    key: str = Field(description="The secret; shown only in this response.")
+
+
+class KeyList(BaseModel):
+    keys: list[KeyPublic]
+
+
+class WorkspacePublic(BaseModel):
+    id: int
+    slug: str
+    name: str
+    timezone: str
+
+
+class WorkspaceUpdate(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    timezone: ZoneName | None = None
+
+
+class AuditEntryPublic(BaseModel):
+    id: int
+    at: str
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditList(BaseModel):
+    entries: list[AuditEntryPublic]
+    next_cursor: str | None

@@ -1,0 +1,141 @@
+"""Routes: windows, their occurrences, and immediate maintenance."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from quietly.api.deps import Editor, Now, State, Viewer
+from quietly.api.native.convert import parse_instant_field, update_changes, \
+    window_fields_from_create
+from quietly.api.native.schemas import (
+    MaintenanceStart,
+    MaintenanceStop,
+    MaintenanceStopped,
+    OccurrenceList,
+    WindowCreate,
+    WindowList,
+    WindowPublic,
+    WindowUpdate,
+)
+from quietly.api.problems import PROBLEM_RESPONSES
+from quietly.core.codec import parse_duration, schedule_to_json
+from quietly.core.model import State as WindowState
+from quietly.services import windows
+from quietly.services.serialize import occurrence_to_json, window_to_json
+
+router = APIRouter(prefix="/api/v1", tags=["windows"], responses=PROBLEM_RESPONSES)
+
+
+@router.post("/windows", status_code=201, response_model=WindowPublic,
+             operation_id="create_window")
+def create_window(body: WindowCreate, state: State, principal: Editor, now: Now) -> Any:
+    """Create a window. A one-time window that has already ended is refused."""
+    fields = window_fields_from_create(body, principal.workspace_timezone)
+    with state.db.transaction() as db:
+        record = windows.create_window(db, principal, fields, now)
+    return window_to_json(record, now)
+
+
+@router.get("/windows", response_model=WindowList, operation_id="list_windows")
+def list_windows(
+    state: State, principal: Viewer, now: Now,
+    state_filter: Annotated[WindowState | None, Query(alias="state")] = None,
+    target: Annotated[str | None, Query(max_length=300)] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
+    to: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Any:
+    """Windows in creation order; ``from``/``to`` keep those with an occurrence in the range."""
+    zone = principal.workspace_timezone
+    flt = windows.ListFilter(
+        state=state_filter, target=target,
+        start=parse_instant_field(from_, "from", zone) if from_ else None,
+        end=parse_instant_field(to, "to", zone) if to else None,
+        limit=limit, cursor=cursor)
+    with state.db.read() as db:
+        found, next_cursor = windows.list_windows(db, principal, flt, now)
+    return {"windows": [window_to_json(r, now) for r in found], "next_cursor": next_cursor}
+
+
+@router.get("/windows/{window_id}", response_model=WindowPublic, operation_id="get_window")
+def get_window(window_id: int, state: State, principal: Viewer, now: Now) -> Any:
+    with state.db.read() as db:
+        record = windows.get_window(db, principal, window_id)
+    return window_to_json(record, now)
+
+
+@router.patch("/windows/{window_id}", response_model=WindowPublic, operation_id="update_window")
+def update_window(window_id: int, body: WindowUpdate, state: State, principal: Editor,
+                  now: Now) -> Any:
+    """Change some fields. Scheduled windows change freely; active ones only their end and
+    description; completed and cancelled windows are immutable (409)."""
+    with state.db.transaction() as db:
+        current = windows.get_window(db, principal, window_id)
+        changes = update_changes(body, schedule_to_json(current.fields.schedule),
+                                 principal.workspace_timezone)
+        record = windows.update_window(db, principal, window_id, changes, now)
+    return window_to_json(record, now)
+
+
+@router.delete("/windows/{window_id}", status_code=204, response_class=Response,
+               operation_id="delete_window")
+def delete_window(window_id: int, state: State, principal: Editor, now: Now) -> Response:
+    """Delete a window: it stops applying at once; the audit log keeps its record."""
+    with state.db.transaction() as db:
+        windows.delete_window(db, principal, window_id, now)
+    return Response(status_code=204)
+
+
+@router.post("/windows/{window_id}/cancel", response_model=WindowPublic,
+             operation_id="cancel_window")
+def cancel_window(window_id: int, state: State, principal: Editor, now: Now) -> Any:
+    """Cancel a scheduled or active window; suppression stops at once."""
+    with state.db.transaction() as db:
+        record = windows.cancel_window(db, principal, window_id, now)
+    return window_to_json(record, now)
+
+
+@router.get("/windows/{window_id}/occurrences", response_model=OccurrenceList,
+            operation_id="list_occurrences")
+def list_occurrences(
+    window_id: int, state: State, principal: Viewer, now: Now,
+    from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
+    to: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> Any:
+    """Occurrences overlapping [from, to) (default: now to 30 days ahead), at most 800 days."""
+    zone = principal.workspace_timezone
+    start = parse_instant_field(from_, "from", zone) if from_ else now
+    end = parse_instant_field(to, "to", zone) if to else start + timedelta(days=30)
+    with state.db.read() as db:
+        found = windows.window_occurrences(db, principal, window_id, start, end, limit)
+    return {"window_id": window_id, "occurrences": [occurrence_to_json(o) for o in found]}
+
+
+@router.post("/maintenance/start", status_code=201, response_model=WindowPublic,
+             tags=["maintenance"], operation_id="start_maintenance")
+def start_maintenance(body: MaintenanceStart, state: State, principal: Editor,
+                      now: Now) -> Any:
+    """Put targets under maintenance from now for ``duration`` (a one-time window)."""
+    duration = parse_duration(body.duration, "duration")
+    with state.db.transaction() as db:
+        record = windows.start_maintenance(
+            db, principal, targets=list(dict.fromkeys(body.targets)), duration=duration,
+            name=body.name, description=body.description, now=now,
+            effects=tuple(dict.fromkeys(body.effects)))
+    return window_to_json(record, now)
+
+
+@router.post("/maintenance/stop", response_model=MaintenanceStopped, tags=["maintenance"],
+             operation_id="stop_maintenance")
+def stop_maintenance(body: MaintenanceStop, state: State, principal: Editor, now: Now) -> Any:
+    """End the active one-time windows of these targets now, or after ``delay_seconds``."""
+    with state.db.transaction() as db:
+        stopped = windows.stop_maintenance(
+            db, principal, targets=list(dict.fromkeys(body.targets)),
+            delay=timedelta(seconds=body.delay_seconds), now=now)
+    return {"stopped": [window_to_json(r, now) for r in stopped]}

@@ -1,0 +1,29 @@
+"""Shared ``Annotated`` types for request schemas.
+
+Constraints come before validators (pydantic#11576), values stay strings where pydantic's lax
+mode would accept surprises (``0`` as a date-time), and the conversion to domain values
+happens in each API's ``convert`` module, where errors can name the field.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+__all__ = ["HHMM", "Instant", "IsoDate", "LabelName", "Name", "ShortText", "TargetName",
+           "ZoneName"]
+
+Instant = Annotated[str, Field(
+    min_length=1, max_length=64, json_schema_extra={"format": "date-time"},
+    description="RFC 3339 with an offset; a naive date-time is read in the window's zone, "
+                "else the workspace's.",
+    examples=["2026-12-01T02:00:00Z"])]
+IsoDate = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-12-06"])]
+HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["02:00"])]
+ZoneName = Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/Berlin"])]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+ShortText = Annotated[str, StringConstraints(max_length=10_000)]
+TargetName = Annotated[str, Field(min_length=3, max_length=300, pattern=r"^[a-z][a-z0-9_]*:\S+$",
+                                  examples=["service:checkout"])]
+LabelName = Annotated[str, Field(min_length=1, max_length=200)]

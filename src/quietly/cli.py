@@ -1,0 +1,126 @@
+"""The ``quietly`` command: server, worker, database and admin commands, and a client.
+
+Server-side commands (``serve``, ``db``, ``admin``) work on the database directly through the
+services; client commands talk to a running server over HTTP.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from quietly.core.errors import QuietlyError
+from quietly.core.records import Role
+from quietly.services import workspaces
+from quietly.settings import get_settings
+
+app = typer.Typer(help="quietly: self-hosted maintenance windows.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
+admin_app = typer.Typer(help="Workspaces and API keys (works on the database directly).",
+                        no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(admin_app, name="admin")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    no_worker: Annotated[bool, typer.Option("--no-worker",
+                                            help="Do not run the embedded worker.")] = False,
+) -> None:
+    """Apply migrations, create the default workspace, and serve API, UI and worker."""
+    import uvicorn
+
+    from quietly.api.app import create_app
+
+    settings = get_settings()
+    settings.run_worker = not no_worker
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
+                log_level="info", access_log=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    from quietly.api.app import prepare_database
+
+    prepare_database(get_settings()).dispose()
+    typer.echo("database is up to date")
+
+
+@admin_app.command("create-workspace")
+def create_workspace(
+    slug: Annotated[str, typer.Argument(help="Short name used in URLs, e.g. 'payments'.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    timezone: Annotated[str, typer.Option(help="Default IANA time zone.")] = "UTC",
+) -> None:
+    """Create a workspace (a tenant)."""
+    from quietly.api.app import prepare_database
+
+    db = prepare_database(get_settings())
+    try:
+        with db.transaction() as session:
+            ws = workspaces.create_workspace(session, slug, name=name, timezone=timezone,
+                                             now=_now())
+    except QuietlyError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        db.dispose()
+    typer.echo(f"created workspace {ws.slug} (id {ws.id}, {ws.timezone})")
+
+
+@admin_app.command("create-key")
+def create_key(
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. 'deploy-bot'.")],
+    role: Annotated[Role, typer.Option(help="viewer, editor or admin.")] = Role.EDITOR,
+    workspace: Annotated[str, typer.Option(help="Workspace slug.")] = "default",
+) -> None:
+    """Create an API key; the key is printed alone on the last line."""
+    from quietly.api.app import prepare_database
+
+    db = prepare_database(get_settings())
+    try:
+        with db.transaction() as session:
+            ws = workspaces.get_workspace(session, workspace)
+            info, raw = workspaces.create_key(session, ws.id, name=name, role=role, now=_now(),
+                                              created_by="cli")
+    except QuietlyError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        db.dispose()
+    typer.echo(f"created {info.role.value} key {info.name!r} (id {info.id}) in {ws.slug}; "
+               "store it now, it is not shown again:", err=True)
+    typer.echo(raw)
+
+
+@admin_app.command("list-workspaces")
+def list_workspaces() -> None:
+    """List workspaces."""
+    from quietly.api.app import prepare_database
+
+    db = prepare_database(get_settings())
+    with db.read() as session:
+        for ws in workspaces.list_workspaces(session):
+            typer.echo(f"{ws.id}\t{ws.slug}\t{ws.timezone}\t{ws.name}")
+    db.dispose()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The whole of a window as users see it: what it covers, when, and how it behaves.
+
+``core.model.Window`` is the slice the decision rules need; ``WindowRecord`` adds behaviour,
+ownership and audit fields, and turns into a ``Window`` with ``to_window()``.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from quietly.core.model import ConditionGroup, Effect, Schedule, Window
+
+__all__ = ["Principal", "Role", "WindowFields", "WindowRecord"]
+
+
+class Role(enum.StrEnum):
+    VIEWER = "viewer"
+    EDITOR = "editor"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return {"viewer": 0, "editor": 1, "admin": 2}[self.value]
+
+    def allows(self, needed: Role) -> bool:
+        return self.rank >= needed.rank
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a key of one workspace with one role."""
+
+    workspace_id: int
+    workspace_slug: str
+    workspace_timezone: str
+    role: Role
+    key_id: int | None
+    key_name: str
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller."""
+        return f"key:{self.key_name}" if self.key_id is not None else self.key_name
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFields:
+    """Everything a caller sets on a window (create, or the result of an update)."""
+
+    name: str
+    schedule: Schedule
+    description: str | None = None
+    targets: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    match: tuple[ConditionGroup, ...] = ()
+    all_targets: bool = False
+    effects: tuple[Effect, ...] = (Effect.MUTE,)
+    notify_channels: tuple[Any, ...] = ()
+    notify_start_minutes_before: int | None = None
+    notify_end_minutes_before: int | None = None
+    notification_message: str | None = None
+    resolve_on_end: bool = False
+    reroute_on_end: bool = False
+    escalation_targets: tuple[str, ...] = ()
+    incident_id: str | None = None
+    lead: dict[str, Any] | None = None
+    publish_to_status_page: bool = False
+    show_in_sidebar: bool = True
+    # Which API created it, that vendor's extra fields, and the window it was generated from.
+    origin: str = "native"
+    vendor: dict[str, Any] = field(default_factory=dict)
+    parent_id: int | None = None
+
+    def with_changes(self, **changes: Any) -> WindowFields:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRecord:
+    """A stored window."""
+
+    id: int
+    workspace_id: int
+    fields: WindowFields
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    cancelled_at: datetime | None = None
+    archived_at: datetime | None = None
+
+    def to_window(self) -> Window:
+        f = self.fields
+        return Window(
+            id=self.id,
+            workspace_id=self.workspace_id,
+            name=f.name,
+            schedule=f.schedule,
+            effects=frozenset(f.effects),
+            targets=frozenset(f.targets),
+            groups=frozenset(f.groups),
+            match=f.match,
+            all_targets=f.all_targets,
+            description=f.description,
+            escalation_targets=f.escalation_targets,
+            incident_id=f.incident_id,
+            created_at=self.created_at,
+            cancelled_at=self.cancelled_at,
+            archived_at=self.archived_at,
+        )

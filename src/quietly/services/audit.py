@@ -1,0 +1,106 @@
+"""The audit log: every create, update, cancel and delete with actor, time, before and after."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from quietly.core.errors import ValidationError
+from quietly.core.records import Principal
+from quietly.storage.tables import AuditRow
+
+__all__ = ["AuditEntry", "decode_cursor", "encode_cursor", "list_audit", "record"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def record(
+    db: Session,
+    principal: Principal,
+    *,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    at: datetime,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """Write one audit entry in the caller's transaction (so it exists iff the change does)."""
+    db.add(
+        AuditRow(
+            workspace_id=principal.workspace_id,
+            at=at,
+            actor=principal.actor,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            before=before,
+            after=after,
+        )
+    )
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(f"id:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    """The id a page starts after; a cursor that was not made by us is a 400-class error."""
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = text.partition(":")
+        if kind != "id" or not value.isdigit():
+            raise ValueError(text)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValidationError(
+            "not a cursor returned by this API; pass next_cursor unchanged", field="cursor"
+        ) from exc
+
+
+def list_audit(
+    db: Session,
+    principal: Principal,
+    *,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> tuple[list[AuditEntry], str | None]:
+    """Newest entries last, paginated by id."""
+    after = decode_cursor(cursor)
+    stmt = (
+        select(AuditRow)
+        .where(AuditRow.workspace_id == principal.workspace_id, AuditRow.id > after)
+        .order_by(AuditRow.id)
+        .limit(limit + 1)
+    )
+    if object_type:
+        stmt = stmt.where(AuditRow.object_type == object_type)
+    if object_id:
+        stmt = stmt.where(AuditRow.object_id == object_id)
+    rows = list(db.scalars(stmt))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    entries = [
+        AuditEntry(r.id, r.at, r.actor, r.action, r.object_type, r.object_id, r.before, r.after)
+        for r in rows
+    ]
+    return entries, (encode_cursor(rows[-1].id) if more and rows else None)

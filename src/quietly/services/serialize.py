@@ -1,0 +1,61 @@
+"""The native JSON of a window (API responses, the audit log's before/after, exports)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from quietly.core import lifecycle, schedule
+from quietly.core.codec import format_instant, match_to_json, schedule_to_json
+from quietly.core.model import Occurrence
+from quietly.core.records import WindowRecord
+
+__all__ = ["occurrence_to_json", "window_to_json"]
+
+
+def occurrence_to_json(occurrence: Occurrence | None) -> dict[str, str] | None:
+    if occurrence is None:
+        return None
+    return {"start": format_instant(occurrence.start), "end": format_instant(occurrence.end)}
+
+
+def _instant(value: datetime | None) -> str | None:
+    return format_instant(value) if value else None
+
+
+def window_to_json(record: WindowRecord, now: datetime) -> dict[str, Any]:
+    """Every field of the window, plus its state and occurrences as of ``now``."""
+    f = record.fields
+    window = record.to_window()
+    return {
+        "id": record.id,
+        "name": f.name,
+        "description": f.description,
+        "schedule": schedule_to_json(f.schedule),
+        "targets": sorted(f.targets),
+        "groups": sorted(f.groups),
+        "match": match_to_json(f.match),
+        "all_targets": f.all_targets,
+        "effects": [e.value for e in f.effects],
+        "notify_channels": list(f.notify_channels),
+        "notify_start_minutes_before": f.notify_start_minutes_before,
+        "notify_end_minutes_before": f.notify_end_minutes_before,
+        "notification_message": f.notification_message,
+        "resolve_on_end": f.resolve_on_end,
+        "reroute_on_end": f.reroute_on_end,
+        "escalation_targets": list(f.escalation_targets),
+        "incident_id": f.incident_id,
+        "lead": f.lead,
+        "publish_to_status_page": f.publish_to_status_page,
+        "show_in_sidebar": f.show_in_sidebar,
+        "origin": f.origin,
+        "state": lifecycle.state_at(window, now).value,
+        "current_occurrence": occurrence_to_json(lifecycle.current_occurrence(window, now)),
+        "next_occurrence": occurrence_to_json(lifecycle.next_occurrence(window, now)),
+        "human_schedule": schedule.human_schedule(f.schedule),
+        "created_by": record.created_by,
+        "created_at": _instant(record.created_at),
+        "updated_at": _instant(record.updated_at),
+        "cancelled_at": _instant(record.cancelled_at),
+        "archived_at": _instant(record.archived_at),
+    }

@@ -1,0 +1,431 @@
+"""Window use cases: create, read, update, cancel, delete, list, immediate maintenance.
+
+Each function runs inside the caller's transaction (``Database.transaction()``), writes the
+audit entry in that same transaction, and publishes a ``WindowChanged`` event that subscribers
+(the decision index, the worker) see only after the commit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from quietly.core import lifecycle, schedule
+from quietly.core.errors import Conflict, NotFound, ValidationError
+from quietly.core.matching import validate_match
+from quietly.core.model import Effect, OnceSchedule, Occurrence, RecurringSchedule, State
+from quietly.core.records import Principal, WindowFields, WindowRecord
+from quietly.core.timeutil import to_local
+from quietly.services import audit
+from quietly.services.serialize import window_to_json
+from quietly.storage.db import publish
+from quietly.storage.mappers import apply_fields_to_row, window_record_from_row
+from quietly.storage.tables import GroupRow, WindowRow, WindowTargetRow
+
+__all__ = [
+    "ListFilter",
+    "WindowChanged",
+    "cancel_window",
+    "create_window",
+    "delete_window",
+    "get_window",
+    "list_windows",
+    "start_maintenance",
+    "stop_maintenance",
+    "update_window",
+    "window_occurrences",
+]
+
+TARGET = re.compile(r"^[a-z][a-z0-9_]*:\S{1,256}$")
+MAX_OCCURRENCE_RANGE = timedelta(days=800)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowChanged:
+    """Published after a commit that created, changed or removed a window."""
+
+    workspace_id: int
+    window_id: int
+    record: WindowRecord | None  # None when the window is gone (deleted)
+    action: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    state: State | None = None
+    target: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    origin: str | None = None
+    parent_id: int | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+
+def _check_fields(db: Session, principal: Principal, fields: WindowFields) -> None:
+    """Every rule a window's fields must satisfy, whatever API they came through."""
+    if not fields.name.strip():
+        raise ValidationError("must not be empty", field="name")
+    schedule.validate(fields.schedule)
+    for i, target in enumerate(fields.targets):
+        if not TARGET.match(target):
+            raise ValidationError(
+                f"{target!r} is not a target; write kind:id, e.g. 'service:checkout', with a "
+                "kind of lower-case letters, digits and '_'", field=f"targets[{i}]")
+    validate_match(fields.match)
+    if not (fields.targets or fields.groups or fields.match or fields.all_targets):
+        raise ValidationError(
+            "a window must name targets, groups or match conditions, or set all_targets: true",
+            field="targets")
+    if not fields.effects:
+        raise ValidationError("name at least one effect", field="effects")
+    if Effect.REROUTE in fields.effects and not fields.escalation_targets:
+        raise ValidationError("the reroute effect needs escalation_targets",
+                              field="escalation_targets")
+    if Effect.ATTACH in fields.effects and not fields.incident_id:
+        raise ValidationError("the attach effect needs an incident_id", field="incident_id")
+    _check_groups_exist(db, principal, fields.groups)
+
+
+def _check_groups_exist(db: Session, principal: Principal, groups: Iterable[str]) -> None:
+    wanted = list(groups)
+    if not wanted:
+        return
+    stmt = select(GroupRow.name).where(GroupRow.workspace_id == principal.workspace_id,
+                                       GroupRow.name.in_(wanted))
+    known = set(db.scalars(stmt))
+    for i, name in enumerate(wanted):
+        if name not in known:
+            raise ValidationError(f"no target group named {name!r}; create it first",
+                                  field=f"groups[{i}]")
+
+
+def _with_default_start(fields: WindowFields, now: datetime) -> WindowFields:
+    """Recurring schedules without ``starts_on`` start on today's date in their own zone."""
+    sched = fields.schedule
+    if isinstance(sched, RecurringSchedule) and sched.starts_on is None:
+        today = to_local(now, sched.timezone).date()
+        return replace(fields, schedule=replace(sched, starts_on=today))
+    return fields
+
+
+def _reject_ended_once(fields: WindowFields, now: datetime) -> None:
+    sched = fields.schedule
+    if isinstance(sched, OnceSchedule) and sched.end <= now:
+        raise ValidationError(
+            f"the window would end at {sched.end.isoformat()}, which has already passed; "
+            "a one-time window must end in the future", field="schedule.end")
+
+
+def _store_derived(row: WindowRow, record: WindowRecord, now: datetime) -> None:
+    """Columns derived from the schedule, for listing and filtering in SQL."""
+    window = record.to_window()
+    first = lifecycle.next_occurrence(window, datetime.min.replace(tzinfo=now.tzinfo))
+    row.first_start = first.start if first else None
+    last_end = schedule.last_occurrence_end(record.fields.schedule)
+    if record.cancelled_at is not None:
+        last_end = min(last_end, record.cancelled_at) if last_end else record.cancelled_at
+    row.last_end = last_end
+    row.state = lifecycle.state_at(window, now).value
+
+
+def _sync_targets(db: Session, row: WindowRow) -> None:
+    db.execute(delete(WindowTargetRow).where(WindowTargetRow.window_id == row.id))
+    for target in sorted(set(row.targets)):
+        db.add(WindowTargetRow(window_id=row.id, target=target, workspace_id=row.workspace_id))
+
+
+def _load_row(db: Session, principal: Principal, window_id: int, *, lock: bool) -> WindowRow:
+    stmt = select(WindowRow).where(WindowRow.id == window_id,
+                                   WindowRow.workspace_id == principal.workspace_id,
+                                   WindowRow.archived_at.is_(None))
+    if lock:
+        stmt = stmt.with_for_update()
+    row = db.scalar(stmt)
+    if row is None:
+        raise NotFound(f"no window with id {window_id}", field="id")
+    return row
+
+
+def _finish(db: Session, row: WindowRow, action: str, now: datetime) -> WindowRecord:
+    record = window_record_from_row(row)
+    _store_derived(row, record, now)
+    db.flush()
+    publish(db, WindowChanged(row.workspace_id, row.id, record, action))
+    return record
+
+
+def create_window(
+    db: Session, principal: Principal, fields: WindowFields, now: datetime
+) -> WindowRecord:
+    """Validate and store a new window. A one-time window that has already ended is refused."""
+    fields = _with_default_start(fields, now)
+    _check_fields(db, principal, fields)
+    _reject_ended_once(fields, now)
+    row = WindowRow(workspace_id=principal.workspace_id, created_by=principal.actor,
+                    created_at=now, updated_at=now, cancelled_at=None, archived_at=None,
+                    state=State.SCHEDULED.value)
+    apply_fields_to_row(row, fields)
+    db.add(row)
+    db.flush()
+    _sync_targets(db, row)
+    record = _finish(db, row, "created", now)
+    audit.record(db, principal, action="create", object_type="window", object_id=row.id,
+                 at=now, before=None, after=window_to_json(record, now))
+    return record
+
+
+def get_window(db: Session, principal: Principal, window_id: int) -> WindowRecord:
+    return window_record_from_row(_load_row(db, principal, window_id, lock=False))
+
+
+def _changed_names(old: WindowFields, new: WindowFields) -> set[str]:
+    return {name for name in WindowFields.__slots__
+            if getattr(old, name) != getattr(new, name)}
+
+
+def _check_update_allowed(current: WindowRecord, new_fields: WindowFields,
+                          changed: set[str], now: datetime) -> None:
+    """Apply the lifecycle's update rules; a one-time schedule whose end alone moved is 'end'."""
+    names = set(changed)
+    new_end = None
+    if "schedule" in names:
+        new_record = replace(current, fields=new_fields)
+        sched_changes, new_end = lifecycle.window_changes(current.to_window(),
+                                                          new_record.to_window())
+        names.discard("schedule")
+        names |= sched_changes & {"schedule", "end"}
+    lifecycle.allowed_update(current.to_window(), now, names, new_end)
+
+
+def update_window(
+    db: Session, principal: Principal, window_id: int, changes: dict[str, Any], now: datetime
+) -> WindowRecord:
+    """Apply a partial update under the lifecycle rules (see ``lifecycle.check_update``)."""
+    row = _load_row(db, principal, window_id, lock=True)
+    current = window_record_from_row(row)
+    unknown = set(changes) - set(WindowFields.__slots__)
+    if unknown:
+        raise ValidationError(f"unknown field {sorted(unknown)[0]!r}", field=sorted(unknown)[0])
+    new_fields = _with_default_start(current.fields.with_changes(**changes), now)
+    changed = _changed_names(current.fields, new_fields)
+    if not changed:
+        return current
+    _check_update_allowed(current, new_fields, changed, now)
+    _check_fields(db, principal, new_fields)
+    if lifecycle.state_at(current.to_window(), now) is State.SCHEDULED:
+        _reject_ended_once(new_fields, now)
+    before = window_to_json(current, now)
+    apply_fields_to_row(row, new_fields)
+    row.updated_at = now
+    if "targets" in changed:
+        _sync_targets(db, row)
+    record = _finish(db, row, "updated", now)
+    audit.record(db, principal, action="update", object_type="window", object_id=row.id,
+                 at=now, before=before, after=window_to_json(record, now))
+    return record
+
+
+def cancel_window(
+    db: Session, principal: Principal, window_id: int, now: datetime
+) -> WindowRecord:
+    """Cancel a scheduled or active window; suppression stops at ``now``."""
+    row = _load_row(db, principal, window_id, lock=True)
+    current = window_record_from_row(row)
+    state = lifecycle.state_at(current.to_window(), now)
+    if state in (State.COMPLETED, State.CANCELLED):
+        raise Conflict(f"window {window_id} is {state.value}; only scheduled or active "
+                       "windows can be cancelled", field="state")
+    before = window_to_json(current, now)
+    row.cancelled_at = now
+    row.updated_at = now
+    record = _finish(db, row, "cancelled", now)
+    audit.record(db, principal, action="cancel", object_type="window", object_id=row.id,
+                 at=now, before=before, after=window_to_json(record, now))
+    return record
+
+
+def delete_window(db: Session, principal: Principal, window_id: int, now: datetime) -> None:
+    """Archive the window: it stops applying at once and keeps its record for the audit log."""
+    row = _load_row(db, principal, window_id, lock=True)
+    before = window_to_json(window_record_from_row(row), now)
+    row.archived_at = now
+    row.updated_at = now
+    db.flush()
+    publish(db, WindowChanged(row.workspace_id, row.id, None, "deleted"))
+    audit.record(db, principal, action="delete", object_type="window", object_id=row.id,
+                 at=now, before=before, after=None)
+
+
+def _group_names_with(db: Session, principal: Principal, target: str) -> list[str]:
+    rows = db.execute(select(GroupRow.name, GroupRow.targets)
+                      .where(GroupRow.workspace_id == principal.workspace_id))
+    return [name for name, targets in rows if target in targets]
+
+
+def _target_clause(principal: Principal, target: str, via_groups: bool) -> Any:
+    """Narrow in SQL to windows that can cover ``target``; the exact test runs in Python."""
+    if via_groups:
+        return None  # group membership lives in JSON; every window stays a candidate
+    direct = select(WindowTargetRow.window_id).where(
+        WindowTargetRow.workspace_id == principal.workspace_id, WindowTargetRow.target == target)
+    return or_(WindowRow.id.in_(direct), WindowRow.all_targets.is_(True))
+
+
+def _matches_filter(record: WindowRecord, flt: ListFilter, groups_with_target: set[str],
+                    now: datetime) -> bool:
+    window = record.to_window()
+    if flt.target and not (flt.target in window.targets or window.all_targets
+                           or window.groups & groups_with_target):
+        return False
+    if flt.state and lifecycle.state_at(window, now) is not flt.state:
+        return False
+    if flt.start or flt.end:
+        start = flt.start or now - timedelta(days=3650)
+        end = flt.end or now + timedelta(days=3650)
+        if not lifecycle.window_occurrences(window, start, end, limit=1):
+            return False
+    return True
+
+
+def list_windows(
+    db: Session, principal: Principal, flt: ListFilter, now: datetime
+) -> tuple[list[WindowRecord], str | None]:
+    """Windows in id order, filtered exactly; the cursor is the last id returned."""
+    after = audit.decode_cursor(flt.cursor)
+    stmt = (select(WindowRow)
+            .where(WindowRow.workspace_id == principal.workspace_id,
+                   WindowRow.archived_at.is_(None))
+            .order_by(WindowRow.id))
+    groups_with_target = (set(_group_names_with(db, principal, flt.target))
+                          if flt.target else set())
+    if flt.target:
+        clause = _target_clause(principal, flt.target, bool(groups_with_target))
+        if clause is not None:
+            stmt = stmt.where(clause)
+    if flt.origin:
+        stmt = stmt.where(WindowRow.origin == flt.origin)
+    if flt.parent_id is not None:
+        stmt = stmt.where(WindowRow.parent_id == flt.parent_id)
+    if flt.state is State.CANCELLED:
+        stmt = stmt.where(WindowRow.cancelled_at.is_not(None))
+    elif flt.state is not None:
+        stmt = stmt.where(or_(WindowRow.cancelled_at.is_(None), WindowRow.cancelled_at > now))
+    if flt.end is not None:
+        stmt = stmt.where(or_(WindowRow.first_start.is_(None), WindowRow.first_start < flt.end))
+    if flt.start is not None:
+        stmt = stmt.where(or_(WindowRow.last_end.is_(None), WindowRow.last_end > flt.start))
+    found: list[WindowRecord] = []
+    batch = max(flt.limit * 2, 100)
+    while True:
+        rows = list(db.scalars(stmt.where(WindowRow.id > after).limit(batch)))
+        for row in rows:
+            record = window_record_from_row(row)
+            if _matches_filter(record, flt, groups_with_target, now):
+                found.append(record)
+                if len(found) > flt.limit:
+                    page = found[: flt.limit]
+                    return page, audit.encode_cursor(page[-1].id)
+        if len(rows) < batch:
+            return found, None
+        after = rows[-1].id
+
+
+def window_occurrences(
+    db: Session, principal: Principal, window_id: int, start: datetime, end: datetime,
+    limit: int = 1000,
+) -> list[Occurrence]:
+    if end <= start:
+        raise ValidationError("must be after 'from'", field="to")
+    if end - start > MAX_OCCURRENCE_RANGE:
+        raise ValidationError("the range may span at most 800 days", field="to")
+    record = get_window(db, principal, window_id)
+    return lifecycle.window_occurrences(record.to_window(), start, end, limit=limit)
+
+
+def start_maintenance(
+    db: Session, principal: Principal, *, targets: list[str], duration: timedelta,
+    name: str | None, now: datetime, description: str | None = None,
+    effects: tuple[Effect, ...] = (Effect.MUTE,), origin: str = "native",
+    vendor: dict[str, Any] | None = None,
+) -> WindowRecord:
+    """A one-time window for ``targets`` from now for ``duration``."""
+    if not targets:
+        raise ValidationError("name at least one target", field="targets")
+    if duration <= timedelta(0):
+        raise ValidationError("must be positive", field="duration")
+    fields = WindowFields(
+        name=name or f"Maintenance of {', '.join(targets)}",
+        description=description,
+        schedule=OnceSchedule(start=now, end=now + duration, timezone=None),
+        targets=tuple(targets), effects=effects, origin=origin, vendor=vendor or {},
+    )
+    return create_window(db, principal, fields, now)
+
+
+def stop_maintenance(
+    db: Session, principal: Principal, *, targets: list[str], delay: timedelta, now: datetime,
+) -> list[WindowRecord]:
+    """End every active one-time window naming one of ``targets`` at ``now + delay``.
+
+    Recurring windows are left alone: cancel them to stop a series.
+    """
+    if not targets:
+        raise ValidationError("name at least one target", field="targets")
+    if delay < timedelta(0):
+        raise ValidationError("must not be negative", field="delay_seconds")
+    stmt = (select(WindowTargetRow.window_id)
+            .where(WindowTargetRow.workspace_id == principal.workspace_id,
+                   WindowTargetRow.target.in_(targets)))
+    stopped: list[WindowRecord] = []
+    for window_id in sorted(set(db.scalars(stmt))):
+        row = _load_row_or_none(db, principal, window_id)
+        if row is None:
+            continue
+        record = window_record_from_row(row)
+        sched = record.fields.schedule
+        window = record.to_window()
+        if not isinstance(sched, OnceSchedule) or lifecycle.state_at(window, now) is not \
+                State.ACTIVE:
+            continue
+        new_end = min(sched.end, now + delay)
+        if new_end <= sched.start:
+            new_end = sched.start + timedelta(seconds=1)
+        stopped.append(update_window(db, principal, window_id,
+                                     {"schedule": replace(sched, end=new_end)}, now))
+    return stopped
+
+
+def _load_row_or_none(db: Session, principal: Principal, window_id: int) -> WindowRow | None:
+    try:
+        return _load_row(db, principal, window_id, lock=True)
+    except NotFound:
+        return None
+
+
+def load_all_windows(db: Session, workspace_id: int | None = None) -> list[WindowRecord]:
+    """Every live (not archived) window, for building the decision index."""
+    stmt = select(WindowRow).where(WindowRow.archived_at.is_(None)).order_by(WindowRow.id)
+    if workspace_id is not None:
+        stmt = stmt.where(WindowRow.workspace_id == workspace_id)
+    return [window_record_from_row(row) for row in db.scalars(stmt)]
+
+
+def refresh_states(db: Session, now: datetime) -> int:
+    """Recompute the stored state of every live window (listing stays right without a worker)."""
+    changed = 0
+    stmt = select(WindowRow).where(WindowRow.archived_at.is_(None),
+                                   WindowRow.state.in_([State.SCHEDULED.value,
+                                                        State.ACTIVE.value]))
+    for row in db.scalars(stmt):
+        state = lifecycle.state_at(window_record_from_row(row).to_window(), now).value
+        if state != row.state:
+            row.state = state
+            changed += 1
+    return changed

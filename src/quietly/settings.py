@@ -1,0 +1,52 @@
+"""Configuration, read once from the environment (``QUIETLY_*``) and from flags."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Every setting quietly reads. The defaults run one process on a SQLite file."""
+
+    model_config = SettingsConfigDict(env_prefix="QUIETLY_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./quietly-data"), description="Holds the SQLite file.")
+    database_url: str | None = Field(
+        default=None, description="Overrides the SQLite default, e.g. postgresql+psycopg://…"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8080
+    default_timezone: str = "UTC"
+    # Client settings for the CLI's commands that talk to a running server.
+    url: str = "http://127.0.0.1:8080"
+    api_key: str | None = None
+    # Secure cookies need HTTPS; a local development server may turn this off.
+    cookie_secure: bool = True
+    webhook_allow_private: bool = False
+    run_worker: bool = True
+    index_horizon_hours: int = Field(default=48, ge=1, le=24 * 31)
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_url(cls, value: str | None) -> str | None:
+        # Accept the plain postgresql:// form people paste and pick the psycopg 3 driver.
+        if value and value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value or None
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'quietly.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

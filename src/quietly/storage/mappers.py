@@ -1,0 +1,87 @@
+"""Rows ↔ domain records, with explicitly named converters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quietly.core.codec import (
+    match_from_json,
+    match_to_json,
+    schedule_from_json,
+    schedule_to_json,
+)
+from quietly.core.model import Effect
+from quietly.core.records import WindowFields, WindowRecord
+from quietly.storage.tables import WindowRow
+
+__all__ = ["apply_fields_to_row", "window_record_from_row"]
+
+
+def window_record_from_row(row: WindowRow) -> WindowRecord:
+    fields = WindowFields(
+        name=row.name,
+        schedule=schedule_from_json(row.schedule),
+        description=row.description,
+        targets=tuple(row.targets),
+        groups=tuple(row.groups),
+        match=match_from_json(row.match),
+        all_targets=row.all_targets,
+        effects=tuple(Effect(e) for e in row.effects),
+        notify_channels=tuple(row.notify_channels),
+        notify_start_minutes_before=row.notify_start_minutes_before,
+        notify_end_minutes_before=row.notify_end_minutes_before,
+        notification_message=row.notification_message,
+        resolve_on_end=row.resolve_on_end,
+        reroute_on_end=row.reroute_on_end,
+        escalation_targets=tuple(row.escalation_targets),
+        incident_id=row.incident_id,
+        lead=row.lead,
+        publish_to_status_page=row.publish_to_status_page,
+        show_in_sidebar=row.show_in_sidebar,
+        origin=row.origin,
+        vendor=dict(row.vendor or {}),
+        parent_id=row.parent_id,
+    )
+    return WindowRecord(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        fields=fields,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        cancelled_at=row.cancelled_at,
+        archived_at=row.archived_at,
+    )
+
+
+def fields_to_columns(fields: WindowFields) -> dict[str, Any]:
+    """The column values a set of window fields is stored as."""
+    return {
+        "name": fields.name,
+        "description": fields.description,
+        "schedule": schedule_to_json(fields.schedule),
+        "targets": sorted(set(fields.targets)),
+        "groups": sorted(set(fields.groups)),
+        "match": match_to_json(fields.match),
+        "all_targets": fields.all_targets,
+        "effects": [e.value for e in fields.effects],
+        "notify_channels": list(fields.notify_channels),
+        "notify_start_minutes_before": fields.notify_start_minutes_before,
+        "notify_end_minutes_before": fields.notify_end_minutes_before,
+        "notification_message": fields.notification_message,
+        "resolve_on_end": fields.resolve_on_end,
+        "reroute_on_end": fields.reroute_on_end,
+        "escalation_targets": list(fields.escalation_targets),
+        "incident_id": fields.incident_id,
+        "lead": fields.lead,
+        "publish_to_status_page": fields.publish_to_status_page,
+        "show_in_sidebar": fields.show_in_sidebar,
+        "origin": fields.origin,
+        "vendor": fields.vendor,
+        "parent_id": fields.parent_id,
+    }
+
+
+def apply_fields_to_row(row: WindowRow, fields: WindowFields) -> None:
+    for name, value in fields_to_columns(fields).items():
+        setattr(row, name, value)

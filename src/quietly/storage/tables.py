@@ -1,0 +1,156 @@
+"""The tables, as typed SQLAlchemy 2 declarative classes.
+
+These are storage rows, not domain objects: ``storage.mappers`` converts between the two.
+Instants are ``UTCDateTime``; JSON columns hold the native wire shapes (schedules, matchers).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from quietly.storage.types import UTCDateTime
+
+__all__ = [
+    "ApiKeyRow",
+    "AuditRow",
+    "Base",
+    "GroupRow",
+    "WindowRow",
+    "WindowTargetRow",
+    "WorkspaceRow",
+]
+
+# BigInteger ids on PostgreSQL, but SQLite only autoincrements "INTEGER PRIMARY KEY".
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class WorkspaceRow(Base):
+    __tablename__ = "workspaces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class ApiKeyRow(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    # The first characters of the key, shown in listings so people can tell keys apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class WindowRow(Base):
+    __tablename__ = "windows"
+    __table_args__ = (
+        Index("ix_windows_ws_state", "workspace_id", "archived_at", "cancelled_at"),
+        Index("ix_windows_parent", "parent_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    schedule: Mapped[dict[str, Any]]
+    targets: Mapped[list[Any]]
+    groups: Mapped[list[Any]]
+    match: Mapped[list[Any]]
+    all_targets: Mapped[bool] = mapped_column(Boolean, default=False)
+    effects: Mapped[list[Any]]
+    notify_channels: Mapped[list[Any]]
+    notify_start_minutes_before: Mapped[int | None]
+    notify_end_minutes_before: Mapped[int | None]
+    notification_message: Mapped[str | None] = mapped_column(Text)
+    resolve_on_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    reroute_on_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_targets: Mapped[list[Any]]
+    incident_id: Mapped[str | None] = mapped_column(String(200))
+    lead: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    publish_to_status_page: Mapped[bool] = mapped_column(Boolean, default=False)
+    show_in_sidebar: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Which API created the window (native, pagertree, ionhour, …) and that vendor's extra
+    # fields that have no native meaning, so a vendor API can answer with what it was given.
+    origin: Mapped[str] = mapped_column(String(32), default="native")
+    vendor: Mapped[dict[str, Any]]
+    # A window generated from another one (Oh Dear's periods of a recurring definition).
+    parent_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("windows.id", ondelete="SET NULL")
+    )
+    # The stored state serves listing and transition events; decisions never read it.
+    state: Mapped[str] = mapped_column(String(16))
+    first_start: Mapped[datetime | None]
+    last_end: Mapped[datetime | None]
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+    archived_at: Mapped[datetime | None]
+
+
+class WindowTargetRow(Base):
+    """One row per target a window names, for the ``target`` filter and per-target lookups."""
+
+    __tablename__ = "window_targets"
+    __table_args__ = (Index("ix_window_targets_ws_target", "workspace_id", "target"),)
+
+    window_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("windows.id", ondelete="CASCADE"), primary_key=True
+    )
+    target: Mapped[str] = mapped_column(String(300), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(Integer)
+
+
+class GroupRow(Base):
+    __tablename__ = "target_groups"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    targets: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_ws_id", "workspace_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(32))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
