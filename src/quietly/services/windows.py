@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import delete, or_, select
@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from quietly.core import lifecycle, schedule
 from quietly.core.errors import Conflict, NotFound, ValidationError
 from quietly.core.matching import validate_match
-from quietly.core.model import Effect, OnceSchedule, Occurrence, RecurringSchedule, State
+from quietly.core.model import (
+    Effect,
+    OnceSchedule,
+    Occurrence,
+    RecurringSchedule,
+    Schedule,
+    State,
+)
 from quietly.core.records import Principal, WindowFields, WindowRecord
 from quietly.core.timeutil import to_local
 from quietly.services import audit
@@ -123,10 +130,18 @@ def _reject_ended_once(fields: WindowFields, now: datetime) -> None:
             "a one-time window must end in the future", field="schedule.end")
 
 
+def _earliest_possible_start(sched: Schedule) -> datetime:
+    """An instant no occurrence starts before (the zone offset is at most a day)."""
+    if isinstance(sched, OnceSchedule):
+        return sched.start
+    first_day = sched.starts_on or date(2000, 1, 1)
+    return datetime.combine(first_day - timedelta(days=2), time(), tzinfo=UTC)
+
+
 def _store_derived(row: WindowRow, record: WindowRecord, now: datetime) -> None:
     """Columns derived from the schedule, for listing and filtering in SQL."""
     window = record.to_window()
-    first = lifecycle.next_occurrence(window, datetime.min.replace(tzinfo=now.tzinfo))
+    first = lifecycle.next_occurrence(window, _earliest_possible_start(record.fields.schedule))
     row.first_start = first.start if first else None
     last_end = schedule.last_occurrence_end(record.fields.schedule)
     if record.cancelled_at is not None:
