@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
+import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
@@ -14,6 +15,8 @@ import quietly
 from quietly.api.deps import AppState
 from quietly.api.native import admin, decide, windows
 from quietly.api.problems import install_problem_handlers
+from quietly.compat import pagertree
+from quietly.compat import uptrends as uptrends_compat
 from quietly.services import workspaces
 from quietly.services.decisions import DecisionService
 from quietly.services.windows import refresh_states
@@ -22,6 +25,8 @@ from quietly.storage.db import Database
 from quietly.storage.migrate import upgrade
 
 __all__ = ["create_app", "prepare_database"]
+
+log = structlog.get_logger("quietly")
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -60,8 +65,8 @@ class _Ticker:
             try:
                 with self._state.db.transaction() as session:
                     refresh_states(session, now)
-            except Exception:  # noqa: BLE001 - the ticker must outlive a database outage
-                continue
+            except Exception as exc:  # the ticker must outlive a database outage
+                log.warning("state refresh failed; retrying next tick", error=str(exc))
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -97,6 +102,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(windows.router)
     app.include_router(decide.router)
     app.include_router(admin.router)
+    app.include_router(pagertree.router)
+    app.include_router(uptrends_compat.router)
 
     @app.get("/healthz", tags=["health"], include_in_schema=True, operation_id="healthz")
     def healthz() -> JSONResponse:
