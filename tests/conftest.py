@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,17 +94,26 @@ def server(settings: Settings, db: Database) -> Iterator[str]:
 
 @dataclass
 class Tenant:
-    """A fresh workspace with a client per role."""
+    """A fresh workspace with a client per role (closed when the test ends)."""
 
     id: int
     slug: str
     timezone: str
     keys: dict[Role, str]
     base_url: str
+    clients: dict[Role, httpx.Client] = field(default_factory=dict)
 
     def client(self, role: Role = Role.ADMIN) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=30,
-                            headers={"Authorization": f"Bearer {self.keys[role]}"})
+        if role not in self.clients:
+            self.clients[role] = httpx.Client(
+                base_url=self.base_url, timeout=30,
+                headers={"Authorization": f"Bearer {self.keys[role]}"})
+        return self.clients[role]
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+        self.clients.clear()
 
     @property
     def admin(self) -> httpx.Client:
@@ -130,10 +139,14 @@ def make_tenant(db: Database, base_url: str, timezone: str = "Europe/Berlin") ->
 
 
 @pytest.fixture
-def tenant(db: Database, server: str) -> Tenant:
-    return make_tenant(db, server)
+def tenant(db: Database, server: str) -> Iterator[Tenant]:
+    made = make_tenant(db, server)
+    yield made
+    made.close()
 
 
 @pytest.fixture
-def other_tenant(db: Database, server: str) -> Tenant:
-    return make_tenant(db, server)
+def other_tenant(db: Database, server: str) -> Iterator[Tenant]:
+    made = make_tenant(db, server)
+    yield made
+    made.close()

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from quietly.cli_commands import register as register_client_commands
 from quietly.core.errors import QuietlyError
 from quietly.core.records import Role
 from quietly.services import workspaces
@@ -116,6 +117,10 @@ def list_workspaces() -> None:
         for ws in workspaces.list_workspaces(session):
             typer.echo(f"{ws.id}\t{ws.slug}\t{ws.timezone}\t{ws.name}")
     db.dispose()
+
+
+# Client commands (window, start, stop, check, preview, export, import) live in cli_commands.
+register_client_commands(app)
 
 
 def main() -> None:

@@ -108,8 +108,8 @@ def test_revoked_key_stops_working(tenant: Tenant) -> None:
     before = tenant.admin.get("/api/v1/workspace", headers=headers).status_code
     tenant.admin.delete(f"/api/v1/keys/{created['id']}")
     after = tenant.admin.get("/api/v1/workspace", headers=headers).status_code
-    listed = [k for k in tenant.admin.get("/api/v1/keys").json()["keys"]
-              if k["id"] == created["id"]][0]
+    listed = next(k for k in tenant.admin.get("/api/v1/keys").json()["keys"]
+              if k["id"] == created["id"])
     assert (before, after, listed["revoked_at"] is not None, "key" in listed) == (
         200, 401, True, False)
 

@@ -114,7 +114,7 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
     if any(e["detail"] == "the body is not valid JSON" for e in errors):
         return _render(request, 400, "the body is not valid JSON", None)
     first = errors[0] if errors else {"field": None, "detail": "invalid request"}
-    detail = f"{first['field']}: {first['detail']}" if first["field"] else first["detail"]
+    detail = str(f"{first['field']}: {first['detail']}" if first["field"] else first["detail"])
     return _render(request, 422, detail, first["field"] or None, errors)
 
 

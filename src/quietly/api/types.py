@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import Field, StringConstraints
 
-__all__ = ["HHMM", "Instant", "IsoDate", "LabelName", "Name", "ShortText", "TargetName",
-           "ZoneName"]
+__all__ = [
+           "HHMM",
+           "Instant",
+           "IsoDate",
+           "LabelName",
+           "Name",
+           "ObjectId",
+           "ShortText",
+           "TargetName",
+           "ZoneName",
+]
 
 Instant = Annotated[str, Field(
     min_length=1, max_length=64, json_schema_extra={"format": "date-time"},
@@ -27,3 +37,6 @@ ShortText = Annotated[str, StringConstraints(max_length=10_000)]
 TargetName = Annotated[str, Field(min_length=3, max_length=300, pattern=r"^[a-z][a-z0-9_]*:\S+$",
                                   examples=["service:checkout"])]
 LabelName = Annotated[str, Field(min_length=1, max_length=200)]
+
+# Path ids: bounded so a huge number is a 422, not an overflow inside the database driver.
+ObjectId = Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -21,8 +21,8 @@ from quietly.core.errors import Conflict, NotFound, ValidationError
 from quietly.core.matching import validate_match
 from quietly.core.model import (
     Effect,
-    OnceSchedule,
     Occurrence,
+    OnceSchedule,
     RecurringSchedule,
     Schedule,
     State,

@@ -21,6 +21,7 @@ from quietly.api.native.schemas import (
     WorkspaceUpdate,
 )
 from quietly.api.problems import PROBLEM_RESPONSES
+from quietly.api.types import ObjectId
 from quietly.core.codec import format_instant
 from quietly.services import audit, groups, workspaces
 from quietly.services.groups import Group
@@ -71,7 +72,8 @@ def get_group(name: GroupName, state: State, principal: Viewer) -> Any:
 
 
 @router.put("/groups/{name}", response_model=GroupPublic, tags=["groups"],
-            operation_id="put_group")
+            operation_id="put_group",
+            responses={201: {"model": GroupPublic, "description": "The group was created."}})
 def put_group(name: GroupName, body: GroupPut, state: State, principal: Editor, now: Now,
               response: Response) -> Any:
     """Replace the group's members (creating the group if it does not exist: 201)."""
@@ -111,7 +113,7 @@ def list_keys(state: State, principal: Admin) -> Any:
 
 @router.delete("/keys/{key_id}", response_model=KeyPublic, tags=["keys"],
                operation_id="revoke_key")
-def revoke_key(key_id: int, state: State, principal: Admin, now: Now) -> Any:
+def revoke_key(key_id: ObjectId, state: State, principal: Admin, now: Now) -> Any:
     """Revoke a key; it stops working at once in this process."""
     with state.db.transaction() as db:
         info = workspaces.revoke_key(db, principal, key_id, now)

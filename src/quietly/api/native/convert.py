@@ -8,8 +8,13 @@ from typing import Any
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticError
 
-from quietly.api.native.schemas import MatcherIn, ScheduleIn, ScheduleOnce, WindowCreate, \
-    WindowUpdate
+from quietly.api.native.schemas import (
+    MatcherIn,
+    ScheduleIn,
+    ScheduleOnce,
+    WindowCreate,
+    WindowUpdate,
+)
 from quietly.core.codec import parse_duration
 from quietly.core.errors import ValidationError
 from quietly.core.model import (
@@ -31,7 +36,7 @@ __all__ = ["match_from_schema", "parse_instant_field", "schedule_from_schema",
 
 _RULE_KEYS = ("rrule", "cron", "every")
 _SIMPLE_KEYS = ("days_of_week", "day_of_month", "weekday_of_month", "short_month")
-_SCHEDULE = TypeAdapter[ScheduleIn](ScheduleIn)  # type: ignore[arg-type]
+_SCHEDULE = TypeAdapter[ScheduleIn](ScheduleIn)
 
 
 def parse_instant_field(value: str, field: str, zone: str) -> datetime:

@@ -6,8 +6,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from quietly.api.types import HHMM, Instant, IsoDate, LabelName, Name, ShortText, TargetName, \
-    ZoneName
+from quietly.api.types import (
+    HHMM,
+    Instant,
+    IsoDate,
+    LabelName,
+    Name,
+    ShortText,
+    TargetName,
+    ZoneName,
+)
 from quietly.core.model import Effect, MatcherOp, State, Verdict
 from quietly.core.records import Role
 

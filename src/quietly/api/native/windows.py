@@ -8,8 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from quietly.api.deps import Editor, Now, State, Viewer
-from quietly.api.native.convert import parse_instant_field, update_changes, \
-    window_fields_from_create
+from quietly.api.native.convert import (
+    parse_instant_field,
+    update_changes,
+    window_fields_from_create,
+)
 from quietly.api.native.schemas import (
     MaintenanceStart,
     MaintenanceStop,
@@ -21,6 +24,7 @@ from quietly.api.native.schemas import (
     WindowUpdate,
 )
 from quietly.api.problems import PROBLEM_RESPONSES
+from quietly.api.types import ObjectId
 from quietly.core.codec import parse_duration, schedule_to_json
 from quietly.core.model import State as WindowState
 from quietly.services import windows
@@ -62,14 +66,14 @@ def list_windows(
 
 
 @router.get("/windows/{window_id}", response_model=WindowPublic, operation_id="get_window")
-def get_window(window_id: int, state: State, principal: Viewer, now: Now) -> Any:
+def get_window(window_id: ObjectId, state: State, principal: Viewer, now: Now) -> Any:
     with state.db.read() as db:
         record = windows.get_window(db, principal, window_id)
     return window_to_json(record, now)
 
 
 @router.patch("/windows/{window_id}", response_model=WindowPublic, operation_id="update_window")
-def update_window(window_id: int, body: WindowUpdate, state: State, principal: Editor,
+def update_window(window_id: ObjectId, body: WindowUpdate, state: State, principal: Editor,
                   now: Now) -> Any:
     """Change some fields. Scheduled windows change freely; active ones only their end and
     description; completed and cancelled windows are immutable (409)."""
@@ -83,7 +87,7 @@ def update_window(window_id: int, body: WindowUpdate, state: State, principal: E
 
 @router.delete("/windows/{window_id}", status_code=204, response_class=Response,
                operation_id="delete_window")
-def delete_window(window_id: int, state: State, principal: Editor, now: Now) -> Response:
+def delete_window(window_id: ObjectId, state: State, principal: Editor, now: Now) -> Response:
     """Delete a window: it stops applying at once; the audit log keeps its record."""
     with state.db.transaction() as db:
         windows.delete_window(db, principal, window_id, now)
@@ -92,7 +96,7 @@ def delete_window(window_id: int, state: State, principal: Editor, now: Now) -> 
 
 @router.post("/windows/{window_id}/cancel", response_model=WindowPublic,
              operation_id="cancel_window")
-def cancel_window(window_id: int, state: State, principal: Editor, now: Now) -> Any:
+def cancel_window(window_id: ObjectId, state: State, principal: Editor, now: Now) -> Any:
     """Cancel a scheduled or active window; suppression stops at once."""
     with state.db.transaction() as db:
         record = windows.cancel_window(db, principal, window_id, now)
@@ -102,7 +106,7 @@ def cancel_window(window_id: int, state: State, principal: Editor, now: Now) -> 
 @router.get("/windows/{window_id}/occurrences", response_model=OccurrenceList,
             operation_id="list_occurrences")
 def list_occurrences(
-    window_id: int, state: State, principal: Viewer, now: Now,
+    window_id: ObjectId, state: State, principal: Viewer, now: Now,
     from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
     to: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
