@@ -25,7 +25,7 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Bring the schema to ``revision``; safe to call from several processes at once."""
     cfg = alembic_config(engine)
     if engine.dialect.name == "postgresql":
