@@ -15,6 +15,7 @@ import quietly
 from quietly.api.deps import AppState
 from quietly.api.native import admin, decide, windows
 from quietly.api.problems import install_problem_handlers
+from quietly.compat import uptrends as uptrends_compat
 from quietly.compat import pagertree
 from quietly.compat import uptrends as uptrends_compat
 from quietly.services import workspaces
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(windows.router)
     app.include_router(decide.router)
     app.include_router(admin.router)
+    app.include_router(uptrends_compat.router)
     app.include_router(pagertree.router)
     app.include_router(uptrends_compat.router)
 

@@ -1,0 +1,295 @@
+"""Uptrends' maintenance-period API, from the examples of its document (dates moved ahead).
+
+Every request goes over HTTP to the real server with HTTP Basic credentials whose password is
+an API key of the tenant (a workspace in Europe/Berlin).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2 as httpx
+import pytest
+
+from quietly.core.records import Role
+from tests.conftest import Tenant
+
+BASE = "/compat/uptrends/v4"
+
+DAILY = {"ScheduleMode": "Daily", "StartTime": "22:00", "EndTime": "22:30",
+         "MaintenanceType": "DisableNotifications"}
+WEEKLY = {"ScheduleMode": "Weekly", "WeekDay": "Thursday", "StartTime": "22:00",
+          "EndTime": "22:30", "MaintenanceType": "DisableNotifications"}
+MONTHLY = {"ScheduleMode": "Monthly", "MonthDay": 24, "StartTime": "22:00", "EndTime": "22:30",
+           "MaintenanceType": "DisableNotifications"}
+# The document's one-time example, as written but in 2027 (its end equals its start).
+ONE_TIME = {"ScheduleMode": "OneTime", "StartDateTime": "2027-09-24T22:00",
+            "EndDateTime": "2027-09-24T22:00", "MaintenanceType": "DisableMonitoring"}
+
+
+_OPEN: list[httpx.Client] = []
+
+
+def basic(tenant: Tenant, role: Role = Role.EDITOR, user: str = "api-account") -> httpx.Client:
+    """A client with Uptrends-style credentials; closed when the test ends."""
+    client = httpx.Client(base_url=tenant.base_url, timeout=30,
+                          auth=httpx.BasicAuth(user, tenant.keys[role]))
+    _OPEN.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
+@pytest.fixture
+def up(tenant: Tenant) -> httpx.Client:
+    return basic(tenant)
+
+
+def monitor() -> str:
+    return str(uuid.uuid4())
+
+
+def create(client: httpx.Client, guid: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = client.post(f"{BASE}/Monitor/{guid}/MaintenancePeriod", json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+def decide(tenant: Tenant, guid: str, at: str) -> dict[str, Any]:
+    response = tenant.viewer.get("/api/v1/decide",
+                                 params={"target": f"monitor:{guid}", "at": at})
+    assert response.status_code == 200, response.text
+    found: dict[str, Any] = response.json()
+    return found
+
+
+def assert_messages(response: httpx.Response, status: int, *needles: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert list(body) == ["Messages"]
+    text = " ".join(m["Message"] for m in body["Messages"])
+    for needle in needles:
+        assert needle in text
+
+
+class TestDocumentExamples:
+    @pytest.mark.parametrize("example", [DAILY, WEEKLY, MONTHLY, ONE_TIME],
+                             ids=["daily", "weekly", "monthly", "one-time"])
+    def test_post_answers_the_documented_shape(self, up: httpx.Client,
+                                               example: dict[str, Any]) -> None:
+        created = create(up, monitor(), example)
+        assert isinstance(created.pop("Id"), int)
+        assert created == example
+
+    def test_get_lists_every_period_of_the_monitor(self, up: httpx.Client) -> None:
+        guid = monitor()
+        monthly, weekly = create(up, guid, MONTHLY), create(up, guid, WEEKLY)
+        create(up, monitor(), DAILY)  # another monitor's
+        listed = up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod")
+        assert listed.status_code == 200
+        assert listed.json() == [monthly, weekly]
+        assert monthly == {"Id": monthly["Id"], **MONTHLY}
+
+    def test_put_the_documented_monthly_body(self, up: httpx.Client) -> None:
+        guid = monitor()
+        period = create(up, guid, DAILY)
+        body = {"Id": period["Id"], **MONTHLY}
+        response = up.put(f"{BASE}/Monitor/{guid}/MaintenancePeriod/{period['Id']}", json=body)
+        assert response.status_code == 204, response.text
+        assert up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json() == [body]
+
+    def test_monitor_group_example_reaches_every_member(self, tenant: Tenant,
+                                                        up: httpx.Client) -> None:
+        group, first, second = monitor(), monitor(), monitor()
+        created = tenant.editor.post("/api/v1/groups", json={
+            "name": group, "targets": [f"monitor:{first}", f"monitor:{second}", "service:x"]})
+        assert created.status_code == 201, created.text
+        response = up.post(f"{BASE}/MonitorGroup/{group}/MaintenancePeriod", json=WEEKLY)
+        assert response.status_code == 204, response.text
+        ids = set()
+        for guid in (first, second):
+            (period,) = up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json()
+            ids.add(period.pop("Id"))
+            assert period == WEEKLY
+        assert len(ids) == 2  # each monitor has its own copy
+
+
+class TestRules:
+    def test_id_is_refused_on_post(self, up: httpx.Client) -> None:
+        response = up.post(f"{BASE}/Monitor/{monitor()}/MaintenancePeriod",
+                           json={"Id": 123, **DAILY})
+        assert_messages(response, 400, "Id", "should not be supplied")
+
+    def test_id_zero_or_null_counts_as_absent(self, up: httpx.Client) -> None:
+        for value in (0, None):
+            created = create(up, monitor(), {"Id": value, **DAILY})
+            assert created["Id"] > 0
+
+    def test_put_with_a_different_id_is_an_error(self, up: httpx.Client) -> None:
+        guid = monitor()
+        period = create(up, guid, DAILY)
+        path = f"{BASE}/Monitor/{guid}/MaintenancePeriod/{period['Id']}"
+        assert_messages(up.put(path, json={"Id": period["Id"] + 1, **WEEKLY}), 400,
+                        "does not match")
+        assert_messages(up.put(path, json=WEEKLY), 400, "does not match")
+        assert up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json() == [period]
+
+    def test_put_and_delete_need_the_period_of_that_monitor(self, up: httpx.Client) -> None:
+        period = create(up, monitor(), DAILY)
+        other = f"{BASE}/Monitor/{monitor()}/MaintenancePeriod/{period['Id']}"
+        assert_messages(up.put(other, json={"Id": period["Id"], **DAILY}), 404, "not found")
+        assert_messages(up.delete(other), 404, "not found")
+
+    def test_delete(self, up: httpx.Client) -> None:
+        guid = monitor()
+        period = create(up, guid, DAILY)
+        path = f"{BASE}/Monitor/{guid}/MaintenancePeriod/{period['Id']}"
+        assert up.delete(path).status_code == 204
+        assert up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json() == []
+        assert_messages(up.delete(path), 404)
+
+    def test_cleanup_removes_only_one_time_periods_before_the_date(
+            self, up: httpx.Client) -> None:
+        guid = monitor()
+        early = create(up, guid, {**ONE_TIME, "StartDateTime": "2027-01-10T10:00",
+                                  "EndDateTime": "2027-01-10T12:00"})
+        late = create(up, guid, {**ONE_TIME, "StartDateTime": "2027-03-10T10:00",
+                                 "EndDateTime": "2027-03-10T12:00"})
+        daily = create(up, guid, DAILY)
+        response = up.post(f"{BASE}/Monitor/{guid}/MaintenancePeriod/Cleanup/2027-02-01")
+        assert response.status_code == 204, response.text
+        listed = up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json()
+        assert listed == [late, daily]
+        assert early not in listed
+
+    def test_cleanup_date_is_midnight_in_the_account_zone(self, up: httpx.Client) -> None:
+        guid = monitor()
+        # 00:30 Berlin on 2027-02-01 is 23:30Z on 2027-01-31: not before 2027-02-01 locally.
+        kept = create(up, guid, {**ONE_TIME, "StartDateTime": "2027-02-01T00:30",
+                                 "EndDateTime": "2027-02-01T01:00"})
+        up.post(f"{BASE}/Monitor/{guid}/MaintenancePeriod/Cleanup/2027-02-01")
+        assert up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json() == [kept]
+
+    def test_cleanup_refuses_a_bad_date(self, up: httpx.Client) -> None:
+        response = up.post(f"{BASE}/Monitor/{monitor()}/MaintenancePeriod/Cleanup/yesterday")
+        assert_messages(response, 400, "beforeDate")
+
+    def test_unknown_monitor_group_is_404(self, up: httpx.Client) -> None:
+        response = up.post(f"{BASE}/MonitorGroup/{monitor()}/MaintenancePeriod", json=WEEKLY)
+        assert_messages(response, 404)
+
+    @pytest.mark.parametrize(("body", "needle"), [
+        ({**WEEKLY, "WeekDay": None}, "WeekDay"),
+        ({**MONTHLY, "MonthDay": None}, "MonthDay"),
+        ({**MONTHLY, "MonthDay": 32}, "MonthDay"),
+        ({**MONTHLY, "MonthDay": 0}, "MonthDay"),
+        ({**DAILY, "EndTime": "22:00"}, "EndTime"),
+        ({**DAILY, "StartTime": "25:00"}, "StartTime"),
+        ({**DAILY, "StartTime": None}, "StartTime"),
+        ({**ONE_TIME, "EndDateTime": "2027-09-24T21:00"}, "EndDateTime"),
+        ({**ONE_TIME, "StartDateTime": "soon"}, "StartDateTime"),
+        ({**ONE_TIME, "StartDateTime": "2020-01-01T10:00", "EndDateTime": "2020-01-01T11:00"},
+         "passed"),
+        ({**DAILY, "ScheduleMode": "Yearly"}, "ScheduleMode"),
+        ({**DAILY, "MaintenanceType": "Nothing"}, "MaintenanceType"),
+        ({"ScheduleMode": "Daily"}, "MaintenanceType"),
+    ])
+    def test_bad_periods_are_400_with_messages(self, up: httpx.Client, body: dict[str, Any],
+                                               needle: str) -> None:
+        response = up.post(f"{BASE}/Monitor/{monitor()}/MaintenancePeriod", json=body)
+        assert_messages(response, 400, needle)
+
+    def test_enum_values_ignore_case(self, up: httpx.Client) -> None:
+        created = create(up, monitor(), {**WEEKLY, "ScheduleMode": "weekly",
+                                         "WeekDay": "THURSDAY",
+                                         "MaintenanceType": "disablenotifications"})
+        assert {k: v for k, v in created.items() if k != "Id"} == WEEKLY
+
+    def test_guid_case_does_not_matter(self, up: httpx.Client) -> None:
+        guid = monitor()
+        period = create(up, guid.upper(), DAILY)
+        assert up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json() == [period]
+
+
+class TestAuth:
+    def test_missing_credentials_are_401_with_a_basic_challenge(self, tenant: Tenant) -> None:
+        response = httpx.get(f"{tenant.base_url}{BASE}/Monitor/{monitor()}/MaintenancePeriod")
+        assert_messages(response, 401)
+        assert response.headers["www-authenticate"].startswith("Basic")
+
+    def test_bearer_is_not_uptrends_auth(self, tenant: Tenant) -> None:
+        response = tenant.editor.get(f"{BASE}/Monitor/{monitor()}/MaintenancePeriod")
+        assert_messages(response, 401)
+
+    def test_wrong_password_is_401(self, tenant: Tenant) -> None:
+        with httpx.Client(base_url=tenant.base_url, auth=httpx.BasicAuth("u", "nope")) as client:
+            assert_messages(client.get(f"{BASE}/Monitor/{monitor()}/MaintenancePeriod"), 401)
+
+    def test_user_name_is_not_checked(self, tenant: Tenant) -> None:
+        client = basic(tenant, Role.VIEWER, user="")
+        assert client.get(f"{BASE}/Monitor/{monitor()}/MaintenancePeriod").status_code == 200
+
+    def test_viewer_reads_but_does_not_write(self, tenant: Tenant) -> None:
+        viewer = basic(tenant, Role.VIEWER)
+        response = viewer.post(f"{BASE}/Monitor/{monitor()}/MaintenancePeriod", json=DAILY)
+        assert_messages(response, 403)
+
+    def test_other_workspace_sees_nothing(self, tenant: Tenant, other_tenant: Tenant) -> None:
+        guid = monitor()
+        period = create(basic(tenant), guid, DAILY)
+        other = basic(other_tenant)
+        assert other.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json() == []
+        path = f"{BASE}/Monitor/{guid}/MaintenancePeriod/{period['Id']}"
+        assert_messages(other.delete(path), 404)
+
+
+class TestDecisions:
+    def test_disable_notifications_mutes_and_disable_monitoring_drops(
+            self, tenant: Tenant, up: httpx.Client) -> None:
+        muted, dropped = monitor(), monitor()
+        period = create(up, muted, {**ONE_TIME, "MaintenanceType": "DisableNotifications",
+                                    "StartDateTime": "2027-07-01T10:00",
+                                    "EndDateTime": "2027-07-01T11:00"})
+        create(up, dropped, {**ONE_TIME, "StartDateTime": "2027-07-01T10:00",
+                             "EndDateTime": "2027-07-01T11:00"})
+        # 10:00 in Berlin in July is 08:00Z: the naive times are the account's zone.
+        assert decide(tenant, muted, "2027-07-01T08:30:00Z") == {
+            "verdict": "mute", "windows": [period["Id"]], "at": "2027-07-01T08:30:00Z",
+            "stale": False}
+        assert decide(tenant, dropped, "2027-07-01T08:30:00Z")["verdict"] == "drop"
+        assert decide(tenant, muted, "2027-07-01T09:00:00Z")["verdict"] == "deliver"
+
+    def test_one_time_example_with_equal_times_lasts_one_minute(
+            self, tenant: Tenant, up: httpx.Client) -> None:
+        guid = monitor()
+        create(up, guid, ONE_TIME)
+        assert decide(tenant, guid, "2027-09-24T20:00:30Z")["verdict"] == "drop"
+        assert decide(tenant, guid, "2027-09-24T20:01:00Z")["verdict"] == "deliver"
+
+    def test_recurring_modes_govern_decisions(self, tenant: Tenant, up: httpx.Client) -> None:
+        weekly, monthly = monitor(), monitor()
+        create(up, weekly, WEEKLY)
+        create(up, monthly, {**MONTHLY, "MonthDay": 31})
+        # 2027-03-04 is a Thursday; 22:10 CET is 21:10Z.
+        assert decide(tenant, weekly, "2027-03-04T21:10:00Z")["verdict"] == "mute"
+        assert decide(tenant, weekly, "2027-03-05T21:10:00Z")["verdict"] == "deliver"
+        # MonthDay 31 runs on the last day of shorter months.
+        assert decide(tenant, monthly, "2027-02-28T21:10:00Z")["verdict"] == "mute"
+        assert decide(tenant, monthly, "2027-04-30T20:10:00Z")["verdict"] == "mute"
+        assert decide(tenant, monthly, "2027-03-31T20:10:00Z")["verdict"] == "mute"
+        assert decide(tenant, monthly, "2027-03-30T20:10:00Z")["verdict"] == "deliver"
+
+    def test_overnight_daily_period(self, tenant: Tenant, up: httpx.Client) -> None:
+        guid = monitor()
+        create(up, guid, {**DAILY, "StartTime": "23:00", "EndTime": "01:00"})
+        assert decide(tenant, guid, "2027-01-05T23:30:00Z")["verdict"] == "mute"  # 00:30 CET
+        assert decide(tenant, guid, "2027-01-06T00:30:00Z")["verdict"] == "deliver"
