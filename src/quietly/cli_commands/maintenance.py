@@ -1,0 +1,135 @@
+"""``quietly start|stop|check``: immediate maintenance and "is this quiet?" for scripts.
+
+``check`` exits 0 when the target is quiet (any verdict but ``deliver``), 1 when it is not and
+2 when it could not tell, so ``if quietly check service:x; then …`` reads naturally.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from quietly.cli_commands.common import (
+    DEFAULT_URL,
+    JsonOpt,
+    KeyOpt,
+    UrlOpt,
+    connect,
+    emit_json,
+    fail_on,
+    format_occurrence,
+    table,
+)
+from quietly.cli_commands.parsing import parse_labels
+from quietly.cli_commands.render import window_zone
+from quietly.client import ApiError, QuietlyClient
+from quietly.core.codec import parse_duration
+from quietly.core.errors import ValidationError
+
+__all__ = ["check", "start", "stop"]
+
+Targets = Annotated[list[str], typer.Argument(help="Targets as kind:id, e.g. service:checkout.")]
+
+
+def start(
+    targets: Targets,
+    duration: Annotated[str, typer.Option(
+        "--for", help="How long: 30m, 2h, PT45M.")] = "30m",
+    name: Annotated[str | None, typer.Option(help="Name of the window.")] = None,
+    url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Put targets under maintenance from now on (a one-time window); prints its id."""
+    try:
+        parse_duration(duration, "--for")
+    except ValidationError as exc:
+        raise fail_on(exc) from exc
+    with connect(url, key) as client:
+        window = client.start_maintenance(targets, duration.strip(), name)
+    if as_json:
+        emit_json(window)
+        return
+    ends = window["schedule"]["end"]
+    typer.echo(f"started window {window['id']} ({window['name']}) until {ends}")
+
+
+def stop(
+    targets: Targets,
+    delay: Annotated[str | None, typer.Option(
+        help="End after this long instead of now: 5m, PT10M.")] = None,
+    url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """End the running immediate maintenance of targets, now or after --delay.
+
+    Recurring windows are left alone (cancel them with ``window cancel``). Nothing running is
+    not an error: deploy scripts call ``stop`` unconditionally.
+    """
+    try:
+        seconds = int(parse_duration(delay, "--delay").total_seconds()) if delay else 0
+    except ValidationError as exc:
+        raise fail_on(exc) from exc
+    with connect(url, key) as client:
+        stopped = client.stop_maintenance(targets, seconds)
+    if as_json:
+        emit_json({"stopped": stopped})
+        return
+    if not stopped:
+        typer.echo(f"no running maintenance for {', '.join(targets)}", err=True)
+    for window in stopped:
+        typer.echo(f"stopped window {window['id']} ({window['name']}) at "
+                   f"{window['schedule']['end']}")
+
+
+def _windows(client: QuietlyClient, ids: list[int]) -> list[dict[str, Any]]:
+    """The windows behind a decision; one deleted meanwhile is shown by id alone."""
+    found = []
+    for window_id in ids:
+        try:
+            found.append(client.get_window(window_id))
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            found.append({"id": window_id, "name": "(gone)", "state": "-"})
+    return found
+
+
+def _print_decision(target: str, decision: dict[str, Any],
+                    windows: list[dict[str, Any]]) -> None:
+    verdict = decision["verdict"]
+    quiet = "quiet" if verdict != "deliver" else "not quiet"
+    stale = " (stale: answered from memory, the database is unreachable)" \
+        if decision.get("stale") else ""
+    typer.echo(f"{target} is {quiet} at {decision['at']}: {verdict}{stale}")
+    if windows:
+        rows = [[w["id"], w["state"], w["name"],
+                 format_occurrence(w.get("current_occurrence"), window_zone(w)),
+                 ", ".join(w.get("effects") or [])] for w in windows]
+        table(["ID", "STATE", "NAME", "OCCURRENCE", "EFFECTS"], rows)
+
+
+def check(
+    target: Annotated[str, typer.Argument(help="The target, e.g. service:checkout.")],
+    label: Annotated[list[str] | None, typer.Option(
+        help="An alert label name=value (repeatable), for windows with matchers.")] = None,
+    at: Annotated[str | None, typer.Option(
+        help="Ask about this instant instead of now (RFC 3339; naive = workspace zone).")]
+    = None,
+    quiet_output: Annotated[bool, typer.Option("--quiet", "-q",
+                                               help="Print nothing; use the exit code.")]
+    = False,
+    url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Is TARGET quiet? Exit 0 quiet (any verdict but deliver), 1 not quiet, 2 error."""
+    try:
+        labels = parse_labels(label or [])
+    except ValidationError as exc:
+        raise fail_on(exc) from exc
+    with connect(url, key) as client:
+        decision = client.decide(target, labels, at)
+        windows = _windows(client, list(decision["windows"])) if not quiet_output else []
+    if as_json:
+        emit_json({**decision, "target": target, "window_details": windows})
+    elif not quiet_output:
+        _print_decision(target, decision, windows)
+    if decision["verdict"] == "deliver":
+        raise typer.Exit(1)

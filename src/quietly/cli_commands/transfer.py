@@ -1,0 +1,122 @@
+"""``quietly export`` and ``quietly import``: every window as native JSON, and back.
+
+The export is ``{"format": "quietly-windows", "version": 1, "exported_at", "windows": [...]}``
+with each window exactly as the API shows it. Import accepts that, the API's list shape
+(``{"windows": [...]}``), a bare list, or one window; it creates each window anew (new ids),
+dropping output-only fields. Windows exported as ``cancelled`` or ``completed`` are skipped:
+they no longer apply, and recreating them would revive a cancelled window or be refused (a
+one-time window that has ended).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from quietly.cli_commands.common import (
+    DEFAULT_URL,
+    JsonOpt,
+    KeyOpt,
+    UrlOpt,
+    connect,
+    emit_json,
+    fail,
+)
+from quietly.cli_commands.windows import creatable
+from quietly.client import ApiError, QuietlyClient
+from quietly.core.codec import format_instant
+
+__all__ = ["export", "import_windows", "windows_of"]
+
+_SKIPPED_STATES = ("cancelled", "completed")
+
+
+def export(
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write to this file instead of standard output.")] = None,
+    url: UrlOpt = DEFAULT_URL, key: KeyOpt = None,
+) -> None:
+    """Export every window of the workspace as JSON (all pages)."""
+    with connect(url, key) as client:
+        windows = list(client.iter_windows({}))
+    document = {"format": "quietly-windows", "version": 1,
+                "exported_at": format_instant(datetime.now(UTC).replace(microsecond=0)),
+                "windows": windows}
+    if output is None:
+        emit_json(document)
+        return
+    try:
+        output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+                          encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"--output: cannot write {output}: {exc.strerror}") from exc
+    typer.echo(f"exported {len(windows)} windows to {output}", err=True)
+
+
+def windows_of(data: Any) -> list[dict[str, Any]]:
+    """The windows in an export, an API list, a bare list or a single window."""
+    if isinstance(data, dict) and isinstance(data.get("windows"), list):
+        data = data["windows"]
+    elif isinstance(data, dict) and "schedule" in data:
+        data = [data]
+    if not isinstance(data, list) or not all(isinstance(w, dict) for w in data):
+        raise ValueError("expected an export ({\"windows\": [...]}), a list of windows or "
+                         "one window")
+    return data
+
+
+def _label(window: dict[str, Any], index: int) -> str:
+    source = f"window {window['id']}" if "id" in window else f"window #{index + 1}"
+    return f"{source} ({window.get('name', 'unnamed')})"
+
+
+def _import_one(client: QuietlyClient, window: dict[str, Any], index: int) -> dict[str, Any]:
+    """Create one window; the result names the source, the new id, or why not."""
+    result: dict[str, Any] = {"source_id": window.get("id"), "name": window.get("name")}
+    if window.get("state") in _SKIPPED_STATES:
+        result["skipped"] = f"it was {window['state']}"
+        typer.echo(f"skipped {_label(window, index)}: {result['skipped']}", err=True)
+        return result
+    try:
+        created = client.create_window(creatable(window))
+    except ApiError as exc:
+        if exc.status in (401, 403):
+            raise  # the key is wrong for every window: stop, exit 2
+        result["error"] = str(exc)
+        typer.echo(f"error: {_label(window, index)}: {exc}", err=True)
+        return result
+    result["id"] = created["id"]
+    return result
+
+
+def import_windows(
+    file: Annotated[Path, typer.Argument(help="An export file ('-' for standard input).",
+                                         allow_dash=True)],
+    url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False,
+) -> None:
+    """Create the windows of an export; prints each new id. Exit 1 if any failed."""
+    try:
+        text = typer.get_text_stream("stdin").read() if str(file) == "-" \
+            else file.read_text(encoding="utf-8")
+        windows = windows_of(json.loads(text))
+    except OSError as exc:
+        raise fail(f"cannot read {file}: {exc.strerror}") from exc
+    except ValueError as exc:  # JSONDecodeError is a ValueError
+        raise fail(f"{file}: {exc}") from exc
+    with connect(url, key) as client:
+        results = [_import_one(client, w, i) for i, w in enumerate(windows)]
+    if as_json:
+        emit_json({"results": results})
+    else:
+        for r in results:
+            if "id" in r:
+                was = f" (was {r['source_id']})" if r["source_id"] is not None else ""
+                typer.echo(f"created {r['id']}{was}: {r['name']}")
+    failed = sum(1 for r in results if "error" in r)
+    if failed:
+        typer.echo(f"{failed} of {len(results)} windows failed", err=True)
+        raise typer.Exit(1)
