@@ -1,0 +1,62 @@
+"""Dependencies point inward only (STYLE.md): core imports nothing else of ours, services and
+storage never reach back into HTTP, CLI, UI or worker code."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "quietly"
+
+# package → quietly packages it must never import
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "core": ("storage", "services", "api", "compat", "web", "worker", "notify",
+             "integrations", "cli", "settings", "client"),
+    "storage": ("services", "api", "compat", "web", "worker", "notify", "integrations", "cli"),
+    "services": ("api", "compat", "web", "cli"),
+    "notify": ("api", "compat", "web", "cli"),
+}
+# The pure core may use only the standard library and these.
+CORE_THIRD_PARTY = {"dateutil", "cronsim", "tzdata"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((SRC / package).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_layers_point_inward(package: str) -> None:
+    bad = sorted(
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in _modules(package)
+        for name in _imports(path)
+        if name.startswith("quietly.")
+        and name.split(".")[1] in FORBIDDEN[package]
+    )
+    assert bad == []
+
+
+def test_core_uses_only_stdlib_and_its_libraries() -> None:
+    import sys
+
+    stdlib = set(sys.stdlib_module_names)
+    bad = sorted(
+        f"{path.relative_to(SRC)} imports {name}"
+        for path in _modules("core")
+        for name in _imports(path)
+        if name.split(".")[0] not in stdlib | CORE_THIRD_PARTY | {"quietly", "__future__"}
+    )
+    assert bad == []
