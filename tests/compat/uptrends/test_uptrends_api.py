@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from tests.conftest import Tenant
 
 from quietly.core.records import Role
-from tests.conftest import Tenant
 
 BASE = "/compat/uptrends/v4"
 

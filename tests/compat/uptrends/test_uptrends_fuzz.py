@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 
-from quietly.core.records import Role
 from tests.api.fuzz import fuzz
 from tests.conftest import Tenant
+
+from quietly.core.records import Role
 
 
 def test_uptrends_api_never_fails(tenant: Tenant) -> None:
