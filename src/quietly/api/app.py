@@ -15,9 +15,9 @@ import quietly
 from quietly.api.deps import AppState
 from quietly.api.native import admin, decide, windows
 from quietly.api.problems import install_problem_handlers
+from quietly.compat import ionhour, pagertree
 from quietly.compat import uptrends as uptrends_compat
-from quietly.compat import pagertree
-from quietly.compat import uptrends as uptrends_compat
+from quietly.compat import ohdear as ohdear_compat
 from quietly.services import workspaces
 from quietly.services.decisions import DecisionService
 from quietly.services.windows import refresh_states
@@ -103,9 +103,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(windows.router)
     app.include_router(decide.router)
     app.include_router(admin.router)
-    app.include_router(uptrends_compat.router)
     app.include_router(pagertree.router)
+    app.include_router(ionhour.router)
     app.include_router(uptrends_compat.router)
+    app.include_router(ohdear_compat.router)
 
     @app.get("/healthz", tags=["health"], include_in_schema=True, operation_id="healthz")
     def healthz() -> JSONResponse:

@@ -116,8 +116,11 @@ def to_changes(body: MaintenanceWindowUpdate, current: WindowRecord,
     if "description" in given:
         changes["description"] = body.description
     if "integration_ids" in given:
-        changes["targets"] = _integration_targets(body.integration_ids or [], "integration_ids")
-        extras["integration_ids"] = [t[len(PREFIX):] for t in changes["targets"]]
+        new_targets = _integration_targets(body.integration_ids or [], "integration_ids")
+        # Targets PagerTree cannot see (a native window's services, say) are kept.
+        kept = tuple(t for t in current.fields.targets if not t.startswith(PREFIX))
+        changes["targets"] = kept + new_targets
+        extras["integration_ids"] = [t[len(PREFIX):] for t in new_targets]
     zone_name = body.time_zone if body.time_zone is not None else display_zone(current,
                                                                               default_zone)
     zone = resolve_zone(zone_name)

@@ -1,0 +1,88 @@
+"""Ionhour's maintenance-window shapes, in Ionhour's (camelCase) field names.
+
+Unknown properties are ignored, as a NestJS ``ValidationPipe`` without ``forbidNonWhitelisted``
+does. Defaults are the document's: ``suppressAlerts`` and ``suppressIncidents`` true,
+``autoPublishToStatusPage`` false, ``timezone`` UTC, ``recurringCron`` null (one-time).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["IonhourError", "MaintenanceWindowCreate", "MaintenanceWindowPublic",
+           "MaintenanceWindowUpdate", "ProjectRef", "StateName"]
+
+StateName = Literal["SCHEDULED", "ACTIVE", "COMPLETED", "CANCELLED"]
+Id = Annotated[int, Field(ge=0, le=2**53)]
+Text = Annotated[str, Field(max_length=10_000)]
+Name = Annotated[str, Field(max_length=500)]
+DateTimeText = Annotated[str, Field(max_length=64, json_schema_extra={"format": "date-time"},
+                                    examples=["2026-12-15T02:00:00Z"])]
+ZoneText = Annotated[str, Field(max_length=64, examples=["Europe/Berlin"])]
+CronText = Annotated[str, Field(max_length=200, examples=["0 2 * * 0"])]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class MaintenanceWindowCreate(_Body):
+    workspaceId: Id
+    name: Name
+    description: Text | None = None
+    startAt: DateTimeText
+    endAt: DateTimeText
+    projectIds: list[Id] = Field(max_length=1000)
+    suppressAlerts: bool = True
+    suppressIncidents: bool = True
+    autoPublishToStatusPage: bool = False
+    timezone: ZoneText = "UTC"
+    recurringCron: CronText | None = None
+
+
+class MaintenanceWindowUpdate(_Body):
+    """A partial update: only the properties sent change."""
+
+    workspaceId: Id | None = None
+    name: Name | None = None
+    description: Text | None = None
+    startAt: DateTimeText | None = None
+    endAt: DateTimeText | None = None
+    projectIds: list[Id] | None = Field(default=None, max_length=1000)
+    suppressAlerts: bool | None = None
+    suppressIncidents: bool | None = None
+    autoPublishToStatusPage: bool | None = None
+    timezone: ZoneText | None = None
+    recurringCron: CronText | None = None
+
+
+class ProjectRef(BaseModel):
+    id: int
+
+
+class MaintenanceWindowPublic(BaseModel):
+    id: int
+    workspaceId: int
+    name: str
+    description: str | None
+    startAt: str
+    endAt: str
+    timezone: str
+    recurringCron: str | None
+    suppressAlerts: bool
+    suppressIncidents: bool
+    autoPublishToStatusPage: bool
+    state: StateName
+    projectIds: list[int]
+    projects: list[ProjectRef]
+    createdAt: str
+    updatedAt: str
+    cancelledAt: str | None
+
+
+class IonhourError(BaseModel):
+    statusCode: int
+    message: list[str] | str
+    error: str
