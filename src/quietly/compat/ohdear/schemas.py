@@ -67,16 +67,12 @@ class StopMaintenance(_Body):
 
 
 class _PeriodTimes(_Body):
-    starts_at: DateText
-    ends_at: DateText
-    name: Label | None = None
-
-    @field_validator("starts_at")
+    @field_validator("starts_at", check_fields=False)
     @classmethod
     def _starts(cls, value: str) -> str | None:
         return check_minute(value, "starts at")
 
-    @field_validator("ends_at")
+    @field_validator("ends_at", check_fields=False)
     @classmethod
     def _ends(cls, value: str) -> str | None:
         return check_minute(value, "ends at")
@@ -84,10 +80,15 @@ class _PeriodTimes(_Body):
 
 class MaintenancePeriodCreate(_PeriodTimes):
     monitor_id: MonitorId
+    starts_at: DateText
+    ends_at: DateText
+    name: Label | None = None
 
 
 class MaintenancePeriodUpdate(_PeriodTimes):
-    pass
+    starts_at: DateText
+    ends_at: DateText
+    name: Label | None = None
 
 
 class MaintenancePeriodPublic(BaseModel):
