@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,6 +10,11 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "get_settings"]
+
+# kind:text with at least one {label} placeholder (integrations.alertmanager.targets compiles it)
+_TARGET_TEMPLATE = re.compile(
+    r"^[a-z][a-z0-9_]*:(?:[^{},\s]|\{[A-Za-z_][A-Za-z0-9_]*\})*"
+    r"\{[A-Za-z_][A-Za-z0-9_]*\}(?:[^{},\s]|\{[A-Za-z_][A-Za-z0-9_]*\})*$")
 
 
 class Settings(BaseSettings):
@@ -31,6 +37,11 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     run_worker: bool = True
     index_horizon_hours: int = Field(default=48, ge=1, le=24 * 31)
+    alertmanager_target_labels: str = Field(
+        default="service:{service}",
+        description="How the Alertmanager receiver maps labels to targets: comma-separated "
+        "templates kind:text{label}, each yielding a target when its labels are set, e.g. "
+        "'service:{service},host:{instance},job:{job}'. Empty: labels only.")
 
     @field_validator("database_url")
     @classmethod
@@ -39,6 +50,16 @@ class Settings(BaseSettings):
         if value and value.startswith(("postgresql://", "postgres://")):
             return "postgresql+psycopg://" + value.split("://", 1)[1]
         return value or None
+
+    @field_validator("alertmanager_target_labels")
+    @classmethod
+    def _check_target_rule(cls, value: str) -> str:
+        # Refuse a broken rule at start-up rather than at the first webhook.
+        for raw in (part.strip() for part in value.split(",")):
+            if raw and not _TARGET_TEMPLATE.match(raw):
+                raise ValueError(f"{raw!r} is not a target template such as "
+                                 "'service:{service}'")
+        return value
 
     @property
     def effective_database_url(self) -> str:

@@ -14,12 +14,15 @@ from fastapi.responses import JSONResponse
 import quietly
 from quietly.api.deps import AppState
 from quietly.api.native import admin, decide, windows
+from quietly.api.native import alerts as alerts_api
 from quietly.api.problems import install_problem_handlers
-from quietly.compat import ionhour, pagertree
-from quietly.compat import uptrends as uptrends_compat
+from quietly.compat import incidentio, ionhour, pagertree
 from quietly.compat import ohdear as ohdear_compat
+from quietly.compat import uptrends as uptrends_compat
+from quietly.integrations import alertmanager
 from quietly.services import workspaces
 from quietly.services.decisions import DecisionService
+from quietly.services.storehealth import StoreHealth
 from quietly.services.windows import refresh_states
 from quietly.settings import Settings, get_settings
 from quietly.storage.db import Database
@@ -80,6 +83,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         decisions.subscribe()
         decisions.load(_utcnow())
         state = AppState(settings=settings, db=db, decisions=decisions)
+        health = StoreHealth(db, decisions)  # fail-static: stale decisions, fast 503s
+        state.extras["store_health"] = health
+        health.start()
         app.state.quietly = state
         ticker = _Ticker(state)
         ticker.start()
@@ -87,6 +93,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             yield
         finally:
             ticker.stop()
+            health.stop()
             if database is None:
                 db.dispose()
 
@@ -102,9 +109,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     install_problem_handlers(app)
     app.include_router(windows.router)
     app.include_router(decide.router)
+    app.include_router(alerts_api.router)
+    app.include_router(alertmanager.router)
     app.include_router(admin.router)
     app.include_router(pagertree.router)
     app.include_router(ionhour.router)
+    app.include_router(incidentio.router)
     app.include_router(uptrends_compat.router)
     app.include_router(ohdear_compat.router)
 

@@ -3,7 +3,13 @@
 One ``DecisionIndex`` per workspace, built from the store at start and updated from the
 events that committed transactions publish (``WindowChanged``, ``GroupChanged``), so a change
 is visible to this process's decisions right after its commit. Decisions never touch the
-database; if it becomes unreachable they go on from what is loaded, marked ``stale``.
+database; if it becomes unreachable they go on from what is loaded, marked ``stale``
+(``mark_stale``, driven by ``services.storehealth``), and a reload on recovery catches up
+with what other processes changed meanwhile.
+
+Concurrency: writers (events, reloads, the horizon ticker) take a lock; readers never do.
+A reload builds the new indexes outside the lock and replays the events that arrived while
+it read the store, so no committed change is lost to a reload racing a write.
 """
 
 from __future__ import annotations
@@ -15,11 +21,14 @@ from typing import Any
 
 from quietly.core.engine import DecisionIndex
 from quietly.core.model import Alert, Decision, Verdict
+from quietly.metrics import INDEX_STALE, INDEX_WINDOWS
 from quietly.services.groups import GroupChanged, load_all_groups
 from quietly.services.windows import WindowChanged, load_all_windows
 from quietly.storage.db import Database
 
 __all__ = ["DecisionService"]
+
+_DELIVER = Decision(Verdict.DELIVER)
 
 
 class DecisionService:
@@ -30,11 +39,30 @@ class DecisionService:
         self._lock = threading.Lock()
         self._indexes: dict[int, DecisionIndex] = {}
         self._now = now
+        self._pending: list[Any] | None = None  # events seen while a reload reads the store
         self.stale = False
         self.loaded = False
 
     def load(self, now: datetime) -> None:
-        """(Re)build every index from the store."""
+        """(Re)build every index from the store; raises the store's error when unreachable."""
+        with self._lock:
+            self._pending = []
+        try:
+            fresh = self._read_store(now)
+        except BaseException:
+            with self._lock:
+                self._pending = None
+            raise
+        with self._lock:
+            for event in self._pending or ():
+                self._apply(fresh, event)
+            self._pending = None
+            self._indexes = fresh
+            self._now = now
+            self.loaded = True
+        INDEX_WINDOWS.set(self.window_count())
+
+    def _read_store(self, now: datetime) -> dict[int, DecisionIndex]:
         with self._db.read() as session:
             records = load_all_windows(session)
             groups = load_all_groups(session)
@@ -45,55 +73,69 @@ class DecisionService:
                 index.set_group(name, targets)
         for record in records:
             fresh.setdefault(record.workspace_id, DecisionIndex(now)).upsert(record.to_window())
-        with self._lock:
-            self._indexes = fresh
-            self._now = now
-            self.loaded = True
-            self.stale = False
+        return fresh
+
+    def mark_stale(self, stale: bool) -> None:
+        """Say whether decisions come from an index the store can no longer refresh."""
+        self.stale = stale
+        INDEX_STALE.set(1 if stale else 0)
 
     def subscribe(self) -> None:
         self._db.subscribe(self.on_event)
 
     def on_event(self, event: Any) -> None:
         with self._lock:
-            if isinstance(event, WindowChanged):
-                index = self._index_for(event.workspace_id)
-                if event.record is None:
-                    index.remove(event.window_id)
-                else:
-                    index.upsert(event.record.to_window())
-            elif isinstance(event, GroupChanged):
-                index = self._index_for(event.workspace_id)
-                if event.targets is None:
-                    index.remove_group(event.name)
-                else:
-                    index.set_group(event.name, event.targets)
+            self._apply(self._indexes, event)
+            if self._pending is not None:
+                self._pending.append(event)
 
-    def _index_for(self, workspace_id: int) -> DecisionIndex:
-        index = self._indexes.get(workspace_id)
+    def _apply(self, indexes: dict[int, DecisionIndex], event: Any) -> None:
+        if isinstance(event, WindowChanged):
+            index = self._index_in(indexes, event.workspace_id)
+            if event.record is None:
+                index.remove(event.window_id)
+            else:
+                index.upsert(event.record.to_window())
+        elif isinstance(event, GroupChanged):
+            index = self._index_in(indexes, event.workspace_id)
+            if event.targets is None:
+                index.remove_group(event.name)
+            else:
+                index.set_group(event.name, event.targets)
+
+    def _index_in(self, indexes: dict[int, DecisionIndex], workspace_id: int) -> DecisionIndex:
+        index = indexes.get(workspace_id)
         if index is None:
-            index = self._indexes[workspace_id] = DecisionIndex(self._now)
+            index = indexes[workspace_id] = DecisionIndex(self._now)
         return index
 
     def advance(self, now: datetime) -> int:
         """Move every index's horizon to ``now`` (run about once a minute)."""
         with self._lock:
             self._now = now
-            return sum(index.advance(now) for index in self._indexes.values())
+            refreshed = sum(index.advance(now) for index in self._indexes.values())
+        INDEX_WINDOWS.set(self.window_count())
+        return refreshed
 
     def decide(self, workspace_id: int, alert: Alert, at: datetime) -> Decision:
         index = self._indexes.get(workspace_id)
         if index is None:
-            return Decision(Verdict.DELIVER)
+            return _DELIVER
         return index.decide(alert, at)
 
     def decide_many(self, workspace_id: int, alerts: Sequence[Alert],
                     at: datetime) -> list[Decision]:
         index = self._indexes.get(workspace_id)
         if index is None:
-            return [Decision(Verdict.DELIVER) for _ in alerts]
+            return [_DELIVER] * len(alerts)
         return index.decide_many(alerts, at)
 
-    def stats(self) -> dict[int, dict[str, int]]:
-        return {ws: index.stats() for ws, index in self._indexes.items()}
+    def index_for(self, workspace_id: int) -> DecisionIndex | None:
+        """The workspace's index, for read-only inspection (benchmarks, stats)."""
+        return self._indexes.get(workspace_id)
 
+    def window_count(self) -> int:
+        return sum(len(index.window_ids()) for index in list(self._indexes.values()))
+
+    def stats(self) -> dict[int, dict[str, int]]:
+        return {ws: index.stats() for ws, index in list(self._indexes.items())}

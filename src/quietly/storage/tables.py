@@ -25,6 +25,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from quietly.storage.types import UTCDateTime
 
 __all__ = [
+    "AlertRow",
+    "AlertTargetRow",
+    "AlertWindowRow",
     "ApiKeyRow",
     "AuditRow",
     "Base",
@@ -154,3 +157,64 @@ class AuditRow(Base):
     object_id: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class AlertRow(Base):
+    """An ingested alert, one row per (workspace, fingerprint); a repeat updates it.
+
+    ``delivery`` is ``held`` (a window holds it; ``held_by`` and ``alert_windows`` name the
+    windows) or ``delivered`` (queued for the workspace's routes). Dropped alerts are never
+    stored. ``revision`` counts the updates, so a consumer can tell versions apart.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "fingerprint", name="uq_alerts_ws_fingerprint"),
+        Index("ix_alerts_ws_delivery", "workspace_id", "delivery", "id"),
+        Index("ix_alerts_ws_status", "workspace_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    targets: Mapped[list[Any]]
+    labels: Mapped[dict[str, Any]]
+    annotations: Mapped[dict[str, Any]]
+    starts_at: Mapped[datetime | None]
+    ends_at: Mapped[datetime | None]
+    verdict: Mapped[str] = mapped_column(String(32))
+    delivery: Mapped[str] = mapped_column(String(16))
+    held_by: Mapped[list[Any]]
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    received_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class AlertWindowRow(Base):
+    """Which windows hold an alert (its latest revision): ``resolve_on_end`` reads this."""
+
+    __tablename__ = "alert_windows"
+    __table_args__ = (Index("ix_alert_windows_window", "window_id"),)
+
+    alert_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    window_id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(Integer)
+
+
+class AlertTargetRow(Base):
+    """One row per target of an alert, for the ``target`` filter of the alert list."""
+
+    __tablename__ = "alert_targets"
+    __table_args__ = (Index("ix_alert_targets_ws_target", "workspace_id", "target"),)
+
+    alert_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True
+    )
+    target: Mapped[str] = mapped_column(String(300), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(Integer)
+
+
+# --- worker, outbox, channels and routes (issue 4) ---------------------------------------

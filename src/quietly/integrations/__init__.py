@@ -1,0 +1,1 @@
+"""Integrations with other tools' own protocols (one package each, same shape as compat/)."""

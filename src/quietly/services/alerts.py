@@ -1,0 +1,336 @@
+"""Alert ingestion: decide every alert of a batch, then store what is not dropped, in bulk.
+
+Per alert, the decision at the instant of ingestion (not its ``starts_at``: the question is
+whether to notify *now*):
+
+- ``drop``: not stored, only counted (a window said to ignore it entirely);
+- ``mute``, ``suppress_incident``, ``reroute``, ``attach``: stored as ``held``, with the windows
+  that hold it (``alerts.held_by`` and the ``alert_windows`` join table, which #4's
+  ``resolve_on_end``/``reroute_on_end`` read);
+- ``deliver``: stored as ``delivered`` and handed to ``enqueue_alert_for_routes``.
+
+An alert is identified by its fingerprint: given, or computed the way Alertmanager does it
+(``fingerprint``). A repeat of a fingerprint updates the stored alert and bumps ``revision``;
+within one batch the last alert with a fingerprint wins (one update, not one per copy). A
+repeat that is now dropped leaves the stored alert as it was.
+
+Writes are one upsert (``INSERT … ON CONFLICT DO UPDATE … RETURNING``, SQLite ≥ 3.35 and
+PostgreSQL alike) batched by SQLAlchemy's insertmanyvalues, plus bulk inserts for the join
+tables: a 1,000-alert batch is a handful of statements.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+from sqlalchemy import Select, Table, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from quietly.core.model import Alert, Decision, Verdict
+from quietly.metrics import ALERTS_INGESTED
+from quietly.services.audit import decode_cursor, encode_cursor
+from quietly.services.decisions import DecisionService
+from quietly.storage.tables import AlertRow, AlertTargetRow, AlertWindowRow
+
+__all__ = [
+    "AlertFilter",
+    "AlertInput",
+    "IngestResult",
+    "Outcome",
+    "StoredAlert",
+    "decide_alerts",
+    "enqueue_alert_for_routes",
+    "fingerprint",
+    "held_by_window",
+    "list_alerts",
+    "store_alerts",
+]
+
+HELD = "held"
+DELIVERED = "delivered"
+DROPPED = "dropped"
+# Alertmanager's label-set hash: FNV-1a 64 over "name\xffvalue\xff" in label-name order.
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+_MASK = (1 << 64) - 1
+_SEP = b"\xff"
+
+
+def _fnv1a(data: bytes, h: int = _FNV_OFFSET) -> int:
+    for byte in data:
+        h = ((h ^ byte) * _FNV_PRIME) & _MASK
+    return h
+
+
+def fingerprint(labels: dict[str, str], targets: Sequence[str] = ()) -> str:
+    """The stable 16-hex-digit fingerprint of an alert, as Alertmanager computes it.
+
+    Without targets this is exactly Alertmanager's ``LabelSet.Fingerprint()`` (so an alert
+    that came through its webhook keeps the identity Alertmanager shows); targets, sorted and
+    de-duplicated, are hashed after the labels behind a 0x00 separator, which no label name
+    can contain. Order of labels or targets never matters.
+    """
+    h = _FNV_OFFSET
+    for name in sorted(labels):
+        h = _fnv1a(name.encode() + _SEP + labels[name].encode() + _SEP, h)
+    for target in sorted(set(targets)):
+        h = _fnv1a(b"\x00" + target.encode() + _SEP, h)
+    return f"{h:016x}"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertInput:
+    """One alert as a caller sends it (already validated at the API boundary)."""
+
+    status: str = "firing"
+    targets: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    fingerprint: str | None = None
+
+    def key(self) -> str:
+        return self.fingerprint or fingerprint(self.labels, self.targets)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one alert: its verdict, the windows, and where it is stored."""
+
+    fingerprint: str
+    verdict: Verdict
+    windows: tuple[int, ...]
+    delivery: str  # held | delivered | dropped
+    id: int | None = None
+    revision: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    outcomes: list[Outcome]
+    counts: dict[str, int]  # held / delivered / dropped
+    forwarded: int  # outbox messages queued for routes / escalation targets
+
+
+def decide_alerts(decisions: DecisionService, workspace_id: int,
+                  alerts: Sequence[AlertInput], at: datetime) -> list[Decision]:
+    """Every alert's decision at ``at``, from memory (no database)."""
+    return decisions.decide_many(
+        workspace_id, [Alert(targets=a.targets, labels=a.labels) for a in alerts], at)
+
+
+def _delivery(verdict: Verdict) -> str:
+    if verdict is Verdict.DROP:
+        return DROPPED
+    return DELIVERED if verdict is Verdict.DELIVER else HELD
+
+
+def store_alerts(db: Session, workspace_id: int, alerts: Sequence[AlertInput],
+                 decisions: Sequence[Decision], now: datetime) -> IngestResult:
+    """Store the alerts that were not dropped (one upsert per batch) and queue delivered ones.
+
+    ``decisions[i]`` is the decision for ``alerts[i]``. Returns one outcome per input alert,
+    in input order; copies of a fingerprint in one batch share the stored row.
+    """
+    keys = [a.key() for a in alerts]
+    latest: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        if decisions[i].verdict is not Verdict.DROP:
+            latest[key] = i  # the last copy of a fingerprint wins
+    rows = [_row(workspace_id, keys[i], alerts[i], decisions[i], now) for i in latest.values()]
+    stored = _upsert(db, rows)
+    _write_links(db, workspace_id, rows, stored)
+    forwarded = sum(
+        enqueue_alert_for_routes(db, workspace_id, *stored[row["fingerprint"]])
+        for row in rows if _forwardable(row))
+    outcomes = []
+    for key, decision in zip(keys, decisions, strict=True):
+        delivery = _delivery(decision.verdict)
+        alert_id, revision = (None, None) if delivery == DROPPED else stored[key]
+        outcomes.append(Outcome(key, decision.verdict, decision.windows, delivery, alert_id,
+                                revision))
+    counts = Counter(o.delivery for o in outcomes)
+    for outcome in (HELD, DELIVERED, DROPPED):
+        if counts[outcome]:
+            ALERTS_INGESTED.labels(outcome).inc(counts[outcome])
+    return IngestResult(outcomes, {k: counts[k] for k in (HELD, DELIVERED, DROPPED)}, forwarded)
+
+
+def _forwardable(row: dict[str, Any]) -> bool:
+    """Delivered alerts go to the routes; rerouted ones to their windows' escalation targets."""
+    return bool(row["delivery"] == DELIVERED or row["verdict"] == Verdict.REROUTE.value)
+
+
+def _row(workspace_id: int, key: str, alert: AlertInput, decision: Decision,
+         now: datetime) -> dict[str, Any]:
+    return {
+        "workspace_id": workspace_id, "fingerprint": key, "status": alert.status,
+        "targets": list(alert.targets), "labels": alert.labels,
+        "annotations": alert.annotations, "starts_at": alert.starts_at,
+        "ends_at": alert.ends_at, "verdict": decision.verdict.value,
+        "delivery": _delivery(decision.verdict), "held_by": list(decision.windows),
+        "revision": 1, "received_at": now, "updated_at": now,
+    }
+
+
+_UPDATED = ("status", "targets", "labels", "annotations", "starts_at", "ends_at", "verdict",
+            "delivery", "held_by", "updated_at")
+
+
+def _upsert(db: Session, rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
+    """Insert or update every row; ``fingerprint -> (id, revision)`` as stored now."""
+    if not rows:
+        return {}
+    table = AlertRow.__table__
+    assert isinstance(table, Table)
+    dialect = db.get_bind().dialect.name
+    stmt: Any = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["workspace_id", "fingerprint"],
+        set_={**{name: stmt.excluded[name] for name in _UPDATED},
+              "revision": table.c.revision + 1})
+    stmt = stmt.returning(table.c.fingerprint, table.c.id, table.c.revision)
+    # One statement per batch of rows (insertmanyvalues), RETURNING a row for each of them.
+    result = db.connection().execute(stmt, rows)
+    return {fp: (alert_id, revision) for fp, alert_id, revision in result}
+
+
+def _write_links(db: Session, workspace_id: int, rows: list[dict[str, Any]],
+                 stored: dict[str, tuple[int, int]]) -> None:
+    """Rewrite the holding windows and targets of every stored alert (new ones: insert only)."""
+    updated = [stored[r["fingerprint"]][0] for r in rows if stored[r["fingerprint"]][1] > 1]
+    conn = db.connection()
+    for start in range(0, len(updated), 1000):
+        chunk = updated[start:start + 1000]
+        conn.execute(delete(AlertWindowRow).where(AlertWindowRow.alert_id.in_(chunk)))
+        conn.execute(delete(AlertTargetRow).where(AlertTargetRow.alert_id.in_(chunk)))
+    held = [{"alert_id": stored[r["fingerprint"]][0], "window_id": wid,
+             "workspace_id": workspace_id}
+            for r in rows for wid in r["held_by"]]
+    targets = [{"alert_id": stored[r["fingerprint"]][0], "target": t,
+                "workspace_id": workspace_id}
+               for r in rows for t in dict.fromkeys(r["targets"])]
+    if held:
+        conn.execute(insert(AlertWindowRow), held)
+    if targets:
+        conn.execute(insert(AlertTargetRow), targets)
+
+
+@cache
+def _outbox() -> ModuleType | None:
+    """#4's outbox service, once it exists. Imported lazily, by name, so this module works
+    (and type-checks) before the delivery side lands; until then delivered alerts are
+    recorded as delivered and forwarding to routes is simply not available yet."""
+    try:
+        return importlib.import_module("quietly.services.outbox")
+    except ModuleNotFoundError as exc:
+        if exc.name != "quietly.services.outbox":
+            raise  # the outbox exists but is broken: say so instead of hiding it
+        return None
+
+
+def enqueue_alert_for_routes(db: Session, workspace_id: int, alert_row_id: int,
+                             revision: int) -> int:
+    """Queue revision ``revision`` of stored alert ``alert_row_id`` for the workspace's routes.
+
+    The seam between ingestion (#3) and delivery (#4, ``services.outbox.enqueue_alert``):
+    runs in the ingest transaction, so the outbox messages exist if and only if the alert
+    revision does, and ``(alert id, route, revision)`` keys them, so a retried batch never
+    forwards twice. Called for delivered alerts and for held alerts with verdict
+    ``reroute``. Returns how many messages were queued (0 while no outbox exists).
+    """
+    outbox = _outbox()
+    if outbox is None:
+        return 0
+    queued: int = outbox.enqueue_alert(db, workspace_id, alert_row_id, revision)
+    return queued
+
+
+# -- listing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    """``status``: held | delivered (where it went) or firing | resolved (the alert's own)."""
+
+    status: str | None = None
+    window: int | None = None
+    target: str | None = None
+    limit: int = 100
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAlert:
+    id: int
+    fingerprint: str
+    status: str
+    delivery: str
+    verdict: str
+    windows: tuple[int, ...]
+    targets: tuple[str, ...]
+    labels: dict[str, str]
+    annotations: dict[str, str]
+    starts_at: datetime | None
+    ends_at: datetime | None
+    revision: int
+    received_at: datetime
+    updated_at: datetime
+
+
+def _filtered(workspace_id: int, flt: AlertFilter) -> Select[AlertRow]:
+    stmt = select(AlertRow).where(AlertRow.workspace_id == workspace_id)
+    if flt.status in (HELD, DELIVERED):
+        stmt = stmt.where(AlertRow.delivery == flt.status)
+    elif flt.status is not None:
+        stmt = stmt.where(AlertRow.status == flt.status)
+    if flt.window is not None:
+        stmt = stmt.where(AlertRow.id.in_(
+            select(AlertWindowRow.alert_id).where(AlertWindowRow.workspace_id == workspace_id,
+                                                  AlertWindowRow.window_id == flt.window)))
+    if flt.target is not None:
+        stmt = stmt.where(AlertRow.id.in_(
+            select(AlertTargetRow.alert_id).where(AlertTargetRow.workspace_id == workspace_id,
+                                                  AlertTargetRow.target == flt.target)))
+    return stmt
+
+
+def list_alerts(db: Session, workspace_id: int,
+                flt: AlertFilter) -> tuple[list[StoredAlert], str | None]:
+    """Stored alerts, newest first (by id), filtered; the cursor is the last id returned."""
+    stmt = _filtered(workspace_id, flt)
+    if flt.cursor:
+        stmt = stmt.where(AlertRow.id < decode_cursor(flt.cursor))
+    rows = list(db.scalars(stmt.order_by(AlertRow.id.desc()).limit(flt.limit + 1)))
+    more = len(rows) > flt.limit
+    page = [_stored(r) for r in rows[:flt.limit]]
+    return page, encode_cursor(page[-1].id) if more and page else None
+
+
+def _stored(row: AlertRow) -> StoredAlert:
+    return StoredAlert(
+        id=row.id, fingerprint=row.fingerprint, status=row.status, delivery=row.delivery,
+        verdict=row.verdict, windows=tuple(row.held_by), targets=tuple(row.targets),
+        labels=dict(row.labels), annotations=dict(row.annotations), starts_at=row.starts_at,
+        ends_at=row.ends_at, revision=row.revision, received_at=row.received_at,
+        updated_at=row.updated_at)
+
+
+def held_by_window(db: Session, workspace_id: int, window_ids: Iterable[int]) -> list[int]:
+    """Ids of the stored alerts that the given windows hold (for #4's end-of-window work)."""
+    ids = list(window_ids)
+    if not ids:
+        return []
+    stmt = (select(AlertWindowRow.alert_id).distinct()
+            .where(AlertWindowRow.workspace_id == workspace_id,
+                   AlertWindowRow.window_id.in_(ids)))
+    return sorted(db.scalars(stmt))
