@@ -21,6 +21,7 @@ from tests.conftest import make_tenant
 from quietly.compat.ohdear import generation
 from quietly.compat.ohdear.convert import Definition
 from quietly.core import lifecycle, schedule
+from quietly.core.errors import Conflict
 from quietly.core.model import Occurrence, OnceSchedule, RecurringSchedule
 from quietly.core.records import Principal, Role
 from quietly.core.timeutil import to_local
@@ -105,3 +106,21 @@ def test_regeneration_keeps_running_periods_and_replaces_future_ones(
     local = [to_local(o.start, "Europe/Berlin") for o in after[1:]]
     assert [(t.hour, t.minute) for t in local] == [(5, 0)] * 7
     assert after[-1].start.date() == date(2026, 10, 28)
+
+
+def test_a_definition_governing_a_running_occurrence_cannot_change(
+        db: Database, principal: Principal) -> None:
+    now = datetime(2026, 10, 22, 10, tzinfo=UTC)  # 12:00 CEST, inside 11:00-13:00
+    with db.transaction() as session:
+        parent = generation.create_recurring(session, principal, 9, "slot",
+                                             Definition("daily", "11:00", "13:00"), False, now)
+    assert _periods(db, principal, parent.id, now) == []
+    assert lifecycle.current_occurrence(parent.to_window(), now) is not None
+    with pytest.raises(Conflict), db.transaction() as session:
+        generation.update_recurring(session, principal, parent, 9, "slot",
+                                    Definition("daily", "14:00", "15:00"), True, now)
+    later = now + timedelta(hours=1, minutes=30)  # 13:30: after it, before 14:00
+    with db.transaction() as session:
+        generation.update_recurring(session, principal, parent, 9, "slot",
+                                    Definition("daily", "14:00", "15:00"), True, later)
+    assert len(_periods(db, principal, parent.id, later)) == 7

@@ -28,7 +28,7 @@ from quietly.compat.ohdear.schemas import (
     StopMaintenance,
 )
 from quietly.core import lifecycle
-from quietly.core.errors import NotFound, ValidationError
+from quietly.core.errors import Conflict, NotFound, ValidationError
 from quietly.core.model import Effect, OnceSchedule
 from quietly.core.model import State as WindowState
 from quietly.core.records import Principal, WindowRecord
@@ -227,8 +227,15 @@ def update_recurring(recurring_id: ObjectId, body: RecurringUpdate, state: State
         current_out = _recurring(record, principal)
         name = body.name if body.name is not None else current_out["name"]
         monitor_id = current_out["monitor_id"]
-        record = generation.update_recurring(db, principal, record, monitor_id, name,
-                                             definition, body.regenerate_future_periods, now)
+        try:
+            record = generation.update_recurring(db, principal, record, monitor_id, name,
+                                                 definition, body.regenerate_future_periods,
+                                                 now)
+        except Conflict as exc:
+            # The native lifecycle freezes a window's schedule while it runs (see generation).
+            raise ValidationError(
+                "The recurring maintenance period cannot be changed while one of its own "
+                "occurrences is running; try again after it ends.", field="start_time") from exc
     return _recurring(record, principal)
 
 
