@@ -25,7 +25,7 @@ from quietly.core.errors import Conflict
 from quietly.core.model import Occurrence, OnceSchedule, RecurringSchedule
 from quietly.core.records import Principal, Role
 from quietly.core.timeutil import to_local
-from quietly.services import workspaces
+from quietly.services import windows, workspaces
 from quietly.storage.db import Database
 
 
@@ -124,3 +124,31 @@ def test_a_definition_governing_a_running_occurrence_cannot_change(
         generation.update_recurring(session, principal, parent, 9, "slot",
                                     Definition("daily", "14:00", "15:00"), True, later)
     assert len(_periods(db, principal, parent.id, later)) == 7
+
+
+@pytest.mark.parametrize("generate_now", [True, False])
+def test_daily_extension_keeps_7_days_generated_and_the_series_exact(
+        db: Database, principal: Principal, generate_now: bool) -> None:
+    """The daily job (``extend_all``) tops up to 7 days ahead, across the October fold."""
+    start = datetime(2026, 10, 20, 12, tzinfo=UTC)
+    definition = Definition("daily", "02:00", "03:00")
+    with db.transaction() as session:
+        parent = generation.create_recurring(session, principal, 10, "slot", definition,
+                                             generate_now, start)
+    later = start + timedelta(days=3)
+    with db.transaction() as session:
+        assert generation.extend_all(session, later) >= 3
+    with db.read() as session:
+        parent = windows.get_window(session, principal, parent.id)
+    native = definition.to_schedule("Europe/Berlin", date(2000, 1, 1))
+    generated = [o for o in _periods(db, principal, parent.id, later) if o.end > later]
+    expected = [o for o in generation.generated_occurrences(native, date(2026, 10, 23), 7)
+                if o.end > later]
+    assert generated == expected
+    assert parent.fields.vendor["ohdear"]["last_generated_until"] == "2026-10-29"
+    horizon = later + timedelta(days=21)
+    own = lifecycle.window_occurrences(parent.to_window(), later, horizon)
+    together = sorted(generated + own, key=lambda o: o.start)
+    assert together == [o for o in schedule.occurrences(native, later, horizon) if o.end > later]
+    with db.transaction() as session:  # a second run the same day has nothing to do
+        assert generation.extend_generation(session, principal, parent, later) == 0

@@ -23,6 +23,11 @@ Deleting a definition keeps periods that have started (they stay as standalone o
 windows whose ``parent_id`` names the deleted definition); ``delete_future_periods`` also
 deletes those that have not started.
 
+Oh Dear's scheduler generates ahead every day; ``extend_all`` (for a daily worker job) does
+the same here: for every Oh Dear definition it generates the days up to 7 ahead that are not
+generated yet and moves ``starts_on`` along. Suppression never waits for it: until it runs,
+the definition itself covers those days.
+
 Limitation: the native lifecycle forbids changing the schedule of a window while one of its
 own occurrences runs, so a definition cannot be changed during an occurrence that it governs
 itself (one past the generated days, or with ``generate_now: false``); the API answers 422.
@@ -36,15 +41,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from quietly.compat.ohdear.convert import ORIGIN, Definition, period_fields
-from quietly.core import schedule
+from quietly.compat.ohdear.convert import ORIGIN, Definition, monitor_of, period_fields
+from quietly.core import lifecycle, schedule
 from quietly.core.model import Occurrence, OnceSchedule, RecurringSchedule
-from quietly.core.records import Principal, WindowRecord
+from quietly.core.records import Principal, Role, WindowRecord
 from quietly.core.timeutil import to_local, to_utc
-from quietly.services import windows
+from quietly.services import windows, workspaces
 
-__all__ = ["GENERATE_DAYS", "children", "create_recurring", "delete_recurring",
-           "generated_occurrences", "update_recurring"]
+__all__ = ["GENERATE_DAYS", "children", "create_recurring", "delete_recurring", "extend_all",
+           "extend_generation", "generated_occurrences", "update_recurring"]
 
 GENERATE_DAYS = 7
 
@@ -164,3 +169,54 @@ def delete_recurring(db: Session, principal: Principal, parent: WindowRecord,
             if _not_started(child, now):
                 windows.delete_window(db, principal, child.id, now)
     windows.delete_window(db, principal, parent.id, now)
+
+
+def extend_generation(db: Session, principal: Principal, parent: WindowRecord,
+                      now: datetime) -> int:
+    """Generate the days up to 7 ahead not generated yet; return how many periods were made.
+
+    Skipped (0) while the definition itself runs an occurrence (its schedule is frozen then;
+    the next run catches up) or when it is not an Oh Dear definition.
+    """
+    sched = parent.fields.schedule
+    mine = parent.fields.vendor.get(ORIGIN) or {}
+    if not isinstance(sched, RecurringSchedule) or mine.get("kind") != "recurring":
+        return 0
+    today = _today(now, sched.timezone)
+    first = sched.starts_on or today
+    after = today + timedelta(days=GENERATE_DAYS)
+    if first >= after or lifecycle.current_occurrence(parent.to_window(), now) is not None:
+        return 0
+    monitor_id = monitor_of(parent)
+    if monitor_id is None:
+        return 0
+    made = 0
+    for occ in generated_occurrences(sched, first, (after - first).days):
+        if occ.end > now:
+            fields = period_fields(monitor_id, OnceSchedule(occ.start, occ.end, sched.timezone),
+                                   mine.get("name"), parent_id=parent.id, generated=True)
+            windows.create_window(db, principal, fields, now)
+            made += 1
+    windows.update_window(db, principal, parent.id, {
+        "schedule": replace(sched, starts_on=after),
+        "vendor": _vendor(parent.fields.vendor, mine.get("name"),
+                          after - timedelta(days=1))}, now)
+    return made
+
+
+def extend_all(db: Session, now: datetime) -> int:
+    """Run ``extend_generation`` for every Oh Dear definition of every workspace (daily job)."""
+    made = 0
+    for ws in workspaces.list_workspaces(db):
+        system = Principal(workspace_id=ws.id, workspace_slug=ws.slug,
+                           workspace_timezone=ws.timezone, role=Role.EDITOR, key_id=None,
+                           key_name="system:ohdear-generation")
+        cursor: str | None = None
+        while True:
+            page, cursor = windows.list_windows(
+                db, system, windows.ListFilter(origin=ORIGIN, limit=500, cursor=cursor), now)
+            for record in page:
+                made += extend_generation(db, system, record, now)
+            if cursor is None:
+                break
+    return made
