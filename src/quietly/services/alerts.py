@@ -48,6 +48,7 @@ __all__ = [
     "StoredAlert",
     "decide_alerts",
     "enqueue_alert_for_routes",
+    "enqueue_alerts_for_routes",
     "fingerprint",
     "held_by_window",
     "list_alerts",
@@ -149,9 +150,8 @@ def store_alerts(db: Session, workspace_id: int, alerts: Sequence[AlertInput],
     rows = [_row(workspace_id, keys[i], alerts[i], decisions[i], now) for i in latest.values()]
     stored = _upsert(db, rows)
     _write_links(db, workspace_id, rows, stored)
-    forwarded = sum(
-        enqueue_alert_for_routes(db, workspace_id, *stored[row["fingerprint"]])
-        for row in rows if _forwardable(row))
+    forwarded = enqueue_alerts_for_routes(
+        db, workspace_id, [stored[row["fingerprint"]] for row in rows if _forwardable(row)])
     outcomes = []
     for key, decision in zip(keys, decisions, strict=True):
         delivery = _delivery(decision.verdict)
@@ -253,6 +253,25 @@ def enqueue_alert_for_routes(db: Session, workspace_id: int, alert_row_id: int,
         return 0
     queued: int = outbox.enqueue_alert(db, workspace_id, alert_row_id, revision)
     return queued
+
+
+def enqueue_alerts_for_routes(db: Session, workspace_id: int,
+                              revisions: Sequence[tuple[int, int]]) -> int:
+    """``enqueue_alert_for_routes`` for many ``(alert id, revision)`` pairs at once.
+
+    Uses the outbox's batch entry point ``enqueue_alerts`` when it has one (one query for
+    the routes instead of one per alert), else calls the single-alert seam per alert.
+    """
+    if not revisions:
+        return 0
+    outbox = _outbox()
+    if outbox is None:
+        return 0
+    if hasattr(outbox, "enqueue_alerts"):
+        queued: int = outbox.enqueue_alerts(db, workspace_id, list(revisions))
+        return queued
+    return sum(enqueue_alert_for_routes(db, workspace_id, alert_id, revision)
+               for alert_id, revision in revisions)
 
 
 # -- listing ---------------------------------------------------------------------------------
