@@ -32,10 +32,10 @@ def test_start_puts_targets_under_maintenance_for_a_duration(tenant: Tenant) -> 
 
 def test_start_prints_the_window_id_and_defaults_to_30_minutes(tenant: Tenant) -> None:
     out = ok(client_cli(tenant, "start", "service:api")).stdout
-    found = re.fullmatch(r"started window (\d+) \(Maintenance of service:api\) until (\S+)\n",
-                         out)
+    found = re.fullmatch(r"started window (\d+) \(Maintenance of service:api\) until "
+                         r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC\n", out)
     assert found is not None, out
-    end = datetime.fromisoformat(found[2].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(found[2]).replace(tzinfo=UTC)
     assert timedelta(minutes=29) < end - datetime.now(UTC) <= timedelta(minutes=30)
 
 

@@ -21,7 +21,7 @@ from quietly.core.timeutil import get_zone
 
 __all__ = ["DEFAULT_URL", "JsonOpt", "KeyOpt", "UrlOpt", "connect", "emit_json", "fail",
            "fail_on", "format_length", "format_local", "format_occurrence", "format_utc",
-           "parse_instant", "table"]
+           "format_wire_utc", "parse_instant", "table"]
 
 UrlOpt = Annotated[str, typer.Option(
     "--url", envvar="QUIETLY_URL", help="Base URL of the quietly server.",
@@ -84,6 +84,11 @@ def parse_instant(text: str) -> datetime:
 
 def format_utc(instant: datetime) -> str:
     return instant.astimezone(get_zone("UTC")).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def format_wire_utc(text: str) -> str:
+    """A wire instant (``2026-11-23T18:51:18.336437Z``) as ``2026-11-23 18:51:18 UTC``."""
+    return parse_instant(text).astimezone(get_zone("UTC")).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def format_local(instant: datetime, zone: str) -> str:

@@ -19,6 +19,7 @@ from quietly.cli_commands.common import (
     emit_json,
     fail_on,
     format_occurrence,
+    format_wire_utc,
     table,
 )
 from quietly.cli_commands.parsing import parse_labels
@@ -49,7 +50,7 @@ def start(
     if as_json:
         emit_json(window)
         return
-    ends = window["schedule"]["end"]
+    ends = format_wire_utc(window["schedule"]["end"])
     typer.echo(f"started window {window['id']} ({window['name']}) until {ends}")
 
 
@@ -77,7 +78,7 @@ def stop(
         typer.echo(f"no running maintenance for {', '.join(targets)}", err=True)
     for window in stopped:
         typer.echo(f"stopped window {window['id']} ({window['name']}) at "
-                   f"{window['schedule']['end']}")
+                   f"{format_wire_utc(window['schedule']['end'])}")
 
 
 def _windows(client: QuietlyClient, ids: list[int]) -> list[dict[str, Any]]:
@@ -99,7 +100,7 @@ def _print_decision(target: str, decision: dict[str, Any],
     quiet = "quiet" if verdict != "deliver" else "not quiet"
     stale = " (stale: answered from memory, the database is unreachable)" \
         if decision.get("stale") else ""
-    typer.echo(f"{target} is {quiet} at {decision['at']}: {verdict}{stale}")
+    typer.echo(f"{target} is {quiet} at {format_wire_utc(decision['at'])}: {verdict}{stale}")
     if windows:
         rows = [[w["id"], w["state"], w["name"],
                  format_occurrence(w.get("current_occurrence"), window_zone(w)),
