@@ -53,6 +53,15 @@ def serve(
                 log_level="info", access_log=False)
 
 
+@app.command()
+def worker() -> None:
+    """Run the lifecycle worker alone (scale-out: beside `serve --no-worker`); stops on
+    SIGTERM or Ctrl-C after finishing the deliveries in flight."""
+    from quietly.worker.cli import run_worker
+
+    run_worker(get_settings())
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations."""

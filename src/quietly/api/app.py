@@ -12,9 +12,11 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 import quietly
+from quietly.api import health as health_api
 from quietly.api.deps import AppState
 from quietly.api.native import admin, decide, windows
 from quietly.api.native import alerts as alerts_api
+from quietly.api.native import channels as channels_api
 from quietly.api.problems import install_problem_handlers
 from quietly.compat import incidentio, ionhour, pagertree
 from quietly.compat import ohdear as ohdear_compat
@@ -27,6 +29,7 @@ from quietly.services.windows import refresh_states
 from quietly.settings import Settings, get_settings
 from quietly.storage.db import Database
 from quietly.storage.migrate import upgrade
+from quietly.worker.embedded import start_background
 
 __all__ = ["create_app", "prepare_database"]
 
@@ -89,9 +92,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.quietly = state
         ticker = _Ticker(state)
         ticker.start()
+        stop_background = start_background(settings, db, decisions)  # listener, worker
         try:
             yield
         finally:
+            stop_background()
             ticker.stop()
             health.stop()
             if database is None:
@@ -112,6 +117,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(alerts_api.router)
     app.include_router(alertmanager.router)
     app.include_router(admin.router)
+    app.include_router(channels_api.router)
+    app.include_router(health_api.router)
     app.include_router(pagertree.router)
     app.include_router(ionhour.router)
     app.include_router(incidentio.router)

@@ -29,7 +29,7 @@ from quietly.core.model import (
 )
 from quietly.core.records import Principal, WindowFields, WindowRecord
 from quietly.core.timeutil import to_local
-from quietly.services import audit
+from quietly.services import audit, channels, outbox
 from quietly.services.serialize import window_to_json
 from quietly.storage.db import publish
 from quietly.storage.mappers import apply_fields_to_row, window_record_from_row
@@ -98,6 +98,7 @@ def _check_fields(db: Session, principal: Principal, fields: WindowFields) -> No
     if Effect.ATTACH in fields.effects and not fields.incident_id:
         raise ValidationError("the attach effect needs an incident_id", field="incident_id")
     _check_groups_exist(db, principal, fields.groups)
+    channels.check_channel_refs(db, principal.workspace_id, fields.notify_channels)
 
 
 def _check_groups_exist(db: Session, principal: Principal, groups: Iterable[str]) -> None:
@@ -173,6 +174,7 @@ def _finish(db: Session, row: WindowRow, action: str, now: datetime) -> WindowRe
     _store_derived(row, record, now)
     db.flush()
     publish(db, WindowChanged(row.workspace_id, row.id, record, action))
+    outbox.enqueue_window_event(db, row.workspace_id, row.id, action, now)
     return record
 
 
@@ -274,6 +276,7 @@ def delete_window(db: Session, principal: Principal, window_id: int, now: dateti
     row.updated_at = now
     db.flush()
     publish(db, WindowChanged(row.workspace_id, row.id, None, "deleted"))
+    outbox.enqueue_window_event(db, row.workspace_id, row.id, "deleted", now)
     audit.record(db, principal, action="delete", object_type="window", object_id=row.id,
                  at=now, before=before, after=None)
 

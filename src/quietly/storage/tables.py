@@ -31,7 +31,12 @@ __all__ = [
     "ApiKeyRow",
     "AuditRow",
     "Base",
+    "ChannelRow",
+    "DeliveryAttemptRow",
     "GroupRow",
+    "OutboxRow",
+    "RouteRow",
+    "WindowJobRow",
     "WindowRow",
     "WindowTargetRow",
     "WorkspaceRow",
@@ -218,3 +223,104 @@ class AlertTargetRow(Base):
 
 
 # --- worker, outbox, channels and routes (issue 4) ---------------------------------------
+
+
+class ChannelRow(Base):
+    """A notification destination: a webhook (quietly JSON, signed) or a Slack webhook URL."""
+
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_channels_ws_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RouteRow(Base):
+    """Where delivered alerts go: a channel, for the alerts matching its targets/conditions."""
+
+    __tablename__ = "routes"
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_routes_ws_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    targets: Mapped[list[Any]]
+    match: Mapped[list[Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """One message to one channel, written in the transaction of the change that caused it.
+
+    ``dedupe_key`` is unique: (window, occurrence, event, channel) or (alert, route, revision),
+    so neither a second worker nor a restart can enqueue a message twice. ``event_id`` is the
+    ``webhook-id`` receivers dedupe on; it never changes across retries.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_ws_window", "workspace_id", "window_id", "id"),
+        Index("ix_outbox_ws_channel", "workspace_id", "channel_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    dedupe_key: Mapped[str] = mapped_column(String(400), unique=True)
+    event_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    channel_id: Mapped[int | None] = mapped_column(Integer)
+    route_id: Mapped[int | None] = mapped_column(Integer)
+    window_id: Mapped[int | None] = mapped_column(BigId)
+    alert_id: Mapped[int | None] = mapped_column(BigId)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    leased_by: Mapped[str | None] = mapped_column(String(64))
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+
+
+class DeliveryAttemptRow(Base):
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (Index("ix_delivery_attempts_outbox", "outbox_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    outbox_id: Mapped[int] = mapped_column(BigId, ForeignKey("outbox.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str | None] = mapped_column(String(64))
+
+
+class WindowJobRow(Base):
+    """The worker's bookmark per window: events before ``done_until`` are handled.
+
+    ``next_due_at`` is the next instant something happens (an event or a state change), or
+    NULL when nothing will; workers claim rows with ``next_due_at <= now``.
+    """
+
+    __tablename__ = "window_jobs"
+    __table_args__ = (Index("ix_window_jobs_due", "next_due_at"),)
+
+    window_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("windows.id", ondelete="CASCADE"), primary_key=True
+    )
+    workspace_id: Mapped[int] = mapped_column(Integer)
+    done_until: Mapped[datetime]
+    next_due_at: Mapped[datetime | None]

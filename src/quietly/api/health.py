@@ -1,0 +1,52 @@
+"""``/metrics`` (Prometheus text format) and ``/readyz`` (database reachable, index loaded)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import structlog
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from quietly.api.deps import State
+from quietly.metrics import REGISTRY
+from quietly.services.observability import refresh_gauges
+
+__all__ = ["router"]
+
+log = structlog.get_logger("quietly")
+router = APIRouter(tags=["health"])
+
+
+@router.get("/metrics", response_class=Response, operation_id="metrics",
+            responses={200: {"content": {"text/plain": {}},
+                             "description": "Prometheus text exposition format."}})
+def metrics(state: State) -> Response:
+    """Every metric; store-derived gauges are recomputed first (kept as they were when the
+    database cannot be read, so a scrape never fails because of it)."""
+    try:
+        with state.db.read() as db:
+            refresh_gauges(db, datetime.now(UTC))
+    except Exception as exc:
+        log.warning("metrics: store-derived gauges not refreshed", error=str(exc))
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/readyz", operation_id="readyz",
+            responses={503: {"description": "Not ready: database unreachable or index not "
+                                            "loaded."}})
+def readyz(state: State) -> JSONResponse:
+    """200 when the database answers and the decision index is loaded; 503 otherwise."""
+    checks: dict[str, str] = {}
+    try:
+        with state.db.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    checks["index"] = "ok" if state.decisions.loaded else "not loaded"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks},
+                        status_code=200 if ready else 503)

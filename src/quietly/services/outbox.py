@@ -1,0 +1,168 @@
+"""The transactional outbox: messages written in the transaction of the change that caused them.
+
+Every message is one row per (event, channel) with a unique ``dedupe_key``; the insert is an
+"insert or ignore", so a second worker, a retried transaction or a restart can never enqueue
+it twice. Keys:
+
+- window events      ``w{window}:window.{action}:{instant}:c{channel}``
+- occurrence events  ``w{window}:o{start}:{event}[:{end}]:c{channel}`` (ending events carry the
+                     end, so extending a window after ``ending_soon`` announces the new end)
+- alerts             ``a{alert}:r{route}:v{revision}`` (routes), ``…:x{channel}…`` (escalation)
+
+``enqueue_window_event`` is the hook ``services.windows`` calls on every window change: it
+writes the ``window.*`` messages, (re)schedules the window's job for the worker and, on
+PostgreSQL, sends ``NOTIFY quietly_changes`` in the same transaction so other processes
+refresh their decision index (see ``worker.listener``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from quietly.core.codec import format_instant
+from quietly.services import channels as channel_service
+from quietly.services.channels import Channel
+from quietly.services.serialize import window_to_json
+from quietly.storage.mappers import window_record_from_row
+from quietly.storage.tables import GroupRow, OutboxRow, WindowJobRow, WindowRow
+
+__all__ = ["CHANGES_CHANNEL", "Message", "enqueue", "enqueue_alert", "enqueue_event",
+           "enqueue_window_event", "event_id_for", "notify_change"]
+
+CHANGES_CHANNEL = "quietly_changes"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What to enqueue for one event, before it is fanned out to channels."""
+
+    workspace_id: int
+    kind: str
+    key: str  # the dedupe key without the channel part
+    body: dict[str, Any]  # the event without "id" (that is per channel)
+    due_at: datetime
+    window_id: int | None = None
+    alert_id: int | None = None
+    route_id: int | None = None
+    late: bool = False
+    skip_reason: str | None = None  # recorded as "skipped" with this error instead of sent
+
+
+def event_id_for(dedupe_key: str) -> str:
+    """The ``webhook-id``: stable for a message across attempts, workers and restarts."""
+    return "msg_" + hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:32]
+
+
+def _insert_ignore(db: Session, values: dict[str, Any]) -> bool:
+    """Insert an outbox row unless its dedupe key exists; True if this call inserted it."""
+    if db.get_bind().dialect.name == "postgresql":
+        stmt: Any = pg_insert(OutboxRow).values(**values).on_conflict_do_nothing(
+            index_elements=["dedupe_key"])
+    else:
+        stmt = sqlite_insert(OutboxRow).values(**values).on_conflict_do_nothing(
+            index_elements=["dedupe_key"])
+    return bool(db.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+
+
+def enqueue(db: Session, message: Message, channel_id: int, now: datetime, *,
+            per_channel: bool = True) -> bool:
+    """Write one outbox row for ``message`` to ``channel_id``; False if it already existed.
+
+    ``per_channel`` appends ``:c{channel}`` to the key (one event fanned out to channels);
+    without it the message key must already be unique (alerts: per route or escalation).
+    """
+    key = f"{message.key}:c{channel_id}" if per_channel else message.key
+    event_id = event_id_for(key)
+    payload = {"id": event_id, "type": message.kind, **message.body,
+               "late": message.late}
+    skipped = message.skip_reason is not None
+    return _insert_ignore(db, {
+        "workspace_id": message.workspace_id, "dedupe_key": key, "event_id": event_id,
+        "kind": message.kind, "payload": payload, "channel_id": channel_id,
+        "route_id": message.route_id, "window_id": message.window_id,
+        "alert_id": message.alert_id, "status": "skipped" if skipped else "pending",
+        "attempts": 0, "due_at": message.due_at, "next_attempt_at": now,
+        "lease_until": None, "leased_by": None, "last_status_code": None,
+        "last_error": message.skip_reason, "late": message.late, "created_at": now,
+        "delivered_at": None})
+
+
+def enqueue_event(db: Session, message: Message, targets: Sequence[Channel],
+                  now: datetime) -> int:
+    """Fan ``message`` out to ``targets``; returns how many rows were new."""
+    return sum(enqueue(db, message, channel.id, now) for channel in targets)
+
+
+def notify_change(db: Session, payload: str) -> None:
+    """``NOTIFY quietly_changes`` in this transaction (PostgreSQL only; SQLite has one process
+    writing through this code path per database file's index, see ``worker.listener``)."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(select(func.pg_notify(CHANGES_CHANNEL, payload)))
+
+
+def _schedule_job(db: Session, row: WindowRow, action: str, now: datetime) -> None:
+    """Ask the worker to look at the window now; a deleted window's job goes away."""
+    if action == "deleted":
+        db.execute(delete(WindowJobRow).where(WindowJobRow.window_id == row.id))
+        return
+    job = db.get(WindowJobRow, row.id)
+    if job is None:
+        db.add(WindowJobRow(window_id=row.id, workspace_id=row.workspace_id, done_until=now,
+                            next_due_at=now))
+    elif job.next_due_at is None or job.next_due_at > now:
+        job.next_due_at = now
+
+
+def enqueue_window_event(db: Session, workspace_id: int, window_id: int, action: str,
+                         now: datetime) -> None:
+    """The hook for window changes (``created``, ``updated``, ``cancelled``, ``deleted``).
+
+    Runs inside the change's transaction, after its flush: writes ``window.{action}`` to the
+    window's channels, reschedules its job and notifies other processes.
+    """
+    row = db.get(WindowRow, window_id)
+    if row is None or row.workspace_id != workspace_id:
+        return
+    record = window_record_from_row(row)
+    message = Message(
+        workspace_id=workspace_id, kind=f"window.{action}", window_id=window_id, due_at=now,
+        key=f"w{window_id}:window.{action}:{format_instant(now)}",
+        body={"at": format_instant(now), "workspace_id": workspace_id,
+              "window": window_to_json(record, now), "occurrence": None,
+              "message": record.fields.notification_message})
+    targets = channel_service.resolve_channels(db, workspace_id, record.fields.notify_channels)
+    enqueue_event(db, message, targets, now)
+    _schedule_job(db, row, action, now)
+    notify_change(db, f"w:{workspace_id}:{window_id}")
+
+
+@event.listens_for(Session, "after_flush")
+def _notify_group_changes(session: Session, _context: Any) -> None:
+    """Group membership changes reach other processes' indexes the same way as windows."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, GroupRow):
+            notify_change(session, f"g:{obj.workspace_id}:{obj.name}")
+
+
+def enqueue_alert(db: Session, workspace_id: int, alert_id: int, revision: int) -> int:
+    """Forward revision ``revision`` of an ingested alert, in the ingesting transaction.
+
+    A ``delivered`` alert goes to every route of the workspace that matches it; a ``held``
+    alert with verdict ``reroute`` goes to the escalation targets of the windows holding it.
+    Anything else is a no-op. Returns how many messages were new (0 on a repeat call).
+    """
+    from quietly.services import routes  # routes imports this module's Message
+
+    return routes.forward_alert(db, workspace_id, alert_id, revision)
+

@@ -1,0 +1,225 @@
+"""Routes: where quietly forwards the alerts it lets through (downstream webhooks).
+
+A route sends to one channel the alerts that concern one of its ``targets`` (none: any
+target) and match one of its condition groups (none: any labels). Forwarding goes through the
+outbox in the ingesting transaction, keyed ``(alert, route, revision)``, so a retried batch
+never forwards twice. Alerts a ``reroute`` window holds go instead to that window's
+``escalation_targets``, each naming a channel (id or name) or a route (by name).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from quietly.core.codec import format_instant, match_from_json, match_to_json
+from quietly.core.errors import Conflict, NotFound, ValidationError
+from quietly.core.matching import compile_groups, matches_labels, validate_match
+from quietly.core.model import ConditionGroup
+from quietly.core.records import Principal
+from quietly.services import audit
+from quietly.services.channels import resolve_channels
+from quietly.services.outbox import Message, enqueue
+from quietly.storage.tables import AlertRow, RouteRow, WindowRow
+
+__all__ = ["Route", "create_route", "delete_route", "forward_alert", "get_route",
+           "list_routes", "matching_routes", "update_route"]
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,199}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    id: int
+    name: str
+    channel_id: int
+    targets: tuple[str, ...]
+    match: tuple[ConditionGroup, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "channel_id": self.channel_id,
+                "targets": list(self.targets), "match": match_to_json(self.match)}
+
+    def matches(self, targets: Iterable[str], labels: dict[str, str]) -> bool:
+        if self.targets and not set(self.targets) & set(targets):
+            return False
+        return not self.match or matches_labels(compile_groups(self.match), labels)
+
+
+def _route(row: RouteRow) -> Route:
+    return Route(row.id, row.name, row.channel_id, tuple(row.targets),
+                 match_from_json(row.match))
+
+
+def _row(db: Session, workspace_id: int, route_id: int) -> RouteRow:
+    row = db.scalar(select(RouteRow).where(RouteRow.workspace_id == workspace_id,
+                                           RouteRow.id == route_id))
+    if row is None:
+        raise NotFound(f"no route with id {route_id}", field="id")
+    return row
+
+
+def _channel_id(db: Session, workspace_id: int, ref: Any) -> int:
+    found = resolve_channels(db, workspace_id, [ref])
+    if not found:
+        raise ValidationError(f"no channel {ref!r}", field="channel")
+    return found[0].id
+
+
+def _check(db: Session, principal: Principal, name: str, match: Sequence[ConditionGroup],
+           but: int | None = None) -> None:
+    if not NAME.match(name):
+        raise ValidationError("use letters, digits, spaces, '_', '.', ':' and '-' (at most "
+                              "200), starting with a letter or digit", field="name")
+    validate_match(match)
+    found = db.scalar(select(RouteRow.id).where(RouteRow.workspace_id == principal.workspace_id,
+                                                RouteRow.name == name))
+    if found is not None and found != but:
+        raise Conflict(f"a route named {name!r} already exists", field="name")
+
+
+def create_route(db: Session, principal: Principal, *, name: str, channel: Any,
+                 targets: Sequence[str], match: Sequence[ConditionGroup],
+                 now: datetime) -> Route:
+    _check(db, principal, name, match)
+    row = RouteRow(workspace_id=principal.workspace_id, name=name,
+                   channel_id=_channel_id(db, principal.workspace_id, channel),
+                   targets=sorted(set(targets)), match=match_to_json(tuple(match)),
+                   created_at=now, updated_at=now)
+    db.add(row)
+    db.flush()
+    route = _route(row)
+    audit.record(db, principal, action="create", object_type="route", object_id=row.id,
+                 at=now, before=None, after=route.to_json())
+    return route
+
+
+def get_route(db: Session, principal: Principal, route_id: int) -> Route:
+    return _route(_row(db, principal.workspace_id, route_id))
+
+
+def list_routes(db: Session, principal: Principal) -> list[Route]:
+    return [_route(r) for r in db.scalars(
+        select(RouteRow).where(RouteRow.workspace_id == principal.workspace_id)
+        .order_by(RouteRow.id))]
+
+
+def update_route(db: Session, principal: Principal, route_id: int, changes: dict[str, Any],
+                 now: datetime) -> Route:
+    """Change ``name``, ``channel``, ``targets`` and/or ``match`` (domain condition groups)."""
+    row = _row(db, principal.workspace_id, route_id)
+    before = _route(row).to_json()
+    name = changes.get("name", row.name)
+    match = changes.get("match", match_from_json(row.match))
+    _check(db, principal, name, match, but=row.id)
+    row.name = name
+    row.match = match_to_json(tuple(match))
+    if "channel" in changes:
+        row.channel_id = _channel_id(db, principal.workspace_id, changes["channel"])
+    if "targets" in changes:
+        row.targets = sorted(set(changes["targets"]))
+    row.updated_at = now
+    db.flush()
+    route = _route(row)
+    audit.record(db, principal, action="update", object_type="route", object_id=row.id,
+                 at=now, before=before, after=route.to_json())
+    return route
+
+
+def delete_route(db: Session, principal: Principal, route_id: int, now: datetime) -> None:
+    row = _row(db, principal.workspace_id, route_id)
+    before = _route(row).to_json()
+    db.delete(row)
+    db.flush()
+    audit.record(db, principal, action="delete", object_type="route", object_id=route_id,
+                 at=now, before=before, after=None)
+
+
+def matching_routes(db: Session, workspace_id: int, targets: Iterable[str],
+                    labels: dict[str, str]) -> list[Route]:
+    rows = db.scalars(select(RouteRow).where(RouteRow.workspace_id == workspace_id)
+                      .order_by(RouteRow.id))
+    wanted = list(targets)
+    return [r for r in map(_route, rows) if r.matches(wanted, labels)]
+
+
+def alert_to_json(row: AlertRow) -> dict[str, Any]:
+    def instant(v: datetime | None) -> str | None:
+        return format_instant(v) if v else None
+    return {"id": row.id, "fingerprint": row.fingerprint, "status": row.status,
+            "targets": list(row.targets), "labels": dict(row.labels),
+            "annotations": dict(row.annotations), "starts_at": instant(row.starts_at),
+            "ends_at": instant(row.ends_at), "verdict": row.verdict,
+            "revision": row.revision, "windows": list(row.held_by)}
+
+
+def _labels(row: AlertRow) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (row.labels or {}).items()}
+
+
+def _alert_message(row: AlertRow, reason: str, now: datetime, key: str,
+                   route_id: int | None = None, window_id: int | None = None) -> Message:
+    return Message(workspace_id=row.workspace_id, kind="alert.forwarded", key=key,
+                   due_at=now, alert_id=row.id, route_id=route_id, window_id=window_id,
+                   body={"at": format_instant(now), "workspace_id": row.workspace_id,
+                         "reason": reason, "alert": alert_to_json(row), "window": None,
+                         "occurrence": None, "message": None})
+
+
+def to_routes(db: Session, row: AlertRow, reason: str, now: datetime,
+              window_id: int | None = None) -> int:
+    """Queue the alert's current revision for every matching route."""
+    queued = 0
+    for route in matching_routes(db, row.workspace_id, row.targets, _labels(row)):
+        message = _alert_message(row, reason, now, f"a{row.id}:r{route.id}:v{row.revision}",
+                                 route.id, window_id)
+        queued += enqueue(db, message, route.channel_id, now, per_channel=False)
+    return queued
+
+
+def _escalation_channels(db: Session, workspace_id: int, refs: Iterable[str]) -> list[int]:
+    """Channel ids named by escalation targets: a channel id or name, or a route's name."""
+    out: dict[int, None] = {}
+    for ref in refs:
+        found = resolve_channels(db, workspace_id, [ref])
+        if found:
+            out[found[0].id] = None
+            continue
+        route = db.scalar(select(RouteRow).where(RouteRow.workspace_id == workspace_id,
+                                                 RouteRow.name == ref))
+        if route is not None:
+            out[route.channel_id] = None
+    return list(out)
+
+
+def to_escalation(db: Session, row: AlertRow, now: datetime) -> int:
+    """Queue a rerouted alert for the escalation targets of the windows holding it."""
+    queued = 0
+    windows = db.scalars(select(WindowRow).where(WindowRow.workspace_id == row.workspace_id,
+                                                 WindowRow.id.in_(list(row.held_by))))
+    for window in windows:
+        for channel_id in _escalation_channels(db, row.workspace_id,
+                                               window.escalation_targets):
+            key = f"a{row.id}:x{channel_id}:v{row.revision}"
+            message = _alert_message(row, "reroute", now, key, window_id=window.id)
+            queued += enqueue(db, message, channel_id, now, per_channel=False)
+    return queued
+
+
+def forward_alert(db: Session, workspace_id: int, alert_id: int, revision: int) -> int:
+    """``outbox.enqueue_alert``: route a delivered alert, escalate a rerouted one."""
+    row = db.get(AlertRow, alert_id, populate_existing=True)
+    if row is None or row.workspace_id != workspace_id or row.revision != revision:
+        return 0  # a later revision superseded it in this transaction, or it is not ours
+    now = row.updated_at
+    if row.delivery == "delivered":
+        return to_routes(db, row, "delivered", now)
+    if row.verdict == "reroute":
+        return to_escalation(db, row, now)
+    return 0

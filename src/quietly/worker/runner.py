@@ -1,0 +1,105 @@
+"""``Worker``: the lifecycle worker, embedded in ``quietly serve`` or run by ``quietly worker``.
+
+Two loops in daemon threads: one applies due window transitions (``jobs``), the other
+delivers outbox messages (``delivery``). Any number of workers may run against one database;
+they share the work through row claims and leases, with no leader.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+
+from quietly.notify import HttpTransport, Transport
+from quietly.storage.db import Database
+from quietly.worker.config import WorkerConfig
+from quietly.worker.delivery import Deliverer
+from quietly.worker.endings import handle_occurrence_end
+from quietly.worker.jobs import ensure_jobs, process_due_jobs
+
+__all__ = ["Worker"]
+
+log = structlog.get_logger("quietly.worker")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Worker:
+    """Start with ``start()``, stop with ``stop()``; ``tick()`` runs one round (tests)."""
+
+    def __init__(self, database: Database, config: WorkerConfig | None = None, *,
+                 allow_private: bool = False, transport: Transport | None = None,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
+        self.config = config or WorkerConfig()
+        self.worker_id = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._db = database
+        self._clock = clock
+        self._own_transport = transport is None
+        self._transport = transport or HttpTransport(
+            allow_private=allow_private, timeout=self.config.http_timeout_seconds,
+            max_response_bytes=self.config.max_response_bytes)
+        self._deliverer = Deliverer(database, self._transport, self.config, self.worker_id,
+                                    clock)
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._loop, args=(self._jobs_round,
+                                                      self.config.poll_seconds),
+                             name="quietly-jobs", daemon=True),
+            threading.Thread(target=self._loop, args=(self._deliverer.run_once,
+                                                      self.config.delivery_poll_seconds),
+                             name="quietly-delivery", daemon=True),
+        ]
+
+    def start(self) -> None:
+        with self._db.transaction() as db:
+            ensure_jobs(db, self._clock())
+        for thread in self._threads:
+            thread.start()
+        log.info("worker started", worker=self.worker_id)
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout=15)
+        self._deliverer.close()
+        if self._own_transport and isinstance(self._transport, HttpTransport):
+            self._transport.close()
+
+    def wait(self) -> None:
+        """Block until ``stop()`` is called (from a signal handler)."""
+        self._stop.wait()
+
+    def tick(self) -> None:
+        """One synchronous round of both loops (for tests and one-shot runs)."""
+        self._jobs_round()
+        while self._deliverer.run_once():
+            pass
+
+    def _jobs_round(self) -> int:
+        total = 0
+        while True:  # drain: a full batch means more may be due right now
+            handled = process_due_jobs(self._db, self._clock, self.config,
+                                       handle_occurrence_end)
+            total += handled
+            if handled < self.config.job_batch or self._stop.is_set():
+                return total
+
+    def _loop(self, work: Callable[[], int], interval: float) -> None:
+        while not self._stop.is_set():
+            try:
+                busy = work()
+            except Exception as exc:  # outlive database outages and bugs in one message
+                log.warning("worker round failed; retrying", error=str(exc),
+                            loop=threading.current_thread().name)
+                busy = 0
+            if not busy:
+                self._stop.wait(interval)
