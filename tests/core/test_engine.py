@@ -9,6 +9,8 @@ index's decision equals ``brute_force_decide``'s, with no disagreement.
 
 from __future__ import annotations
 
+import sys
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -270,6 +272,46 @@ def test_advance_refreshes_only_horizon_bound_windows() -> None:
     index.upsert(window(2, targets=frozenset({"service:a"}), schedule=daily))
     refreshed = [index.advance(NOW + HOUR), index.advance(NOW + 30 * HOUR)]
     assert refreshed == [0, 1]
+
+
+def test_readers_never_see_a_half_updated_window() -> None:
+    """One writer flips window 1 between two shapes (targets, group, labels, effect) while
+    readers decide: every answer is one shape's, never a mix or a miss, and nothing raises."""
+    shape_a = window(1, Effect.MUTE, targets=A, match=(group(EQ_PROD),))
+    shape_b = window(1, Effect.DROP, groups=frozenset({"g"}), match=(group(RE_DB), group(NE_P1)))
+    index = DecisionIndex(NOW)
+    index.set_group("g", {"service:c"})
+    index.upsert(shape_a)
+    alert = Alert(("service:a", "service:c"), {"env": "prod", "service": "db-1", "severity": "p1"})
+    allowed = {Decision(Verdict.MUTE, (1,)), Decision(Verdict.DROP, (1,))}
+    seen: list[Decision] = []
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def read() -> None:
+        try:
+            while not done.is_set():
+                seen.append(index.decide(alert, NOW))
+                seen.extend(index.decide_many([alert, alert], NOW))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    readers = [threading.Thread(target=read) for _ in range(2)]
+    try:
+        for reader in readers:
+            reader.start()
+        for i in range(2_000):
+            index.upsert(shape_b if i % 2 == 0 else shape_a)
+            if i % 100 == 0:
+                index.set_group("g", {"service:c"} if i % 200 else {"service:c", "service:d"})
+    finally:
+        done.set()
+        for reader in readers:
+            reader.join()
+        sys.setswitchinterval(interval)
+    assert (errors, sorted({d for d in seen if d not in allowed}, key=repr)) == ([], [])
 
 
 # -- the property: index == brute force -----------------------------------------------------

@@ -22,6 +22,9 @@ assignment. ``upsert`` adds the new entry's postings, then swaps the entry, then
 postings it no longer has; a reader re-checks every candidate against the entry it fetched.
 So a decision running during an update sees each window wholly as it was or wholly as it is
 (postings are a superset of both while they change, and the check filters the surplus).
+On top of that a version counter, odd while a write is under way, works as a seqlock: a
+decision that a write overlapped is taken again, so it also sees *all* windows as they were
+between two writes. Writes are rare next to decisions; the check costs two attribute reads.
 
 ``brute_force_decide`` is the reference: every window, the domain rules, nothing indexed.
 """
@@ -48,6 +51,7 @@ _NEVER = -(1 << 62)
 
 _VERDICT_BY_RANK = tuple(sorted(VERDICT_RANK, key=VERDICT_RANK.__getitem__))
 _DELIVER = Decision(Verdict.DELIVER, ())
+_RETRIES = 4
 
 IndexStats = dict[str, int]
 # (kind, key, label value, window id, condition group index); kinds: t(arget), g(roup),
@@ -173,9 +177,13 @@ class DecisionIndex:
         self._members: dict[str, frozenset[str]] = {}
         self._groups_of: dict[str, tuple[str, ...]] = {}
         self._by_label: dict[str, dict[str, tuple[tuple[int, int], ...]]] = {}
+        # The same, as an immutable snapshot of (label, values) for readers to walk.
+        self._anchored: tuple[tuple[str, dict[str, tuple[tuple[int, int], ...]]], ...] = ()
         self._all_targets: tuple[int, ...] = ()
         self._scan: tuple[tuple[int, int], ...] = ()
         self._posted: dict[int, frozenset[Posting]] = {}  # writer's own book-keeping
+        # Odd while a write is under way; readers retry a decision a write overlapped.
+        self._version = 0
         self._set_horizon(now)
 
     # -- writer side ------------------------------------------------------------------------
@@ -193,6 +201,14 @@ class DecisionIndex:
         """
         old = self._entries.get(window.id)
         entry = self._build(window, old)
+        self._version += 1
+        try:
+            self._swap_in(entry)
+        finally:
+            self._version += 1
+
+    def _swap_in(self, entry: _Entry) -> None:
+        window = entry.window
         old_postings = self._posted.get(window.id, frozenset())
         new_postings = self._postings(entry, old_postings)
         for posting in new_postings - old_postings:
@@ -204,46 +220,58 @@ class DecisionIndex:
 
     def remove(self, window_id: int) -> None:
         """Forget a window (deleted, or moved out of this workspace); unknown ids are ignored."""
-        self._entries.pop(window_id, None)
-        for posting in self._posted.pop(window_id, frozenset()):
-            self._post(posting, add=False)
+        self._version += 1
+        try:
+            self._entries.pop(window_id, None)
+            for posting in self._posted.pop(window_id, frozenset()):
+                self._post(posting, add=False)
+        finally:
+            self._version += 1
 
     def set_group(self, name: str, targets: Iterable[str]) -> None:
         """Set a group's members; the next decision already resolves the group this way."""
         new = frozenset(targets)
         old = self._members.get(name, frozenset())
-        for target in new - old:
-            self._groups_of[target] = (*self._groups_of.get(target, ()), name)
-        self._members[name] = new
-        for target in old - new:
-            _put(self._groups_of, target, name, add=False)
+        self._version += 1
+        try:
+            for target in new - old:
+                self._groups_of[target] = (*self._groups_of.get(target, ()), name)
+            self._members[name] = new
+            for target in old - new:
+                _put(self._groups_of, target, name, add=False)
+        finally:
+            self._version += 1
 
     def remove_group(self, name: str) -> None:
         """Forget a group; windows naming it then cover nothing through it."""
         self.set_group(name, ())
         self._members.pop(name, None)
 
-    def advance(self, now: datetime) -> int:
-        """Move the horizon to ``now``; refresh windows whose intervals run out within half
-        the lookahead. Returns how many windows were refreshed.
+    def advance(self, now: datetime, *, budget: int | None = None) -> int:
+        """Move the horizon to ``now``; refresh the windows whose intervals run out within half
+        the lookahead (at most ``budget`` of them). Returns how many were refreshed.
 
         Incremental: a refreshed window keeps its intervals still inside the new horizon and
-        expands only the stretch past its old end. Moving ``now`` backwards before a window's
-        horizon rebuilds that window.
+        expands only the stretch past its old end; one-time windows are never refreshed.
+        Moving ``now`` back before a window's horizon rebuilds that window. With a budget,
+        windows left over are refreshed by the next calls; meanwhile they stay exact (an
+        instant past a window's horizon is answered from the rules, only more slowly).
         """
         self._set_horizon(now)
         lo, hi = _micros(self._lo), _micros(self._hi)
         due_before = _micros(now + self._lookahead / 2)
         refreshed = 0
         for entry in list(self._entries.values()):
-            if entry.hi == _FOREVER and entry.lo == _NEVER:
-                continue
+            if budget is not None and refreshed >= budget:
+                break
             if entry.lo > lo:
-                self._entries[entry.id] = self._build(entry.window, entry)
+                fresh = self._build(entry.window, entry)
             elif entry.hi < due_before:
-                self._entries[entry.id] = self._extend(entry, lo, hi)
+                fresh = self._extend(entry, lo, hi)
             else:
                 continue
+            # Same window, same postings: swapping the entry is one atomic assignment.
+            self._entries[entry.id] = fresh
             refreshed += 1
         return refreshed
 
@@ -318,22 +346,54 @@ class DecisionIndex:
         elif kind == "s":
             self._scan = _changed(self._scan, (wid, gi), add=add)
         else:
-            values = self._by_label.setdefault(key, {})
+            values = self._by_label.get(key)
+            if values is None:
+                values = self._by_label[key] = {}
+                self._anchored = tuple(self._by_label.items())
             _put(values, label_value, (wid, gi), add=add)
             if not values:
                 del self._by_label[key]
+                self._anchored = tuple(self._by_label.items())
 
     # -- reader side ------------------------------------------------------------------------
 
     def decide(self, alert: Alert, at: datetime) -> Decision:
         """The verdict for ``alert`` at ``at`` and every window that holds it, ids sorted."""
-        return self._decide(alert.targets, alert.labels, _micros(at), at)
+        t = _micros(at)
+        version = self._version
+        decision = self._decide(alert.targets, alert.labels, t, at)
+        if self._version == version:
+            return decision
+        return self._settle(alert, t, at)
 
     def decide_many(self, alerts: Iterable[Alert], at: datetime) -> list[Decision]:
         """``decide`` for many alerts at one instant."""
         t = _micros(at)
         decide = self._decide
-        return [decide(a.targets, a.labels, t, at) for a in alerts]
+        out: list[Decision] = []
+        append = out.append
+        for alert in alerts:
+            version = self._version
+            decision = decide(alert.targets, alert.labels, t, at)
+            if self._version != version:
+                decision = self._settle(alert, t, at)
+            append(decision)
+        return out
+
+    def _settle(self, alert: Alert, t: int, at: datetime) -> Decision:
+        """Decide again after a write overlapped the decision (a seqlock's retry).
+
+        A decision during one write already sees every window wholly old or wholly new (see
+        the module docstring); retrying makes it see the index as it was between two writes.
+        After a few overlapped tries the per-window-consistent answer is kept.
+        """
+        decision = _DELIVER
+        for _ in range(_RETRIES):
+            version = self._version
+            decision = self._decide(alert.targets, alert.labels, t, at)
+            if self._version == version:
+                break
+        return decision
 
     def _decide(
         self, targets: Sequence[str], labels: Mapping[str, str], t: int, at: datetime
@@ -341,18 +401,34 @@ class DecisionIndex:
         entries = self._entries
         found: list[_Entry] = []
         for target in targets:
-            for wid in self._by_target.get(target, ()):
-                entry = entries.get(wid)
-                if (
-                    entry is not None
-                    and target in entry.targets
-                    and entry not in found
-                    and entry.active(t, at)
-                ):
-                    found.append(entry)
+            wids = self._by_target.get(target)
+            if wids is not None:
+                for wid in wids:
+                    entry = entries.get(wid)
+                    if entry is None or target not in entry.targets or entry in found:
+                        continue
+                    # entry.active() inlined: this is the hottest loop of the index.
+                    if entry.lo <= t < entry.hi:
+                        i = bisect_right(entry.starts, t)
+                        if i and entry.ends[i - 1] > t:
+                            found.append(entry)
+                    elif _active_by_rules(entry.window, at, entry.plan):
+                        found.append(entry)
             group_names = self._groups_of.get(target)
-            if group_names:
+            if group_names is not None:
                 self._match_groups(target, group_names, t, at, found)
+        if self._all_targets:
+            self._match_all_targets(t, at, found)
+        if labels:
+            self._match_labels(labels, t, at, found)
+        if self._scan:
+            self._match_slots(self._scan, labels, t, at, found)
+        if not found:
+            return _DELIVER
+        return _decision(found)
+
+    def _match_all_targets(self, t: int, at: datetime, found: list[_Entry]) -> None:
+        entries = self._entries
         for wid in self._all_targets:
             entry = entries.get(wid)
             if (
@@ -362,19 +438,30 @@ class DecisionIndex:
                 and entry.active(t, at)
             ):
                 found.append(entry)
-        if labels:
+
+    def _match_labels(
+        self, labels: Mapping[str, str], t: int, at: datetime, found: list[_Entry]
+    ) -> None:
+        """Try the condition groups anchored on one of the alert's ``label=value`` pairs.
+
+        Walks whichever is shorter: the alert's labels, or the labels some anchor uses.
+        """
+        anchored = self._anchored
+        if len(anchored) <= len(labels):
+            for label, values in anchored:
+                value = labels.get(label)
+                if value is not None:
+                    slots = values.get(value)
+                    if slots is not None:
+                        self._match_slots(slots, labels, t, at, found)
+        else:
             by_label = self._by_label
             for label, value in labels.items():
-                values = by_label.get(label)
-                if values is not None:
-                    slots = values.get(value)
-                    if slots:
+                indexed = by_label.get(label)
+                if indexed is not None:
+                    slots = indexed.get(value)
+                    if slots is not None:
                         self._match_slots(slots, labels, t, at, found)
-        if self._scan:
-            self._match_slots(self._scan, labels, t, at, found)
-        if not found:
-            return _DELIVER
-        return _decision(found)
 
     def _match_groups(
         self,
