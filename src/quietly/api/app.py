@@ -16,6 +16,7 @@ from quietly.api import health as health_api
 from quietly.api.deps import AppState
 from quietly.api.native import admin, decide, windows
 from quietly.api.native import alerts as alerts_api
+from quietly.api.native import calendar as calendar_api
 from quietly.api.native import channels as channels_api
 from quietly.api.problems import install_problem_handlers
 from quietly.compat import incidentio, ionhour, pagertree
@@ -29,6 +30,7 @@ from quietly.services.windows import refresh_states
 from quietly.settings import Settings, get_settings
 from quietly.storage.db import Database
 from quietly.storage.migrate import upgrade
+from quietly.web import install_web
 from quietly.worker.embedded import start_background
 
 __all__ = ["create_app", "prepare_database"]
@@ -124,6 +126,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(incidentio.router)
     app.include_router(uptrends_compat.router)
     app.include_router(ohdear_compat.router)
+    app.include_router(calendar_api.router)
+    install_web(app)
 
     @app.get("/healthz", tags=["health"], include_in_schema=True, operation_id="healthz")
     def healthz() -> JSONResponse:

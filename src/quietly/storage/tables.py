@@ -31,11 +31,13 @@ __all__ = [
     "ApiKeyRow",
     "AuditRow",
     "Base",
+    "CalendarFeedRow",
     "ChannelRow",
     "DeliveryAttemptRow",
     "GroupRow",
     "OutboxRow",
     "RouteRow",
+    "WebSessionRow",
     "WindowJobRow",
     "WindowRow",
     "WindowTargetRow",
@@ -324,3 +326,35 @@ class WindowJobRow(Base):
     workspace_id: Mapped[int] = mapped_column(Integer)
     done_until: Mapped[datetime]
     next_due_at: Mapped[datetime | None]
+
+
+# --- web UI sessions and calendar feeds (issue 7) -----------------------------------------
+
+
+class WebSessionRow(Base):
+    """A browser session opened by signing in with an API key; only the token's hash is kept.
+
+    The session acts with its key's role; revoking the key (or deleting it) ends the session.
+    ``csrf_token`` is bound to the session and must come back with every form.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class CalendarFeedRow(Base):
+    """The secret a workspace's iCalendar feed URLs are derived from; rotating replaces it."""
+
+    __tablename__ = "calendar_feeds"
+
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret: Mapped[str] = mapped_column(String(64))
+    rotated_at: Mapped[datetime]

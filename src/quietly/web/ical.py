@@ -1,0 +1,248 @@
+"""Windows as an RFC 5545 calendar: what calendar apps show is what quietly suppresses.
+
+- A one-time window is one VEVENT, in its own zone when it has one, else in UTC.
+- A recurring RRULE or simple-form window is one VEVENT with ``RRULE`` and ``DTSTART;TZID``
+  (the VTIMEZONE comes from ``add_missing_timezones()``). DTSTART is the first real occurrence
+  (RFC 5545 leaves a DTSTART that the rule does not produce undefined). A wall-clock end is
+  ``DTEND`` in the same zone; an elapsed duration is ``DURATION``.
+- Cancellation cuts the series (DESIGN §2): an open-ended rule gets ``UNTIL`` just before the
+  cut; a rule with ``COUNT`` (which RFC 5545 forbids combining with UNTIL) gets an ``EXDATE``
+  for every occurrence from the cut on. The occurrence running at the cut is overridden
+  (``RECURRENCE-ID``) to end at the cut.
+- ``DURATION:PT3H`` is elapsed time in RFC 5545, but many clients add it on the wall clock.
+  Occurrences within the feed horizon whose wall-clock end would differ (a DST change inside
+  them) are pinned with a ``RECURRENCE-ID`` override carrying the exact end.
+- cron cannot be written as an RRULE (cron's own DST rules, OR of day fields): a cron window is
+  emitted as one VEVENT per occurrence within the feed horizon (31 days back, 400 ahead).
+- Deleted windows and one-time windows cancelled before they started are left out.
+
+Known limit: a wall-clock window that collapses to zero length on a DST day (02:30-03:30 in
+Berlin on the spring change) has no occurrence in quietly, but the RRULE still produces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import icalendar
+
+from quietly.core import lifecycle
+from quietly.core import schedule as sched
+from quietly.core.model import CronRule, Occurrence, OnceSchedule, RecurringSchedule, RRuleRule
+from quietly.core.records import WindowRecord
+from quietly.core.schedule.compiled import parsed_rule, rrule_limits
+from quietly.core.schedule.rules import simple_rule_body
+from quietly.core.timeutil import get_zone, to_local, to_utc
+
+__all__ = ["HORIZON_AHEAD", "HORIZON_BACK", "FeedHorizon", "build_calendar", "window_events"]
+
+HORIZON_BACK = timedelta(days=31)
+HORIZON_AHEAD = timedelta(days=400)
+PRODID = "-//quietly//maintenance windows//EN"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHorizon:
+    """The range that occurrence-by-occurrence parts of the feed (cron, overrides) cover."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def around(cls, now: datetime) -> FeedHorizon:
+        return cls(now - HORIZON_BACK, now + HORIZON_AHEAD)
+
+
+def _uid(record: WindowRecord, suffix: str = "") -> str:
+    return f"window-{record.id}{suffix}@quietly"
+
+
+def _base_event(record: WindowRecord, now: datetime, uid: str) -> icalendar.Event:
+    f = record.fields
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("dtstamp", now.astimezone(UTC).replace(microsecond=0))
+    event.add("last-modified", record.updated_at.astimezone(UTC).replace(microsecond=0))
+    event.add("summary", f.name)
+    scope = [*sorted(f.targets), *(f"group:{g}" for g in sorted(f.groups))]
+    if f.all_targets:
+        scope.insert(0, "all targets")
+    lines = [f.description] if f.description else []
+    lines.append("Schedule: " + sched.human_schedule(f.schedule))
+    if scope:
+        lines.append("Covers: " + ", ".join(scope))
+    event.add("description", "\n".join(lines))
+    event.add("categories", ["maintenance"])
+    event.add("transp", "TRANSPARENT")
+    return event
+
+
+def _once_event(record: WindowRecord, now: datetime) -> icalendar.Event | None:
+    schedule = record.fields.schedule
+    assert isinstance(schedule, OnceSchedule)
+    window = record.to_window()
+    cut = lifecycle.cut_off(window)
+    end = schedule.end if cut is None else min(schedule.end, cut)
+    if end <= schedule.start:
+        return None  # cancelled or deleted before it began: nothing was ever suppressed
+    # Without a zone of its own the window is written in UTC (``…Z``), needing no VTIMEZONE.
+    zone = get_zone(schedule.timezone) if schedule.timezone else UTC
+    event = _base_event(record, now, _uid(record))
+    event.add("dtstart", schedule.start.astimezone(zone))
+    event.add("dtend", end.astimezone(zone))
+    return event
+
+
+def _cron_events(record: WindowRecord, now: datetime,
+                 horizon: FeedHorizon) -> list[icalendar.Event]:
+    """One event per occurrence in the horizon; the UID names the occurrence's UTC start."""
+    schedule = record.fields.schedule
+    assert isinstance(schedule, RecurringSchedule)
+    zone = get_zone(schedule.timezone)
+    events = []
+    for occ in lifecycle.window_occurrences(record.to_window(), horizon.start, horizon.end):
+        event = _base_event(record, now, _uid(record, f"-{occ.start:%Y%m%dT%H%M%SZ}"))
+        event.add("dtstart", occ.start.astimezone(zone))
+        event.add("dtend", occ.end.astimezone(zone))
+        events.append(event)
+    return events
+
+
+def _rule_parts(schedule: RecurringSchedule) -> tuple[dict[str, str], datetime | None, int | None]:
+    """The RRULE body without COUNT/UNTIL, and the effective (naive local) until and count.
+
+    The schedule's own ``until``/``count`` and the body's are combined exactly as the
+    expansion does (``rrule_limits``), so the feed cannot disagree with the decisions.
+    """
+    rule = schedule.rule
+    body = rule.rrule if isinstance(rule, RRuleRule) else simple_rule_body(rule)  # type: ignore[arg-type]
+    parts: dict[str, str] = {}
+    for raw in body.strip().removeprefix("RRULE:").split(";"):
+        key, _, value = raw.strip().partition("=")
+        if key and key.upper() not in ("COUNT", "UNTIL"):
+            parts[key.strip().upper()] = value.strip().upper()
+    until, count = rrule_limits(schedule, parsed_rule(schedule))
+    return parts, until, count
+
+
+def _first_start_local(schedule: RecurringSchedule) -> datetime | None:
+    """DTSTART: the local date of the first occurrence at the rule's wall-clock start time."""
+    first_day = schedule.starts_on or date(2000, 1, 1)
+    earliest = datetime.combine(first_day - timedelta(days=2), time(), tzinfo=UTC)
+    first = sched.next_occurrence(schedule, earliest)
+    if first is None or schedule.start_time is None:
+        return None
+    local_day = to_local(first.start, schedule.timezone).date()
+    return datetime.combine(local_day, schedule.start_time.replace(microsecond=0))
+
+
+def _wall_start(schedule: RecurringSchedule, occ: Occurrence) -> datetime:
+    """The naive wall-clock start the rule gave ``occ``.
+
+    A start in a DST gap is read later on the same local date (02:30 → 03:30), so the date of
+    the local start plus ``start_time`` gives back the rule's instance (RECURRENCE-ID).
+    """
+    assert schedule.start_time is not None
+    day = to_local(occ.start, schedule.timezone).date()
+    return datetime.combine(day, schedule.start_time.replace(microsecond=0))
+
+
+def _series_overrides(schedule: RecurringSchedule, cut: datetime | None,
+                      horizon: FeedHorizon) -> dict[datetime, datetime]:
+    """Naive wall starts → exact UTC ends for instances a plain RRULE reader would get wrong."""
+    overrides: dict[datetime, datetime] = {}
+    if schedule.duration is not None:
+        for occ in sched.occurrences(schedule, horizon.start, horizon.end):
+            if cut is not None and occ.start >= cut:
+                break
+            wall = _wall_start(schedule, occ)
+            if to_utc(wall + schedule.duration, schedule.timezone) != occ.end:
+                overrides[wall] = occ.end
+    if cut is not None:
+        running = sched.current_occurrence(schedule, cut)
+        if running is not None and running.start < cut:
+            overrides[_wall_start(schedule, running)] = min(running.end, cut)
+    return overrides
+
+
+def _series_events(record: WindowRecord, now: datetime,
+                   horizon: FeedHorizon) -> list[icalendar.Event]:
+    schedule = record.fields.schedule
+    assert isinstance(schedule, RecurringSchedule)
+    assert schedule.start_time is not None
+    zone = get_zone(schedule.timezone)
+    cut = lifecycle.cut_off(record.to_window())
+    dtstart = _first_start_local(schedule)
+    if dtstart is None or (cut is not None and to_utc(dtstart, zone) >= cut):
+        return []
+    parts, until, count = _rule_parts(schedule)
+    until_utc = to_utc(until.replace(microsecond=0), zone) if until is not None else None
+    exdates: list[datetime] = []
+    if cut is not None and count is None:
+        last = cut - timedelta(seconds=1)
+        until_utc = last if until_utc is None else min(until_utc, last)
+    elif cut is not None:
+        far = cut + timedelta(days=366 * 200)
+        exdates = [to_local(o.start, zone)
+                   for o in sched.occurrences(schedule, cut, far, limit=count or 1)
+                   if o.start >= cut]
+    if until_utc is not None:
+        parts["UNTIL"] = until_utc.strftime("%Y%m%dT%H%M%SZ")
+    if count is not None:
+        parts["COUNT"] = str(count)
+    event = _base_event(record, now, _uid(record))
+    event.add("dtstart", dtstart.replace(tzinfo=zone))
+    if schedule.duration is not None:
+        event.add("duration", schedule.duration)
+    else:
+        assert schedule.end_time is not None
+        overnight = timedelta(days=1) if schedule.end_time <= schedule.start_time else timedelta()
+        end_day = dtstart.date() + overnight
+        event.add("dtend", datetime.combine(end_day, schedule.end_time, tzinfo=zone))
+    event.add("rrule", icalendar.vRecur.from_ical(";".join(f"{k}={v}" for k, v in parts.items())))
+    for excluded in exdates:
+        event.add("exdate", excluded)
+    events = [event]
+    for wall, end in sorted(_series_overrides(schedule, cut, horizon).items()):
+        override = _base_event(record, now, _uid(record))
+        override.add("recurrence-id", wall.replace(tzinfo=zone))
+        override.add("dtstart", wall.replace(tzinfo=zone))
+        override.add("dtend", end.astimezone(zone))
+        events.append(override)
+    return events
+
+
+def window_events(record: WindowRecord, now: datetime,
+                  horizon: FeedHorizon | None = None) -> list[icalendar.Event]:
+    """The VEVENTs of one window (none for deleted windows or ones that never ran)."""
+    if record.archived_at is not None and record.archived_at <= now:
+        return []
+    horizon = horizon or FeedHorizon.around(now)
+    schedule = record.fields.schedule
+    if isinstance(schedule, OnceSchedule):
+        event = _once_event(record, now)
+        return [event] if event is not None else []
+    if isinstance(schedule.rule, CronRule):
+        return _cron_events(record, now, horizon)
+    return _series_events(record, now, horizon)
+
+
+def build_calendar(records: Iterable[WindowRecord], now: datetime, *, name: str,
+                   horizon: FeedHorizon | None = None) -> bytes:
+    """Serialise ``records`` as one VCALENDAR (with VTIMEZONEs for every zone used)."""
+    cal = icalendar.Calendar()
+    cal.add("prodid", PRODID)
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", name)
+    cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    for record in records:
+        for event in window_events(record, now, horizon):
+            cal.add_component(event)
+    cal.add_missing_timezones()
+    data: Any = cal.to_ical()
+    return bytes(data)
