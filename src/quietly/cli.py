@@ -1,7 +1,8 @@
 """The ``quietly`` command: server, worker, database and admin commands, and a client.
 
 Server-side commands (``serve``, ``db``, ``admin``) work on the database directly through the
-services; client commands talk to a running server over HTTP.
+services; client commands talk to a running server over HTTP. The server side is imported
+inside its commands, so client commands start without loading SQLAlchemy or FastAPI.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import typer
 from quietly.cli_commands import register as register_client_commands
 from quietly.core.errors import QuietlyError
 from quietly.core.records import Role
-from quietly.services import workspaces
 from quietly.settings import get_settings
 
 app = typer.Typer(help="quietly: self-hosted maintenance windows.", no_args_is_help=True,
@@ -79,6 +79,7 @@ def create_workspace(
 ) -> None:
     """Create a workspace (a tenant)."""
     from quietly.api.app import prepare_database
+    from quietly.services import workspaces
 
     db = prepare_database(get_settings())
     try:
@@ -100,6 +101,7 @@ def create_key(
 ) -> None:
     """Create an API key; the key is printed alone on the last line."""
     from quietly.api.app import prepare_database
+    from quietly.services import workspaces
 
     db = prepare_database(get_settings())
     try:
@@ -120,6 +122,7 @@ def create_key(
 def list_workspaces() -> None:
     """List workspaces."""
     from quietly.api.app import prepare_database
+    from quietly.services import workspaces
 
     db = prepare_database(get_settings())
     with db.read() as session:

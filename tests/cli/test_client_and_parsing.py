@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import httpx2 as httpx
@@ -88,3 +91,12 @@ def test_parse_match_refuses_non_matchers(text: str) -> None:
 def test_parse_days_and_labels() -> None:
     assert (parse_days("Mon, TH,sunday,mon"), parse_labels(["env=prod", "q=a=b", "env=dev"])) \
         == (["mon", "thu", "sun"], {"env": "dev", "q": "a=b"})
+
+
+def test_client_commands_start_without_the_server_stack() -> None:
+    """Scripts call `quietly check` often: importing the CLI must not load SQLAlchemy/FastAPI."""
+    code = ("import sys, quietly.cli; "
+            "print(sorted(m for m in ('sqlalchemy', 'fastapi', 'alembic') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True, env={**os.environ, "PYTHONTZPATH": ""})
+    assert out.stdout == "[]\n"
