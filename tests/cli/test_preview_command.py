@@ -7,6 +7,8 @@ These tests use no server fixture: preview must work offline. The DST cases are 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from tests.cli.helpers import cli, ok, ok_json, rows
@@ -109,3 +111,12 @@ def test_invalid_schedules_name_the_field_and_exit_2(flags: list[str], message: 
     result = cli("preview", *flags)
     assert (result.exit_code, result.stderr.startswith(message), result.stdout) == \
         (2, True, ""), result.stderr
+
+
+def test_from_defaults_to_now() -> None:
+    before = datetime.now(UTC)
+    data = ok_json(cli("preview", "--every", "daily", "--start-time", "00:00", "--duration",
+                       "1h", "--json"))
+    first_end = datetime.fromisoformat(data["occurrences"][0]["end"].replace("Z", "+00:00"))
+    assert (len(data["occurrences"]), before < first_end <= before + timedelta(days=1, hours=1),
+            data["human_schedule"].endswith("(UTC)")) == (5, True, True)
