@@ -69,8 +69,6 @@ class TestCreate:
         assert _decide(tenant, "integration:int_abc123", outside)["verdict"] == "deliver"
         assert _decide(tenant, "integration:other", inside)["verdict"] == "deliver"
 
-    @pytest.mark.xfail(reason="core/engine.py _Entry.active counts the end instant "
-                       "(ends[i - 1] >= t); occurrences are half-open", strict=False)
     def test_the_end_instant_is_outside(self, tenant: Tenant) -> None:
         _create(tenant)
         assert _decide(tenant, "integration:int_abc123",

@@ -43,6 +43,18 @@ ORIGIN = "incidentio"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+# Far-off dates overflow schedule arithmetic (datetime's year 1..9999) and mean nothing for a
+# maintenance window; refuse them with a message rather than fail.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _bounded(value: datetime, field: str) -> datetime:
+    if not _EARLIEST <= value < _LATEST:
+        raise ValidationError("must lie between 1970 and 2199", field=field)
+    return value
+
+
 def _instant(value: str, zone: str, field: str) -> datetime:
     """RFC 3339; a value without an offset is read in the workspace's zone (DESIGN §3)."""
     text = value.strip()
@@ -50,7 +62,8 @@ def _instant(value: str, zone: str, field: str) -> datetime:
         parsed = datetime.fromisoformat(text)
     except ValueError as exc:
         raise ValidationError(f"{value!r} is not an RFC 3339 date-time", field=field) from exc
-    return to_utc(parsed, zone) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    instant = to_utc(parsed, zone) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return _bounded(instant, field)
 
 
 def _effects(escalations: tuple[str, ...], incident_id: str | None) -> tuple[Effect, ...]:

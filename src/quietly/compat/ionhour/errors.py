@@ -50,6 +50,9 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": IonhourError, "description": _REASONS[code]}
     for code in (400, 401, 403, 404, 409, 503)
 }
+# NestJS answers validation failures with 400, never 422; "default" keeps FastAPI from
+# documenting its own 422 body, which this API never sends.
+ERROR_RESPONSES["default"] = {"model": IonhourError, "description": "Any other error"}
 
 
 def vendor_field(field: str | None) -> str:

@@ -25,6 +25,18 @@ ORIGIN = "pagertree"
 PREFIX = "integration:"
 
 
+# Far-off dates overflow schedule arithmetic (datetime's year 1..9999) and mean nothing for a
+# maintenance window; refuse them with a message rather than fail.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _bounded(value: datetime, field: str) -> datetime:
+    if not _EARLIEST <= value < _LATEST:
+        raise ValidationError("must lie between 1970 and 2199", field=field)
+    return value
+
+
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -41,8 +53,8 @@ def parse_datetime(value: str, zone: str, field: str) -> datetime:
     except ValueError as exc:
         raise ValidationError(f"{value!r} is not a valid datetime", field=field) from exc
     if parsed.tzinfo is None:
-        return to_utc(parsed, zone)
-    return parsed.astimezone(UTC)
+        return _bounded(to_utc(parsed, zone), field)
+    return _bounded(parsed.astimezone(UTC), field)
 
 
 def _integration_targets(ids: list[str | int], field: str) -> tuple[str, ...]:

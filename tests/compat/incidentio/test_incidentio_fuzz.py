@@ -1,0 +1,17 @@
+"""Schemathesis over the incident.io compatibility API: no 5xx, every answer (errors included)
+as its OpenAPI under the "compat: incident.io" tag declares."""
+
+from __future__ import annotations
+
+from tests.api.fuzz import fuzz
+from tests.compat.incidentio.test_incidentio_api import EXAMPLE
+from tests.conftest import Tenant
+
+from quietly.core.records import Role
+
+
+def test_incidentio_api_never_fails(tenant: Tenant) -> None:
+    tenant.editor.post("/compat/incidentio/v1/maintenance_windows", json=EXAMPLE)
+    done = fuzz(tenant.base_url, r"^/compat/incidentio/",
+                {"Authorization": f"Bearer {tenant.keys[Role.EDITOR]}"}, max_examples=25)
+    assert len(done) == 5
