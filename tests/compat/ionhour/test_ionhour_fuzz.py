@@ -43,3 +43,12 @@ def test_ionhour_api_never_fails(tenant: Tenant) -> None:
         run()
         done.append(operation.label)
     assert len(done) == 6
+
+
+def test_openapi_lists_every_operation_under_the_vendor_tag(server: str) -> None:
+    import httpx2 as httpx
+
+    paths = httpx.get(f"{server}/openapi.json").json()["paths"]
+    tags = [op["tags"] for path, ops in paths.items() if path.startswith("/compat/ionhour/")
+            for op in ops.values()]
+    assert tags == [["compat: Ionhour"]] * 6

@@ -16,3 +16,12 @@ def test_pagertree_api_never_fails(tenant: Tenant) -> None:
     done = fuzz(tenant.base_url, r"^/compat/pagertree/",
                 {"Authorization": f"Bearer {tenant.keys[Role.EDITOR]}"}, max_examples=25)
     assert len(done) == 5
+
+
+def test_openapi_lists_every_operation_under_the_vendor_tag(server: str) -> None:
+    import httpx2 as httpx
+
+    paths = httpx.get(f"{server}/openapi.json").json()["paths"]
+    tags = [op["tags"] for path, ops in paths.items() if path.startswith("/compat/pagertree/")
+            for op in ops.values()]
+    assert tags == [["compat: PagerTree"]] * 5

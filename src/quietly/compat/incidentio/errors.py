@@ -25,6 +25,7 @@ _TYPES = {400: "bad_request", 401: "authentication_error", 403: "authorization_e
           413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
           503: "service_unavailable"}
 _CODES = {401: "invalid_authorization_material", 403: "insufficient_permissions",
+          405: "method_not_allowed",
           404: "not_found", 409: "conflict", 503: "service_unavailable"}
 _FIELDS = {"schedule.start": "start_at", "schedule.end": "end_at", "schedule": "start_at",
            "targets": "alert_condition_groups", "all_targets": "alert_condition_groups"}
