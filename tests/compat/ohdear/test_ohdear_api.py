@@ -75,6 +75,9 @@ class TestPeriods:
         bad = {"monitor_id": 1, "starts_at": "2027-02-12T14:30", "ends_at": "2027-02-12 15:00"}
         body = invalid(tenant.editor.post(f"{API}/maintenance-periods", json=bad), "starts_at")
         assert body["message"] == "The starts at field must match the format Y-m-d H:i."
+        far = {**bad, "starts_at": "0001-01-01 00:00", "ends_at": "9999-12-31 23:00"}
+        invalid(tenant.editor.post(f"{API}/maintenance-periods", json=far), "starts_at",
+                "ends_at")
         before = {**bad, "starts_at": "2027-02-12 16:00"}
         body = invalid(tenant.editor.post(f"{API}/maintenance-periods", json=before), "ends_at")
         assert body["errors"]["ends_at"] == ["The ends at field must be a date after starts at."]
@@ -154,6 +157,9 @@ class TestPeriods:
         invalid(tenant.viewer.get(f"{API}/monitors/{m}/maintenance-periods",
                                   params={"filter[started_at]": "2027-01-01"}),
                 "filter.started_at")
+        invalid(tenant.viewer.get(f"{API}/monitors/{m}/maintenance-periods",
+                                  params={"filter[ended_at]": "00010101000000"}),
+                "filter.ended_at")
 
     def test_auth(self, tenant: Tenant, other_tenant: Tenant) -> None:
         response = httpx.get(f"{tenant.base_url}{API}/monitors/1/maintenance-periods")

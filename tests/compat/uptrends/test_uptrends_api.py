@@ -180,8 +180,9 @@ class TestRules:
         assert up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json() == [kept]
 
     def test_cleanup_refuses_a_bad_date(self, up: httpx.Client) -> None:
-        response = up.post(f"{BASE}/Monitor/{monitor()}/MaintenancePeriod/Cleanup/yesterday")
-        assert_messages(response, 400, "beforeDate")
+        for bad in ("yesterday", "0001-01-01", "2027-02-30"):
+            response = up.post(f"{BASE}/Monitor/{monitor()}/MaintenancePeriod/Cleanup/{bad}")
+            assert_messages(response, 400, "beforeDate")
 
     def test_unknown_monitor_group_is_404(self, up: httpx.Client) -> None:
         response = up.post(f"{BASE}/MonitorGroup/{monitor()}/MaintenancePeriod", json=WEEKLY)
@@ -199,6 +200,9 @@ class TestRules:
         ({**ONE_TIME, "StartDateTime": "soon"}, "StartDateTime"),
         ({**ONE_TIME, "StartDateTime": "2020-01-01T10:00", "EndDateTime": "2020-01-01T11:00"},
          "passed"),
+        ({**ONE_TIME, "StartDateTime": "0001-01-01T00:00"}, "StartDateTime"),
+        ({**ONE_TIME, "StartDateTime": "9999-12-31T23:00", "EndDateTime": "9999-12-31T23:59"},
+         "between 1970 and 2999"),
         ({**DAILY, "ScheduleMode": "Yearly"}, "ScheduleMode"),
         ({**DAILY, "MaintenanceType": "Nothing"}, "MaintenanceType"),
         ({"ScheduleMode": "Daily"}, "MaintenanceType"),

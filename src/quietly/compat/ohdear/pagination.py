@@ -25,6 +25,8 @@ def parse_ymdhis(value: str | None, zone: str, field: str) -> datetime | None:
         if not _YMDHIS.match(value):
             raise ValueError(value)
         local = datetime.strptime(value, "%Y%m%d%H%M%S")  # noqa: DTZ007 - zone applied below
+        if not 1970 <= local.year <= 2999:  # keeps zone arithmetic in range
+            raise ValueError(value)
     except ValueError:
         raise ValidationError(f"The {field.replace('_', ' ')} field must match the format "
                               "YmdHis.", field=field) from None

@@ -18,6 +18,7 @@ __all__ = ["MaintenancePeriodCreate", "MaintenancePeriodPage", "MaintenancePerio
 
 _MINUTE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
 _CLOCK = re.compile(r"^\d{2}:\d{2}$")
+MIN_YEAR, MAX_YEAR = 1970, 2999
 MAX_SECONDS = 10 * 366 * 86400  # ten years: far beyond any maintenance, far below overflow
 
 MonitorId = Annotated[int, Field(ge=1, le=2**62)]
@@ -38,9 +39,12 @@ def check_minute(value: str | None, attribute: str) -> str | None:
     try:
         if not _MINUTE.match(value):
             raise ValueError(value)
-        datetime.strptime(value, "%Y-%m-%d %H:%M")  # noqa: DTZ007 - a wall-clock value
+        parsed = datetime.strptime(value, "%Y-%m-%d %H:%M")  # noqa: DTZ007 - wall clock
     except ValueError:
         raise ValueError(f"The {attribute} field must match the format Y-m-d H:i.") from None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:  # also keeps zone arithmetic in range
+        raise ValueError(f"The {attribute} field must be a date between {MIN_YEAR}-01-01 "
+                         f"and {MAX_YEAR}-12-31.")
     return value
 
 

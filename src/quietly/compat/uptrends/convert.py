@@ -34,6 +34,7 @@ __all__ = ["ORIGIN", "before_date", "from_record", "monitor_target", "to_changes
 
 ORIGIN = "uptrends"
 _DAY_CODES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # in WEEK_DAYS order
+MIN_YEAR, MAX_YEAR = 1970, 2999
 _EFFECTS = {"DisableMonitoring": Effect.DROP, "DisableNotifications": Effect.MUTE}
 _MODES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
 
@@ -55,6 +56,8 @@ def _datetime(value: str | None, zone: str, field: str) -> datetime:
     except ValueError as exc:
         raise ValidationError(f"{value!r} is not a date and time (yyyy-MM-ddTHH:mm)",
                               field=field) from exc
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:  # also keeps zone arithmetic in range
+        raise ValidationError(f"must be a date between {MIN_YEAR} and {MAX_YEAR}", field=field)
     # Naive values are wall-clock times in the account's zone, never the server's.
     return to_utc(parsed, zone) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
@@ -142,11 +145,13 @@ def before_date(value: str, zone: str) -> datetime:
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
+            if not MIN_YEAR <= day.year <= MAX_YEAR:
+                raise ValueError(text)
             return to_utc(datetime.combine(day, time()), zone)
         return _datetime(text, zone, "beforeDate")
     except (ValueError, ValidationError) as exc:
-        raise ValidationError(f"{value!r} is not a date (yyyy-MM-dd)",
-                              field="beforeDate") from exc
+        raise ValidationError(f"{value!r} is not a date (yyyy-MM-dd) between {MIN_YEAR} and "
+                              f"{MAX_YEAR}", field="beforeDate") from exc
 
 
 def _local_text(instant: datetime, zone: str) -> str:
