@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from quietly.api.deps import Editor, Now, State, Viewer
+from quietly.api.deps import AppState, Editor, Now, State, Viewer
 from quietly.api.problems import register_error_renderer
 from quietly.compat.incidentio import convert
 from quietly.compat.incidentio.errors import ERROR_RESPONSES, render_error
@@ -26,7 +26,6 @@ from quietly.core.errors import NotFound, ValidationError
 from quietly.core.model import State as WindowState
 from quietly.core.records import Principal, WindowRecord
 from quietly.services import channels, windows
-from quietly.storage.db import Database
 
 __all__ = ["router"]
 
@@ -64,11 +63,11 @@ def _native_channels(db: Any, principal: Principal,
     return tuple(dict.fromkeys(found))
 
 
-def _fitting(database: Database, principal: Principal, after: int,
+def _fitting(app: AppState, principal: Principal, after: int,
              now: datetime) -> list[WindowRecord]:
     found: list[WindowRecord] = []
     cursor: str | None = None
-    with database.read() as db:
+    with app.db.read() as db:
         while True:
             page, cursor = windows.list_windows(
                 db, principal, windows.ListFilter(limit=500, cursor=cursor), now)
@@ -101,7 +100,7 @@ def list_windows(
     """Windows oldest first; ``after`` is the last id of the previous page."""
     if after is not None and not after.isdigit():
         raise ValidationError("must be the id of a maintenance window", field="after")
-    found = _fitting(state.db, principal, int(after or 0), now)
+    found = _fitting(state, principal, int(after or 0), now)
     if status is not None:
         found = [r for r in found
                  if lifecycle.state_at(r.to_window(), now) in _STATUS[status]]

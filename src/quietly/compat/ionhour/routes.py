@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from quietly.api.deps import Editor, Now, State, Viewer
+from quietly.api.deps import AppState, Editor, Now, State, Viewer
 from quietly.api.problems import register_error_renderer
 from quietly.compat.ionhour import convert
 from quietly.compat.ionhour.errors import ERROR_RESPONSES, render_error
@@ -28,7 +28,6 @@ from quietly.core.errors import NotFound, ValidationError
 from quietly.core.model import State as WindowState
 from quietly.core.records import Principal, WindowRecord
 from quietly.services import windows
-from quietly.storage.db import Database
 
 __all__ = ["router"]
 
@@ -55,11 +54,11 @@ def _state(record: WindowRecord, now: datetime) -> WindowState:
     return lifecycle.state_at(record.to_window(), now)
 
 
-def _all_fitting(database: Database, principal: Principal, state: WindowState | None,
+def _all_fitting(app: AppState, principal: Principal, state: WindowState | None,
                  now: datetime) -> list[WindowRecord]:
     found: list[WindowRecord] = []
     cursor: str | None = None
-    with database.read() as db:
+    with app.db.read() as db:
         while True:
             page, cursor = windows.list_windows(
                 db, principal, windows.ListFilter(state=state, limit=500, cursor=cursor), now)
@@ -89,7 +88,7 @@ def list_windows(
     convert.check_workspace(workspace_id, principal)
     wanted = WindowState(state_filter.lower()) if state_filter else None
     return [convert.from_record(r, now)
-            for r in _all_fitting(state.db, principal, wanted, now)]
+            for r in _all_fitting(state, principal, wanted, now)]
 
 
 @router.get(PATH + "/{window_id}", response_model=MaintenanceWindowPublic,

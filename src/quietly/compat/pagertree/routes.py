@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from quietly.api.deps import Editor, Now, State, Viewer
+from quietly.api.deps import AppState, Editor, Now, State, Viewer
 from quietly.api.problems import register_error_renderer
 from quietly.compat.pagertree import convert
 from quietly.compat.pagertree.errors import ERROR_RESPONSES, render_error
@@ -26,7 +26,6 @@ from quietly.compat.pagertree.schemas import (
 from quietly.core.errors import NotFound
 from quietly.core.records import Principal, WindowRecord
 from quietly.services import windows
-from quietly.storage.db import Database
 
 __all__ = ["router"]
 
@@ -54,11 +53,11 @@ def _load(db: Any, principal: Principal, raw_id: str) -> WindowRecord:
     return record
 
 
-def _all_fitting(database: Database, principal: Principal, now: datetime) -> list[WindowRecord]:
+def _all_fitting(app: AppState, principal: Principal, now: datetime) -> list[WindowRecord]:
     """Every live window of the workspace PagerTree can show, oldest first."""
     found: list[WindowRecord] = []
     cursor: str | None = None
-    with database.read() as db:
+    with app.db.read() as db:
         while True:
             page, cursor = windows.list_windows(
                 db, principal, windows.ListFilter(limit=500, cursor=cursor), now)
@@ -87,7 +86,7 @@ def list_windows(
 ) -> Any:
     """List maintenance windows, oldest first; ``page`` counts pages of ``limit``."""
     start = offset if offset is not None else ((page or 1) - 1) * limit
-    found = _all_fitting(state.db, principal, now)
+    found = _all_fitting(state, principal, now)
     chunk = found[start:start + limit]
     zone = principal.workspace_timezone
     return {"data": [convert.from_record(r, now, zone) for r in chunk],
