@@ -297,3 +297,16 @@ class TestDecisions:
         create(up, guid, {**DAILY, "StartTime": "23:00", "EndTime": "01:00"})
         assert decide(tenant, guid, "2027-01-05T23:30:00Z")["verdict"] == "mute"  # 00:30 CET
         assert decide(tenant, guid, "2027-01-06T00:30:00Z")["verdict"] == "deliver"
+
+
+def test_periods_survive_a_change_of_the_account_zone(tenant: Tenant, up: httpx.Client) -> None:
+    guid = monitor()
+    daily = create(up, guid, DAILY)
+    once = create(up, guid, {**ONE_TIME, "StartDateTime": "2027-07-01T10:00",
+                             "EndDateTime": "2027-07-01T11:00"})
+    changed = tenant.admin.patch("/api/v1/workspace", json={"timezone": "UTC"})
+    assert changed.status_code == 200, changed.text
+    listed = up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json()
+    # The daily period keeps its Berlin wall-clock times; the one-time one is shown in UTC.
+    assert listed == [daily, {**once, "StartDateTime": "2027-07-01T08:00",
+                              "EndDateTime": "2027-07-01T09:00"}]

@@ -155,10 +155,15 @@ class Definition:
 
 
 def definition_of(record: WindowRecord, zone: str) -> Definition | None:
-    """The Oh Dear definition of a recurring window, or None if Oh Dear cannot express it."""
+    """The Oh Dear definition of a recurring window, or None if Oh Dear cannot express it.
+
+    Windows of other APIs must be in the team's zone; Oh Dear's own keep their zone if the
+    team's changes later (an update moves them to the new one).
+    """
     s = record.fields.schedule
     if (not isinstance(s, RecurringSchedule) or not isinstance(s.rule, SimpleRule)
-            or s.timezone != zone or s.start_time is None or s.end_time is None
+            or (s.timezone != zone and record.fields.origin != ORIGIN)
+            or s.start_time is None or s.end_time is None
             or s.until or s.count or s.rule.weekday_of_month or monitor_of(record) is None):
         return None
     rule = s.rule

@@ -14,7 +14,8 @@
   we run on the month's last day (the native ``last_day`` rule), so a monthly period never
   silently skips a month.
 - ``from_record`` answers None for windows Uptrends cannot express (RRULE or cron schedules,
-  several week days, other effects, another zone): they are not listed under the monitor.
+  several week days, other effects, a recurring window of another API in another zone):
+  they are not listed under the monitor.
 """
 
 from __future__ import annotations
@@ -167,9 +168,11 @@ def _maintenance_type(effects: tuple[Effect, ...]) -> str | None:
     return None
 
 
-def _recurring_out(s: RecurringSchedule, zone: str) -> dict[str, Any] | None:
+def _recurring_out(s: RecurringSchedule, zone: str | None) -> dict[str, Any] | None:
+    """``zone`` None accepts any zone (a period made here keeps its zone if the account's
+    changes later; its times stay wall-clock times of that zone)."""
     rule = s.rule
-    if (not isinstance(rule, SimpleRule) or s.timezone != zone or s.end_time is None
+    if (not isinstance(rule, SimpleRule) or (zone and s.timezone != zone) or s.end_time is None
             or s.start_time is None or s.until or s.count or rule.weekday_of_month):
         return None
     out: dict[str, Any] = {"ScheduleMode": _MODES[rule.every],
@@ -201,7 +204,7 @@ def from_record(record: WindowRecord, zone: str) -> dict[str, Any] | None:
         if sent_end and sched.end - sched.start == timedelta(minutes=1):
             out["EndDateTime"] = out["StartDateTime"]
     else:
-        out = _recurring_out(sched, zone)
+        out = _recurring_out(sched, None if f.origin == ORIGIN else zone)
     if out is None:
         return None
     return {"Id": record.id, **out, "MaintenanceType": kind, "Description": f.description}
