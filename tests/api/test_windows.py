@@ -215,3 +215,12 @@ def test_occurrence_range_errors_name_the_parameter(tenant: Tenant) -> None:
     garbage = tenant.viewer.get(url, params={"from": "yesterday"})
     assert (backwards.status_code, backwards.json()["field"], garbage.status_code,
             garbage.json()["field"]) == (422, "to", 422, "from")
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00:00", "9999-12-31T23:59:00+00:00",
+                                     "2030-02-30T00:00:00Z", "2030-01-01T25:00:00Z"])
+def test_instants_outside_the_calendar_are_422_not_500(tenant: Tenant, instant: str) -> None:
+    body = window_body(schedule={"kind": "once", "start": instant,
+                                 "end": "2030-01-01T00:00:00Z", "timezone": "Pacific/Kiritimati"})
+    response = tenant.editor.post("/api/v1/windows", json=body)
+    assert (response.status_code, response.json()["field"]) == (422, "schedule.start")

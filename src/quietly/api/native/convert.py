@@ -34,6 +34,7 @@ from quietly.core.timeutil import get_zone, to_utc
 __all__ = ["match_from_schema", "parse_instant_field", "schedule_from_schema",
            "update_changes", "window_fields_from_create"]
 
+MIN_YEAR, MAX_YEAR = 1970, 2999
 _RULE_KEYS = ("rrule", "cron", "every")
 _SIMPLE_KEYS = ("days_of_week", "day_of_month", "weekday_of_month", "short_month")
 _SCHEDULE = TypeAdapter[ScheduleIn](ScheduleIn)
@@ -50,6 +51,10 @@ def parse_instant_field(value: str, field: str, zone: str) -> datetime:
         raise ValidationError(
             f"{value!r} is not an RFC 3339 date-time such as 2026-12-01T02:00:00Z",
             field=field) from exc
+    # Bounded so zone arithmetic can never overflow at the ends of the calendar.
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValidationError(f"{value!r} is out of range; use a year from {MIN_YEAR} to "
+                              f"{MAX_YEAR}", field=field)
     if parsed.tzinfo is None:
         return to_utc(parsed, zone)
     return parsed.astimezone(get_zone("UTC"))
@@ -71,9 +76,12 @@ def _date(value: str | None, field: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError as exc:
         raise ValidationError(f"{value!r} is not a date (YYYY-MM-DD)", field=field) from exc
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValidationError(f"use a year from {MIN_YEAR} to {MAX_YEAR}", field=field)
+    return parsed
 
 
 def _rule(s: Any) -> RRuleRule | CronRule | SimpleRule:
