@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
 from cronsim import CronSim, CronSimError
@@ -162,6 +163,9 @@ def _validate_limits(schedule: RecurringSchedule) -> None:
     if (schedule.until is not None and schedule.starts_on is not None
             and schedule.until < schedule.starts_on):
         raise _err("until", "must not be before starts_on")
+    if not isinstance(schedule.rule, CronRule) and count is not None and schedule.until:
+        # RFC 5545 forbids COUNT with UNTIL, and rrule_body() must stay a valid RRULE.
+        raise _err("count", "count and until cannot both be set (RFC 5545): give one")
     if isinstance(schedule.rule, CronRule):
         if count is not None and schedule.starts_on is None:
             raise _err("starts_on", "is required with count (the count starts there)")
@@ -210,41 +214,51 @@ def _late_twin_year(year: int, span: int) -> int:
                 if y % 4 == year % 4 and calendar.weekday(y, 1, 1) == weekday)
 
 
-def _first_instances(parsed: ParsedRule, dtstart: datetime) -> list[datetime]:
-    """Return the rule's instances within HORIZON_YEARS of ``dtstart`` (capped), ignoring limits."""
+def _first_instances(parsed: ParsedRule, dtstart: datetime) -> Iterator[datetime]:
+    """Yield the rule's instances within HORIZON_YEARS of ``dtstart`` (capped), ignoring limits."""
     twin = _late_twin_year(dtstart.year, HORIZON_YEARS)
     shift = twin - dtstart.year
     rule = du.rrule(parsed.freq, dtstart=dtstart.replace(year=twin), interval=parsed.interval,
                     cache=False, **parsed.kwargs())
-    found: list[datetime] = []
-    for instance in rule:
-        if instance.year - shift > dtstart.year + HORIZON_YEARS or len(found) >= _INSTANCE_CAP:
-            break
-        found.append(instance.replace(year=instance.year - shift))
-    return found
+    for seen, instance in enumerate(rule):
+        if instance.year - shift > dtstart.year + HORIZON_YEARS or seen >= _INSTANCE_CAP:
+            return
+        yield instance.replace(year=instance.year - shift)
+
+
+def _first_occurrence(schedule: RecurringSchedule, dtstart: datetime,
+                      parsed: ParsedRule) -> tuple[int, datetime] | None:
+    """Return (instance index, local start) of the first non-collapsed occurrence, or None.
+
+    Raises when the rule has no instance at all within the horizon.
+    """
+    field = "rrule" if isinstance(schedule.rule, RRuleRule) else "every"
+    zone = get_zone(schedule.timezone)
+    make = end_rule(schedule, zone)
+    seen = -1
+    try:
+        for seen, local in enumerate(_first_instances(parsed, dtstart)):
+            if make((to_utc(local, zone), local)) is not None:
+                return seen, local
+    except ValueError as exc:  # dateutil refuses the combination (e.g. BYSETPOS range)
+        raise _err(field, f"the rule cannot be used: {exc}") from exc
+    if seen < 0:
+        raise _err(field, f"the rule has no occurrence within {HORIZON_YEARS} years of its "
+                          f"first date {dtstart:%Y-%m-%d}")
+    return None
 
 
 def _check_rrule_fires(schedule: RecurringSchedule) -> None:
     parsed = parsed_rule(schedule)
-    dtstart = dtstart_of(schedule)
-    field = "rrule" if isinstance(schedule.rule, RRuleRule) else "every"
-    try:
-        instances = _first_instances(parsed, dtstart)
-    except ValueError as exc:  # dateutil refuses the combination (e.g. BYSETPOS range)
-        raise _err(field, f"the rule cannot be used: {exc}") from exc
-    if not instances:
-        raise _err(field, f"the rule has no occurrence within {HORIZON_YEARS} years of its "
-                          f"first date {dtstart:%Y-%m-%d}")
-    make = end_rule(schedule, get_zone(schedule.timezone))
-    zone = get_zone(schedule.timezone)
-    index = next((i for i, local in enumerate(instances)
-                  if make((to_utc(local, zone), local)) is not None), None)
-    if index is None:
+    first = _first_occurrence(schedule, dtstart_of(schedule), parsed)
+    if first is None:
         raise _err("end_time", "every occurrence collapses to zero length (the end falls "
                                "at or before the start on the wall clock of the zone)")
+    index, local = first
     until, count = rrule_limits(schedule, parsed)
-    if (until is not None and instances[index] > until) or (count is not None
-                                                             and index >= count):
-        limit = "count" if count is not None and index >= count else "until"
-        raise _err(limit, f"the rule ends before its first occurrence "
-                          f"({instances[index]:%Y-%m-%d %H:%M})")
+    by_count = count is not None and index >= count
+    if by_count or (until is not None and local > until):
+        limit = "count" if by_count else "until"
+        if getattr(schedule, limit) is None:
+            limit = "rrule"  # the limit is the body's own COUNT/UNTIL
+        raise _err(limit, f"the rule ends before its first occurrence ({local:%Y-%m-%d %H:%M})")
