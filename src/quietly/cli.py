@@ -65,7 +65,7 @@ def worker() -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations."""
-    from quietly.api.app import prepare_database
+    from quietly.services.bootstrap import prepare_database
 
     prepare_database(get_settings()).dispose()
     typer.echo("database is up to date")
@@ -78,8 +78,8 @@ def create_workspace(
     timezone: Annotated[str, typer.Option(help="Default IANA time zone.")] = "UTC",
 ) -> None:
     """Create a workspace (a tenant)."""
-    from quietly.api.app import prepare_database
     from quietly.services import workspaces
+    from quietly.services.bootstrap import prepare_database
 
     db = prepare_database(get_settings())
     try:
@@ -100,8 +100,8 @@ def create_key(
     workspace: Annotated[str, typer.Option(help="Workspace slug.")] = "default",
 ) -> None:
     """Create an API key; the key is printed alone on the last line."""
-    from quietly.api.app import prepare_database
     from quietly.services import workspaces
+    from quietly.services.bootstrap import prepare_database
 
     db = prepare_database(get_settings())
     try:
@@ -121,8 +121,8 @@ def create_key(
 @admin_app.command("list-workspaces")
 def list_workspaces() -> None:
     """List workspaces."""
-    from quietly.api.app import prepare_database
     from quietly.services import workspaces
+    from quietly.services.bootstrap import prepare_database
 
     db = prepare_database(get_settings())
     with db.read() as session:

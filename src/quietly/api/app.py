@@ -23,13 +23,12 @@ from quietly.compat import incidentio, ionhour, pagertree
 from quietly.compat import ohdear as ohdear_compat
 from quietly.compat import uptrends as uptrends_compat
 from quietly.integrations import alertmanager
-from quietly.services import workspaces
+from quietly.services.bootstrap import prepare_database
 from quietly.services.decisions import DecisionService
 from quietly.services.storehealth import StoreHealth
 from quietly.services.windows import refresh_states
 from quietly.settings import Settings, get_settings
 from quietly.storage.db import Database
-from quietly.storage.migrate import upgrade
 from quietly.web import install_web
 from quietly.worker.embedded import start_background
 
@@ -39,16 +38,6 @@ log = structlog.get_logger("quietly")
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def prepare_database(settings: Settings) -> Database:
-    """Open the database, apply migrations, and make sure the default workspace exists."""
-    db = Database(settings.effective_database_url)
-    upgrade(db.engine)
-    with db.transaction() as session:
-        workspaces.ensure_default_workspace(session, timezone=settings.default_timezone,
-                                            now=_utcnow())
-    return db
 
 
 class _Ticker:
