@@ -22,9 +22,10 @@ import pytest
 import uvicorn
 from sqlalchemy import text
 
-from quietly.api.app import create_app, prepare_database
+from quietly.api.app import create_app
 from quietly.core.records import Role
 from quietly.services import workspaces
+from quietly.services.bootstrap import prepare_database
 from quietly.settings import Settings
 from quietly.storage.db import Database
 
