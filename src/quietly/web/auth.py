@@ -1,0 +1,113 @@
+"""Browser sessions and CSRF for the web UI.
+
+The session cookie holds a random token (the database keeps its hash); it is HttpOnly,
+SameSite=Lax, and Secure unless ``settings.cookie_secure`` is off for plain-HTTP development.
+Every state-changing form carries the session's CSRF token (session-bound, compared in constant
+time). The sign-in form, which has no session yet, uses a double-submit cookie instead.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.responses import RedirectResponse
+
+from quietly.api.deps import get_state
+from quietly.core.records import Role
+from quietly.services import web_sessions
+from quietly.services.web_sessions import WebSession
+
+__all__ = ["SESSION_COOKIE", "SIGNIN_CSRF_COOKIE", "NotSignedIn", "UiError", "check_csrf",
+           "clear_cookie", "current_session", "require_editor", "set_session_cookie",
+           "signin_csrf"]
+
+SESSION_COOKIE = "quietly_session"
+SIGNIN_CSRF_COOKIE = "quietly_signin_csrf"
+
+
+class UiError(Exception):
+    """An error shown to the browser as a page (not as problem+json)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class NotSignedIn(Exception):
+    """Raised by ``current_session``; the app turns it into a redirect to the sign-in page."""
+
+    def __init__(self, next_path: str, htmx: bool) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+        self.htmx = htmx
+
+
+def not_signed_in_response(exc: NotSignedIn) -> Response:
+    target = "/sign-in?next=" + quote(exc.next_path, safe="/")
+    if exc.htmx:  # an htmx request must not swap the sign-in page into a fragment
+        return Response(status_code=401, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
+
+
+def current_session(request: Request) -> WebSession:
+    """The signed-in session of this request; raises NotSignedIn otherwise."""
+    token = request.cookies.get(SESSION_COOKIE)
+    session = None
+    if token:
+        with get_state(request).db.read() as db:
+            session = web_sessions.resolve_session(db, token, datetime.now(UTC))
+    if session is None:
+        path = request.url.path
+        if request.method != "GET" or path.startswith("/windows/preview"):
+            path = "/"
+        raise NotSignedIn(path, request.headers.get("HX-Request") == "true")
+    return session
+
+
+def require_editor(session: WebSession) -> None:
+    """Viewers see everything and change nothing: refuse writes from their sessions."""
+    if not session.principal.role.allows(Role.EDITOR):
+        raise UiError(403, "viewers cannot change windows; sign in with an editor key")
+
+
+def check_csrf(session: WebSession, submitted: str | None) -> None:
+    if not submitted or not hmac.compare_digest(submitted, session.csrf_token):
+        raise UiError(403, "the form has expired or was not sent by quietly; reload the "
+                            "page and try again")
+
+
+def signin_csrf(request: Request) -> str:
+    """The double-submit token for the sign-in form (reuses the cookie when present)."""
+    return request.cookies.get(SIGNIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+
+
+def check_signin_csrf(request: Request, submitted: str | None) -> None:
+    cookie = request.cookies.get(SIGNIN_CSRF_COOKIE)
+    if not cookie or not submitted or not hmac.compare_digest(cookie, submitted):
+        raise UiError(403, "the sign-in form has expired; reload the page and try again")
+
+
+def _cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+    secure = get_state(request).settings.cookie_secure
+    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True,
+                        samesite="lax", secure=secure)
+
+
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    _cookie(response, request, SESSION_COOKIE, token,
+            int(web_sessions.SESSION_LIFETIME.total_seconds()))
+
+
+def set_signin_cookie(response: Response, request: Request, token: str) -> None:
+    _cookie(response, request, SIGNIN_CSRF_COOKIE, token, 3600)
+
+
+def clear_cookie(response: Response, request: Request) -> None:
+    secure = get_state(request).settings.cookie_secure
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax",
+                           secure=secure)

@@ -1,0 +1,154 @@
+"""Routes: sign in and out, the timeline, the window list and the window page."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request, Response
+from fastapi.responses import RedirectResponse
+
+from quietly.api.deps import get_state
+from quietly.core import lifecycle
+from quietly.core.errors import NotFound
+from quietly.core.model import State
+from quietly.core.records import WindowRecord
+from quietly.services import audit, deliveries, extensions, web_sessions, windows
+from quietly.web import auth
+from quietly.web.auth import UiError
+from quietly.web.render import page
+from quietly.web.timeline import build_timeline
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+STATES = ("active", "scheduled", "completed", "cancelled")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _safe_next(value: str | None) -> str:
+    """Only same-site paths: never redirect to another host after sign-in."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, next: Annotated[str | None, Query(max_length=500)] = None
+                 ) -> Response:
+    token = auth.signin_csrf(request)
+    response = page(request, "sign_in.html", None, signin_csrf=token, next=_safe_next(next),
+                    error=None)
+    auth.set_signin_cookie(response, request, token)
+    return response
+
+
+@router.post("/sign-in")
+def sign_in(request: Request, api_key: Annotated[str, Form(max_length=500)] = "",
+            csrf_token: Annotated[str, Form(max_length=200)] = "",
+            next: Annotated[str, Form(max_length=500)] = "/") -> Response:
+    auth.check_signin_csrf(request, csrf_token)
+    with get_state(request).db.transaction() as db:
+        started = web_sessions.start_session(db, api_key, _now()) if api_key.strip() else None
+    if started is None:
+        return page(request, "sign_in.html", None, status=401,
+                    signin_csrf=request.cookies.get(auth.SIGNIN_CSRF_COOKIE, ""),
+                    next=_safe_next(next),
+                    error="That key is unknown or revoked. Paste a quietly API key (qly_…).")
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    auth.set_session_cookie(response, request, started[0])
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, csrf_token: Annotated[str, Form(max_length=200)] = ""
+             ) -> Response:
+    session = auth.current_session(request)
+    auth.check_csrf(session, csrf_token)
+    with get_state(request).db.transaction() as db:
+        web_sessions.end_session(db, request.cookies.get(auth.SESSION_COOKIE, ""))
+    response = RedirectResponse("/sign-in", status_code=303)
+    auth.clear_cookie(response, request)
+    return response
+
+
+def _all_windows(request: Request, principal: Any, state: State | None = None
+                 ) -> list[WindowRecord]:
+    now = _now()
+    with get_state(request).db.read() as db:
+        found, _ = windows.list_windows(db, principal, windows.ListFilter(state=state,
+                                                                         limit=500), now)
+    return found
+
+
+@router.get("/")
+def timeline(request: Request) -> Response:
+    session = auth.current_session(request)
+    zone = session.principal.workspace_timezone
+    view = build_timeline(_all_windows(request, session.principal), _now(), zone)
+    return page(request, "timeline.html", session, timeline=view, zone=zone)
+
+
+def _matches_search(record: WindowRecord, query: str) -> bool:
+    """Case-insensitive substring of the name, a target or a group."""
+    q = query.lower()
+    f = record.fields
+    return q in f.name.lower() or any(q in t.lower() for t in (*f.targets, *f.groups))
+
+
+@router.get("/windows")
+def window_list(request: Request,
+                state: Annotated[str | None, Query(max_length=20)] = None,
+                q: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    session = auth.current_session(request)
+    chosen = State(state) if state in STATES else None
+    now = _now()
+    rows = []
+    for record in _all_windows(request, session.principal, chosen):
+        if q and not _matches_search(record, q.strip()):
+            continue
+        window = record.to_window()
+        rows.append({"record": record, "state": lifecycle.state_at(window, now).value,
+                     "next": lifecycle.current_occurrence(window, now)
+                     or lifecycle.next_occurrence(window, now)})
+    return page(request, "windows.html", session, rows=rows, state=chosen.value if chosen
+                else "", q=q or "", states=STATES, zone=session.principal.workspace_timezone)
+
+
+def _window_context(request: Request, window_id: int) -> tuple[Any, dict[str, Any]]:
+    session = auth.current_session(request)
+    principal = session.principal
+    now = _now()
+    if window_id > 2**62:  # beyond any stored id (and beyond BIGINT): not found, not a 5xx
+        raise UiError(404, f"There is no window {window_id} in this workspace.")
+    with get_state(request).db.read() as db:
+        try:
+            record = windows.get_window(db, principal, window_id)
+        except NotFound as exc:
+            raise UiError(404, f"There is no window {window_id} in this workspace.") from exc
+        window = record.to_window()
+        upcoming = lifecycle.window_occurrences(window, now - timedelta(days=1),
+                                                now + timedelta(days=800), limit=10)
+        log, _ = audit.list_audit(db, principal, object_type="window",
+                                  object_id=str(window_id), limit=100)
+        sent, _ = deliveries.list_deliveries(db, principal, window_id=window_id,
+                                             channel_id=None, status=None, limit=20,
+                                             cursor=None)
+        children = extensions.extensions_of(db, principal, window_id)
+    return session, {
+        "record": record, "state": lifecycle.state_at(window, now).value,
+        "occurrences": upcoming, "now": now, "audit": list(reversed(log)),
+        "deliveries": sent, "extensions": children,
+        "zone": getattr(record.fields.schedule, "timezone", None)
+        or principal.workspace_timezone,
+    }
+
+
+@router.get("/windows/{window_id:int}")
+def window_page(request: Request, window_id: int) -> Response:
+    session, context = _window_context(request, window_id)
+    flash = request.query_params.get("done")
+    return page(request, "window.html", session, flash=flash, **context)

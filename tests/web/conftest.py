@@ -1,0 +1,55 @@
+"""Browser fixtures: Playwright drives Debian's Chromium (``/usr/bin/chromium``).
+
+Browser tests are skipped, with a message saying what to install, when that binary is missing.
+Screenshots of every page go to ``artifacts/screenshots/`` (kept by CI as artifacts).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from quietly.core.records import Role
+from tests.conftest import Tenant
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+BROWSER_ZONE = "America/New_York"  # not the workspace's zone, so conversions are visible
+
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="browser tests need Debian's Chromium at /usr/bin/chromium "
+           "(apt-get install -y chromium)")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": FLAGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {**browser_context_args, "timezone_id": BROWSER_ZONE, "locale": "en-GB",
+            "viewport": {"width": 1360, "height": 900}}
+
+
+@pytest.fixture
+def shoot() -> Any:
+    """``shoot(page, "name")`` saves a full-page screenshot under artifacts/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Any, name: str) -> None:
+        page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+    return take
+
+
+def sign_in(page: Any, tenant: Tenant, role: Role = Role.EDITOR) -> None:
+    page.goto(tenant.base_url + "/")
+    page.get_by_label("API key").fill(tenant.keys[role])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(tenant.base_url + "/")
