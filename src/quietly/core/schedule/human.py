@@ -1,6 +1,8 @@
 """The schedule in words, for lists, previews and the status page.
 
-One wording everywhere: ``<when> <time part>[, starting …][, until …][, N times] (<zone>)``.
+One wording everywhere: ``<when> <time part>[, until …][, N times[, starting …]] (<zone>)``.
+The first date is named only where it changes the meaning (with a count); otherwise it is
+the window's own field, and every recurring window has one (DESIGN §4a's example omits it).
 The time part is ``from 02:00 to 04:00``, ``from 22:00 to 06:00 (next day)`` for overnight
 windows, or ``at 02:00 for 2 hours`` with a duration. Anything we cannot phrase well falls
 back to the RRULE itself (``RRULE FREQ=YEARLY;BYWEEKNO=1``), never to something wrong.
@@ -43,7 +45,7 @@ _NTH = ("first", "second", "third", "fourth", "fifth")
 def human_schedule(schedule: Schedule) -> str:
     """Describe ``schedule`` in words, ending with its zone in parentheses.
 
-    ``Every Tuesday and Thursday from 02:00 to 03:00, starting 2026-01-04 (Europe/Berlin)``.
+    ``Every Tuesday and Thursday from 02:00 to 03:00 (Europe/Berlin)``.
     A one-time window is shown in its zone, or in UTC when it has none.
     """
     if isinstance(schedule, OnceSchedule):
@@ -73,12 +75,12 @@ def _recurring(schedule: RecurringSchedule) -> str:
 
 def _limits(schedule: RecurringSchedule) -> str:
     text = ""
-    if schedule.starts_on is not None:
-        text += f", starting {schedule.starts_on.isoformat()}"
     if schedule.until is not None:
         text += f", until {schedule.until.isoformat()}"
     if schedule.count is not None:
         text += f", {schedule.count} time{'s' if schedule.count != 1 else ''}"
+        if schedule.starts_on is not None:
+            text += f", starting {schedule.starts_on.isoformat()}"
     return text
 
 
