@@ -18,6 +18,7 @@ from quietly.api.native import admin, decide, windows
 from quietly.api.native import alerts as alerts_api
 from quietly.api.native import calendar as calendar_api
 from quietly.api.native import channels as channels_api
+from quietly.api.native.fastpath import DecideShortcut
 from quietly.api.problems import install_problem_handlers
 from quietly.compat import incidentio, ionhour, pagertree
 from quietly.compat import ohdear as ohdear_compat
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         redoc_url=None,
     )
     install_problem_handlers(app)
+    app.add_middleware(DecideShortcut)  # the decision hot path skips routing (bench/)
     app.include_router(windows.router)
     app.include_router(decide.router)
     app.include_router(alerts_api.router)

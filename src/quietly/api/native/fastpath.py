@@ -19,11 +19,13 @@ import json
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import HTTPException
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from quietly.api.deps import AppState, authenticate_request, bearer_key
 from quietly.api.native.convert import parse_instant_field
@@ -33,7 +35,7 @@ from quietly.core.model import Alert, Decision, Verdict
 from quietly.core.records import Principal, Role
 from quietly.metrics import DECISIONS
 
-__all__ = ["decide_get", "decide_post"]
+__all__ = ["DecideShortcut", "decide_get", "decide_post"]
 
 MAX_ALERTS = 100_000
 MAX_TARGETS = 1000
@@ -101,7 +103,8 @@ async def decide_get(request: Request) -> Response:
     targets: list[str] = []
     labels: dict[str, str] = {}
     at: str | None = None
-    for key, value in request.query_params.multi_items():
+    query = request.scope["query_string"].decode("latin-1")
+    for key, value in parse_qsl(query, keep_blank_values=True):  # as QueryParams, minus copies
         if key == "target":
             if len(targets) == MAX_TARGETS:
                 raise ValidationError(f"at most {MAX_TARGETS} targets", field="target")
@@ -187,3 +190,57 @@ async def decide_post(request: Request) -> Response:
     body = (f'{{"at":"{format_instant(instant)}","stale":{_bool(state.decisions.stale)},'
             f'"decisions":[{",".join(parts)}]}}')
     return Response(body, media_type=_JSON)
+
+
+def _replay(body: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+class DecideShortcut:
+    """ASGI middleware: ``GET``/``POST /api/v1/decide`` go straight to the endpoints above.
+
+    Skips the exception middleware and the router, which cost more than the decision itself
+    (measured: most of the ~150 µs per request went to route matching). On any error the
+    request is replayed through the full application instead, so errors keep exactly the
+    shape the app's problem handlers give them (the endpoint runs twice then: errors are the
+    rare case). Everything else passes through untouched.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/api/v1/decide":
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        if method not in ("GET", "POST"):
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        if method == "POST":
+            chunks = []
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return  # the client went away
+                chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    break
+            body = b"".join(chunks)
+        endpoint = decide_get if method == "GET" else decide_post
+        try:
+            response = await endpoint(Request(scope, _replay(body)))
+        except Exception:  # rendered by the app's own handlers, see the docstring
+            await self.app(scope, _replay(body), send)
+            return
+        await response(scope, receive, send)

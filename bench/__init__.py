@@ -1,0 +1,1 @@
+"""quietly's benchmark suite: ``python -m bench.run_all`` (see bench/README.md)."""
