@@ -26,6 +26,7 @@ from quietly.core.lifecycle import window_occurrences
 from quietly.core.model import (
     Alert,
     ConditionGroup,
+    CronRule,
     Decision,
     Effect,
     Matcher,
@@ -314,6 +315,25 @@ def test_readers_never_see_a_half_updated_window() -> None:
     assert (errors, sorted({d for d in seen if d not in allowed}, key=repr)) == ([], [])
 
 
+def test_advance_with_a_budget_catches_up_over_calls() -> None:
+    index = DecisionIndex(NOW)
+    for wid in (1, 2, 3):
+        daily = RecurringSchedule("UTC", SimpleRule("daily"), time(wid), duration=HOUR)
+        index.upsert(window(wid, targets=A, schedule=daily))
+    later = NOW + 30 * HOUR
+    counts = [index.advance(later, budget=2), index.advance(later, budget=2)]
+    assert counts == [2, 1]
+
+
+def test_decisions_stay_exact_past_the_horizon() -> None:
+    daily = RecurringSchedule("UTC", SimpleRule("daily"), time(12), duration=HOUR)
+    index = DecisionIndex(NOW)
+    index.upsert(window(1, targets=A, schedule=daily))
+    # Ten days on without advance(): answered from the rules, not from stale intervals.
+    at = NOW + timedelta(days=10, minutes=30)
+    assert index.decide(Alert(("service:a",)), at) == Decision(Verdict.MUTE, (1,))
+
+
 # -- the property: index == brute force -----------------------------------------------------
 
 ZONES = ("Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "UTC")
@@ -373,17 +393,23 @@ rules = st.one_of(
 )
 
 
+# Cron keeps cron's own DST rules: 02:30 falls in Berlin's and New York's gaps, 01:30 in folds.
+crons = st.sampled_from([CronRule("30 2 * * *"), CronRule("30 1 * * 0"), CronRule("0 */6 * * *")])
+
+
 @st.composite
 def recurring(draw: st.DrawFn) -> Schedule:
     first: date | None = draw(st.one_of(st.none(), instants.map(lambda t: t.date())))
     until = None
     if first is not None and draw(st.booleans()):
         until = first + timedelta(days=draw(st.integers(0, 10)))
-    use_duration = draw(st.booleans())
+    rule = draw(st.one_of(rules, crons))
+    is_cron = isinstance(rule, CronRule)  # cron gives the start instants: needs a duration
+    use_duration = is_cron or draw(st.booleans())
     schedule = RecurringSchedule(
         timezone=draw(st.sampled_from(ZONES)),
-        rule=draw(rules),
-        start_time=draw(wall_times),
+        rule=rule,
+        start_time=None if is_cron else draw(wall_times),
         end_time=None if use_duration else draw(wall_times),
         duration=draw(st.sampled_from([timedelta(minutes=30), 3 * HOUR, 26 * HOUR]))
         if use_duration
@@ -541,6 +567,7 @@ class Model:
             index.advance(at)
 
 
+@pytest.mark.timeout(600)  # expanding random rules is slow on a busy machine; never endless
 @settings(
     max_examples=300,
     deadline=None,

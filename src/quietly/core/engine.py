@@ -7,8 +7,9 @@ objects and target-group memberships and passes the clock in (``advance(now)``).
 - ``group -> window ids`` with memberships ``group -> targets`` (and the reverse), resolved
   at decision time, so ``set_group`` applies to the very next decision;
 - ``label -> value -> (window id, condition group)`` for every condition group that has an
-  equality matcher with a non-empty value (its *anchor*); groups without one go to a short
-  *scan* list tried for every alert. All matchers are compiled once, at ``upsert``;
+  equality matcher with a non-empty value (its *anchor*: of several, the one that looks most
+  selective); groups without one go to a short *scan* list tried for every alert. All
+  matchers are compiled once, at ``upsert``;
 - each window's occurrences as merged, sorted UTC intervals (integer microseconds) over a
   rolling horizon ``[now - lookback, now + lookahead)``. One-time windows, and windows whose
   last occurrence or cut-off is inside the horizon, are complete and never need refreshing.
@@ -181,7 +182,9 @@ class DecisionIndex:
         self._anchored: tuple[tuple[str, dict[str, tuple[tuple[int, int], ...]]], ...] = ()
         self._all_targets: tuple[int, ...] = ()
         self._scan: tuple[tuple[int, int], ...] = ()
-        self._posted: dict[int, frozenset[Posting]] = {}  # writer's own book-keeping
+        # The writer's own book-keeping: each window's slots; how often each equality occurs.
+        self._posted: dict[int, frozenset[Posting]] = {}
+        self._equalities: dict[str, dict[str, int]] = {}
         # Odd while a write is under way; readers retry a decision a write overlapped.
         self._version = 0
         self._set_horizon(now)
@@ -203,14 +206,17 @@ class DecisionIndex:
         entry = self._build(window, old)
         self._version += 1
         try:
-            self._swap_in(entry)
+            self._swap_in(entry, old)
         finally:
             self._version += 1
 
-    def _swap_in(self, entry: _Entry) -> None:
+    def _swap_in(self, entry: _Entry, old: _Entry | None) -> None:
         window = entry.window
+        if old is not None:
+            self._count_equalities(old, -1)
+        self._count_equalities(entry, +1)
         old_postings = self._posted.get(window.id, frozenset())
-        new_postings = self._postings(entry, old_postings)
+        new_postings = self._postings(entry)
         for posting in new_postings - old_postings:
             self._post(posting, add=True)
         self._entries[window.id] = entry
@@ -222,7 +228,9 @@ class DecisionIndex:
         """Forget a window (deleted, or moved out of this workspace); unknown ids are ignored."""
         self._version += 1
         try:
-            self._entries.pop(window_id, None)
+            old = self._entries.pop(window_id, None)
+            if old is not None:
+                self._count_equalities(old, -1)
             for posting in self._posted.pop(window_id, frozenset()):
                 self._post(posting, add=False)
         finally:
@@ -264,7 +272,8 @@ class DecisionIndex:
         for entry in list(self._entries.values()):
             if budget is not None and refreshed >= budget:
                 break
-            if entry.lo > lo:
+            if entry.lo > lo or entry.hi < lo:
+                # Moved back before the horizon, or so far on that nothing is worth keeping.
                 fresh = self._build(entry.window, entry)
             elif entry.hi < due_before:
                 fresh = self._extend(entry, lo, hi)
@@ -302,7 +311,7 @@ class DecisionIndex:
         end = _horizon_end(entry.plan, window, self._hi)
         return entry.with_spans(spans, max(entry.lo, lo), end)
 
-    def _postings(self, entry: _Entry, previous: frozenset[Posting]) -> frozenset[Posting]:
+    def _postings(self, entry: _Entry) -> frozenset[Posting]:
         """Every index slot the entry occupies, as ``(kind, key, label value, id, group)``."""
         wid = entry.id
         out: set[Posting] = {("t", t, "", wid, 0) for t in entry.targets}
@@ -310,30 +319,42 @@ class DecisionIndex:
         if entry.all_targets:
             out.add(("a", "", "", wid, 0))
         for gi, group in enumerate(entry.compiled):
-            anchor = self._pick_anchor(group, wid, gi, previous)
+            anchor = self._pick_anchor(group)
             if anchor is None:
                 out.add(("s", "", "", wid, gi))
             else:
                 out.add(("l", anchor[0], anchor[1], wid, gi))
         return frozenset(out)
 
-    def _pick_anchor(
-        self, group: CompiledGroup, wid: int, gi: int, previous: frozenset[Posting]
-    ) -> tuple[str, str] | None:
-        """The group's equality with the shortest posting list (the most selective today).
+    def _pick_anchor(self, group: CompiledGroup) -> tuple[str, str] | None:
+        """The group's most selective-looking equality, to file the group under.
 
-        A group re-indexed under an anchor it already had keeps it, so updating a window
-        does not move its slots around.
+        Selectivity is guessed from every equality matcher indexed: a label written with many
+        distinct values (``service``) splits alerts finer than one with few (``env``), and
+        among those, a value fewer groups require is rarer. (The length of the posting list
+        alone would be a trap: ``env=prod`` looks short exactly while nobody anchors on it.)
         """
         best: tuple[str, str] | None = None
-        best_len = 0
+        best_key = (0, 0)
         for label, value in group.equalities:
-            if ("l", label, value, wid, gi) in previous:
-                return label, value
-            length = len(self._by_label.get(label, {}).get(value, ()))
-            if best is None or length < best_len:
-                best, best_len = (label, value), length
+            values = self._equalities.get(label, {})
+            key = (-len(values), values.get(value, 0))
+            if best is None or key < best_key:
+                best, best_key = (label, value), key
         return best
+
+    def _count_equalities(self, entry: _Entry, delta: int) -> None:
+        """Keep ``label -> value -> how many condition groups require it`` up to date."""
+        for group in entry.compiled:
+            for label, value in set(group.equalities):
+                values = self._equalities.setdefault(label, {})
+                count = values.get(value, 0) + delta
+                if count > 0:
+                    values[value] = count
+                else:
+                    values.pop(value, None)
+                    if not values:
+                        del self._equalities[label]
 
     def _post(self, posting: Posting, *, add: bool) -> None:
         kind, key, label_value, wid, gi = posting
@@ -499,7 +520,15 @@ class DecisionIndex:
             if entry is None or entry in found:
                 continue
             compiled = entry.compiled
-            if gi < len(compiled) and entry.active(t, at) and compiled[gi].matches(labels):
+            if gi >= len(compiled):
+                continue
+            if entry.lo <= t < entry.hi:  # entry.active() inlined, as in _decide
+                i = bisect_right(entry.starts, t)
+                if not (i and entry.ends[i - 1] > t):
+                    continue
+            elif not _active_by_rules(entry.window, at, entry.plan):
+                continue
+            if compiled[gi].matches(labels):
                 found.append(entry)
 
     # -- inspection -------------------------------------------------------------------------
