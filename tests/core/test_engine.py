@@ -416,8 +416,7 @@ def recurring(draw: st.DrawFn) -> Schedule:
         else None,
         starts_on=first,
         until=until,
-        # count together with until makes dateutil warn (deprecated; an error under our
-        # warnings-as-errors): the schedule module owns that combination and tests it.
+        # RFC 5545 forbids count together with until (validate rejects it): draw one.
         count=None if until else draw(st.one_of(st.none(), st.integers(1, 5))),
     )
     try:
