@@ -288,3 +288,7 @@ class TestVisibility:
         assert _nest(tenant.viewer.post(BASE, json=_body(tenant)), 403)
         created = _create(tenant)
         assert _nest(other_tenant.viewer.get(f"{BASE}/{created['id']}"), 404)
+
+    def test_unknown_routes_answer_like_nestjs(self, tenant: Tenant) -> None:
+        response = tenant.viewer.get("/compat/ionhour/api/maintenance-windowz")
+        assert _nest(response, 404) == "Cannot GET /api/maintenance-windowz"

@@ -86,6 +86,10 @@ def render_error(request: Request, status: int, detail: str, field: str | None,
         # Field-level failures: class-validator's list of messages.
         message = [_message(e) for e in errors] or [
             _message({"field": field, "detail": detail.removeprefix(f"{field}: ")})]
+    elif status in (404, 405) and detail in ("Not Found", "Method Not Allowed"):
+        # No such route: NestJS names the method and the path it could not match.
+        path = request.url.path.removeprefix("/compat/ionhour")
+        message = f"Cannot {request.method} {path}"
     else:
         message = detail.removeprefix(f"{field}: ") if field else detail
     body = {"statusCode": status, "message": message, "error": _REASONS.get(status, "Error")}
