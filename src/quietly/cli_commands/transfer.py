@@ -29,6 +29,7 @@ from quietly.cli_commands.common import (
 from quietly.cli_commands.windows import creatable
 from quietly.client import ApiError, QuietlyClient
 from quietly.core.codec import format_instant
+from quietly.web.ical import calendar_from_json, write_ics
 
 __all__ = ["export", "import_windows", "windows_of"]
 
@@ -39,10 +40,15 @@ def export(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write to this file instead of standard output.")] = None,
     url: UrlOpt = DEFAULT_URL, key: KeyOpt = None,
+    ics: Annotated[bool, typer.Option("--ics", help="Write iCalendar (RFC 5545) instead of "
+                                      "JSON, as the calendar feed does.")] = False,
 ) -> None:
-    """Export every window of the workspace as JSON (all pages)."""
+    """Export every window of the workspace as JSON (all pages), or as iCalendar."""
     with connect(url, key) as client:
         windows = list(client.iter_windows({}))
+    if ics:  # the calendar is built by quietly.web.ical, exactly like the served feed
+        write_ics(calendar_from_json(windows, datetime.now(UTC)), output)
+        return
     document = {"format": "quietly-windows", "version": 1,
                 "exported_at": format_instant(datetime.now(UTC).replace(microsecond=0)),
                 "windows": windows}

@@ -7,36 +7,26 @@ problem+json.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, Response
-from fastapi.staticfiles import StaticFiles
+from typing import TYPE_CHECKING
 
-from quietly.web import editor, feeds, pages, status
-from quietly.web.auth import NotSignedIn, UiError, current_session, not_signed_in_response
-from quietly.web.render import STATIC_DIR, page
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 __all__ = ["install_web"]
 
 
-async def _on_not_signed_in(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, NotSignedIn)
-    return not_signed_in_response(exc)
-
-
-async def _on_ui_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, UiError)
-    try:
-        session = current_session(request)
-    except NotSignedIn:
-        session = None
-    titles = {403: "Not allowed", 404: "Not found", 409: "Not possible right now"}
-    return page(request, "error.html", session, status=exc.status,
-                title=titles.get(exc.status, "Something went wrong"), message=exc.message)
-
-
 def install_web(app: FastAPI) -> None:
+    # Imported here so that ``quietly.web.ical`` (used by the CLI) does not load the UI.
+    from fastapi.staticfiles import StaticFiles
+
+    from quietly.web import editor, feeds, pages, status
+    from quietly.web.auth import NotSignedIn, UiError
+    from quietly.web.errors import on_not_signed_in, on_ui_error
+    from quietly.web.render import STATIC_DIR
+
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_exception_handler(NotSignedIn, _on_not_signed_in)
-    app.add_exception_handler(UiError, _on_ui_error)
+    app.add_exception_handler(NotSignedIn, on_not_signed_in)
+    app.add_exception_handler(UiError, on_ui_error)
     app.include_router(feeds.router)
     app.include_router(status.router)
     app.include_router(editor.router)

@@ -22,22 +22,33 @@ Berlin on the spring change) has no occurrence in quietly, but the RRULE still p
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import icalendar
 
 from quietly.core import lifecycle
 from quietly.core import schedule as sched
-from quietly.core.model import CronRule, Occurrence, OnceSchedule, RecurringSchedule, RRuleRule
-from quietly.core.records import WindowRecord
+from quietly.core.codec import match_from_json, parse_instant, schedule_from_json
+from quietly.core.model import (
+    CronRule,
+    Effect,
+    Occurrence,
+    OnceSchedule,
+    RecurringSchedule,
+    RRuleRule,
+)
+from quietly.core.records import WindowFields, WindowRecord
 from quietly.core.schedule.compiled import parsed_rule, rrule_limits
 from quietly.core.schedule.rules import simple_rule_body
 from quietly.core.timeutil import get_zone, to_local, to_utc
 
-__all__ = ["HORIZON_AHEAD", "HORIZON_BACK", "FeedHorizon", "build_calendar", "window_events"]
+__all__ = ["HORIZON_AHEAD", "HORIZON_BACK", "FeedHorizon", "build_calendar", "calendar_from_json",
+           "record_from_json", "window_events", "write_ics"]
 
 HORIZON_BACK = timedelta(days=31)
 HORIZON_AHEAD = timedelta(days=400)
@@ -246,3 +257,51 @@ def build_calendar(records: Iterable[WindowRecord], now: datetime, *, name: str,
     cal.add_missing_timezones()
     data: Any = cal.to_ical()
     return bytes(data)
+
+
+def _instant(value: str | None) -> datetime | None:
+    return parse_instant(value) if value else None
+
+
+def record_from_json(data: dict[str, Any]) -> WindowRecord:
+    """A window as the native API shows it → the record the feed is built from.
+
+    Only what the calendar uses is read (schedule, scope, name, description, audit instants).
+    """
+    fields = WindowFields(
+        name=data["name"], description=data.get("description"),
+        schedule=schedule_from_json(data["schedule"]),
+        targets=tuple(data.get("targets") or ()), groups=tuple(data.get("groups") or ()),
+        match=match_from_json(data.get("match") or []),
+        all_targets=bool(data.get("all_targets")),
+        effects=tuple(Effect(e) for e in data.get("effects") or ["mute"]))
+    created = parse_instant(data["created_at"])
+    return WindowRecord(id=int(data["id"]), workspace_id=0, fields=fields,
+                        created_by=data.get("created_by"), created_at=created,
+                        updated_at=_instant(data.get("updated_at")) or created,
+                        cancelled_at=_instant(data.get("cancelled_at")),
+                        archived_at=_instant(data.get("archived_at")))
+
+
+def calendar_from_json(windows: Iterable[dict[str, Any]], now: datetime, *,
+                       name: str = "quietly maintenance windows") -> bytes:
+    """The iCalendar of windows in the native API's JSON (``quietly export --ics``)."""
+    return build_calendar([record_from_json(w) for w in windows], now, name=name)
+
+
+def write_ics(body: bytes, output: Path | None) -> None:
+    """Write a calendar to ``output`` or standard output, as bytes (lines end in CRLF).
+
+    An unwritable file exits with status 2 and says why, like the CLI's other commands.
+    """
+    if output is None:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_bytes(body)
+    except OSError as exc:
+        print(f"error: --output: cannot write {output}: {exc.strerror}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    print(f"exported an iCalendar of {body.count(b'BEGIN:VEVENT')} events to {output}",
+          file=sys.stderr)
