@@ -17,7 +17,8 @@ from tests.worker.sink import Sink
 
 FAST = {"poll_seconds": 0.2, "delivery_poll_seconds": 0.1, "lease_seconds": 5.0,
         "backoff_base_seconds": 0.2, "backoff_cap_seconds": 1.0,
-        "http_timeout_seconds": 3.0, "late_after_seconds": 5.0}
+        "http_timeout_seconds": 3.0, "late_after_seconds": 5.0,
+        "retry_for_seconds": 20.0}
 
 
 def fast_config(**overrides: Any) -> WorkerConfig:

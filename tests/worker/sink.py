@@ -31,6 +31,11 @@ class Received:
         return self.headers["webhook-id"]
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # bursts of parallel deliveries must not overflow the backlog
+    daemon_threads = True
+
+
 class Sink:
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -59,8 +64,7 @@ class Sink:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

@@ -28,7 +28,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from quietly.core import lifecycle
 from quietly.core.codec import format_instant
+from quietly.core.records import WindowRecord
 from quietly.services import channels as channel_service
 from quietly.services.channels import Channel
 from quietly.services.serialize import window_to_json
@@ -109,16 +111,28 @@ def notify_change(db: Session, payload: str) -> None:
         db.execute(select(func.pg_notify(CHANGES_CHANNEL, payload)))
 
 
-def _schedule_job(db: Session, row: WindowRow, action: str, now: datetime) -> None:
-    """Ask the worker to look at the window now; a deleted window's job goes away."""
+def _schedule_job(db: Session, row: WindowRow, record: WindowRecord, action: str,
+                  now: datetime) -> None:
+    """Ask the worker to look at the window now; a deleted window's job goes away.
+
+    The worker handles transitions from the job's ``done_until`` on. A window written while
+    one of its occurrences runs (created already started, or moved so that it runs now)
+    gets its bookmark moved back to that occurrence's start, so its ``started`` event is
+    sent too (``late`` if the start was a while ago); events already sent are not repeated,
+    their outbox keys exist.
+    """
     if action == "deleted":
         db.execute(delete(WindowJobRow).where(WindowJobRow.window_id == row.id))
         return
+    running = lifecycle.current_occurrence(record.to_window(), now)
+    floor = min(now, running.start) if running is not None else now
     job = db.get(WindowJobRow, row.id)
     if job is None:
-        db.add(WindowJobRow(window_id=row.id, workspace_id=row.workspace_id, done_until=now,
-                            next_due_at=now))
-    elif job.next_due_at is None or job.next_due_at > now:
+        db.add(WindowJobRow(window_id=row.id, workspace_id=row.workspace_id,
+                            done_until=floor, next_due_at=now))
+        return
+    job.done_until = min(job.done_until, floor)
+    if job.next_due_at is None or job.next_due_at > now:
         job.next_due_at = now
 
 
@@ -141,7 +155,7 @@ def enqueue_window_event(db: Session, workspace_id: int, window_id: int, action:
               "message": record.fields.notification_message})
     targets = channel_service.resolve_channels(db, workspace_id, record.fields.notify_channels)
     enqueue_event(db, message, targets, now)
-    _schedule_job(db, row, action, now)
+    _schedule_job(db, row, record, action, now)
     notify_change(db, f"w:{workspace_id}:{window_id}")
 
 

@@ -20,7 +20,7 @@ class WorkerConfig(BaseSettings):
     poll_seconds: float = Field(default=0.5, gt=0, description="How often due jobs are sought.")
     delivery_poll_seconds: float = Field(default=0.25, gt=0)
     job_batch: int = Field(default=100, ge=1)
-    delivery_batch: int = Field(default=16, ge=1)
+    delivery_batch: int = Field(default=32, ge=1)
     concurrency: int = Field(default=8, ge=1, le=64, description="Parallel deliveries.")
     lease_seconds: float = Field(default=60.0, gt=0,
                                  description="A claimed message's lease; must exceed the "

@@ -87,24 +87,26 @@ class Deliverer:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def run_once(self) -> int:
-        """Claim one batch and deliver it; returns how many messages were claimed."""
+        """Claim one batch, deliver it in parallel, record every outcome in one transaction
+        (a crash before that commit only means a repeat, with the same ``webhook-id``)."""
         with self._db.transaction() as db:
             claimed = claim_due(db, self._worker_id, self._clock(), self._config.lease,
                                 self._config.delivery_batch)
-        for _ in self._pool.map(self._deliver, claimed):
-            pass
-        return len(claimed)
-
-    def _deliver(self, message: Claimed) -> None:
-        outcome = attempt(self._transport, message)
+        if not claimed:
+            return 0
+        outcomes = list(self._pool.map(lambda m: attempt(self._transport, m), claimed))
         try:
             with self._db.transaction() as db:
-                status = record_outcome(db, message, self._worker_id, outcome, self._clock(),
-                                        self._config.retry_policy)
-        except Exception as exc:  # the lease expires and another attempt follows
-            log.warning("recording a delivery failed", outbox_id=message.id, error=str(exc))
-            return
-        DELIVERIES.labels(message.channel_type or "deleted", status).inc()
-        if not outcome.ok:
-            log.info("delivery failed", outbox_id=message.id, status=status,
-                     error=outcome.error, attempts=message.attempts)
+                now = self._clock()
+                statuses = [record_outcome(db, m, self._worker_id, o, now,
+                                           self._config.retry_policy)
+                            for m, o in zip(claimed, outcomes, strict=True)]
+        except Exception as exc:  # the leases expire and the messages are tried again
+            log.warning("recording deliveries failed", error=str(exc), count=len(claimed))
+            return len(claimed)
+        for message, outcome, status in zip(claimed, outcomes, statuses, strict=True):
+            DELIVERIES.labels(message.channel_type or "deleted", status).inc()
+            if not outcome.ok:
+                log.info("delivery failed", outbox_id=message.id, status=status,
+                         error=outcome.error, attempts=message.attempts)
+        return len(claimed)
