@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import httpx2 as httpx
 import pytest
@@ -141,3 +143,80 @@ def test_preview_answers_in_words_and_with_field_errors(tenant: Tenant) -> None:
     assert bad.status_code == 200
     assert "weekday of month" in bad.text
     assert "should match pattern" in bad.text  # the API's own message
+
+
+_BASE_FORM = {"name": "form window", "targets": "service:db", "effects": "mute",
+              "timezone": "Europe/Berlin", "start_time": "02:00", "end_mode": "end_time",
+              "end_time": "04:00"}
+FORM_KINDS: dict[str, tuple[dict[str, str], dict[str, object]]] = {
+    # form fields → the schedule the API then shows (subset)
+    "daily": ({"kind": "recurring", "rule": "daily"}, {"every": "daily"}),
+    "weekly": ({"kind": "recurring", "rule": "weekly", "days_of_week": "tue"},
+               {"every": "weekly", "days_of_week": ["tue"]}),
+    "monthly day": ({"kind": "recurring", "rule": "monthly", "monthly_by": "day",
+                     "day_of_month": "31", "short_month": "skip"},
+                    {"every": "monthly", "day_of_month": 31, "short_month": "skip"}),
+    "monthly weekday": ({"kind": "recurring", "rule": "monthly", "monthly_by": "weekday",
+                         "weekday_of_month": "-1fr"},
+                        {"every": "monthly", "weekday_of_month": "-1FR"}),
+    "rrule + duration": ({"kind": "recurring", "rule": "rrule",
+                          "rrule": "FREQ=YEARLY;BYMONTH=1", "end_mode": "duration",
+                          "duration_minutes": "90"},
+                         {"rrule": "FREQ=YEARLY;BYMONTH=1", "duration": "PT1H30M"}),
+    "cron": ({"kind": "recurring", "rule": "cron", "cron": "15 3 * * 1-5",
+              "duration_minutes": "45"}, {"cron": "15 3 * * 1-5", "duration": "PT45M"}),
+    "once": ({"kind": "once", "start": "2031-05-01T10:00", "end": "2031-05-01T12:30"},
+             {"kind": "once", "start": "2031-05-01T08:00:00Z", "end": "2031-05-01T10:30:00Z",
+              "timezone": "Europe/Berlin"}),
+}
+
+
+@pytest.mark.parametrize("kind", list(FORM_KINDS))
+def test_the_form_creates_and_edits_every_schedule_kind(tenant: Tenant, kind: str) -> None:
+    fields, expected = FORM_KINDS[kind]
+    client, csrf = _browser(tenant, Role.EDITOR)
+    response = client.post("/windows/new", data={**_BASE_FORM, **fields, "csrf_token": csrf})
+    assert response.status_code == 303, response.text
+    window_id = int(response.headers["location"].split("/")[2].split("?")[0])
+    schedule = tenant.viewer.get(f"/api/v1/windows/{window_id}").json()["schedule"]
+    assert {k: schedule.get(k) for k in expected} == expected
+    # The edit form comes back filled in; saving it unchanged changes nothing.
+    edit = client.get(f"/windows/{window_id}/edit")
+    assert edit.status_code == 200
+    assert 'value="form window"' in edit.text
+    form = _form_fields(edit.text)
+    saved = _post_form(client, f"/windows/{window_id}/edit", form)
+    assert saved.status_code == 303, saved.text
+    assert tenant.viewer.get(f"/api/v1/windows/{window_id}").json()["schedule"] == schedule
+    renamed = _post_form(client, f"/windows/{window_id}/edit",
+                         [(k, "renamed" if k == "name" else v) for k, v in form])
+    assert renamed.status_code == 303
+    assert tenant.viewer.get(f"/api/v1/windows/{window_id}").json()["name"] == "renamed"
+
+
+def _form_fields(page: str) -> list[tuple[str, str]]:
+    """What a browser would submit from the edit form (inputs, checked boxes, selects)."""
+    start = page.index('<form id="window-form"')
+    form = page[start:page.index("</form>", start)]
+    out: list[tuple[str, str]] = []
+    for tag in re.findall(r"<input[^>]*>", form):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        kind = re.search(r'type="([^"]+)"', tag)
+        if not name:
+            continue
+        if kind and kind[1] in ("checkbox", "radio") and "checked" not in tag:
+            continue
+        out.append((name[1], html.unescape(value[1]) if value else ("on" if kind else "")))
+    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', form,
+                                 re.S):
+        out.append((name, html.unescape(body)))
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        chosen = re.search(r'<option value="([^"]+)"\s+selected', body)
+        out.append((name, chosen[1] if chosen else re.findall(r'value="([^"]+)"', body)[0]))
+    return out
+
+
+def _post_form(client: httpx.Client, path: str, form: list[tuple[str, str]]) -> httpx.Response:
+    return client.post(path, content=urlencode(form),
+                       headers={"content-type": "application/x-www-form-urlencoded"})
