@@ -17,7 +17,8 @@ from quietly.compat.incidentio.schemas import MaintenanceWindowPayload
 from quietly.core.records import WindowRecord
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
-text = st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF), min_size=1, max_size=12)
+text = st.text(st.characters(min_codepoint=33, max_codepoint=0x2FF, exclude_categories=("Z", "C")),
+               min_size=1, max_size=12)
 literal = st.builds(lambda v: {"literal": v}, text)
 many = st.lists(literal, min_size=1, max_size=3)
 binding = st.one_of(st.builds(lambda v: {"value": v}, literal),
