@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import Table, delete, event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -65,14 +65,20 @@ def event_id_for(dedupe_key: str) -> str:
 
 
 def _insert_ignore(db: Session, values: dict[str, Any]) -> bool:
-    """Insert an outbox row unless its dedupe key exists; True if this call inserted it."""
+    """Insert an outbox row unless its dedupe key exists; True if this call inserted it.
+
+    ``RETURNING`` tells the two apart on both backends (the ORM's bulk path reports no
+    rowcount for ``ON CONFLICT DO NOTHING`` on PostgreSQL).
+    """
+    table = OutboxRow.__table__
+    assert isinstance(table, Table)
     if db.get_bind().dialect.name == "postgresql":
-        stmt: Any = pg_insert(OutboxRow).values(**values).on_conflict_do_nothing(
+        stmt: Any = pg_insert(table).values(**values).on_conflict_do_nothing(
             index_elements=["dedupe_key"])
     else:
-        stmt = sqlite_insert(OutboxRow).values(**values).on_conflict_do_nothing(
+        stmt = sqlite_insert(table).values(**values).on_conflict_do_nothing(
             index_elements=["dedupe_key"])
-    return bool(db.execute(stmt).rowcount == 1)  # type: ignore[attr-defined]
+    return db.execute(stmt.returning(table.c.id)).first() is not None
 
 
 def enqueue(db: Session, message: Message, channel_id: int, now: datetime, *,
