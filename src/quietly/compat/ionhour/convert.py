@@ -41,12 +41,12 @@ _OWN_EFFECTS = (Effect.MUTE, Effect.SUPPRESS_INCIDENTS)
 # Far-off dates overflow schedule arithmetic (datetime's year 1..9999) and mean nothing for a
 # maintenance window; refuse them with a message rather than fail.
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+_LATEST = datetime(3000, 1, 1, tzinfo=UTC)
 
 
 def _bounded(value: datetime, field: str) -> datetime:
     if not _EARLIEST <= value < _LATEST:
-        raise ValidationError("must lie between 1970 and 2199", field=field)
+        raise ValidationError("must lie between 1970 and 2999 (as in the native API)", field=field)
     return value
 
 
