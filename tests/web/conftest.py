@@ -6,6 +6,7 @@ Screenshots of every page go to ``artifacts/screenshots/`` (kept by CI as artifa
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,9 @@ from tests.conftest import Tenant
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+# .ci/run keeps $QUIETLY_ARTIFACTS (default: artifacts/ in the checkout) as CI artifacts.
+SCREENSHOTS = Path(os.environ.get("QUIETLY_ARTIFACTS")
+                   or Path(__file__).resolve().parents[2] / "artifacts") / "screenshots"
 BROWSER_ZONE = "America/New_York"  # not the workspace's zone, so conversions are visible
 
 needs_chromium = pytest.mark.skipif(

@@ -220,3 +220,14 @@ def _form_fields(page: str) -> list[tuple[str, str]]:
 def _post_form(client: httpx.Client, path: str, form: list[tuple[str, str]]) -> httpx.Response:
     return client.post(path, content=urlencode(form),
                        headers={"content-type": "application/x-www-form-urlencoded"})
+
+
+def test_delete_archives_and_returns_to_the_list(tenant: Tenant) -> None:
+    window_id = _window(tenant)
+    client, csrf = _browser(tenant, Role.EDITOR)
+    response = client.post(f"/windows/{window_id}/delete", data={"csrf_token": csrf})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/windows?deleted=1"
+    assert "Window deleted." in client.get("/windows?deleted=1").text
+    assert tenant.viewer.get(f"/api/v1/windows/{window_id}").status_code == 404
+    assert client.get(f"/windows/{window_id}").status_code == 404

@@ -115,7 +115,8 @@ def window_list(request: Request,
                      "next": lifecycle.current_occurrence(window, now)
                      or lifecycle.next_occurrence(window, now)})
     return page(request, "windows.html", session, rows=rows, state=chosen.value if chosen
-                else "", q=q or "", states=STATES, zone=session.principal.workspace_timezone)
+                else "", q=q or "", states=STATES, zone=session.principal.workspace_timezone,
+                deleted=request.query_params.get("deleted") == "1")
 
 
 def _window_context(request: Request, window_id: int) -> tuple[Any, dict[str, Any]]:
