@@ -37,6 +37,8 @@ CASES: dict[str, dict[str, Any]] = {
         "every": "daily", "start_time": "02:30", "end_time": "05:00"},
     "daily, start inside the autumn fold": {
         "every": "daily", "start_time": "01:30", "end_time": "03:15"},
+    "daily, collapses to nothing on the spring change": {
+        "every": "daily", "start_time": "02:30", "end_time": "03:30"},
     "daily, elapsed duration across the change": {
         "every": "daily", "start_time": "01:00", "duration": "PT3H"},
     "daily, overnight": {"every": "daily", "start_time": "22:00", "end_time": "02:00"},

@@ -16,8 +16,9 @@
   emitted as one VEVENT per occurrence within the feed horizon (31 days back, 400 ahead).
 - Deleted windows and one-time windows cancelled before they started are left out.
 
-Known limit: a wall-clock window that collapses to zero length on a DST day (02:30-03:30 in
-Berlin on the spring change) has no occurrence in quietly, but the RRULE still produces it.
+- A wall-clock window that collapses to zero length on a DST day (02:30-03:30 in Berlin on
+  the spring change) has no occurrence in quietly; within the feed horizon such instances get
+  an ``EXDATE`` so that calendars do not show them either.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from quietly.core.model import (
 )
 from quietly.core.records import WindowFields, WindowRecord
 from quietly.core.schedule.compiled import parsed_rule, rrule_limits
-from quietly.core.schedule.rules import simple_rule_body
+from quietly.core.schedule.rules import anchored, simple_rule_body
 from quietly.core.timeutil import get_zone, to_local, to_utc
 
 __all__ = ["HORIZON_AHEAD", "HORIZON_BACK", "FeedHorizon", "build_calendar", "calendar_from_json",
@@ -179,6 +180,28 @@ def _series_overrides(schedule: RecurringSchedule, cut: datetime | None,
     return overrides
 
 
+def _collapsed(schedule: RecurringSchedule, dtstart: datetime, until: datetime | None,
+               count: int | None, horizon: FeedHorizon) -> list[datetime]:
+    """Rule instances (naive wall starts) in the horizon that end where they start.
+
+    Only a wall-clock end can do that: a start in a DST gap is read with the offset before the
+    gap (later), and an end time just after the gap can then land on the same instant.
+    """
+    if schedule.end_time is None or schedule.start_time is None:
+        return []
+    zone = schedule.timezone
+    rule = anchored(parsed_rule(schedule), dtstart, until=until, count=count)
+    low = to_local(horizon.start, zone).replace(tzinfo=None)
+    high = to_local(horizon.end, zone).replace(tzinfo=None)
+    overnight = timedelta(days=1) if schedule.end_time <= schedule.start_time else timedelta()
+    found = []
+    for local in rule.between(low, high, inc=True):
+        end = datetime.combine(local.date() + overnight, schedule.end_time)
+        if to_utc(end, zone) <= to_utc(local, zone):
+            found.append(local)
+    return found
+
+
 def _series_events(record: WindowRecord, now: datetime,
                    horizon: FeedHorizon) -> list[icalendar.Event]:
     schedule = record.fields.schedule
@@ -200,6 +223,8 @@ def _series_events(record: WindowRecord, now: datetime,
         exdates = [to_local(o.start, zone)
                    for o in sched.occurrences(schedule, cut, far, limit=count or 1)
                    if o.start >= cut]
+    exdates += [local.replace(tzinfo=zone)
+                for local in _collapsed(schedule, dtstart, until, count, horizon)]
     if until_utc is not None:
         parts["UNTIL"] = until_utc.strftime("%Y%m%dT%H%M%SZ")
     if count is not None:
@@ -214,7 +239,7 @@ def _series_events(record: WindowRecord, now: datetime,
         end_day = dtstart.date() + overnight
         event.add("dtend", datetime.combine(end_day, schedule.end_time, tzinfo=zone))
     event.add("rrule", icalendar.vRecur.from_ical(";".join(f"{k}={v}" for k, v in parts.items())))
-    for excluded in exdates:
+    for excluded in sorted(set(exdates)):
         event.add("exdate", excluded)
     events = [event]
     for wall, end in sorted(_series_overrides(schedule, cut, horizon).items()):
