@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
 from quietly.core.records import Role
 from tests.conftest import Tenant
-from tests.web.conftest import needs_chromium, sign_in
+from tests.web.conftest import BROWSER_ZONE, needs_chromium, sign_in
 
 pytestmark = needs_chromium
 
@@ -55,6 +56,13 @@ def test_sign_in_create_weekly_window_extend_and_cancel(page: Page, tenant: Tena
     expect(page.get_by_role("status")).to_contain_text("Window created.")
     expect(page.locator("h1")).to_contain_text("Weekly DB patching")
     window_url = page.url.split("?")[0]
+    # Shown in the browser's zone (New York: the evening before), the window's zone on hover.
+    window_id = int(window_url.rsplit("/", 1)[1])
+    start = datetime.fromisoformat(
+        tenant.viewer.get(f"/api/v1/windows/{window_id}").json()["next_occurrence"]["start"])
+    first = page.locator("table tbody tr").first.locator("time").first
+    expect(first).to_contain_text(start.astimezone(ZoneInfo(BROWSER_ZONE)).strftime("%H:%M"))
+    expect(first).to_have_attribute("title", re.compile(r"03:30 CES?T \(Europe/Berlin\)"))
     shoot(page, "03-window-page")
 
     page.get_by_role("link", name="Timeline").click()
@@ -79,7 +87,6 @@ def test_sign_in_create_weekly_window_extend_and_cancel(page: Page, tenant: Tena
     expect(page.locator("h1 .badge")).to_have_text("cancelled")
     expect(page.get_by_role("button", name="Cancel window")).to_have_count(0)
     shoot(page, "06-window-cancelled")
-    window_id = int(window_url.rsplit("/", 1)[1])
     assert tenant.viewer.get(f"/api/v1/windows/{window_id}").json()["state"] == "cancelled"
     children = tenant.viewer.get("/api/v1/windows", params={"state": "cancelled"}).json()
     assert len(children["windows"]) == 2  # the series and its extension

@@ -231,3 +231,19 @@ def test_delete_archives_and_returns_to_the_list(tenant: Tenant) -> None:
     assert "Window deleted." in client.get("/windows?deleted=1").text
     assert tenant.viewer.get(f"/api/v1/windows/{window_id}").status_code == 404
     assert client.get(f"/windows/{window_id}").status_code == 404
+
+
+def test_extending_an_active_one_time_window_moves_its_end(tenant: Tenant) -> None:
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    created = tenant.editor.post("/api/v1/windows", json={
+        "name": "deploy", "targets": ["service:x"],
+        "schedule": {"kind": "once", "start": start.isoformat(),
+                     "end": (start + timedelta(hours=1)).isoformat()}}).json()
+    client, csrf = _browser(tenant, Role.EDITOR)
+    response = client.post(f"/windows/{created['id']}/extend",
+                           data={"csrf_token": csrf, "minutes": "60"})
+    assert response.status_code == 303
+    after = tenant.viewer.get(f"/api/v1/windows/{created['id']}").json()
+    assert after["state"] == "active"
+    assert datetime.fromisoformat(after["schedule"]["end"]) == \
+        datetime.fromisoformat(created["schedule"]["end"]) + timedelta(hours=1)
