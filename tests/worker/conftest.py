@@ -34,7 +34,7 @@ def sink() -> Iterator[Sink]:
 
 @pytest.fixture
 def worker(db: Database) -> Iterator[Worker]:
-    made = Worker(db, fast_config(), allow_private=True)
+    made = Worker(db, fast_config(), allow_private=True, tasks=[])
     made.start()
     yield made
     made.stop()

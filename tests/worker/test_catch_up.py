@@ -19,14 +19,14 @@ def test_events_missed_while_down_arrive_once_marked_late(
     start = seconds_from_now(1)
     window = make_window(tenant.editor, start, start + timedelta(seconds=1), [channel["id"]])
     time.sleep(3.5)  # start and end pass with no worker running
-    worker = Worker(db, fast_config(late_after_seconds=1.0), allow_private=True)
+    worker = Worker(db, fast_config(late_after_seconds=1.0), allow_private=True, tasks=[])
     worker.start()
     try:
         sink.wait_for("/late", 3, timeout=10)
         time.sleep(1.0)
     finally:
         worker.stop()
-    second = Worker(db, fast_config(late_after_seconds=1.0), allow_private=True)
+    second = Worker(db, fast_config(late_after_seconds=1.0), allow_private=True, tasks=[])
     second.tick()  # a restart finds nothing left to send
     second.stop()
     got = {r.json["type"]: r.json for r in sink.at("/late")}
@@ -44,7 +44,7 @@ def test_events_older_than_the_limit_are_recorded_as_skipped(
     window = make_window(tenant.editor, start, start + timedelta(seconds=1), [channel["id"]])
     time.sleep(4.0)
     worker = Worker(db, fast_config(late_after_seconds=0.5, skip_after_seconds=1.5),
-                    allow_private=True)
+                    allow_private=True, tasks=[])
     worker.tick()
     worker.stop()
     assert [r.json["type"] for r in sink.at("/old")] == ["window.created"]

@@ -23,7 +23,7 @@ from tests.worker.sink import Sink
 @pytest.fixture
 def short_worker(db: Database) -> Iterator[Worker]:
     made = Worker(db, fast_config(retry_for_seconds=2.0, backoff_base_seconds=0.2,
-                                  backoff_cap_seconds=0.5), allow_private=True)
+                                  backoff_cap_seconds=0.5), allow_private=True, tasks=[])
     made.start()
     yield made
     made.stop()

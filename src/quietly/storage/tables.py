@@ -41,6 +41,7 @@ __all__ = [
     "WindowJobRow",
     "WindowRow",
     "WindowTargetRow",
+    "WorkerTaskRow",
     "WorkspaceRow",
 ]
 
@@ -358,3 +359,12 @@ class CalendarFeedRow(Base):
     )
     secret: Mapped[str] = mapped_column(String(64))
     rotated_at: Mapped[datetime]
+
+
+class WorkerTaskRow(Base):
+    """When each periodic worker task last ran; claimed with one conditional UPDATE."""
+
+    __tablename__ = "worker_tasks"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    last_run_at: Mapped[datetime]

@@ -60,6 +60,9 @@ def attempt(transport: Transport, message: Claimed) -> Outcome:
         response = transport.send(build_request(message, int(time.time())))
     except TransportError as exc:
         return Outcome(None, str(exc), retryable=exc.retryable, duration_ms=exc.duration_ms)
+    except Exception as exc:  # a message we cannot even build must fail, not loop forever
+        return Outcome(None, f"internal error: {type(exc).__name__}: {exc}", retryable=False,
+                       duration_ms=0)
     status = response.status_code
     if 200 <= status < 300:
         return Outcome(status, None, retryable=False, duration_ms=response.duration_ms)

@@ -11,8 +11,9 @@ the outbox's unique keys make a repeat harmless.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import structlog
 from sqlalchemy import exists, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -32,6 +33,9 @@ from quietly.worker import timeline
 from quietly.worker.config import WorkerConfig
 
 __all__ = ["ensure_jobs", "process_due_jobs", "process_job"]
+
+log = structlog.get_logger("quietly.worker")
+POISON_RETRY = timedelta(minutes=1)
 
 OccurrenceEndHook = Callable[[Session, WindowRecord, timeline.Transition, datetime], object]
 
@@ -106,5 +110,11 @@ def process_due_jobs(database: Database, clock: Callable[[], datetime], config: 
         now = clock()
         claimed = _claim(db, now, config.job_batch)
         for job, row in claimed:
-            process_job(db, job, row, now, config, on_end)
+            try:
+                with db.begin_nested():  # one broken window must not stall the others
+                    process_job(db, job, row, now, config, on_end)
+            except Exception as exc:
+                log.warning("window job failed; retrying in a minute", window=row.id,
+                            error=str(exc))
+                job.next_due_at = now + POISON_RETRY
     return len(claimed)

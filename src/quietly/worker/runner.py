@@ -22,6 +22,7 @@ from quietly.worker.config import WorkerConfig
 from quietly.worker.delivery import Deliverer
 from quietly.worker.endings import handle_occurrence_end
 from quietly.worker.jobs import ensure_jobs, process_due_jobs
+from quietly.worker.periodic import PeriodicTask, default_tasks, run_due_tasks
 
 __all__ = ["Worker"]
 
@@ -37,8 +38,10 @@ class Worker:
 
     def __init__(self, database: Database, config: WorkerConfig | None = None, *,
                  allow_private: bool = False, transport: Transport | None = None,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+                 clock: Callable[[], datetime] = _utcnow,
+                 tasks: list[PeriodicTask] | None = None) -> None:
         self.config = config or WorkerConfig()
+        self._tasks = default_tasks() if tasks is None else tasks
         self.worker_id = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._db = database
         self._clock = clock
@@ -56,6 +59,8 @@ class Worker:
             threading.Thread(target=self._loop, args=(self._deliverer.run_once,
                                                       self.config.delivery_poll_seconds),
                              name="quietly-delivery", daemon=True),
+            threading.Thread(target=self._loop, args=(self._periodic_round, 30.0),
+                             name="quietly-periodic", daemon=True),
         ]
 
     def start(self) -> None:
@@ -74,10 +79,6 @@ class Worker:
         if self._own_transport and isinstance(self._transport, HttpTransport):
             self._transport.close()
 
-    def wait(self) -> None:
-        """Block until ``stop()`` is called (from a signal handler)."""
-        self._stop.wait()
-
     def tick(self) -> None:
         """One synchronous round of both loops (for tests and one-shot runs)."""
         self._jobs_round()
@@ -92,6 +93,10 @@ class Worker:
             total += handled
             if handled < self.config.job_batch or self._stop.is_set():
                 return total
+
+    def _periodic_round(self) -> int:
+        run_due_tasks(self._db, self._tasks, self._clock)
+        return 0  # never busy: the next check is a poll interval away
 
     def _loop(self, work: Callable[[], int], interval: float) -> None:
         while not self._stop.is_set():

@@ -1,4 +1,4 @@
-"""worker: channels, routes, the outbox, delivery attempts, per-window jobs
+"""worker: channels, routes, the outbox, delivery attempts, per-window jobs, periodic tasks
 
 Revision ID: 0003
 Revises: 0001
@@ -116,9 +116,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("window_jobs", schema=None) as batch_op:
         batch_op.create_index("ix_window_jobs_due", ["next_due_at"], unique=False)
+    op.create_table(
+        "worker_tasks",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        _instant("last_run_at", nullable=False),
+        sa.PrimaryKeyConstraint("name"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("worker_tasks")
     op.drop_table("window_jobs")
     op.drop_table("delivery_attempts")
     op.drop_table("outbox")
