@@ -81,3 +81,20 @@ def test_all_four_occurrence_events_with_minute_leads(
         "window.created": 1, **dict.fromkeys(OCCURRENCE_EVENTS, 1)}
     _assert_on_time([r for k in OCCURRENCE_EVENTS for r in got[k]])
     _assert_signed(sink.at("/four"), channel["secret"])
+
+
+def test_a_window_created_running_announces_its_start_and_its_cancel_ends_it(
+        tenant: Tenant, sink: Sink, worker: Worker) -> None:
+    channel = make_channel(tenant.admin, sink.url("/now"))
+    start = seconds_from_now(-3)
+    window = make_window(tenant.editor, start, start + timedelta(hours=1), [channel["id"]])
+    sink.wait_for("/now", 2, timeout=10)
+    cancelled = tenant.editor.post(f"/api/v1/windows/{window['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.text
+    got = sink.wait_for("/now", 4, timeout=10)
+    time.sleep(0.5)
+    got = sink.at("/now")
+    assert [r.json["type"] for r in got] == [
+        "window.created", "occurrence.started", "window.cancelled", "occurrence.ended"]
+    assert got[1].json["occurrence"]["start"] == window["schedule"]["start"]
+    assert got[3].json["occurrence"]["end"] == got[2].json["window"]["cancelled_at"]
