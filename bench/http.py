@@ -5,7 +5,8 @@
 2. ``GET /api/v1/decide`` with wrk (random targets of the workload) at 1 and 16
    connections, with one and with two serve processes sharing the port (on SQLite, both
    processes share the file and each loads its own index);
-3. ``POST /api/v1/decide`` with 1,000 alerts per request (half target, half label alerts);
+3. ``POST /api/v1/decide`` with 1,000 alerts per request (each with a target and labels,
+   the same alerts part 6 loads into Alertmanager);
 4. ``POST /api/v1/alerts`` with 1,000-alert batches, new alerts then the same again
    (updates), on SQLite and, when reachable, PostgreSQL;
 5. window creations per second through the API (sequential, one client).
@@ -52,8 +53,8 @@ wrk.body = [==[{body}]==]
 
 
 def decide_batch_body(work: Workload, size: int = 1000) -> str:
-    half = size // 2
-    return json.dumps({"alerts": work.target_alerts[:half] + work.label_alerts[:size - half]})
+    """The first ``size`` of the alerts part 6 loads into Alertmanager (target + labels)."""
+    return json.dumps({"alerts": work.combined_alerts(size)})
 
 
 def single_decisions(url: str, key: str, targets: int, seconds: int) -> dict[str, Any]:

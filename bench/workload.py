@@ -4,8 +4,8 @@ Defaults (the issue's): 10,000 windows — 70 % one-time on targets, 20 % recurr
 cron and the simple forms, in five zones), 10 % with label matchers — over 100,000 distinct
 targets, and alerts of which about 10 % are in maintenance at the instant measured.
 
-How the 10 % comes about: a quarter of the one-time windows run now and name 4 targets each
-(0.7 x ¼ x 10,000 x 4 ≈ 17,500 target slots, ~10 % of the target space once overlaps and the
+How the 10 % comes about: a quarter of the one-time windows run now and name 6 targets each
+(0.7 x ¼ x 10,000 x 6 ≈ 10,500 target slots, ~10 % of the target space once overlaps and the
 recurring ones are counted); half of the label windows run now, each for one ``team``, and
 label alerts draw their team from ten times as many teams as there are active windows.
 """
@@ -37,15 +37,20 @@ class Workload:
     label_alerts: list[dict[str, Any]]  # {"labels": {...}}
     teams: int
 
-    def am_alerts(self, count: int) -> list[dict[str, Any]]:
-        """The label alerts with their target as a ``service`` label (Alertmanager's view)."""
+    def combined_alerts(self, count: int) -> list[dict[str, Any]]:
+        """Alerts with a target *and* labels (the target's name as a ``service`` label too):
+        what an Alertmanager alert becomes through the receiver's default target rule."""
         out = []
         for i in range(count):
             target = self.target_alerts[i % len(self.target_alerts)]["targets"][0]
             labels = {**self.label_alerts[i % len(self.label_alerts)]["labels"],
                       "service": target.split(":", 1)[1], "instance": f"host-{i}:9100"}
-            out.append({"labels": labels})
+            out.append({"targets": [target], "labels": labels})
         return out
+
+    def am_alerts(self, count: int) -> list[dict[str, Any]]:
+        """``combined_alerts`` as Alertmanager receives them (labels only)."""
+        return [{"labels": a["labels"]} for a in self.combined_alerts(count)]
 
 
 def _once(rng: random.Random, now: datetime, targets: list[str], active: bool,
@@ -56,7 +61,7 @@ def _once(rng: random.Random, now: datetime, targets: list[str], active: bool,
     else:
         start = now + timedelta(hours=rng.randint(2, 24 * 30))
         end = start + timedelta(minutes=rng.choice((30, 60, 120, 240, 480)))
-    return {"name": f"once-{i}", "targets": rng.sample(targets, 4),
+    return {"name": f"once-{i}", "targets": rng.sample(targets, 6),
             "schedule": {"kind": "once", "start": _iso(start), "end": _iso(end)}}
 
 

@@ -58,7 +58,7 @@ class Alertmanager:
     """
 
     def __init__(self, webhook_url: str | None = None, *, bearer: str | None = None,
-                 group_by: list[str] | None = None) -> None:
+                 group_by: list[str] | None = None, timeout: float = 30) -> None:
         if BINARY is None:
             raise RuntimeError("prometheus-alertmanager is not installed")
         self.port = free_port()
@@ -67,7 +67,7 @@ class Alertmanager:
         (self._dir / "alertmanager.yml").write_text(
             _config(webhook_url, bearer, group_by or ["alertname"]))
         self._proc: subprocess.Popen[bytes] | None = None
-        self.client = httpx.Client(base_url=self.url, timeout=30)
+        self.client = httpx.Client(base_url=self.url, timeout=timeout)
 
     def __enter__(self) -> Alertmanager:
         assert BINARY is not None
