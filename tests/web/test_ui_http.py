@@ -247,3 +247,17 @@ def test_extending_an_active_one_time_window_moves_its_end(tenant: Tenant) -> No
     assert after["state"] == "active"
     assert datetime.fromisoformat(after["schedule"]["end"]) == \
         datetime.fromisoformat(created["schedule"]["end"]) + timedelta(hours=1)
+
+
+def test_admins_see_and_rotate_the_feed_address_others_do_not(tenant: Tenant) -> None:
+    client, csrf = _browser(tenant, Role.ADMIN)
+    current = tenant.admin.get("/api/v1/calendar").json()["workspace_url"]
+    assert current in client.get("/").text
+    assert client.post("/calendar/rotate", data={"csrf_token": csrf}).status_code == 303
+    rotated = tenant.admin.get("/api/v1/calendar").json()["workspace_url"]
+    assert rotated != current
+    assert httpx.get(current).status_code == 404
+    editor, editor_csrf = _browser(tenant, Role.EDITOR)
+    assert "/calendar/" not in editor.get("/").text
+    assert editor.post("/calendar/rotate", data={"csrf_token": editor_csrf}).status_code == 403
+    assert tenant.admin.get("/api/v1/calendar").json()["workspace_url"] == rotated

@@ -202,6 +202,33 @@ def _collapsed(schedule: RecurringSchedule, dtstart: datetime, until: datetime |
     return found
 
 
+def _cut_series(schedule: RecurringSchedule, dtstart: datetime, cut: datetime | None,
+                horizon: FeedHorizon) -> tuple[dict[str, str], list[datetime]]:
+    """The RRULE parts with UNTIL/COUNT, and the EXDATEs (cancellation, collapsed days).
+
+    RFC 5545 forbids COUNT with UNTIL, so a counted rule is cut with EXDATEs (finite: at most
+    COUNT of them) and an open one with UNTIL one second before the cut.
+    """
+    zone = get_zone(schedule.timezone)
+    parts, until, count = _rule_parts(schedule)
+    until_utc = to_utc(until.replace(microsecond=0), zone) if until is not None else None
+    exdates = [local.replace(tzinfo=zone)
+               for local in _collapsed(schedule, dtstart, until, count, horizon)]
+    if cut is not None and count is None:
+        last = cut - timedelta(seconds=1)
+        until_utc = last if until_utc is None else min(until_utc, last)
+    elif cut is not None:
+        far = cut + timedelta(days=366 * 200)
+        exdates += [to_local(o.start, zone)
+                    for o in sched.occurrences(schedule, cut, far, limit=count or 1)
+                    if o.start >= cut]
+    if until_utc is not None:
+        parts["UNTIL"] = until_utc.strftime("%Y%m%dT%H%M%SZ")
+    if count is not None:
+        parts["COUNT"] = str(count)
+    return parts, sorted(set(exdates))
+
+
 def _series_events(record: WindowRecord, now: datetime,
                    horizon: FeedHorizon) -> list[icalendar.Event]:
     schedule = record.fields.schedule
@@ -212,23 +239,7 @@ def _series_events(record: WindowRecord, now: datetime,
     dtstart = _first_start_local(schedule)
     if dtstart is None or (cut is not None and to_utc(dtstart, zone) >= cut):
         return []
-    parts, until, count = _rule_parts(schedule)
-    until_utc = to_utc(until.replace(microsecond=0), zone) if until is not None else None
-    exdates: list[datetime] = []
-    if cut is not None and count is None:
-        last = cut - timedelta(seconds=1)
-        until_utc = last if until_utc is None else min(until_utc, last)
-    elif cut is not None:
-        far = cut + timedelta(days=366 * 200)
-        exdates = [to_local(o.start, zone)
-                   for o in sched.occurrences(schedule, cut, far, limit=count or 1)
-                   if o.start >= cut]
-    exdates += [local.replace(tzinfo=zone)
-                for local in _collapsed(schedule, dtstart, until, count, horizon)]
-    if until_utc is not None:
-        parts["UNTIL"] = until_utc.strftime("%Y%m%dT%H%M%SZ")
-    if count is not None:
-        parts["COUNT"] = str(count)
+    parts, exdates = _cut_series(schedule, dtstart, cut, horizon)
     event = _base_event(record, now, _uid(record))
     event.add("dtstart", dtstart.replace(tzinfo=zone))
     if schedule.duration is not None:
@@ -239,7 +250,7 @@ def _series_events(record: WindowRecord, now: datetime,
         end_day = dtstart.date() + overnight
         event.add("dtend", datetime.combine(end_day, schedule.end_time, tzinfo=zone))
     event.add("rrule", icalendar.vRecur.from_ical(";".join(f"{k}={v}" for k, v in parts.items())))
-    for excluded in sorted(set(exdates)):
+    for excluded in exdates:
         event.add("exdate", excluded)
     events = [event]
     for wall, end in sorted(_series_overrides(schedule, cut, horizon).items()):

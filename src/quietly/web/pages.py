@@ -12,8 +12,15 @@ from quietly.api.deps import get_state
 from quietly.core import lifecycle
 from quietly.core.errors import NotFound
 from quietly.core.model import State
-from quietly.core.records import WindowRecord
-from quietly.services import audit, deliveries, extensions, web_sessions, windows
+from quietly.core.records import Role, WindowRecord
+from quietly.services import (
+    audit,
+    calendar_feeds,
+    deliveries,
+    extensions,
+    web_sessions,
+    windows,
+)
 from quietly.web import auth
 from quietly.web.auth import UiError
 from quietly.web.render import page
@@ -84,12 +91,36 @@ def _all_windows(request: Request, principal: Any, state: State | None = None
     return found
 
 
+def _feed_url(request: Request, principal: Any) -> str | None:
+    """The workspace's calendar feed address, for admins only (it is a credential)."""
+    if not principal.role.allows(Role.ADMIN):
+        return None
+    with get_state(request).db.transaction() as db:
+        feed = calendar_feeds.feed_secret(db, principal, _now())
+    return str(request.base_url).rstrip("/") + calendar_feeds.workspace_feed_path(feed)
+
+
 @router.get("/")
 def timeline(request: Request) -> Response:
     session = auth.current_session(request)
     zone = session.principal.workspace_timezone
     view = build_timeline(_all_windows(request, session.principal), _now(), zone)
-    return page(request, "timeline.html", session, timeline=view, zone=zone)
+    return page(request, "timeline.html", session, timeline=view, zone=zone,
+                feed_url=_feed_url(request, session.principal),
+                rotated=request.query_params.get("rotated") == "1")
+
+
+@router.post("/calendar/rotate")
+def rotate_feeds(request: Request, csrf_token: Annotated[str, Form(max_length=200)] = ""
+                 ) -> Response:
+    """Replace every calendar feed address (admins only)."""
+    session = auth.current_session(request)
+    auth.check_csrf(session, csrf_token)
+    if not session.principal.role.allows(Role.ADMIN):
+        raise UiError(403, "Only admins can rotate the calendar feed addresses.")
+    with get_state(request).db.transaction() as db:
+        calendar_feeds.rotate(db, session.principal, _now())
+    return RedirectResponse("/?rotated=1", status_code=303)
 
 
 def _matches_search(record: WindowRecord, query: str) -> bool:
