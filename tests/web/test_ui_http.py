@@ -261,3 +261,11 @@ def test_admins_see_and_rotate_the_feed_address_others_do_not(tenant: Tenant) ->
     assert "/calendar/" not in editor.get("/").text
     assert editor.post("/calendar/rotate", data={"csrf_token": editor_csrf}).status_code == 403
     assert tenant.admin.get("/api/v1/calendar").json()["workspace_url"] == rotated
+
+
+def test_pages_are_not_cached_framed_or_open_to_foreign_scripts(tenant: Tenant) -> None:
+    client, _ = _browser(tenant, Role.VIEWER)
+    headers = client.get("/").headers
+    assert headers["cache-control"] == "no-store"
+    assert headers["x-frame-options"] == "DENY"
+    assert "script-src 'self'" in headers["content-security-policy"]

@@ -65,6 +65,19 @@ TEMPLATES.env.filters["localfmt"] = fmt_local
 TEMPLATES.env.filters["human"] = human_schedule
 
 
+# Pages carry CSRF tokens and a workspace's data: never cache them, never frame them, and run
+# only our own scripts (the inline ``style`` attributes place timeline bars).
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'self'",
+}
+
+
 def page(request: Request, template: str, session: WebSession | None, *,
          status: int = 200, **context: Any) -> Response:
     """Render a full page or fragment with the session's role, CSRF token and nav state."""
@@ -76,4 +89,6 @@ def page(request: Request, template: str, session: WebSession | None, *,
         csrf_token=session.csrf_token if session else "",
         path=request.url.path,
     )
-    return TEMPLATES.TemplateResponse(request, template, context, status_code=status)
+    response = TEMPLATES.TemplateResponse(request, template, context, status_code=status)
+    response.headers.update(SECURITY_HEADERS)
+    return response
