@@ -25,6 +25,9 @@ from quietly.core.model import (
 )
 
 __all__ = [
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "check_instant_range",
     "format_duration",
     "format_instant",
     "match_from_json",
@@ -34,6 +37,19 @@ __all__ = [
     "schedule_from_json",
     "schedule_to_json",
 ]
+
+# The calendar range every API accepts: wide enough for any maintenance, and it keeps zone
+# arithmetic (a naive 0001-01-01 read in +14:00, say) from overflowing.
+MIN_YEAR, MAX_YEAR = 1970, 2999
+
+
+def check_instant_range(value: datetime, field: str) -> datetime:
+    """Return ``value`` if its year is within [MIN_YEAR, MAX_YEAR], else a ValidationError."""
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValidationError(f"must lie between the years {MIN_YEAR} and {MAX_YEAR}",
+                              field=field)
+    return value
+
 
 _DURATION = re.compile(
     r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"

@@ -15,7 +15,7 @@ from quietly.api.native.schemas import (
     WindowCreate,
     WindowUpdate,
 )
-from quietly.core.codec import parse_duration
+from quietly.core.codec import MAX_YEAR, MIN_YEAR, parse_duration
 from quietly.core.errors import ValidationError
 from quietly.core.model import (
     ConditionGroup,
@@ -34,7 +34,6 @@ from quietly.core.timeutil import get_zone, to_utc
 __all__ = ["match_from_schema", "parse_instant_field", "schedule_from_schema",
            "update_changes", "window_fields_from_create"]
 
-MIN_YEAR, MAX_YEAR = 1970, 2999
 _RULE_KEYS = ("rrule", "cron", "every")
 _SIMPLE_KEYS = ("days_of_week", "day_of_month", "weekday_of_month", "short_month")
 _SCHEDULE = TypeAdapter[ScheduleIn](ScheduleIn)

@@ -32,6 +32,7 @@ from quietly.compat.incidentio.schemas import (
     MaintenanceWindowPayload,
 )
 from quietly.core import lifecycle, schedule
+from quietly.core.codec import check_instant_range
 from quietly.core.errors import ValidationError
 from quietly.core.model import Effect, Occurrence, OnceSchedule
 from quietly.core.records import WindowFields, WindowRecord
@@ -45,16 +46,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 # Far-off dates overflow schedule arithmetic (datetime's year 1..9999) and mean nothing for a
 # maintenance window; refuse them with a message rather than fail.
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(3000, 1, 1, tzinfo=UTC)
-
-
-def _bounded(value: datetime, field: str) -> datetime:
-    if not _EARLIEST <= value < _LATEST:
-        raise ValidationError("must lie between 1970 and 2999 (as in the native API)", field=field)
-    return value
-
-
 def _instant(value: str, zone: str, field: str) -> datetime:
     """RFC 3339; a value without an offset is read in the workspace's zone (DESIGN §3)."""
     text = value.strip()
@@ -63,7 +54,7 @@ def _instant(value: str, zone: str, field: str) -> datetime:
     except ValueError as exc:
         raise ValidationError(f"{value!r} is not an RFC 3339 date-time", field=field) from exc
     instant = to_utc(parsed, zone) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    return _bounded(instant, field)
+    return check_instant_range(instant, field)
 
 
 def _effects(escalations: tuple[str, ...], incident_id: str | None) -> tuple[Effect, ...]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from quietly.compat.ionhour.schemas import MaintenanceWindowCreate, MaintenanceWindowUpdate
 from quietly.core import lifecycle, schedule
+from quietly.core.codec import check_instant_range
 from quietly.core.errors import NotFound, ValidationError
 from quietly.core.model import (
     CronRule,
@@ -40,16 +41,6 @@ _OWN_EFFECTS = (Effect.MUTE, Effect.SUPPRESS_INCIDENTS)
 
 # Far-off dates overflow schedule arithmetic (datetime's year 1..9999) and mean nothing for a
 # maintenance window; refuse them with a message rather than fail.
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(3000, 1, 1, tzinfo=UTC)
-
-
-def _bounded(value: datetime, field: str) -> datetime:
-    if not _EARLIEST <= value < _LATEST:
-        raise ValidationError("must lie between 1970 and 2999 (as in the native API)", field=field)
-    return value
-
-
 def check_workspace(workspace_id: int | None, principal: Principal) -> None:
     """``workspaceId`` must be the key's workspace; any other is not found (never 403)."""
     if workspace_id is not None and workspace_id != principal.workspace_id:
@@ -72,7 +63,7 @@ def _instant(value: str, zone: str, field: str) -> datetime:
     except ValueError as exc:
         raise ValidationError("must be a valid ISO 8601 date string", field=field) from exc
     instant = to_utc(parsed, zone) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    return _bounded(instant, field)
+    return check_instant_range(instant, field)
 
 
 def _schedule(start_at: str, end_at: str, zone: str, cron: str | None) -> Schedule:

@@ -12,13 +12,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from quietly.core.codec import MAX_YEAR, MIN_YEAR
+
 __all__ = ["MaintenancePeriodCreate", "MaintenancePeriodPage", "MaintenancePeriodPublic",
            "MaintenancePeriodUpdate", "RecurringCreate", "RecurringList", "RecurringPublic",
            "RecurringUpdate", "StartMaintenance", "StopMaintenance"]
 
 _MINUTE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
 _CLOCK = re.compile(r"^\d{2}:\d{2}$")
-MIN_YEAR, MAX_YEAR = 1970, 2999
+
 MAX_SECONDS = 10 * 366 * 86400  # ten years: far beyond any maintenance, far below overflow
 
 MonitorId = Annotated[int, Field(ge=1, le=2**62)]

@@ -14,6 +14,7 @@ from typing import Any
 from quietly.compat.pagertree.schemas import MaintenanceWindowCreate, MaintenanceWindowUpdate
 from quietly.compat.pagertree.zones import resolve_zone
 from quietly.core import lifecycle, schedule
+from quietly.core.codec import check_instant_range
 from quietly.core.errors import ValidationError
 from quietly.core.model import Effect, Occurrence, OnceSchedule
 from quietly.core.records import WindowFields, WindowRecord
@@ -27,16 +28,6 @@ PREFIX = "integration:"
 
 # Far-off dates overflow schedule arithmetic (datetime's year 1..9999) and mean nothing for a
 # maintenance window; refuse them with a message rather than fail.
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(3000, 1, 1, tzinfo=UTC)
-
-
-def _bounded(value: datetime, field: str) -> datetime:
-    if not _EARLIEST <= value < _LATEST:
-        raise ValidationError("must lie between 1970 and 2999 (as in the native API)", field=field)
-    return value
-
-
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -53,8 +44,8 @@ def parse_datetime(value: str, zone: str, field: str) -> datetime:
     except ValueError as exc:
         raise ValidationError(f"{value!r} is not a valid datetime", field=field) from exc
     if parsed.tzinfo is None:
-        return _bounded(to_utc(parsed, zone), field)
-    return _bounded(parsed.astimezone(UTC), field)
+        return check_instant_range(to_utc(parsed, zone), field)
+    return check_instant_range(parsed.astimezone(UTC), field)
 
 
 def _integration_targets(ids: list[str | int], field: str) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from quietly.compat.uptrends.schemas import WEEK_DAYS, MaintenancePeriodIn
+from quietly.core.codec import MAX_YEAR, MIN_YEAR
 from quietly.core.errors import ValidationError
 from quietly.core.model import Effect, OnceSchedule, RecurringSchedule, Schedule, SimpleRule
 from quietly.core.records import WindowFields, WindowRecord
@@ -35,7 +36,7 @@ __all__ = ["ORIGIN", "before_date", "from_record", "monitor_target", "to_changes
 
 ORIGIN = "uptrends"
 _DAY_CODES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # in WEEK_DAYS order
-MIN_YEAR, MAX_YEAR = 1970, 2999
+
 _EFFECTS = {"DisableMonitoring": Effect.DROP, "DisableNotifications": Effect.MUTE}
 _MODES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
 
