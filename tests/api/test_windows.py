@@ -224,3 +224,21 @@ def test_instants_outside_the_calendar_are_422_not_500(tenant: Tenant, instant: 
                                  "end": "2030-01-01T00:00:00Z", "timezone": "Pacific/Kiritimati"})
     response = tenant.editor.post("/api/v1/windows", json=body)
     assert (response.status_code, response.json()["field"]) == (422, "schedule.start")
+
+
+@pytest.mark.parametrize(("where", "request_kwargs"), [
+    ("body", {"json": {"targets": ["service:a\u0000b"]}}),
+    ("query", {"params": {"target": "service:a\u0000"}}),
+])
+def test_nul_characters_are_refused_on_every_backend(
+        tenant: Tenant, where: str, request_kwargs: dict[str, Any]) -> None:
+    method, url = (("POST", "/api/v1/maintenance/start") if where == "body"
+                   else ("GET", "/api/v1/decide"))
+    response = tenant.editor.request(method, url, **request_kwargs)
+    assert (response.status_code, response.json()["field"]) == (422, where)
+
+
+def test_nul_in_a_vendor_api_answers_in_the_vendor_shape(tenant: Tenant) -> None:
+    response = tenant.editor.post("/compat/ohdear/api/maintenance-periods",
+                                  json={"monitor_id": 1, "name": "a\u0000"})
+    assert (response.status_code, "errors" in response.json()) == (422, True)

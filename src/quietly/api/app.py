@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 import quietly
 from quietly.api import health as health_api
 from quietly.api.deps import AppState
+from quietly.api.middleware import NulGuard
 from quietly.api.native import admin, decide, windows
 from quietly.api.native import alerts as alerts_api
 from quietly.api.native import calendar as calendar_api
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     install_problem_handlers(app)
     app.add_middleware(DecideShortcut)  # the decision hot path skips routing (bench/)
+    app.add_middleware(NulGuard)  # added last, so outermost: it guards the shortcut too
     app.include_router(windows.router)
     app.include_router(decide.router)
     app.include_router(alerts_api.router)

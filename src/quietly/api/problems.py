@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from quietly.core.errors import Conflict, NotFound, QuietlyError, Unavailable, ValidationError
 
 __all__ = ["PROBLEM_RESPONSES", "ErrorRenderer", "install_problem_handlers", "problem",
-           "register_error_renderer", "validation_errors"]
+           "register_error_renderer", "render_error", "validation_errors"]
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -59,7 +59,7 @@ def register_error_renderer(prefix: str, renderer: ErrorRenderer) -> None:
     _RENDERERS[prefix] = renderer
 
 
-def _render(request: Request, status: int, detail: str, field: str | None,
+def render_error(request: Request, status: int, detail: str, field: str | None,
             errors: list[dict[str, Any]] | None = None,
             headers: dict[str, str] | None = None) -> Response:
     path = request.url.path
@@ -112,10 +112,10 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = validation_errors(exc)
     if any(e["detail"] == "the body is not valid JSON" for e in errors):
-        return _render(request, 400, "the body is not valid JSON", None)
+        return render_error(request, 400, "the body is not valid JSON", None)
     first = errors[0] if errors else {"field": None, "detail": "invalid request"}
     detail = str(f"{first['field']}: {first['detail']}" if first["field"] else first["detail"])
-    return _render(request, 422, detail, first["field"] or None, errors)
+    return render_error(request, 422, detail, first["field"] or None, errors)
 
 
 async def _on_quietly(request: Request, exc: Exception) -> Response:
@@ -130,21 +130,21 @@ async def _on_quietly(request: Request, exc: Exception) -> Response:
     elif not isinstance(exc, ValidationError):
         status = 400
     errors = [{"field": exc.field, "detail": exc.message}] if exc.field else []
-    return _render(request, status, str(exc), exc.field, errors)
+    return render_error(request, status, str(exc), exc.field, errors)
 
 
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
-    return _render(request, exc.status_code, detail, None,
+    return render_error(request, exc.status_code, detail, None,
                    headers=getattr(exc, "headers", None))
 
 
 async def _on_database(request: Request, exc: Exception) -> Response:
     # Fail fast and say so: the database is unreachable, retrying later can help.
     if isinstance(exc, IntegrityError):
-        return _render(request, 409, "the change conflicts with an existing object", None)
-    return _render(request, 503, "the database is unreachable; writes are refused until it "
+        return render_error(request, 409, "the change conflicts with an existing object", None)
+    return render_error(request, 503, "the database is unreachable; writes are refused until it "
                    "is back (decisions keep answering from memory)", None,
                    headers={"Retry-After": "5"})
 

@@ -1,0 +1,70 @@
+"""ASGI middleware that guards every route before any handler runs."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from quietly.api.problems import render_error
+
+__all__ = ["NulGuard"]
+
+_NUL_MARKERS = (b"\\u0000", b"\x00")
+
+
+class NulGuard:
+    """Refuse NUL characters anywhere in a request's query or body with a 422.
+
+    PostgreSQL cannot store NUL in text or JSON, SQLite can: without this guard the same
+    request would succeed on one backend and fail on the other. No real name, label or
+    target contains NUL, so the rule is simple and the same everywhere.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if b"%00" in scope.get("query_string", b""):
+            await self._refuse(scope, send, "query")
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([], message, receive), send)
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if any(marker in body for marker in _NUL_MARKERS):
+            await self._refuse(scope, send, "body")
+            return
+        await self.app(scope, _replay([body], None, receive), send)
+
+    async def _refuse(self, scope: Scope, send: Send, where: str) -> None:
+        request = Request(scope)
+        response = render_error(request, 422, f"{where}: text must not contain NUL (\\u0000) "
+                                "characters", where,
+                                [{"field": where, "detail": "contains a NUL character"}])
+        await response(scope, _no_receive, send)
+
+
+def _replay(bodies: list[bytes], first: Message | None, receive: Receive) -> Receive:
+    """A receive callable that hands out the buffered body once, then the real stream."""
+    pending: list[Message] = [first] if first is not None else [
+        {"type": "http.request", "body": bodies[0] if bodies else b"", "more_body": False}]
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
