@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from quietly.api.deps import Admin, AppState, Now, State, Viewer
 from quietly.api.native.channel_schemas import (
@@ -22,7 +22,6 @@ from quietly.api.native.channel_schemas import (
 )
 from quietly.api.native.convert import match_from_schema
 from quietly.api.problems import PROBLEM_RESPONSES
-from quietly.api.types import ObjectId
 from quietly.core.codec import format_instant
 from quietly.notify import (
     HttpTransport,
@@ -38,6 +37,8 @@ from quietly.services.outbox import event_id_for
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
 
+# Channel and route ids are 32-bit on PostgreSQL: a larger id is a 422, not a driver error.
+ObjectId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 DeliveryStatus = Literal["pending", "delivering", "delivered", "failed", "skipped"]
 
 
