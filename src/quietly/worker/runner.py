@@ -99,12 +99,16 @@ class Worker:
         return 0  # never busy: the next check is a poll interval away
 
     def _loop(self, work: Callable[[], int], interval: float) -> None:
+        failures = 0
         while not self._stop.is_set():
             try:
                 busy = work()
+                failures = 0
             except Exception as exc:  # outlive database outages and bugs in one message
+                failures += 1
                 log.warning("worker round failed; retrying", error=str(exc),
-                            loop=threading.current_thread().name)
+                            loop=threading.current_thread().name, failures=failures)
                 busy = 0
             if not busy:
-                self._stop.wait(interval)
+                # Back off while the database is away: at most one warning per 30 s per loop.
+                self._stop.wait(min(30.0, interval * 2 ** min(failures, 8)))
