@@ -85,22 +85,30 @@ class ChangeListener:
 
     def apply(self, payloads: set[str]) -> None:
         """Load what each payload names and publish it to the decision service."""
+        windows: dict[int, int] = {}
+        groups: set[tuple[int, str]] = set()
+        for payload in payloads:
+            kind, _, rest = payload.partition(":")
+            workspace, _, name = rest.partition(":")
+            if not workspace.isdigit():
+                continue
+            if kind == "w" and name.isdigit():
+                windows[int(name)] = int(workspace)
+            elif kind == "g":
+                groups.add((int(workspace), name))
+        events: list[object] = []
         with self._db.read() as db:
-            events: list[object] = []
-            for payload in sorted(payloads):
-                kind, _, rest = payload.partition(":")
-                workspace, _, name = rest.partition(":")
-                if not workspace.isdigit():
-                    continue
-                if kind == "w" and name.isdigit():
-                    row = db.get(WindowRow, int(name))
-                    record = (window_record_from_row(row)
-                              if row is not None and row.archived_at is None else None)
-                    events.append(WindowChanged(int(workspace), int(name), record, "changed"))
-                elif kind == "g":
-                    group = db.scalar(select(GroupRow).where(
-                        GroupRow.workspace_id == int(workspace), GroupRow.name == name))
-                    targets = frozenset(group.targets) if group is not None else None
-                    events.append(GroupChanged(int(workspace), name, targets))
+            rows = {row.id: row for row in db.scalars(
+                select(WindowRow).where(WindowRow.id.in_(list(windows))))} if windows else {}
+            for window_id, workspace_id in sorted(windows.items()):
+                row = rows.get(window_id)
+                record = (window_record_from_row(row)
+                          if row is not None and row.archived_at is None else None)
+                events.append(WindowChanged(workspace_id, window_id, record, "changed"))
+            for workspace_id, name in sorted(groups):
+                group = db.scalar(select(GroupRow).where(GroupRow.workspace_id == workspace_id,
+                                                         GroupRow.name == name))
+                targets = frozenset(group.targets) if group is not None else None
+                events.append(GroupChanged(workspace_id, name, targets))
         for event in events:
             self._decisions.on_event(event)

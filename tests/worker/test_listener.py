@@ -1,0 +1,82 @@
+"""The change listener: another process's index follows window and group changes.
+
+``apply`` is what a notification triggers (tested on every backend); the real LISTEN path is
+tested on PostgreSQL with a second, independent decision service standing in for another
+``serve`` process.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from quietly.core.model import Alert, Verdict
+from quietly.services.decisions import DecisionService
+from quietly.storage.db import Database
+from quietly.worker.listener import ChangeListener
+from tests.conftest import Tenant
+from tests.worker.conftest import make_window, seconds_from_now
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def other_process(database_url: str) -> Iterator[tuple[DecisionService, ChangeListener]]:
+    database = Database(database_url)
+    decisions = DecisionService(database, _utcnow())
+    decisions.load(_utcnow())
+    listener = ChangeListener(database, decisions, _utcnow)
+    yield decisions, listener
+    database.dispose()
+
+
+def _verdict(decisions: DecisionService, tenant: Tenant, target: str) -> Verdict:
+    return decisions.decide(tenant.id, Alert(targets=(target,)), _utcnow()).verdict
+
+
+def test_apply_loads_changed_windows_and_groups(
+        tenant: Tenant, other_process: tuple[DecisionService, ChangeListener]) -> None:
+    decisions, listener = other_process
+    target, member = f"service:{uuid.uuid4().hex[:8]}", f"host:{uuid.uuid4().hex[:8]}"
+    made = tenant.editor.post("/api/v1/maintenance/start",
+                              json={"targets": [target], "duration": "PT10M"}).json()
+    assert tenant.editor.put("/api/v1/groups/lg", json={"targets": []}).status_code == 201
+    grouped = make_window(tenant.editor, seconds_from_now(-5), seconds_from_now(600), [],
+                          targets=[], groups=["lg"])
+    listener.apply({f"w:{tenant.id}:{grouped['id']}"})
+    tenant.editor.put("/api/v1/groups/lg", json={"targets": [member]})
+    assert (_verdict(decisions, tenant, target),
+            _verdict(decisions, tenant, member)) == (Verdict.DELIVER, Verdict.DELIVER)
+    listener.apply({f"w:{tenant.id}:{made['id']}", f"g:{tenant.id}:lg", "junk", "w:x:1"})
+    assert (_verdict(decisions, tenant, target),
+            _verdict(decisions, tenant, member)) == (Verdict.MUTE, Verdict.MUTE)
+    tenant.editor.delete(f"/api/v1/windows/{made['id']}")
+    listener.apply({f"w:{tenant.id}:{made['id']}"})
+    assert _verdict(decisions, tenant, target) is Verdict.DELIVER
+
+
+@pytest.mark.skipif(not os.environ.get("QUIETLY_TEST_DATABASE_URL"),
+                    reason="LISTEN/NOTIFY needs PostgreSQL")
+def test_notifications_reach_another_index_within_a_second(
+        tenant: Tenant, other_process: tuple[DecisionService, ChangeListener]) -> None:
+    decisions, listener = other_process
+    listener.start()
+    try:
+        assert listener.listening.wait(10)
+        target = f"service:{uuid.uuid4().hex[:8]}"
+        made = tenant.editor.post("/api/v1/maintenance/start",
+                                  json={"targets": [target], "duration": "PT10M"})
+        assert made.status_code == 201
+        written = time.monotonic()
+        while _verdict(decisions, tenant, target) is not Verdict.MUTE:
+            assert time.monotonic() - written < 1.0
+            time.sleep(0.02)
+    finally:
+        listener.stop()
