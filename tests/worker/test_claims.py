@@ -85,3 +85,18 @@ def test_an_expired_lease_is_taken_over_and_the_first_owner_cannot_undo_it(
     assert (len(first), len(early), len(second), ok, lost, after.status, after.attempts) == (
         1, 0, 1, "delivered", "lost", "delivered", 2)
     assert first[0].event_id == second[0].event_id
+
+
+def test_finished_messages_are_purged_after_the_retention(db: Database,
+                                                          tenant: Tenant) -> None:
+    from quietly.services.deliveries import purge_finished
+
+    old = datetime(2001, 1, 1, tzinfo=UTC)
+    tag = _fill(db, tenant, 3, old)
+    rows = _mine(db, tag)
+    with db.transaction() as session:
+        for row, status in zip(rows, ("delivered", "failed", "pending"), strict=True):
+            session.get(OutboxRow, row.id).status = status  # type: ignore[union-attr]
+    with db.transaction() as session:
+        purge_finished(session, datetime(2001, 1, 2, tzinfo=UTC))
+    assert [r.status for r in _mine(db, tag)] == ["pending"]

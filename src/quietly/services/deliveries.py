@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from quietly.core.codec import format_instant
@@ -29,7 +29,7 @@ from quietly.services import audit
 from quietly.storage.tables import ChannelRow, DeliveryAttemptRow, OutboxRow
 
 __all__ = ["Claimed", "Outcome", "RetryPolicy", "backlog_counts", "backoff_delay",
-           "claim_due", "list_deliveries", "record_outcome"]
+           "claim_due", "list_deliveries", "purge_finished", "record_outcome"]
 
 STATUSES = ("pending", "delivering", "delivered", "failed", "skipped")
 
@@ -161,6 +161,18 @@ def record_outcome(db: Session, message: Claimed, worker: str, outcome: Outcome,
         last_status_code=outcome.status_code, last_error=outcome.error,
         delivered_at=now if outcome.ok else None))
     return status if result.rowcount == 1 else "lost"  # type: ignore[attr-defined]
+
+
+def purge_finished(db: Session, older_than: datetime, limit: int = 10_000) -> int:
+    """Delete up to ``limit`` delivered, failed or skipped messages made before
+    ``older_than`` (their attempts go with them); returns how many were deleted."""
+    ids = select(OutboxRow.id).where(OutboxRow.status.in_(("delivered", "failed", "skipped")),
+                                     OutboxRow.created_at < older_than).limit(limit)
+    found = list(db.scalars(ids))
+    if found:
+        db.execute(delete(DeliveryAttemptRow).where(DeliveryAttemptRow.outbox_id.in_(found)))
+        db.execute(delete(OutboxRow).where(OutboxRow.id.in_(found)))
+    return len(found)
 
 
 def backlog_counts(db: Session) -> dict[str, int]:

@@ -36,6 +36,9 @@ class WorkerConfig(BaseSettings):
                                       description="Events later than this are recorded as "
                                                   "skipped, not sent (no flood after an "
                                                   "outage).")
+    retention_days: float = Field(default=30.0, gt=0,
+                                  description="Delivered, failed and skipped messages are "
+                                              "deleted from the log after this long.")
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     max_response_bytes: int = Field(default=64 * 1024, ge=0)
 

@@ -5,7 +5,9 @@ now) whose row count says whether this worker won, in its own transaction; the t
 runs in a second one. A task that fails waits for its next interval (no hot retry loop).
 
 Tasks today: ``ohdear.extend_generation`` (hourly; idempotent) keeps Oh Dear's recurring
-definitions generated 7 days ahead, as Oh Dear's own scheduler does daily.
+definitions generated 7 days ahead, as Oh Dear's own scheduler does daily;
+``outbox.purge`` (hourly) deletes finished messages older than the retention (30 days), at
+most 10,000 a run, so the delivery log does not grow without end.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from quietly.services.deliveries import purge_finished
 from quietly.storage.db import Database
 from quietly.storage.tables import WorkerTaskRow
 
@@ -36,10 +39,14 @@ class PeriodicTask:
     run: Callable[[Session, datetime], object]
 
 
-def default_tasks() -> list[PeriodicTask]:
+def default_tasks(retention: timedelta = timedelta(days=30)) -> list[PeriodicTask]:
     from quietly.compat.ohdear.generation import extend_all
 
-    return [PeriodicTask("ohdear.extend_generation", timedelta(hours=1), extend_all)]
+    def purge(db: Session, now: datetime) -> int:
+        return purge_finished(db, now - retention)
+
+    return [PeriodicTask("ohdear.extend_generation", timedelta(hours=1), extend_all),
+            PeriodicTask("outbox.purge", timedelta(hours=1), purge)]
 
 
 def _claim(db: Session, task: PeriodicTask, now: datetime) -> bool:

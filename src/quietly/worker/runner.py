@@ -12,7 +12,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
@@ -41,7 +41,8 @@ class Worker:
                  clock: Callable[[], datetime] = _utcnow,
                  tasks: list[PeriodicTask] | None = None) -> None:
         self.config = config or WorkerConfig()
-        self._tasks = default_tasks() if tasks is None else tasks
+        self._tasks = (default_tasks(timedelta(days=self.config.retention_days))
+                       if tasks is None else tasks)
         self.worker_id = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._db = database
         self._clock = clock
