@@ -90,6 +90,10 @@ BAD_WINDOWS: list[tuple[str, dict[str, Any], str]] = [
     ("missing name", {"name": ""}, "name"),
     ("unknown field", {"colour": "red"}, "colour"),
     ("bad effect", {"effects": ["explode"]}, "effects[0]"),
+    ("rrule COUNT and count", {"schedule": {"kind": "recurring", "timezone": "UTC",
+                                            "rrule": "FREQ=DAILY;COUNT=5", "count": 3,
+                                            "start_time": "02:00", "duration": "PT1H"}},
+     "schedule.count"),
 ]
 
 

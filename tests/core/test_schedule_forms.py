@@ -263,6 +263,22 @@ BODY_CASES = [
      "FREQ=WEEKLY;BYDAY=TU;UNTIL=20261231T235959"),
     ("rrule kept as given", weekly(rule=RRuleRule("FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU")),
      "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU"),
+    ("rrule count appended", weekly(rule=RRuleRule("FREQ=DAILY"), count=3),
+     "FREQ=DAILY;COUNT=3"),
+    ("rrule until appended", weekly(rule=RRuleRule("RRULE:FREQ=DAILY"), until=date(2027, 1, 2)),
+     "FREQ=DAILY;UNTIL=20270102T235959"),
+    # validate() refuses the next four; rrule_body still never writes a limit twice.
+    ("rrule COUNT kept, count not added",
+     weekly(rule=RRuleRule("FREQ=DAILY;COUNT=5"), count=3), "FREQ=DAILY;COUNT=5"),
+    ("rrule UNTIL kept, until not added",
+     weekly(rule=RRuleRule("FREQ=DAILY;UNTIL=20270301"), until=date(2027, 1, 1)),
+     "FREQ=DAILY;UNTIL=20270301"),
+    ("rrule COUNT kept, until not added",
+     weekly(rule=RRuleRule("FREQ=DAILY; count=5"), until=date(2027, 1, 1)),
+     "FREQ=DAILY;count=5"),
+    ("rrule UNTIL kept, count not added",
+     weekly(rule=RRuleRule("FREQ=DAILY;UNTIL=20270301T010000Z"), count=3),
+     "FREQ=DAILY;UNTIL=20270301T010000Z"),
     ("cron has none", cron("0 2 * * *"), None),
 ]
 

@@ -71,6 +71,11 @@ BAD = [
     ("COUNT in the body and count", rr("FREQ=DAILY;COUNT=2", count=3), "schedule.count"),
     ("UNTIL in the body and until", rr("FREQ=DAILY;UNTIL=20270101", until=date(2027, 1, 1)),
      "schedule.until"),
+    ("COUNT in the body and until", rr("FREQ=DAILY;COUNT=2", until=date(2027, 1, 1)),
+     "schedule.until"),
+    ("UNTIL in the body and count", rr("FREQ=DAILY;UNTIL=20270101", count=3), "schedule.count"),
+    ("lower-case count in the body and count", rr("freq=daily;count=2", count=2),
+     "schedule.count"),
     ("Feb 31 can never fire", rr("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=31"), "schedule.rrule"),
     ("Apr 31 can never fire", rr("FREQ=YEARLY;BYMONTH=4;BYMONTHDAY=31"), "schedule.rrule"),
     ("daily Feb 30 can never fire", rr("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30"), "schedule.rrule"),
@@ -183,3 +188,24 @@ def test_impossible_daily_rule_is_rejected_by_compile() -> None:
     # A daily impossible rule is the slowest case for dateutil (it scans to year 9999).
     with pytest.raises(ScheduleError, match="no occurrence within 10 years"):
         compile_schedule(rr("FREQ=DAILY;BYMONTH=4;BYMONTHDAY=31"))
+
+
+RULE_LIMIT_CLASHES = [
+    # (the rule's own limit, the schedule-level field, its value)
+    ("COUNT=5", "count", 3),
+    ("COUNT=5", "until", date(2027, 1, 1)),
+    ("UNTIL=20270301", "count", 3),
+    ("UNTIL=20270301", "until", date(2027, 1, 1)),
+    ("UNTIL=20270301T020000Z", "until", date(2027, 6, 1)),
+]
+
+
+@pytest.mark.parametrize(("limit", "name", "value"), RULE_LIMIT_CLASHES,
+                         ids=[f"{c[0]} with {c[1]}" for c in RULE_LIMIT_CLASHES])
+def test_rule_limit_next_to_a_schedule_limit_says_to_pick_one(
+        limit: str, name: str, value: object) -> None:
+    with pytest.raises(ScheduleError) as info:
+        validate(rr(f"FREQ=DAILY;{limit}", **{name: value}))
+    own = limit.partition("=")[0]
+    assert info.value.field == f"schedule.{name}"
+    assert f"either the rrule's {own} or schedule.{name}, not both" in info.value.message

@@ -266,6 +266,11 @@ def rrule_body(schedule: RecurringSchedule) -> str | None:
 
     Adds ``COUNT`` and ``UNTIL`` from the schedule; UNTIL is the local end of the ``until``
     day as a floating date-time (``20261231T235959``), to be read in the schedule's zone.
+
+    A part is never written twice, and COUNT never next to UNTIL (RFC 5545 allows one limit):
+    when the RRULE text already has COUNT or UNTIL, the schedule's own ``count``/``until`` is
+    not appended. validate() rejects such a combination; for one stored before that check the
+    text keeps the rule's own limit, which is also the limit expansion goes by for COUNT.
     """
     if isinstance(schedule.rule, RRuleRule):
         body = ";".join(p.strip() for p in schedule.rule.rrule.strip().split(";") if p.strip())
@@ -275,11 +280,19 @@ def rrule_body(schedule: RecurringSchedule) -> str | None:
         body = simple_rule_body(schedule.rule)
     else:
         return None
+    if _limit_parts(body):
+        return body
     if schedule.count is not None:
         body += f";COUNT={schedule.count}"
-    if schedule.until is not None:
+    elif schedule.until is not None:
         body += f";UNTIL={schedule.until:%Y%m%d}T235959"
     return body
+
+
+def _limit_parts(body: str) -> set[str]:
+    """Return which of ``COUNT`` and ``UNTIL`` the RRULE text names (case-insensitive)."""
+    names = {part.partition("=")[0].strip().upper() for part in body.split(";")}
+    return names & {"COUNT", "UNTIL"}
 
 
 def normalize_cron(expr: str) -> str:

@@ -171,15 +171,22 @@ def _validate_limits(schedule: RecurringSchedule) -> None:
             raise _err("starts_on", "is required with count (the count starts there)")
         return
     if isinstance(schedule.rule, RRuleRule):
-        parsed = parsed_rule(schedule)
-        if parsed.count is not None and count is not None:
-            raise _err("count", "the rule already has COUNT; give one or the other")
-        if parsed.until is not None and schedule.until is not None:
-            raise _err("until", "the rule already has UNTIL; give one or the other")
-        if parsed.count is not None and schedule.until is not None:
-            raise _err("until", "the rule has COUNT; COUNT and until cannot be combined")
-        if parsed.until is not None and count is not None:
-            raise _err("count", "the rule has UNTIL; UNTIL and count cannot be combined")
+        _validate_rule_limits(schedule, parsed_rule(schedule))
+
+
+def _validate_rule_limits(schedule: RecurringSchedule, parsed: ParsedRule) -> None:
+    """Refuse a schedule-level ``count``/``until`` next to the RRULE's own COUNT/UNTIL.
+
+    Expansion would silently go by the rule's COUNT (and the earlier UNTIL), and the RRULE
+    exported (``rrule_body``) can carry only one limit (RFC 5545), so the caller must choose.
+    """
+    own = "COUNT" if parsed.count is not None else "UNTIL" if parsed.until is not None else None
+    if own is None:
+        return
+    for name in ("count", "until"):
+        if getattr(schedule, name) is not None:
+            raise _err(name, f"the rrule already has {own}; use either the rrule's {own} or "
+                             f"schedule.{name}, not both")
 
 
 def _check_cron_fires(schedule: RecurringSchedule) -> None:
