@@ -16,7 +16,7 @@ import platform
 import time
 from typing import Any
 
-from bench import alertmanager, http, inprocess
+from bench import alertmanager, http, inprocess, routes
 
 __all__ = ["compare", "main"]
 
@@ -106,6 +106,7 @@ def main() -> None:
     started = time.monotonic()
     print(f"# quietly benchmarks on {platform.node()}: {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f} at start")
+    _part("0", routes.run, min(args.windows, 1000))
     inproc = _part("1", inprocess.run, args.windows, args.targets, args.alerts,
                    args.memory_windows)
     api = _part("2-5", http.run, args.windows, args.targets, args.seconds, args.batches,
