@@ -40,27 +40,40 @@ class DecisionService:
         self._indexes: dict[int, DecisionIndex] = {}
         self._now = now
         self._pending: list[Any] | None = None  # events seen while a reload reads the store
+        self._loading = 0  # reloads in progress
         self.stale = False
         self.loaded = False
 
     def load(self, now: datetime) -> None:
-        """(Re)build every index from the store; raises the store's error when unreachable."""
+        """(Re)build every index from the store; raises the store's error when unreachable.
+
+        Two reloads may overlap (the change listener and the store-health probe both reload
+        after an outage): each replays the events published since *it* started reading.
+        """
         with self._lock:
-            self._pending = []
+            if self._pending is None:
+                self._pending = []
+            self._loading += 1
+            start = len(self._pending)
         try:
             fresh = self._read_store(now)
         except BaseException:
             with self._lock:
-                self._pending = None
+                self._done_loading()
             raise
         with self._lock:
-            for event in self._pending or ():
+            for event in (self._pending or [])[start:]:
                 self._apply(fresh, event)
-            self._pending = None
+            self._done_loading()
             self._indexes = fresh
             self._now = now
             self.loaded = True
         INDEX_WINDOWS.set(self.window_count())
+
+    def _done_loading(self) -> None:
+        self._loading -= 1
+        if self._loading == 0:
+            self._pending = None
 
     def _read_store(self, now: datetime) -> dict[int, DecisionIndex]:
         with self._db.read() as session:
