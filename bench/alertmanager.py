@@ -26,7 +26,7 @@ from typing import Any
 import httpx2 as httpx
 from tests.integrations.amharness import BINARY, Alertmanager
 
-from bench.common import best_of, fields_of, print_figures
+from bench.common import best_of, fields_of, lua_alert, print_figures
 from bench.servers import WRK, wrk
 from bench.workload import Workload, make_workload
 from quietly.core import schedule as sched
@@ -91,16 +91,18 @@ def _evaluate(am: Alertmanager, count: int) -> dict[str, float]:
             "silenced_pct": 100 * silenced / max(1, len(alerts)), "alerts": len(alerts)}
 
 
-_INGEST_LUA = """
+def _ingest_script(targets: int, teams: int) -> str:
+    """One new alert per ``POST /api/v2/alerts``: the labels quietly decides on in part 2."""
+    return lua_alert(targets, teams) + """
 wrk.method = "POST"
 wrk.path = "/api/v2/alerts"
 wrk.headers["Content-Type"] = "application/json"
-local n = 0
 request = function()
-  n = n + 1
-  local body = '[{"labels":{"alertname":"Bench","instance":"w' .. n .. '-' ..
-    math.random(1, 1000000000) .. '","env":"prod"}}]'
-  return wrk.format(nil, nil, nil, body)
+  local parts = {}
+  for _, pair in ipairs(alert()) do
+    parts[#parts + 1] = '"' .. pair[1] .. '":"' .. pair[2] .. '"'
+  end
+  return wrk.format(nil, nil, nil, '[{"labels":{' .. table.concat(parts, ",") .. '}}]')
 end
 """
 
@@ -134,7 +136,8 @@ def run(alerts: int, windows: int, targets: int, seconds: int) -> dict[str, Any]
                      (f"{label} silences: alerts silenced", result["silenced_pct"], "%")]
         if WRK is not None:
             for conns in (1, 16):
-                r = wrk(am.url, _INGEST_LUA, conns, seconds)
+                r = wrk(am.url, _ingest_script(len(work.targets), work.teams), conns,
+                        seconds)
                 figures[f"ingest_{conns}c"] = r
                 rows += [(f"single-alert ingest, {conns} conn", r["rps"], "alerts/s"),
                          (f"single-alert ingest, {conns} conn: p99", r["p99_ms"], "ms")]

@@ -14,7 +14,8 @@ from quietly.api.native.schemas import WindowCreate
 from quietly.core.model import Alert, Window
 from quietly.core.records import WindowFields
 
-__all__ = ["alerts_of", "best_of", "fields_of", "print_figures", "rss_mb", "windows_of"]
+__all__ = ["alerts_of", "best_of", "fields_of", "lua_alert", "print_figures", "rss_mb",
+           "windows_of"]
 
 
 def rss_mb() -> float:
@@ -67,3 +68,25 @@ def print_figures(title: str, rows: list[tuple[str, Any, str]],
     data = {"title": title, "figures": {r[0]: r[1] for r in rows}, **(extra or {})}
     print("JSON " + json.dumps(data))
     return data
+
+
+def lua_alert(targets: int, teams: int) -> str:
+    """A wrk Lua function ``alert()`` returning a random alert's labels, like the workload's
+    (``bench.workload.Workload.combined_alerts``): the same for quietly's single decisions
+    and Alertmanager's single-alert ingest, so both handle the same information."""
+    return f"""
+local n = 0
+local names = {{"DiskFull", "CPUHigh", "LatencyHigh", "Down"}}
+math.randomseed(7)
+function alert()
+  n = n + 1
+  local sev = "ticket"
+  if math.random(0, 1) == 0 then sev = "page" end
+  return {{
+    {{"alertname", names[math.random(1, 4)]}}, {{"team", "team-" .. math.random(0, {teams - 1})}},
+    {{"env", "prod"}}, {{"severity", sev}}, {{"cluster", "c" .. math.random(0, 49)}},
+    {{"service", "svc-" .. math.random(0, {targets - 1})}},
+    {{"instance", "host-" .. n .. "-" .. math.random(1, 1000000) .. ":9100"}},
+  }}
+end
+"""

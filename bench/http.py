@@ -2,7 +2,8 @@
 
     PYTHONTZPATH="" python -m bench.http [--windows 10000] [--seconds 5] [--pg URL]
 
-2. ``GET /api/v1/decide`` with wrk (random targets of the workload) at 1 and 16
+2. ``GET /api/v1/decide`` with wrk (a random alert of the workload per request: its target
+   and its seven labels, as Alertmanager gets them in part 6) at 1 and 16
    connections, with one and with two serve processes sharing the port (on SQLite, both
    processes share the file and each loads its own index);
 3. ``POST /api/v1/decide`` with 1,000 alerts per request (each with a target and labels,
@@ -23,7 +24,7 @@ from typing import Any
 
 import httpx2 as httpx
 
-from bench.common import print_figures
+from bench.common import lua_alert, print_figures
 from bench.seed import seed
 from bench.servers import WRK, Servers, wrk
 from bench.workload import Workload, make_workload
@@ -32,12 +33,17 @@ from quietly.settings import Settings
 __all__ = ["main", "run"]
 
 
-def _get_script(key: str, targets: int) -> str:
-    return f"""
+def _get_script(key: str, targets: int, teams: int) -> str:
+    """One random alert per request: its target and its labels (``label.<name>=``)."""
+    return lua_alert(targets, teams) + f"""
 wrk.headers["Authorization"] = "Bearer {key}"
-math.randomseed(7)
 request = function()
-  return wrk.format("GET", "/api/v1/decide?target=service:svc-" .. math.random(0, {targets - 1}))
+  local labels = alert()
+  local query = "target=service:" .. labels[6][2]
+  for _, pair in ipairs(labels) do
+    query = query .. "&label." .. pair[1] .. "=" .. pair[2]
+  end
+  return wrk.format("GET", "/api/v1/decide?" .. query)
 end
 """
 
@@ -57,10 +63,11 @@ def decide_batch_body(work: Workload, size: int = 1000) -> str:
     return json.dumps({"alerts": work.combined_alerts(size)})
 
 
-def single_decisions(url: str, key: str, targets: int, seconds: int) -> dict[str, Any]:
+def single_decisions(url: str, key: str, work: Workload, seconds: int) -> dict[str, Any]:
     out = {}
+    script = _get_script(key, len(work.targets), work.teams)
     for conns in (1, 16):
-        out[conns] = wrk(url, _get_script(key, targets), conns, seconds)
+        out[conns] = wrk(url, script, conns, seconds)
     return out
 
 
@@ -134,7 +141,7 @@ def run(windows: int, targets: int, seconds: int, batches: int, create: int,
             if WRK is None:
                 extra["wrk"] = "skipped: wrk is not installed (apt-get install wrk)"
             else:
-                single = single_decisions(servers.url, seeded.key, targets, seconds)
+                single = single_decisions(servers.url, seeded.key, work, seconds)
                 for conns, r in single.items():
                     label = f"GET /decide, {procs} proc, {conns} conn"
                     rows += [(f"{label}: requests/s", r["rps"], "per s"),
