@@ -108,3 +108,20 @@ def test_reroute_on_end_redelivers_alerts_still_firing_to_their_routes(
     assert _alert(tenant, firing["id"])["delivery"] == "delivered"
     log = tenant.viewer.get("/api/v1/deliveries", params={"window": window["id"]}).json()
     assert [d["type"] for d in log["deliveries"]] == ["alert.forwarded"]
+
+
+def test_a_batch_forwards_each_alert_once_to_each_matching_route(
+        tenant: Tenant, sink: Sink, worker: Worker) -> None:
+    channel = make_channel(tenant.admin, sink.url("/batch"))
+    _route(tenant, channel["id"], targets=["service:batch"])
+    _route(tenant, channel["id"], match=[[{"label": "sev", "op": "=", "value": "page"}]])
+    alerts = [{"targets": ["service:batch"], "labels": {"alertname": f"a{i}",
+                                                        "sev": "page" if i % 2 else "info"}}
+              for i in range(40)]
+    response = tenant.editor.post("/api/v1/alerts", json={"alerts": alerts})
+    assert response.status_code == 200, response.text
+    received = sink.wait_for("/batch", 60, timeout=15)
+    time.sleep(0.5)
+    received = sink.at("/batch")
+    assert len(received) == 60  # 40 by target, 20 more by the sev=page condition
+    assert len({r.webhook_id for r in received}) == 60

@@ -37,8 +37,9 @@ from quietly.services.serialize import window_to_json
 from quietly.storage.mappers import window_record_from_row
 from quietly.storage.tables import GroupRow, OutboxRow, WindowJobRow, WindowRow
 
-__all__ = ["CHANGES_CHANNEL", "Message", "enqueue", "enqueue_alert", "enqueue_event",
-           "enqueue_window_event", "event_id_for", "notify_change"]
+__all__ = ["CHANGES_CHANNEL", "Message", "enqueue", "enqueue_alert", "enqueue_alerts",
+           "enqueue_event", "enqueue_many", "enqueue_window_event", "event_id_for",
+           "notify_change"]
 
 CHANGES_CHANNEL = "quietly_changes"
 
@@ -81,19 +82,14 @@ def _insert_ignore(db: Session, values: dict[str, Any]) -> bool:
     return db.execute(stmt.returning(table.c.id)).first() is not None
 
 
-def enqueue(db: Session, message: Message, channel_id: int, now: datetime, *,
-            per_channel: bool = True) -> bool:
-    """Write one outbox row for ``message`` to ``channel_id``; False if it already existed.
-
-    ``per_channel`` appends ``:c{channel}`` to the key (one event fanned out to channels);
-    without it the message key must already be unique (alerts: per route or escalation).
-    """
+def _values(message: Message, channel_id: int, now: datetime, per_channel: bool
+            ) -> dict[str, Any]:
     key = f"{message.key}:c{channel_id}" if per_channel else message.key
     event_id = event_id_for(key)
     payload = {"id": event_id, "type": message.kind, **message.body,
                "late": message.late}
     skipped = message.skip_reason is not None
-    return _insert_ignore(db, {
+    return {
         "workspace_id": message.workspace_id, "dedupe_key": key, "event_id": event_id,
         "kind": message.kind, "payload": payload, "channel_id": channel_id,
         "route_id": message.route_id, "window_id": message.window_id,
@@ -101,7 +97,33 @@ def enqueue(db: Session, message: Message, channel_id: int, now: datetime, *,
         "attempts": 0, "due_at": message.due_at, "next_attempt_at": now,
         "lease_until": None, "leased_by": None, "last_status_code": None,
         "last_error": message.skip_reason, "late": message.late, "created_at": now,
-        "delivered_at": None})
+        "delivered_at": None}
+
+
+def enqueue(db: Session, message: Message, channel_id: int, now: datetime, *,
+            per_channel: bool = True) -> bool:
+    """Write one outbox row for ``message`` to ``channel_id``; False if it already existed.
+
+    ``per_channel`` appends ``:c{channel}`` to the key (one event fanned out to channels);
+    without it the message key must already be unique (alerts: per route or escalation).
+    """
+    return _insert_ignore(db, _values(message, channel_id, now, per_channel))
+
+
+def enqueue_many(db: Session, items: Sequence[tuple[Message, int]], now: datetime, *,
+                 per_channel: bool = True) -> int:
+    """``enqueue`` for many (message, channel) pairs in a few statements; returns how many
+    rows were new."""
+    table = OutboxRow.__table__
+    assert isinstance(table, Table)
+    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+    new = 0
+    for start in range(0, len(items), 400):  # well under SQLite's bound-parameter limit
+        chunk = [_values(m, c, now, per_channel) for m, c in items[start:start + 400]]
+        stmt: Any = insert(table).values(chunk).on_conflict_do_nothing(
+            index_elements=["dedupe_key"])
+        new += len(db.execute(stmt.returning(table.c.id)).all())
+    return new
 
 
 def enqueue_event(db: Session, message: Message, targets: Sequence[Channel],
@@ -182,7 +204,14 @@ def enqueue_alert(db: Session, workspace_id: int, alert_id: int, revision: int) 
     alert with verdict ``reroute`` goes to the escalation targets of the windows holding it.
     Anything else is a no-op. Returns how many messages were new (0 on a repeat call).
     """
+    return enqueue_alerts(db, workspace_id, [(alert_id, revision)])
+
+
+def enqueue_alerts(db: Session, workspace_id: int,
+                   revisions: Sequence[tuple[int, int]]) -> int:
+    """``enqueue_alert`` for many ``(alert id, revision)`` pairs of one ingest batch: the
+    alerts, routes and holding windows are read once and the messages written in bulk."""
     from quietly.services import routes  # routes imports this module's Message
 
-    return routes.forward_alert(db, workspace_id, alert_id, revision)
+    return routes.forward_alerts(db, workspace_id, revisions)
 

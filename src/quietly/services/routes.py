@@ -20,16 +20,16 @@ from sqlalchemy.orm import Session
 
 from quietly.core.codec import format_instant, match_from_json, match_to_json
 from quietly.core.errors import Conflict, NotFound, ValidationError
-from quietly.core.matching import compile_groups, matches_labels, validate_match
+from quietly.core.matching import CompiledGroup, compile_groups, matches_labels, validate_match
 from quietly.core.model import ConditionGroup
 from quietly.core.records import Principal
 from quietly.services import audit
 from quietly.services.channels import resolve_channels
-from quietly.services.outbox import Message, enqueue
+from quietly.services.outbox import Message, enqueue_many
 from quietly.storage.tables import AlertRow, RouteRow, WindowRow
 
-__all__ = ["Route", "create_route", "delete_route", "forward_alert", "get_route",
-           "list_routes", "matching_routes", "update_route"]
+__all__ = ["Route", "create_route", "delete_route", "forward_alerts", "get_route",
+           "list_routes", "matching_routes", "to_routes", "update_route"]
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,199}$")
 
@@ -172,15 +172,57 @@ def _alert_message(row: AlertRow, reason: str, now: datetime, key: str,
                          "occurrence": None, "message": None})
 
 
+class _Forwarder:
+    """Routes and escalation targets of one workspace, read and compiled once per batch."""
+
+    def __init__(self, db: Session, workspace_id: int) -> None:
+        self._db = db
+        self._workspace_id = workspace_id
+        self._routes: list[tuple[Route, list[CompiledGroup]]] | None = None
+        self._escalations: dict[int, tuple[int, ...]] = {}
+
+    def routes_for(self, row: AlertRow) -> list[Route]:
+        if self._routes is None:
+            self._routes = [(r, compile_groups(r.match)) for r in map(_route, self._db.scalars(
+                select(RouteRow).where(RouteRow.workspace_id == self._workspace_id)
+                .order_by(RouteRow.id)))]
+        targets, labels = set(row.targets), _labels(row)
+        return [route for route, groups in self._routes
+                if (not route.targets or set(route.targets) & targets)
+                and (not groups or matches_labels(groups, labels))]
+
+    def escalation_channels(self, window_ids: Iterable[int]) -> dict[int, tuple[int, ...]]:
+        """window id → channel ids its escalation targets name."""
+        missing = [w for w in window_ids if w not in self._escalations]
+        if missing:
+            for window in self._db.scalars(select(WindowRow).where(
+                    WindowRow.workspace_id == self._workspace_id, WindowRow.id.in_(missing))):
+                self._escalations[window.id] = tuple(_escalation_channels(
+                    self._db, self._workspace_id, window.escalation_targets))
+        return {w: self._escalations.get(w, ()) for w in window_ids}
+
+    def messages(self, row: AlertRow, now: datetime, reason: str,
+                 window_id: int | None = None) -> list[tuple[Message, int]]:
+        """What one alert revision sends: to routes if delivered, to escalation if rerouted."""
+        if row.delivery == "delivered":
+            return [(_alert_message(row, reason, now, f"a{row.id}:r{r.id}:v{row.revision}",
+                                    r.id, window_id), r.channel_id)
+                    for r in self.routes_for(row)]
+        if row.verdict != "reroute":
+            return []
+        out = []
+        for held_by, channel_ids in self.escalation_channels(
+                [int(w) for w in row.held_by]).items():
+            out += [(_alert_message(row, "reroute", now, f"a{row.id}:x{c}:v{row.revision}",
+                                    window_id=held_by), c) for c in channel_ids]
+        return out
+
+
 def to_routes(db: Session, row: AlertRow, reason: str, now: datetime,
               window_id: int | None = None) -> int:
-    """Queue the alert's current revision for every matching route."""
-    queued = 0
-    for route in matching_routes(db, row.workspace_id, row.targets, _labels(row)):
-        message = _alert_message(row, reason, now, f"a{row.id}:r{route.id}:v{row.revision}",
-                                 route.id, window_id)
-        queued += enqueue(db, message, route.channel_id, now, per_channel=False)
-    return queued
+    """Queue the alert's current revision for every matching route (it must be delivered)."""
+    items = _Forwarder(db, row.workspace_id).messages(row, now, reason, window_id)
+    return enqueue_many(db, items, now, per_channel=False)
 
 
 def _escalation_channels(db: Session, workspace_id: int, refs: Iterable[str]) -> list[int]:
@@ -198,28 +240,24 @@ def _escalation_channels(db: Session, workspace_id: int, refs: Iterable[str]) ->
     return list(out)
 
 
-def to_escalation(db: Session, row: AlertRow, now: datetime) -> int:
-    """Queue a rerouted alert for the escalation targets of the windows holding it."""
-    queued = 0
-    windows = db.scalars(select(WindowRow).where(WindowRow.workspace_id == row.workspace_id,
-                                                 WindowRow.id.in_(list(row.held_by))))
-    for window in windows:
-        for channel_id in _escalation_channels(db, row.workspace_id,
-                                               window.escalation_targets):
-            key = f"a{row.id}:x{channel_id}:v{row.revision}"
-            message = _alert_message(row, "reroute", now, key, window_id=window.id)
-            queued += enqueue(db, message, channel_id, now, per_channel=False)
-    return queued
+def forward_alerts(db: Session, workspace_id: int,
+                   revisions: Sequence[tuple[int, int]]) -> int:
+    """``outbox.enqueue_alerts``: route delivered alerts, escalate rerouted ones.
 
-
-def forward_alert(db: Session, workspace_id: int, alert_id: int, revision: int) -> int:
-    """``outbox.enqueue_alert``: route a delivered alert, escalate a rerouted one."""
-    row = db.get(AlertRow, alert_id, populate_existing=True)
-    if row is None or row.workspace_id != workspace_id or row.revision != revision:
-        return 0  # a later revision superseded it in this transaction, or it is not ours
-    now = row.updated_at
-    if row.delivery == "delivered":
-        return to_routes(db, row, "delivered", now)
-    if row.verdict == "reroute":
-        return to_escalation(db, row, now)
-    return 0
+    A pair whose alert has moved on to a later revision in this transaction, or belongs to
+    another workspace, is skipped. Returns how many messages were new.
+    """
+    wanted = dict(revisions)
+    ids = sorted(wanted)
+    rows: list[AlertRow] = []
+    for start in range(0, len(ids), 1000):
+        rows += db.scalars(select(AlertRow).where(AlertRow.workspace_id == workspace_id,
+                                                  AlertRow.id.in_(ids[start:start + 1000]))
+                           .order_by(AlertRow.id).execution_options(populate_existing=True))
+    current = [row for row in rows if row.revision == wanted[row.id]]
+    if not current:
+        return 0
+    now = max(row.updated_at for row in current)  # the ingest's instant
+    forwarder = _Forwarder(db, workspace_id)
+    items = [item for row in current for item in forwarder.messages(row, now, "delivered")]
+    return enqueue_many(db, items, now, per_channel=False)
