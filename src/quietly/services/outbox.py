@@ -116,14 +116,14 @@ def enqueue_many(db: Session, items: Sequence[tuple[Message, int]], now: datetim
     rows were new."""
     table = OutboxRow.__table__
     assert isinstance(table, Table)
+    if not items:
+        return 0
     insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    new = 0
-    for start in range(0, len(items), 400):  # well under SQLite's bound-parameter limit
-        chunk = [_values(m, c, now, per_channel) for m, c in items[start:start + 400]]
-        stmt: Any = insert(table).values(chunk).on_conflict_do_nothing(
-            index_elements=["dedupe_key"])
-        new += len(db.execute(stmt.returning(table.c.id)).all())
-    return new
+    stmt: Any = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    # One cached statement, executemany: SQLAlchemy batches it ("insertmanyvalues") with
+    # RETURNING, so the ids that come back are exactly the rows that were new.
+    rows = [_values(m, c, now, per_channel) for m, c in items]
+    return len(db.connection().execute(stmt.returning(table.c.id), rows).all())
 
 
 def enqueue_event(db: Session, message: Message, targets: Sequence[Channel],
