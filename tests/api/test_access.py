@@ -120,3 +120,10 @@ def test_put_group_of_same_name_creates_our_own(tenant: Tenant, other_tenant: Te
     theirs = other_tenant.viewer.get("/api/v1/groups/db").json()
     assert (created.status_code, created.json()["targets"], theirs["targets"]) == (
         201, ["host:mine"], ["host:theirs"])
+
+
+@pytest.mark.parametrize("path", ["/api/v1/windows/9223372036854775808",
+                                  "/api/v1/keys/2147483648"])
+def test_ids_beyond_their_column_are_422(tenant: Tenant, path: str) -> None:
+    method = "DELETE" if "keys" in path else "GET"
+    assert tenant.admin.request(method, path).status_code == 422

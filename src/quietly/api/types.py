@@ -38,5 +38,7 @@ TargetName = Annotated[str, Field(min_length=3, max_length=300, pattern=r"^[a-z]
                                   examples=["service:checkout"])]
 LabelName = Annotated[str, Field(min_length=1, max_length=200)]
 
-# Path ids: bounded so a huge number is a 422, not an overflow inside the database driver.
+# Path ids: bounded by their column's type so a huge number is a 422, not an overflow inside
+# the database driver: windows have 64-bit ids, keys, channels and routes 32-bit ones.
 ObjectId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+SmallId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -21,7 +21,7 @@ from quietly.api.native.schemas import (
     WorkspaceUpdate,
 )
 from quietly.api.problems import PROBLEM_RESPONSES
-from quietly.api.types import ObjectId
+from quietly.api.types import SmallId
 from quietly.core.codec import format_instant
 from quietly.services import audit, groups, workspaces
 from quietly.services.groups import Group
@@ -113,7 +113,7 @@ def list_keys(state: State, principal: Admin) -> Any:
 
 @router.delete("/keys/{key_id}", response_model=KeyPublic, tags=["keys"],
                operation_id="revoke_key")
-def revoke_key(key_id: ObjectId, state: State, principal: Admin, now: Now) -> Any:
+def revoke_key(key_id: SmallId, state: State, principal: Admin, now: Now) -> Any:
     """Revoke a key; it stops working at once in this process."""
     with state.db.transaction() as db:
         info = workspaces.revoke_key(db, principal, key_id, now)
