@@ -240,6 +240,29 @@ def test_upsert_replaces_the_old_scope() -> None:
     ]
 
 
+VERSION_CASES = [
+    # (versions delivered in this order, the effect of each, the verdict left)
+    ("newer replaces older", [NOW, NOW + HOUR], [Effect.MUTE, Effect.DROP], Verdict.DROP),
+    ("older copy after newer is ignored", [NOW + HOUR, NOW], [Effect.DROP, Effect.MUTE],
+     Verdict.DROP),
+    ("same version delivered again replaces", [NOW, NOW], [Effect.MUTE, Effect.DROP],
+     Verdict.DROP),
+    ("unknown version replaces", [NOW + HOUR, None], [Effect.DROP, Effect.MUTE], Verdict.MUTE),
+    ("replacing an unknown version", [None, NOW], [Effect.DROP, Effect.MUTE], Verdict.MUTE),
+]
+
+
+@pytest.mark.parametrize(("case", "versions", "effects", "verdict"), VERSION_CASES,
+                         ids=[c[0] for c in VERSION_CASES])
+def test_upsert_keeps_the_newest_version(case: str, versions: list[datetime | None],
+                                         effects: list[Effect], verdict: Verdict) -> None:
+    """A stale copy (read before a later change, delivered after it) never wins."""
+    index = DecisionIndex(NOW)
+    for version, effect in zip(versions, effects, strict=True):
+        index.upsert(window(1, effect, targets=frozenset({"service:a"}), updated_at=version))
+    assert index.decide(Alert(("service:a",)), NOW).verdict is verdict
+
+
 def test_remove_leaves_no_trace() -> None:
     index = DecisionIndex(NOW)
     index.upsert(window(1, targets=frozenset({"service:a"}), match=(group(EQ_PROD), group(NE_P1))))

@@ -201,8 +201,16 @@ class DecisionIndex:
 
         Raises whatever compiling its matchers or expanding its schedule raises, leaving the
         index as it was.
+
+        A copy *older* than the indexed one (``updated_at`` before it) is ignored: the change
+        listener reads a changed window from the store and hands it over a moment later, so
+        a copy read just before a local change committed can arrive after that change. Taking
+        it would bring the old schedule back until the next notification. Equal or unknown
+        versions replace the entry as before.
         """
         old = self._entries.get(window.id)
+        if old is not None and _older(window, old.window):
+            return
         entry = self._build(window, old)
         self._version += 1
         try:
@@ -564,6 +572,15 @@ def _horizon_end(plan: sched.CompiledSchedule | None, window: Window, hi: dateti
     if ends and min(ends) <= hi:
         return _FOREVER
     return _micros(hi)
+
+
+def _older(window: Window, indexed: Window) -> bool:
+    """Whether ``window`` is an earlier version of the ``indexed`` one (both versions known)."""
+    return (
+        window.updated_at is not None
+        and indexed.updated_at is not None
+        and window.updated_at < indexed.updated_at
+    )
 
 
 def _decision(found: list[_Entry]) -> Decision:

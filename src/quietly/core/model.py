@@ -220,6 +220,9 @@ class Window:
     created_at: datetime | None = None
     cancelled_at: datetime | None = None
     archived_at: datetime | None = None
+    # When the stored window last changed: orders two versions of one window, so that a
+    # stale copy (read before a later change, delivered after it) cannot replace a newer one.
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,4 +109,5 @@ class WindowRecord:
             created_at=self.created_at,
             cancelled_at=self.cancelled_at,
             archived_at=self.archived_at,
+            updated_at=self.updated_at,
         )

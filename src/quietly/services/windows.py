@@ -169,6 +169,22 @@ def _load_row(db: Session, principal: Principal, window_id: int, *, lock: bool) 
     return row
 
 
+def _next_version(row: WindowRow, now: datetime) -> datetime:
+    """The ``updated_at`` of a change to the locked ``row``: ``now``, but always after the
+    previous one.
+
+    ``updated_at`` doubles as the window's version: the decision index ignores a copy of a
+    window older than the one it holds (a change listener or a reload can deliver a copy read
+    before a later change, after that change). ``now`` is taken when a request starts, so two
+    changes in one transaction (Oh Dear's create-then-record-generation) or a request that
+    waited for the row lock could otherwise store an equal or earlier time.
+    """
+    previous = row.updated_at
+    if previous is not None and now <= previous:
+        return previous + timedelta(microseconds=1)
+    return now
+
+
 def _finish(db: Session, row: WindowRow, action: str, now: datetime) -> WindowRecord:
     record = window_record_from_row(row)
     _store_derived(row, record, now)
@@ -240,7 +256,7 @@ def update_window(
         _reject_ended_once(new_fields, now)
     before = window_to_json(current, now)
     apply_fields_to_row(row, new_fields)
-    row.updated_at = now
+    row.updated_at = _next_version(row, now)
     if "targets" in changed:
         _sync_targets(db, row)
     record = _finish(db, row, "updated", now)
@@ -261,7 +277,7 @@ def cancel_window(
                        "windows can be cancelled", field="state")
     before = window_to_json(current, now)
     row.cancelled_at = now
-    row.updated_at = now
+    row.updated_at = _next_version(row, now)
     record = _finish(db, row, "cancelled", now)
     audit.record(db, principal, action="cancel", object_type="window", object_id=row.id,
                  at=now, before=before, after=window_to_json(record, now))
@@ -273,7 +289,7 @@ def delete_window(db: Session, principal: Principal, window_id: int, now: dateti
     row = _load_row(db, principal, window_id, lock=True)
     before = window_to_json(window_record_from_row(row), now)
     row.archived_at = now
-    row.updated_at = now
+    row.updated_at = _next_version(row, now)
     db.flush()
     publish(db, WindowChanged(row.workspace_id, row.id, None, "deleted"))
     outbox.enqueue_window_event(db, row.workspace_id, row.id, "deleted", now)
