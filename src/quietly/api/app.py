@@ -61,11 +61,16 @@ class _Ticker:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             now = _utcnow()
-            self._state.decisions.advance(now)
+            # Each step on its own: one failing (a database outage, a window the index cannot
+            # expand) must not stop the other, nor any later tick.
+            try:
+                self._state.decisions.advance(now)
+            except Exception as exc:
+                log.exception("advancing the decision index failed", error=str(exc))
             try:
                 with self._state.db.transaction() as session:
                     refresh_states(session, now)
-            except Exception as exc:  # the ticker must outlive a database outage
+            except Exception as exc:
                 log.warning("state refresh failed; retrying next tick", error=str(exc))
 
 
