@@ -1,7 +1,8 @@
 """Fail-static: notice quickly that the store is unreachable, and that it is back.
 
 A probe thread opens a fresh connection and runs ``SELECT 1`` every ``interval`` seconds with
-a short connect timeout. When it fails:
+a short connect timeout. When ``trip_after`` probes in a row fail (one slow connect on a busy
+machine is not an outage):
 
 - ``down`` turns true; decisions are marked stale (``quietly_decision_index_stale`` 1) and
   go on answering from the loaded index;
@@ -44,8 +45,11 @@ class StoreHealth:
     """Probe the store, flip ``down``, keep decisions serving (see the module docstring)."""
 
     def __init__(self, db: Database, decisions: DecisionService, *, interval: float = 0.5,
-                 connect_timeout: int = 1, clock: Callable[[], datetime] = _utcnow) -> None:
+                 connect_timeout: int = 1, trip_after: int = 2,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
         self._db = db
+        self._trip_after = trip_after
+        self._failures = 0
         self._decisions = decisions
         self._interval = interval
         self._clock = clock
@@ -70,12 +74,16 @@ class StoreHealth:
         try:
             with self._probe_engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1")
-        except Exception as exc:  # any failure to reach the store means "down"
+        except Exception as exc:  # any failure to reach the store counts towards "down"
+            self._failures += 1
+            if self._failures < self._trip_after:
+                return not self.down
             if not self.down:
                 log.warning("store unreachable; serving decisions from memory", error=str(exc))
             self.down = True
             self._decisions.mark_stale(True)
             return False
+        self._failures = 0
         if self.down or self._decisions.stale:
             self._recover()
         return not self.down
