@@ -36,7 +36,6 @@ class Settings(BaseSettings):
     cookie_secure: bool = True
     webhook_allow_private: bool = False
     run_worker: bool = True
-    index_horizon_hours: int = Field(default=48, ge=1, le=24 * 31)
     alertmanager_target_labels: str = Field(
         default="service:{service}",
         description="How the Alertmanager receiver maps labels to targets: comma-separated "
