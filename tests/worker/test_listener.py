@@ -34,6 +34,7 @@ def other_process(database_url: str) -> Iterator[tuple[DecisionService, ChangeLi
     decisions.load(_utcnow())
     listener = ChangeListener(database, decisions, _utcnow)
     yield decisions, listener
+    listener.stop(timeout=30)  # before dispose: no pooled connection may stay checked out
     database.dispose()
 
 
@@ -68,15 +69,12 @@ def test_notifications_reach_another_index_within_a_second(
         tenant: Tenant, other_process: tuple[DecisionService, ChangeListener]) -> None:
     decisions, listener = other_process
     listener.start()
-    try:
-        assert listener.listening.wait(10)
-        target = f"service:{uuid.uuid4().hex[:8]}"
-        made = tenant.editor.post("/api/v1/maintenance/start",
-                                  json={"targets": [target], "duration": "PT10M"})
-        assert made.status_code == 201
-        written = time.monotonic()
-        while _verdict(decisions, tenant, target) is not Verdict.MUTE:
-            assert time.monotonic() - written < 1.0
-            time.sleep(0.02)
-    finally:
-        listener.stop()
+    assert listener.listening.wait(10)
+    target = f"service:{uuid.uuid4().hex[:8]}"
+    made = tenant.editor.post("/api/v1/maintenance/start",
+                              json={"targets": [target], "duration": "PT10M"})
+    assert made.status_code == 201
+    written = time.monotonic()
+    while _verdict(decisions, tenant, target) is not Verdict.MUTE:
+        assert time.monotonic() - written < 1.0
+        time.sleep(0.02)

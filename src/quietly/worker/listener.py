@@ -52,9 +52,11 @@ class ChangeListener:
     def start(self) -> None:
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop and wait for the thread (a no-op if it never started)."""
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=timeout)
 
     def _conninfo(self) -> str:
         url = self._db.engine.url.set(drivername="postgresql")
