@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from quietly.api.deps import Admin, AppState, Now, State, Viewer
 from quietly.api.native.channel_schemas import (
@@ -22,6 +22,7 @@ from quietly.api.native.channel_schemas import (
 )
 from quietly.api.native.convert import match_from_schema
 from quietly.api.problems import PROBLEM_RESPONSES
+from quietly.api.types import SmallId
 from quietly.core.codec import format_instant
 from quietly.notify import (
     HttpTransport,
@@ -38,7 +39,6 @@ from quietly.services.outbox import event_id_for
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
 
 # Channel and route ids are 32-bit on PostgreSQL: a larger id is a 422, not a driver error.
-ObjectId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 DeliveryStatus = Literal["pending", "delivering", "delivered", "failed", "skipped"]
 
 
@@ -62,14 +62,14 @@ def list_channels(state: State, principal: Admin) -> Any:
 
 @router.get("/channels/{channel_id}", response_model=ChannelPublic, tags=["channels"],
             operation_id="get_channel")
-def get_channel(channel_id: ObjectId, state: State, principal: Admin) -> Any:
+def get_channel(channel_id: SmallId, state: State, principal: Admin) -> Any:
     with state.db.read() as db:
         return channels.get_channel(db, principal, channel_id).to_json()
 
 
 @router.patch("/channels/{channel_id}", response_model=ChannelPublic, tags=["channels"],
               operation_id="update_channel")
-def update_channel(channel_id: ObjectId, body: ChannelUpdate, state: State, principal: Admin,
+def update_channel(channel_id: SmallId, body: ChannelUpdate, state: State, principal: Admin,
                    now: Now) -> Any:
     """Change fields; ``"secret": null`` rotates to a new generated secret (shown once)."""
     changes = body.model_dump(exclude_unset=True)
@@ -82,7 +82,7 @@ def update_channel(channel_id: ObjectId, body: ChannelUpdate, state: State, prin
 
 @router.delete("/channels/{channel_id}", status_code=204, response_class=Response,
                tags=["channels"], operation_id="delete_channel")
-def delete_channel(channel_id: ObjectId, state: State, principal: Admin, now: Now) -> Response:
+def delete_channel(channel_id: SmallId, state: State, principal: Admin, now: Now) -> Response:
     with state.db.transaction() as db:
         channels.delete_channel(db, principal, channel_id, now)
     return Response(status_code=204)
@@ -103,7 +103,7 @@ def _send(state: AppState, request: OutboundRequest) -> OutboundResponse:
 
 @router.post("/channels/{channel_id}/test", response_model=ChannelTestResult,
              tags=["channels"], operation_id="test_channel")
-def test_channel(channel_id: ObjectId, state: State, principal: Admin, now: Now) -> Any:
+def test_channel(channel_id: SmallId, state: State, principal: Admin, now: Now) -> Any:
     """Send a sample ``channel.test`` message now, signed like any other, and report how the
     receiver answered (nothing is queued or retried)."""
     with state.db.read() as db:
@@ -147,14 +147,14 @@ def list_routes(state: State, principal: Admin) -> Any:
 
 @router.get("/routes/{route_id}", response_model=RoutePublic, tags=["routes"],
             operation_id="get_route")
-def get_route(route_id: ObjectId, state: State, principal: Admin) -> Any:
+def get_route(route_id: SmallId, state: State, principal: Admin) -> Any:
     with state.db.read() as db:
         return routes.get_route(db, principal, route_id).to_json()
 
 
 @router.patch("/routes/{route_id}", response_model=RoutePublic, tags=["routes"],
               operation_id="update_route")
-def update_route(route_id: ObjectId, body: RouteUpdate, state: State, principal: Admin,
+def update_route(route_id: SmallId, body: RouteUpdate, state: State, principal: Admin,
                  now: Now) -> Any:
     changes: dict[str, Any] = body.model_dump(exclude_unset=True, exclude={"match"})
     if body.match is not None:
@@ -169,7 +169,7 @@ def update_route(route_id: ObjectId, body: RouteUpdate, state: State, principal:
 
 @router.delete("/routes/{route_id}", status_code=204, response_class=Response,
                tags=["routes"], operation_id="delete_route")
-def delete_route(route_id: ObjectId, state: State, principal: Admin, now: Now) -> Response:
+def delete_route(route_id: SmallId, state: State, principal: Admin, now: Now) -> Response:
     with state.db.transaction() as db:
         routes.delete_route(db, principal, route_id, now)
     return Response(status_code=204)
