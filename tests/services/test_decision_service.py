@@ -46,3 +46,25 @@ def test_reloads_replay_changes_made_while_they_read(db: Database, tenant: Tenan
 
     assert (held("service:first"), held("service:second"), service._pending) == (
         (first.window_id,), (second.window_id,), None)
+
+
+def test_a_copy_arriving_after_the_delete_does_not_bring_the_window_back() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from quietly.core.model import Alert, Effect, OnceSchedule, Verdict
+    from quietly.core.records import WindowFields, WindowRecord
+    from quietly.services.decisions import DecisionService
+    from quietly.services.windows import WindowChanged
+    from quietly.storage.db import Database
+
+    now = datetime.now(UTC)
+    record = WindowRecord(
+        id=7, workspace_id=1, created_by=None, created_at=now, updated_at=now,
+        fields=WindowFields(name="w", targets=("service:a",), effects=(Effect.MUTE,),
+                            schedule=OnceSchedule(now - timedelta(minutes=1),
+                                                  now + timedelta(hours=1))))
+    service = DecisionService(Database("sqlite://"), now)
+    service.on_event(WindowChanged(1, 7, record, "created"))
+    service.on_event(WindowChanged(1, 7, None, "deleted"))
+    service.on_event(WindowChanged(1, 7, record, "updated"))  # the late, stale copy
+    assert service.decide(1, Alert(targets=("service:a",)), now).verdict is Verdict.DELIVER

@@ -40,6 +40,10 @@ class DecisionService:
         self._indexes: dict[int, DecisionIndex] = {}
         self._now = now
         self._pending: list[Any] | None = None  # events seen while a reload reads the store
+        # Deleted windows never come back (deletion archives for good), so a copy of one that
+        # arrives after its deletion — another process's notification read just before the
+        # delete committed — is stale and ignored. Ids only: a few bytes per deleted window.
+        self._gone: set[tuple[int, int]] = set()
         self._loading = 0  # reloads in progress
         self.stale = False
         self.loaded = False
@@ -105,9 +109,11 @@ class DecisionService:
     def _apply(self, indexes: dict[int, DecisionIndex], event: Any) -> None:
         if isinstance(event, WindowChanged):
             index = self._index_in(indexes, event.workspace_id)
-            if event.record is None:
+            key = (event.workspace_id, event.window_id)
+            if event.record is None or event.record.archived_at is not None:
+                self._gone.add(key)
                 index.remove(event.window_id)
-            else:
+            elif key not in self._gone:
                 index.upsert(event.record.to_window())
         elif isinstance(event, GroupChanged):
             index = self._index_in(indexes, event.workspace_id)
