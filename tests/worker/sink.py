@@ -48,6 +48,11 @@ class Sink:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender died mid-request (a SIGKILLed worker): like any real
+                    # receiver, treat a body shorter than its Content-Length as no request.
+                    self.close_connection = True
+                    return
                 with sink._lock:
                     sink.received.append(Received(
                         self.path, {k.lower(): v for k, v in self.headers.items()}, body,
