@@ -1,82 +1,41 @@
-"""The decision index against the domain rules: named cases, then the property of issue 3.
-
-Acceptance 1 of issue 3: for random windows (one-time and recurring — simple daily/weekly
-forms and RRULEs — in Europe/Berlin, America/New_York, Australia/Lord_Howe and UTC), random
-targets, groups and labels, random instants clustered around each zone's DST transitions,
-and after random upserts, removes, cancellations, group changes and horizon moves, the
-index's decision equals ``brute_force_decide``'s, with no disagreement.
+"""The decision index, case by case: named tables of what must and must not hold an alert
+(each checked against ``brute_force_decide`` too), then writes, horizon moves and readers
+racing a writer. The properties are in ``test_engine_properties``.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, time, timedelta
 
 import pytest
-from hypothesis import HealthCheck, assume, event, given, settings
-from hypothesis import strategies as st
+from tests.core.engine_cases import (
+    EQ_EMPTY_TEAM,
+    EQ_PROD,
+    HOUR,
+    NE_P1,
+    NOW,
+    RE_DB,
+    A,
+    Case,
+    group,
+    indexed,
+    window,
+)
 
-from quietly.core import schedule as sched
 from quietly.core.engine import DecisionIndex, brute_force_decide
-from quietly.core.errors import ScheduleError
-from quietly.core.lifecycle import window_occurrences
 from quietly.core.model import (
     Alert,
-    ConditionGroup,
-    CronRule,
     Decision,
     Effect,
     Matcher,
     MatcherOp,
     OnceSchedule,
     RecurringSchedule,
-    RRuleRule,
-    Schedule,
     SimpleRule,
     Verdict,
-    Window,
 )
-
-NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
-
-
-def window(wid: int, effect: Effect = Effect.MUTE, **fields: object) -> Window:
-    """A window running NOW-1h … NOW+1h unless told otherwise."""
-    base = Window(
-        id=wid,
-        workspace_id=1,
-        name=f"w{wid}",
-        schedule=OnceSchedule(NOW - HOUR, NOW + HOUR),
-        effects=frozenset({effect}),
-    )
-    return replace(base, **fields)  # type: ignore[arg-type]
-
-
-def group(*matchers: Matcher) -> ConditionGroup:
-    return ConditionGroup(matchers)
-
-
-EQ_PROD = Matcher("env", MatcherOp.EQ, "prod")
-RE_DB = Matcher("service", MatcherOp.RE, "db-.*")
-NE_P1 = Matcher("severity", MatcherOp.NE, "p1")
-EQ_EMPTY_TEAM = Matcher("team", MatcherOp.EQ, "")
-A = frozenset({"service:a"})
-
-
-@dataclass(frozen=True)
-class Case:
-    name: str
-    windows: list[Window]
-    alert: Alert
-    expected: Decision
-    groups: dict[str, set[str]] = field(default_factory=dict)
-    at: datetime = NOW
-
 
 CASES = [
     Case("no windows", [], Alert(("service:a",)), Decision(Verdict.DELIVER)),
@@ -196,12 +155,7 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_decide(case: Case) -> None:
-    index = DecisionIndex(NOW)
-    for name, members in case.groups.items():
-        index.set_group(name, members)
-    for w in case.windows:
-        index.upsert(w)
-    assert index.decide(case.alert, case.at) == case.expected
+    assert indexed(case).decide(case.alert, case.at) == case.expected
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
@@ -276,6 +230,7 @@ def test_remove_leaves_no_trace() -> None:
         "targets": 0,
         "groups": 0,
         "label_slots": 0,
+        "largest_label_slot": 0,
         "scan_slots": 0,
         "all_targets_windows": 0,
     }
@@ -300,13 +255,16 @@ def test_advance_refreshes_only_horizon_bound_windows() -> None:
 
 def test_readers_never_see_a_half_updated_window() -> None:
     """One writer flips window 1 between two shapes (targets, group, labels, effect) while
-    readers decide: every answer is one shape's, never a mix or a miss, and nothing raises."""
+    readers decide: every answer is one shape's, never a mix or a miss, and nothing raises.
+    ``service:a`` alone is answered from its timeline while shape A is indexed (shape B has
+    a condition group without an anchor, which holds it then)."""
     shape_a = window(1, Effect.MUTE, targets=A, match=(group(EQ_PROD),))
     shape_b = window(1, Effect.DROP, groups=frozenset({"g"}), match=(group(RE_DB), group(NE_P1)))
     index = DecisionIndex(NOW)
     index.set_group("g", {"service:c"})
     index.upsert(shape_a)
     alert = Alert(("service:a", "service:c"), {"env": "prod", "service": "db-1", "severity": "p1"})
+    plain = Alert(("service:a",))
     allowed = {Decision(Verdict.MUTE, (1,)), Decision(Verdict.DROP, (1,))}
     seen: list[Decision] = []
     errors: list[BaseException] = []
@@ -317,6 +275,8 @@ def test_readers_never_see_a_half_updated_window() -> None:
             while not done.is_set():
                 seen.append(index.decide(alert, NOW))
                 seen.extend(index.decide_many([alert, alert], NOW))
+                seen.append(index.decide(plain, NOW))
+                seen.extend(index.decide_many([plain, alert, plain], NOW))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -357,265 +317,37 @@ def test_decisions_stay_exact_past_the_horizon() -> None:
     assert index.decide(Alert(("service:a",)), at) == Decision(Verdict.MUTE, (1,))
 
 
-# -- the property: index == brute force -----------------------------------------------------
+def test_reanchor_makes_anchors_independent_of_loading_order() -> None:
+    """Loaded one by one, a window's condition group is filed under the label that looked
+    most selective given the windows before it, so the same windows loaded in another order
+    end up filed elsewhere. ``reanchor`` (run after every bulk load) files each group as the
+    statistics of all windows say; decisions never change."""
+    def eq(label: str, value: str) -> Matcher:
+        return Matcher(label, MatcherOp.EQ, value)
 
-ZONES = ("Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "UTC")
-
-
-def _transitions(zone_name: str, year: int) -> list[datetime]:
-    """The instants in ``year`` at which ``zone_name`` changes its UTC offset (to 15 min)."""
-    zone = ZoneInfo(zone_name)
-    found: list[datetime] = []
-    t = datetime(year, 1, 1, tzinfo=UTC)
-    step = timedelta(minutes=15)
-    while t.year == year:
-        if (t + step).astimezone(zone).utcoffset() != t.astimezone(zone).utcoffset():
-            found.append(t + step)
-        t += step
-    return found
-
-
-# Spring-forward and fall-back of 2026 in each zone with DST (Lord Howe shifts by 30 minutes);
-# UTC gets a plain instant so that it still has a cluster of instants.
-EDGES = sorted(
-    {t for z in ZONES for t in _transitions(z, 2026)} | {datetime(2026, 6, 1, tzinfo=UTC)}
-)
-assert len(EDGES) == 7, EDGES
-
-TARGETS = ("service:a", "service:b", "monitor:1", "monitor:2")
-GROUP_NAMES = ("g1", "g2")
-LABELS = {"env": ("prod", "dev", ""), "service": ("db-1", "web", "")}
-IDS = st.integers(1, 6)
-
-instants = st.builds(
-    lambda edge, minutes, seconds: edge + timedelta(minutes=minutes, seconds=seconds),
-    st.sampled_from(EDGES),
-    st.one_of(st.integers(-180, 180), st.integers(-4 * 1440, 4 * 1440)),
-    st.sampled_from([0, 0, 0, 59]),
-)
-
-wall_times = st.sampled_from(
-    [time(0), time(1, 30), time(2), time(2, 15), time(2, 30), time(3), time(12), time(23, 30)]
-)
-
-rules = st.one_of(
-    st.just(SimpleRule("daily")),
-    st.builds(
-        lambda days: SimpleRule("weekly", days_of_week=tuple(days)),
-        st.lists(st.sampled_from(["mon", "sat", "sun"]), min_size=1, max_size=3, unique=True),
-    ),
-    st.sampled_from(
-        [
-            RRuleRule("FREQ=DAILY"),
-            RRuleRule("FREQ=DAILY;INTERVAL=2"),
-            RRuleRule("FREQ=WEEKLY;BYDAY=SU"),
-            RRuleRule("FREQ=WEEKLY;BYDAY=SA,SU"),
-            RRuleRule("FREQ=MONTHLY;BYDAY=-1SU"),
-        ]
-    ),
-)
-
-
-# Cron keeps cron's own DST rules: 02:30 falls in Berlin's and New York's gaps, 01:30 in folds.
-crons = st.sampled_from([CronRule("30 2 * * *"), CronRule("30 1 * * 0"), CronRule("0 */6 * * *")])
-
-
-@st.composite
-def recurring(draw: st.DrawFn) -> Schedule:
-    first: date | None = draw(st.one_of(st.none(), instants.map(lambda t: t.date())))
-    until = None
-    if first is not None and draw(st.booleans()):
-        until = first + timedelta(days=draw(st.integers(0, 10)))
-    rule = draw(st.one_of(rules, crons))
-    is_cron = isinstance(rule, CronRule)  # cron gives the start instants: needs a duration
-    use_duration = is_cron or draw(st.booleans())
-    schedule = RecurringSchedule(
-        timezone=draw(st.sampled_from(ZONES)),
-        rule=rule,
-        start_time=None if is_cron else draw(wall_times),
-        end_time=None if use_duration else draw(wall_times),
-        duration=draw(st.sampled_from([timedelta(minutes=30), 3 * HOUR, 26 * HOUR]))
-        if use_duration
-        else None,
-        starts_on=first,
-        until=until,
-        # RFC 5545 forbids count together with until (validate rejects it): draw one.
-        count=None if until else draw(st.one_of(st.none(), st.integers(1, 5))),
-    )
-    try:
-        sched.validate(schedule)
-    except ScheduleError:
-        assume(False)
-    return schedule
-
-
-once_schedules = st.builds(
-    lambda start, minutes: OnceSchedule(start, start + timedelta(minutes=minutes)),
-    instants,
-    st.integers(1, 3 * 1440),
-)
-
-matchers = st.one_of(
-    st.builds(
-        Matcher,
-        st.sampled_from(sorted(LABELS)),
-        st.sampled_from([MatcherOp.EQ, MatcherOp.NE]),
-        st.sampled_from(["prod", "dev", "db-1", "web", ""]),
-    ),
-    st.builds(
-        Matcher,
-        st.sampled_from(sorted(LABELS)),
-        st.sampled_from([MatcherOp.RE, MatcherOp.NRE]),
-        st.sampled_from(["db-.*", "prod|dev", ".*", ".+"]),
-    ),
-    st.builds(
-        lambda label, op, values: Matcher(label, op, values=tuple(values)),
-        st.sampled_from(sorted(LABELS)),
-        st.sampled_from([MatcherOp.ONE_OF, MatcherOp.NOT_ONE_OF]),
-        st.lists(st.sampled_from(["prod", "dev", "web", ""]), min_size=1, max_size=2),
-    ),
-    st.builds(
-        Matcher,
-        st.sampled_from(sorted(LABELS)),
-        st.sampled_from([MatcherOp.IS_SET, MatcherOp.IS_BLANK]),
-    ),
-)
-
-
-@st.composite
-def windows(draw: st.DrawFn) -> Window:
-    effects = draw(st.frozensets(st.sampled_from(list(Effect)), min_size=1, max_size=2))
-    return Window(
-        id=draw(IDS),
-        workspace_id=1,
-        name="w",
-        schedule=draw(st.one_of(once_schedules, recurring())),
-        effects=effects,
-        targets=draw(st.frozensets(st.sampled_from(TARGETS), max_size=2)),
-        groups=draw(st.frozensets(st.sampled_from(GROUP_NAMES), max_size=1)),
-        match=tuple(
-            ConditionGroup(tuple(ms))
-            for ms in draw(st.lists(st.lists(matchers, min_size=1, max_size=3), max_size=2))
-        ),
-        all_targets=draw(st.integers(0, 9)) == 0,
-        cancelled_at=draw(st.one_of(st.none(), st.none(), instants)),
-    )
-
-
-operations = st.one_of(
-    st.tuples(st.just("upsert"), windows()),
-    st.tuples(st.just("upsert"), windows()),
-    st.tuples(st.just("remove"), IDS),
-    st.tuples(st.just("cancel"), IDS, instants),
-    st.tuples(
-        st.just("group"),
-        st.sampled_from(GROUP_NAMES),
-        st.frozensets(st.sampled_from(TARGETS), max_size=3),
-    ),
-    st.tuples(st.just("advance"), instants),
-)
-
-alerts = st.builds(
-    Alert,
-    st.lists(st.sampled_from(TARGETS), max_size=2).map(tuple),
-    st.fixed_dictionaries({}, optional={k: st.sampled_from(v) for k, v in LABELS.items()}),
-)
-
-
-# When to decide: an absolute instant near a DST edge, an offset from the index's "now", or
-# an occurrence boundary of one of the windows (pick, occurrence, start/end, ±1 µs).
-Boundary = tuple[int, int, bool, int]
-when = st.one_of(
-    instants,
-    st.builds(lambda m: timedelta(minutes=m), st.integers(-8 * 60, 30 * 60)),
-    st.tuples(st.integers(0, 9), st.integers(0, 9), st.booleans(), st.sampled_from([-1, 0, 1])),
-)
-
-
-class Model:
-    """The plain state the brute force reads: windows by id and group memberships."""
-
-    def __init__(self, now: datetime) -> None:
-        self.windows: dict[int, Window] = {}
-        self.groups: dict[str, frozenset[str]] = {}
-        self.now = now  # the index's horizon is around it
-
-    def resolve(self, moment: datetime | timedelta | Boundary) -> datetime:
-        if isinstance(moment, datetime):
-            return moment
-        if isinstance(moment, timedelta):
-            return self.now + moment
-        pick, nth, at_start, micros = moment
-        ordered = sorted(self.windows.values(), key=lambda w: w.id)
-        if not ordered:
-            return self.now
-        w = ordered[pick % len(ordered)]
-        found = window_occurrences(w, self.now - 4 * DAY, self.now + 4 * DAY)
-        if not found:
-            return self.now
-        occurrence = found[nth % len(found)]
-        edge = occurrence.start if at_start else occurrence.end
-        return edge + timedelta(microseconds=micros)
-
-    def apply(self, index: DecisionIndex, op: tuple[object, ...]) -> None:
-        kind = op[0]
-        if kind == "upsert":
-            w = op[1]
-            assert isinstance(w, Window)
-            self.windows[w.id] = w
+    early = [window(i, match=(group(eq("env", f"e{i}"), eq("team", "a")),))
+             for i in range(1, 21)]
+    late = [window(100 + i, match=(group(eq("env", "prod"), eq("team", f"t{i}")),))
+            for i in range(1, 41)]
+    alerts = [Alert(labels={"env": env, "team": team})
+              for env in ("prod", "e3", "x") for team in ("a", "t5", "t40", "zz")]
+    indexes = []
+    for order in (early + late, late + early):
+        index = DecisionIndex(NOW)
+        for w in order:
             index.upsert(w)
-        elif kind == "remove":
-            wid = op[1]
-            assert isinstance(wid, int)
-            self.windows.pop(wid, None)
-            index.remove(wid)
-        elif kind == "cancel":
-            wid, at = op[1], op[2]
-            assert isinstance(wid, int)
-            assert isinstance(at, datetime)
-            if wid in self.windows:
-                self.windows[wid] = replace(self.windows[wid], cancelled_at=at)
-                index.upsert(self.windows[wid])
-        elif kind == "group":
-            name, members = op[1], op[2]
-            assert isinstance(name, str)
-            assert isinstance(members, frozenset)
-            self.groups[name] = members
-            index.set_group(name, members)
-        else:
-            at = op[1]
-            assert isinstance(at, datetime)
-            self.now = at
-            index.advance(at)
+        indexes.append(index)
+    ids = [w.id for w in early + late]
 
+    def placed(index: DecisionIndex) -> list[tuple[tuple[str, str] | None, ...]]:
+        return [index.anchors(wid) for wid in ids]
 
-@pytest.mark.timeout(600)  # expanding random rules is slow on a busy machine; never endless
-@settings(
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-)
-@given(
-    now=instants,
-    ops=st.lists(operations, min_size=1, max_size=10),
-    queries=st.lists(st.tuples(alerts, when), min_size=1, max_size=8),
-)
-def test_index_agrees_with_brute_force(
-    now: datetime,
-    ops: list[tuple[object, ...]],
-    queries: list[tuple[Alert, datetime | timedelta | Boundary]],
-) -> None:
-    index = DecisionIndex(now, lookback=6 * HOUR, lookahead=24 * HOUR)
-    model = Model(now)
-    for op in ops:
-        model.apply(index, op)
-    disagreements = []
-    for alert, moment in queries:
-        at = model.resolve(moment)
-        expected = brute_force_decide(model.windows.values(), model.groups, alert, at)
-        found = index.decide(alert, at)
-        event(f"verdict: {expected.verdict}")
-        event("inside the horizon" if -6 * HOUR <= at - model.now < 24 * HOUR else "outside")
-        if found != expected:
-            disagreements.append((alert, at, found, expected))
-    assert disagreements == []
+    assert placed(indexes[0]) != placed(indexes[1])
+    before = [index.decide_many(alerts, NOW) for index in indexes]
+    moved = [index.reanchor() for index in indexes]
+    assert placed(indexes[0]) == placed(indexes[1])
+    assert all(n > 0 for n in moved)
+    assert [index.reanchor() for index in indexes] == [0, 0]  # settled
+    assert [index.decide_many(alerts, NOW) for index in indexes] == before
+    assert before[0] == before[1]
+    assert [d.windows for d in before[0][:6]] == [(), (105,), (140,), (), (3,), ()]

@@ -10,12 +10,13 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
 __all__ = [
     "EFFECT_VERDICT",
     "VERDICT_RANK",
     "Alert",
+    "AlertLike",
     "ConditionGroup",
     "CronRule",
     "Decision",
@@ -231,6 +232,17 @@ class Alert:
 
     targets: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
+
+
+class AlertLike(Protocol):
+    """What the decision index reads of an alert: :class:`Alert`, or an alert as a request
+    decoder made it (the batch endpoint decides its decoded objects without copying them)."""
+
+    @property
+    def targets(self) -> tuple[str, ...]: ...
+
+    @property
+    def labels(self) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True, slots=True)

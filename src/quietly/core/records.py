@@ -23,10 +23,13 @@ class Role(enum.StrEnum):
 
     @property
     def rank(self) -> int:
-        return {"viewer": 0, "editor": 1, "admin": 2}[self.value]
+        return _RANKS[self]
 
     def allows(self, needed: Role) -> bool:
-        return self.rank >= needed.rank
+        return _RANKS[self] >= _RANKS[needed]
+
+
+_RANKS = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2}
 
 
 @dataclass(frozen=True, slots=True)
