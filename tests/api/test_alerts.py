@@ -143,3 +143,58 @@ def test_roles_and_workspaces_are_respected(tenant: Tenant, other_tenant: Tenant
 def test_an_empty_batch_is_fine(tenant: Tenant) -> None:
     assert _ingest(tenant, []) == {"received": 0, "held": 0, "delivered": 0, "dropped": 0,
                                    "forwarded": 0, "stale": False, "alerts": []}
+
+
+def test_the_last_copy_rewrites_the_stored_alert_and_its_links(tenant: Tenant) -> None:
+    first_window = _window(tenant, ["mute"], ["service:first"])
+    other_window = _window(tenant, ["mute"], ["service:other"])
+    _ingest(tenant, [
+        {"fingerprint": "moved", "targets": ["service:first", "service:a"],
+         "labels": {"name": "held"}},
+        {"fingerprint": "freed", "targets": ["service:first"], "labels": {"name": "held"}},
+    ])
+    again = _ingest(tenant, [
+        {"fingerprint": "moved", "targets": ["service:a"], "labels": {"name": "copy"}},
+        {"fingerprint": "freed", "targets": ["service:first"], "labels": {"name": "copy"}},
+        {"fingerprint": "new", "targets": ["service:other"], "labels": {"name": "new"}},
+        {"fingerprint": "moved", "targets": ["service:other"], "labels": {"name": "moved"}},
+        {"fingerprint": "freed", "targets": ["service:b"], "labels": {"name": "freed"}},
+    ])
+    stored = {a["fingerprint"]: (a["labels"]["name"], a["delivery"], a["windows"],
+                                 a["targets"], a["revision"])
+              for a in tenant.viewer.get("/api/v1/alerts").json()["alerts"]}
+    shared = {(a["fingerprint"], a["id"], a["revision"]) for a in again["alerts"]}
+    assert ([(a["delivery"], a["revision"]) for a in again["alerts"]],
+            (again["held"], again["delivered"]), len(shared), stored,
+            _listed(tenant, window=str(first_window)), _listed(tenant, window=str(other_window)),
+            _listed(tenant, target="service:a"), _listed(tenant, target="service:first"),
+            _listed(tenant, target="service:b")) == (
+        [("delivered", 2), ("held", 2), ("held", 1), ("held", 2), ("delivered", 2)],
+        (3, 2), 3,
+        {"moved": ("moved", "held", [other_window], ["service:other"], 2),
+         "freed": ("freed", "delivered", [], ["service:b"], 2),
+         "new": ("new", "held", [other_window], ["service:other"], 1)},
+        [], ["moved", "new"], [], [], ["freed"])
+
+
+def test_labels_instants_and_annotations_come_back_as_sent(tenant: Tenant) -> None:
+    sent = [
+        {"fingerprint": "empty", "labels": {}, "annotations": {}},
+        {"fingerprint": "unicode", "targets": ["service:zürich"],
+         "labels": {"name": "Zürich \u2013 東京 🚀", "ключ": "значение", "empty": ""},
+         "annotations": {"summary": "\u2018quoted\u2019 \"double\" \\ {braces}, [brackets]"}},
+        {"fingerprint": "json-like", "labels": {"name": '{"a": [1, null]}', "n": "NULL"},
+         "annotations": {"x": "null", "y": "\\u00e9"},
+         "starts_at": "2026-01-01T03:30:00+01:00", "ends_at": "2026-01-01T04:00:00.25Z"},
+    ]
+    _ingest(tenant, sent)
+    _ingest(tenant, sent)  # then as an update of every one of them
+    stored = {a["fingerprint"]: {k: a[k] for k in ("targets", "labels", "annotations",
+                                                  "starts_at", "ends_at", "revision")}
+              for a in tenant.viewer.get("/api/v1/alerts").json()["alerts"]}
+    expected = {s["fingerprint"]: {"targets": s.get("targets", []), "labels": s["labels"],
+                                   "annotations": s["annotations"], "starts_at": None,
+                                   "ends_at": None, "revision": 2} for s in sent}
+    expected["json-like"].update(starts_at="2026-01-01T02:30:00Z",
+                                 ends_at="2026-01-01T04:00:00.250000Z")
+    assert stored == expected

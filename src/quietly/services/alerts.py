@@ -15,29 +15,40 @@ within one batch the last alert with a fingerprint wins (one update, not one per
 repeat that is now dropped leaves the stored alert as it was.
 
 Writes are one upsert (``INSERT … ON CONFLICT DO UPDATE … RETURNING``, SQLite ≥ 3.35 and
-PostgreSQL alike) batched by SQLAlchemy's insertmanyvalues, plus bulk inserts for the join
-tables: a 1,000-alert batch is a handful of statements.
+PostgreSQL alike) plus bulk inserts for the join tables: a 1,000-alert batch is a handful of
+statements. On SQLite they are executemany batches (SQLAlchemy's insertmanyvalues); on
+PostgreSQL each is one small statement reading the rows from one JSON parameter
+(``storage.bulk.insert_from_json``), whose text does not grow with the batch.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
-from types import ModuleType
 from typing import Any
 
-from sqlalchemy import Select, Table, delete, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    delete,
+    insert,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from quietly.core.model import Alert, Decision, Verdict
 from quietly.metrics import ALERTS_INGESTED
+from quietly.services import outbox
 from quietly.services.audit import decode_cursor, encode_cursor
 from quietly.services.decisions import DecisionService
+from quietly.storage.bulk import insert_from_json, json_rows
 from quietly.storage.tables import AlertRow, AlertTargetRow, AlertWindowRow
 
 __all__ = [
@@ -186,21 +197,34 @@ _UPDATED = ("status", "targets", "labels", "annotations", "starts_at", "ends_at"
             "delivery", "held_by", "updated_at")
 
 
+def _table(row_class: type[Any]) -> Table:
+    table = row_class.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def _upsert(db: Session, rows: list[dict[str, Any]]) -> dict[str, tuple[int, int]]:
-    """Insert or update every row; ``fingerprint -> (id, revision)`` as stored now."""
+    """Insert or update every row; ``fingerprint -> (id, revision)`` as stored now.
+
+    ``rows`` must not repeat a fingerprint (one statement cannot update a row twice).
+    """
     if not rows:
         return {}
-    table = AlertRow.__table__
-    assert isinstance(table, Table)
-    dialect = db.get_bind().dialect.name
-    stmt: Any = (postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table))
+    table = _table(AlertRow)
+    conn = db.connection()
+    stmt: Any
+    params: Any
+    if conn.dialect.name == "postgresql":
+        stmt, params = insert_from_json(table, list(rows[0])), json_rows(table, rows)
+    else:  # one statement per batch of rows (insertmanyvalues)
+        stmt, params = sqlite.insert(table), rows
     stmt = stmt.on_conflict_do_update(
         index_elements=["workspace_id", "fingerprint"],
         set_={**{name: stmt.excluded[name] for name in _UPDATED},
               "revision": table.c.revision + 1})
-    stmt = stmt.returning(table.c.fingerprint, table.c.id, table.c.revision)
-    # One statement per batch of rows (insertmanyvalues), RETURNING a row for each of them.
-    result = db.connection().execute(stmt, rows)
+    # RETURNING a row for every row, inserted or updated.
+    result = conn.execute(stmt.returning(table.c.fingerprint, table.c.id, table.c.revision),
+                          params)
     return {fp: (alert_id, revision) for fp, alert_id, revision in result}
 
 
@@ -209,69 +233,55 @@ def _write_links(db: Session, workspace_id: int, rows: list[dict[str, Any]],
     """Rewrite the holding windows and targets of every stored alert (new ones: insert only)."""
     updated = [stored[r["fingerprint"]][0] for r in rows if stored[r["fingerprint"]][1] > 1]
     conn = db.connection()
-    for start in range(0, len(updated), 1000):
-        chunk = updated[start:start + 1000]
-        conn.execute(delete(AlertWindowRow).where(AlertWindowRow.alert_id.in_(chunk)))
-        conn.execute(delete(AlertTargetRow).where(AlertTargetRow.alert_id.in_(chunk)))
-    held = [{"alert_id": stored[r["fingerprint"]][0], "window_id": wid,
-             "workspace_id": workspace_id}
-            for r in rows for wid in r["held_by"]]
-    targets = [{"alert_id": stored[r["fingerprint"]][0], "target": t,
-                "workspace_id": workspace_id}
-               for r in rows for t in dict.fromkeys(r["targets"])]
-    if held:
-        conn.execute(insert(AlertWindowRow), held)
-    if targets:
-        conn.execute(insert(AlertTargetRow), targets)
+    for link in (AlertWindowRow, AlertTargetRow):
+        _delete_links(conn, _table(link), updated)
+    _insert_links(conn, _table(AlertWindowRow), [
+        {"alert_id": stored[r["fingerprint"]][0], "window_id": wid, "workspace_id": workspace_id}
+        for r in rows for wid in r["held_by"]])
+    _insert_links(conn, _table(AlertTargetRow), [
+        {"alert_id": stored[r["fingerprint"]][0], "target": t, "workspace_id": workspace_id}
+        for r in rows for t in dict.fromkeys(r["targets"])])
 
 
-@cache
-def _outbox() -> ModuleType | None:
-    """#4's outbox service, once it exists. Imported lazily, by name, so this module works
-    (and type-checks) before the delivery side lands; until then delivered alerts are
-    recorded as delivered and forwarding to routes is simply not available yet."""
-    try:
-        return importlib.import_module("quietly.services.outbox")
-    except ModuleNotFoundError as exc:
-        if exc.name != "quietly.services.outbox":
-            raise  # the outbox exists but is broken: say so instead of hiding it
-        return None
+def _delete_links(conn: Connection, table: Table, alert_ids: list[int]) -> None:
+    if not alert_ids:
+        return
+    if conn.dialect.name == "postgresql":  # one array parameter, one constant statement
+        ids = bindparam("ids", alert_ids, type_=postgresql.ARRAY(BigInteger()))
+        conn.execute(delete(table).where(table.c.alert_id == any_(ids)))
+        return
+    for start in range(0, len(alert_ids), 1000):
+        conn.execute(delete(table).where(table.c.alert_id.in_(alert_ids[start:start + 1000])))
+
+
+def _insert_links(conn: Connection, table: Table, links: list[dict[str, Any]]) -> None:
+    if not links:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(insert_from_json(table, list(links[0])),
+                     json_rows(table, links))
+    else:
+        conn.execute(insert(table), links)
 
 
 def enqueue_alert_for_routes(db: Session, workspace_id: int, alert_row_id: int,
                              revision: int) -> int:
     """Queue revision ``revision`` of stored alert ``alert_row_id`` for the workspace's routes.
 
-    The seam between ingestion (#3) and delivery (#4, ``services.outbox.enqueue_alert``):
-    runs in the ingest transaction, so the outbox messages exist if and only if the alert
-    revision does, and ``(alert id, route, revision)`` keys them, so a retried batch never
-    forwards twice. Called for delivered alerts and for held alerts with verdict
-    ``reroute``. Returns how many messages were queued (0 while no outbox exists).
+    The seam between ingestion and delivery (``services.outbox.enqueue_alert``): runs in the
+    ingest transaction, so the outbox messages exist if and only if the alert revision
+    does, and ``(alert id, route, revision)`` keys them, so a retried batch never forwards
+    twice. Called for delivered alerts and for held alerts with verdict ``reroute``.
+    Returns how many messages were queued.
     """
-    outbox = _outbox()
-    if outbox is None:
-        return 0
-    queued: int = outbox.enqueue_alert(db, workspace_id, alert_row_id, revision)
-    return queued
+    return outbox.enqueue_alert(db, workspace_id, alert_row_id, revision)
 
 
 def enqueue_alerts_for_routes(db: Session, workspace_id: int,
                               revisions: Sequence[tuple[int, int]]) -> int:
-    """``enqueue_alert_for_routes`` for many ``(alert id, revision)`` pairs at once.
-
-    Uses the outbox's batch entry point ``enqueue_alerts`` when it has one (one query for
-    the routes instead of one per alert), else calls the single-alert seam per alert.
-    """
-    if not revisions:
-        return 0
-    outbox = _outbox()
-    if outbox is None:
-        return 0
-    if hasattr(outbox, "enqueue_alerts"):
-        queued: int = outbox.enqueue_alerts(db, workspace_id, list(revisions))
-        return queued
-    return sum(enqueue_alert_for_routes(db, workspace_id, alert_id, revision)
-               for alert_id, revision in revisions)
+    """``enqueue_alert_for_routes`` for many ``(alert id, revision)`` pairs at once: the
+    routes are read once and the messages written in bulk (``outbox.enqueue_alerts``)."""
+    return outbox.enqueue_alerts(db, workspace_id, revisions)
 
 
 # -- listing ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from quietly.core.engine import DecisionIndex
-from quietly.core.model import Alert, Decision, Verdict
+from quietly.core.model import Alert, AlertLike, Decision, Verdict
 from quietly.metrics import INDEX_STALE, INDEX_WINDOWS
 from quietly.services.groups import GroupChanged, load_all_groups
 from quietly.services.windows import WindowChanged, load_all_windows
@@ -90,6 +90,8 @@ class DecisionService:
                 index.set_group(name, targets)
         for record in records:
             fresh.setdefault(record.workspace_id, DecisionIndex(now)).upsert(record.to_window())
+        for index in fresh.values():
+            index.reanchor()  # anchors picked knowing every window, not only earlier ones
         return fresh
 
     def mark_stale(self, stale: bool) -> None:
@@ -142,7 +144,7 @@ class DecisionService:
             return _DELIVER
         return index.decide(alert, at)
 
-    def decide_many(self, workspace_id: int, alerts: Sequence[Alert],
+    def decide_many(self, workspace_id: int, alerts: Sequence[AlertLike],
                     at: datetime) -> list[Decision]:
         index = self._indexes.get(workspace_id)
         if index is None:

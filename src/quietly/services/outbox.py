@@ -34,6 +34,7 @@ from quietly.core.records import WindowRecord
 from quietly.services import channels as channel_service
 from quietly.services.channels import Channel
 from quietly.services.serialize import window_to_json
+from quietly.storage.bulk import insert_from_json, json_rows
 from quietly.storage.mappers import window_record_from_row
 from quietly.storage.tables import GroupRow, OutboxRow, WindowJobRow, WindowRow
 
@@ -118,12 +119,18 @@ def enqueue_many(db: Session, items: Sequence[tuple[Message, int]], now: datetim
     assert isinstance(table, Table)
     if not items:
         return 0
-    insert = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt: Any = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    # One cached statement, executemany: SQLAlchemy batches it ("insertmanyvalues") with
-    # RETURNING, so the ids that come back are exactly the rows that were new.
     rows = [_values(m, c, now, per_channel) for m, c in items]
-    return len(db.connection().execute(stmt.returning(table.c.id), rows).all())
+    conn = db.connection()
+    stmt: Any
+    params: Any
+    if conn.dialect.name == "postgresql":
+        stmt, params = insert_from_json(table, list(rows[0])), json_rows(table, rows)
+    else:
+        # One cached statement, executemany: SQLAlchemy batches it ("insertmanyvalues").
+        stmt, params = sqlite_insert(table), rows
+    # RETURNING: the ids that come back are exactly the rows that were new.
+    stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
+    return len(conn.execute(stmt, params).all())
 
 
 def enqueue_event(db: Session, message: Message, targets: Sequence[Channel],

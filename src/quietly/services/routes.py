@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from quietly.core.codec import format_instant, match_from_json, match_to_json
@@ -181,13 +182,19 @@ class _Forwarder:
         self._routes: list[tuple[Route, list[CompiledGroup]]] | None = None
         self._escalations: dict[int, tuple[int, ...]] = {}
 
-    def routes_for(self, row: AlertRow) -> list[Route]:
+    def _compiled_routes(self) -> list[tuple[Route, list[CompiledGroup]]]:
         if self._routes is None:
             self._routes = [(r, compile_groups(r.match)) for r in map(_route, self._db.scalars(
                 select(RouteRow).where(RouteRow.workspace_id == self._workspace_id)
                 .order_by(RouteRow.id)))]
+        return self._routes
+
+    def has_routes(self) -> bool:
+        return bool(self._compiled_routes())
+
+    def routes_for(self, row: AlertRow) -> list[Route]:
         targets, labels = set(row.targets), _labels(row)
-        return [route for route, groups in self._routes
+        return [route for route, groups in self._compiled_routes()
                 if (not route.targets or set(route.targets) & targets)
                 and (not groups or matches_labels(groups, labels))]
 
@@ -248,16 +255,30 @@ def forward_alerts(db: Session, workspace_id: int,
     another workspace, is skipped. Returns how many messages were new.
     """
     wanted = dict(revisions)
-    ids = sorted(wanted)
-    rows: list[AlertRow] = []
-    for start in range(0, len(ids), 1000):
-        rows += db.scalars(select(AlertRow).where(AlertRow.workspace_id == workspace_id,
-                                                  AlertRow.id.in_(ids[start:start + 1000]))
-                           .order_by(AlertRow.id).execution_options(populate_existing=True))
-    current = [row for row in rows if row.revision == wanted[row.id]]
+    if not wanted:
+        return 0
+    forwarder = _Forwarder(db, workspace_id)
+    # Without routes only rerouted alerts send anything: read just those.
+    only = () if forwarder.has_routes() else (AlertRow.delivery != "delivered",
+                                              AlertRow.verdict == "reroute")
+    current = [row for row in _alert_rows(db, workspace_id, sorted(wanted), *only)
+               if row.revision == wanted[row.id]]
     if not current:
         return 0
     now = max(row.updated_at for row in current)  # the ingest's instant
-    forwarder = _Forwarder(db, workspace_id)
     items = [item for row in current for item in forwarder.messages(row, now, "delivered")]
     return enqueue_many(db, items, now, per_channel=False)
+
+
+def _alert_rows(db: Session, workspace_id: int, ids: list[int],
+                *only: ColumnElement[bool]) -> list[AlertRow]:
+    """The workspace's alerts with these ids (and conditions), by id, freshly read."""
+    stmt = (select(AlertRow).where(AlertRow.workspace_id == workspace_id, *only)
+            .order_by(AlertRow.id).execution_options(populate_existing=True))
+    if db.get_bind().dialect.name == "postgresql":  # one array: the same statement every time
+        param = bindparam("ids", ids, type_=postgresql.ARRAY(BigInteger()))
+        return list(db.scalars(stmt.where(AlertRow.id == any_(param))))
+    rows: list[AlertRow] = []
+    for start in range(0, len(ids), 1000):
+        rows += db.scalars(stmt.where(AlertRow.id.in_(ids[start:start + 1000])))
+    return rows
