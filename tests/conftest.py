@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ import uvicorn
 from sqlalchemy import text
 
 from quietly.api.app import create_app
+from quietly.api.server import server_config
 from quietly.core.records import Role
 from quietly.services import workspaces
 from quietly.services.bootstrap import prepare_database
@@ -74,12 +76,9 @@ class _Server(uvicorn.Server):
         pass
 
 
-@pytest.fixture(scope="session")
-def server(settings: Settings, db: Database) -> Iterator[str]:
-    """Base URL of a real uvicorn server running the app in a background thread."""
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings, database=db), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
+@contextmanager
+def serving(config: uvicorn.Config) -> Iterator[None]:
+    """Run a uvicorn server for ``config`` in a background thread while the block runs."""
     srv = _Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
@@ -88,9 +87,22 @@ def server(settings: Settings, db: Database) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server(settings: Settings, db: Database) -> Iterator[str]:
+    """Base URL of a real uvicorn server running the app in a background thread, with the
+    decision fast path of ``quietly serve``."""
+    port = _free_port()
+    config = server_config(create_app(settings, database=db), host="127.0.0.1", port=port,
+                           log_level="warning", lifespan="on")  # as `quietly serve` runs it
+    with serving(config):
+        yield f"http://127.0.0.1:{port}"
 
 
 @dataclass

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from quietly.cli_commands import register as register_client_commands
 from quietly.core.errors import QuietlyError
@@ -41,16 +42,37 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker",
                                             help="Do not run the embedded worker.")] = False,
+    reuse_port: Annotated[bool, typer.Option(
+        "--reuse-port", help="Share the port with other `quietly serve --reuse-port` "
+        "processes on this host (SO_REUSEPORT; PostgreSQL only).")] = False,
+    busy_poll_us: Annotated[int | None, typer.Option(
+        "--busy-poll-us", min=0, max=10_000,
+        help="Keep polling this many microseconds after each decision before sleeping "
+        "(0: off; default QUIETLY_BUSY_POLL_US or 0). Trades CPU for latency.")] = None,
 ) -> None:
     """Apply migrations, create the default workspace, and serve API, UI and worker."""
     import uvicorn
 
     from quietly.api.app import create_app
+    from quietly.api.server import reuse_port_socket, server_config
 
     settings = get_settings()
     settings.run_worker = not no_worker
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                log_level="info", access_log=False)
+    host, port = host or settings.host, port or settings.port
+    if reuse_port and settings.effective_database_url.startswith("sqlite"):
+        raise _fail("--reuse-port needs PostgreSQL (QUIETLY_DATABASE_URL): processes "
+                    "sharing one SQLite file do not see each other's changes")
+    if busy_poll_us is not None:
+        settings.busy_poll_us = busy_poll_us
+    config = server_config(create_app(settings), host=host, port=port, log_level="info",
+                           busy_poll_us=settings.busy_poll_us)
+    sockets = None
+    if reuse_port:
+        try:
+            sockets = [reuse_port_socket(host, port)]
+        except OSError as exc:
+            raise _fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    uvicorn.Server(config).run(sockets=sockets)
 
 
 @app.command()
@@ -136,7 +158,16 @@ register_client_commands(app)
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        # A bad QUIETLY_* variable: say which and why, not a traceback.
+        for error in exc.errors():
+            name = "QUIETLY_" + "_".join(str(part) for part in error["loc"]).upper()
+            typer.echo(f"error: {name}: {error['msg']}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ only for targets that windows name (``quietly_maintenance_active``).
 
 from __future__ import annotations
 
+import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "WORKER_LAG",
 ]
 
+# No ``*_created`` series: one extra series per label set, which no dashboard reads.
+prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 REQUEST_LATENCY = Histogram(

@@ -35,7 +35,15 @@ class Settings(BaseSettings):
     # Secure cookies need HTTPS; a local development server may turn this off.
     cookie_secure: bool = True
     webhook_allow_private: bool = False
+    metrics_token: str | None = Field(
+        default=None, description="When set, /metrics answers only requests with "
+        "'Authorization: Bearer <token>' (its series name workspaces and targets).")
     run_worker: bool = True
+    busy_poll_us: int = Field(
+        default=0, ge=0, le=10_000,
+        description="After answering a decision, keep polling the sockets this many "
+        "microseconds before sleeping (0: off). Lowers the latency of one-connection "
+        "request loops at the price of CPU; see the README's performance section.")
     alertmanager_target_labels: str = Field(
         default="service:{service}",
         description="How the Alertmanager receiver maps labels to targets: comma-separated "

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pydantic
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from quietly.api.native.fastpath import decode_batch
+from quietly.api.native.schemas import DecideRequest
+from quietly.api.problems import loc_to_field
+from quietly.core.errors import ValidationError
 from tests.api.helpers import active_body
 from tests.conftest import Tenant
 
@@ -85,3 +95,63 @@ def test_openapi_documents_the_hot_endpoints(tenant: Tenant) -> None:
     params = [p["name"] for p in decide["get"]["parameters"]]
     assert (ops, params, "requestBody" in decide["post"]) == (
         {"get": "decide", "post": "decide_batch"}, ["target", "at", "label.{name}"], True)
+
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=4)
+# Valid bodies with every limit reached, then at most one defect each (a limit passed by
+# one, a wrong type, an unknown field), so that valid and almost-valid bodies are common.
+_ALERT = st.fixed_dictionaries({}, optional={
+    "targets": st.lists(st.one_of(_TEXT, st.just("t" * 300)), max_size=3),
+    "labels": st.dictionaries(st.one_of(_TEXT, st.just("n" * 200)),
+                              st.one_of(_TEXT, st.just("v" * 10_000)), max_size=3)})
+_VALID = st.fixed_dictionaries({"alerts": st.lists(_ALERT, max_size=3)}, optional={
+    "at": st.sampled_from([None, "2030-01-01T00:00:00Z", "x" * 64])})
+_BODY_DEFECTS: list[Any] = [[], 1, {}, {"alerts": "x"}, {"alerts": None}, {"alerts": {}}]
+_FIELD_DEFECTS: dict[str, list[Any]] = {"when": [1], "at": ["", "x" * 65, 5]}
+_ALERT_DEFECTS: list[Any] = [3, None, "x", {"severity": "x"}]
+_PART_DEFECTS: dict[str, list[Any]] = {
+    "targets": [None, "x", [1], ["t" * 301], ["t:x"] * 1000, ["t:x"] * 1001],
+    "labels": [None, [], {"a": 1}, {"a": None}, {"n" * 201: "v"}, {"a": "v" * 10_001}]}
+
+
+@st.composite
+def _bodies(draw: st.DrawFn) -> Any:
+    body = draw(_VALID)
+    kind = draw(st.sampled_from(["none", "body", "field", "alert", "part"]))
+    if kind == "body":
+        return draw(st.sampled_from(_BODY_DEFECTS))
+    if kind == "field":
+        name = draw(st.sampled_from(sorted(_FIELD_DEFECTS)))
+        body[name] = draw(st.sampled_from(_FIELD_DEFECTS[name]))
+    elif body["alerts"] and kind in ("alert", "part"):
+        i = draw(st.integers(0, len(body["alerts"]) - 1))
+        if kind == "alert":
+            body["alerts"][i] = draw(st.sampled_from(_ALERT_DEFECTS))
+        else:
+            part = draw(st.sampled_from(sorted(_PART_DEFECTS)))
+            body["alerts"][i][part] = draw(st.sampled_from(_PART_DEFECTS[part]))
+    return body
+
+
+@settings(max_examples=400)
+@given(_bodies())
+def test_the_batch_decoder_agrees_with_the_documented_schema(body: Any) -> None:
+    """The hot path decodes batches with msgspec; OpenAPI documents ``DecideRequest``
+    (pydantic). Both accept the same bodies, read the same alerts, and name the same field."""
+    raw = json.dumps(body).encode()
+    try:
+        documented = DecideRequest.model_validate_json(raw)
+    except pydantic.ValidationError as refused:
+        with pytest.raises(ValidationError) as ours:
+            decode_batch(raw)
+        fields = {loc_to_field(e["loc"]) for e in refused.errors()}
+        field = ours.value.field or ""
+        # Ours stops at the first error and names the alert's part (``alerts[0].labels``)
+        # where pydantic names the label too (``alerts[0].labels.a``).
+        assert any(f == field or f.startswith((field + ".", field + "[")) for f in fields), (
+            field, fields)
+        return
+    decoded = decode_batch(raw)
+    assert decoded.at == documented.at
+    assert [(a.targets, a.labels) for a in decoded.alerts] == [
+        (tuple(a.targets), a.labels) for a in documented.alerts]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -30,7 +31,10 @@ RECURRING_FORMS: list[tuple[str, dict[str, Any], str]] = [
                          ids=[f[0] for f in RECURRING_FORMS])
 def test_every_recurring_form_is_created_with_next_occurrence_and_words(
         tenant: Tenant, form: str, rule: dict[str, Any], words: str) -> None:
-    body = window_body(form, schedule={"kind": "recurring", "timezone": "Europe/Berlin", **rule})
+    # Starting next week, so no occurrence runs now whatever the time of the test run.
+    starts_on = (now().astimezone(ZoneInfo("Europe/Berlin")).date() + timedelta(days=8))
+    body = window_body(form, schedule={"kind": "recurring", "timezone": "Europe/Berlin",
+                                       "starts_on": starts_on.isoformat(), **rule})
     created = tenant.editor.post("/api/v1/windows", json=body)
     assert created.status_code == 201, created.text
     window = created.json()

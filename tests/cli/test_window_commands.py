@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 import socket
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -15,29 +17,32 @@ from tests.cli.helpers import cli, client_cli, in_hours, ok, ok_json
 from tests.conftest import Tenant
 
 BERLIN = ("--timezone", "Europe/Berlin")
+# Forms that would otherwise start today start next week: none may be running at test time.
+NEXT_WEEK = (datetime.now(ZoneInfo("Europe/Berlin")).date() + timedelta(days=8)).isoformat()
+LATER = ("--starts-on", NEXT_WEEK)
 
 # (case, flags, expected subset of the stored schedule, words in human_schedule)
 SCHEDULE_FLAGS: list[tuple[str, list[str], dict[str, Any], str]] = [
     ("rrule", ["--rrule", "FREQ=WEEKLY;BYDAY=SU", "--start-time", "2:00", "--end-time",
-               "04:00", *BERLIN],
+               "04:00", *BERLIN, *LATER],
      {"kind": "recurring", "rrule": "FREQ=WEEKLY;BYDAY=SU", "start_time": "02:00",
       "end_time": "04:00", "timezone": "Europe/Berlin"}, "Sunday"),
-    ("cron", ["--cron", "0 2 * * 0", "--duration", "2h", *BERLIN],
+    ("cron", ["--cron", "0 2 * * 0", "--duration", "2h", *BERLIN, *LATER],
      {"cron": "0 2 * * 0", "duration": "PT2H", "start_time": None}, "2 hours"),
-    ("daily overnight", ["--every", "daily", "--start-time", "22:00", "--end-time", "06:00"],
+    ("daily overnight", ["--every", "daily", "--start-time", "22:00", "--end-time", "06:00",
+                         *LATER],
      {"every": "daily", "start_time": "22:00", "end_time": "06:00",
       "timezone": "Europe/Berlin"}, "day"),
     ("weekly", ["--every", "weekly", "--days", "tue,THU", "--start-time", "02:00",
-                "--end-time", "03:00", *BERLIN],
+                "--end-time", "03:00", *BERLIN, *LATER],
      {"every": "weekly", "days_of_week": ["tue", "thu"]}, "Tuesday and Thursday"),
     ("monthly skip", ["--every", "monthly", "--day-of-month", "31", "--short-month", "skip",
-                      "--start-time", "02:00", "--duration", "PT1H", "--starts-on",
-                      "2026-01-01", "--until", "2030-12-31", *BERLIN],
+                      "--start-time", "02:00", "--duration", "PT1H", *LATER,
+                      "--until", "2030-12-31", *BERLIN],
      {"every": "monthly", "day_of_month": 31, "short_month": "skip", "duration": "PT1H",
-      "starts_on": "2026-01-01", "until": "2030-12-31"}, "31"),
+      "starts_on": NEXT_WEEK, "until": "2030-12-31"}, "31"),
     ("patch tuesday", ["--every", "monthly", "--weekday-of-month", "2tu", "--start-time",
-                       "02:00", "--end-time", "05:00", "--starts-on", "2026-01-01",
-                       "--count", "120", *BERLIN],
+                       "02:00", "--end-time", "05:00", *LATER, "--count", "120", *BERLIN],
      {"every": "monthly", "weekday_of_month": "2TU", "count": 120}, "second Tuesday"),
 ]
 

@@ -57,10 +57,10 @@ class Proc:
 
 
 def launch_serve(database_url: str, data_dir: Path, log: Path, *, port: int | None = None,
-                 worker: bool = False) -> tuple[Proc, str]:
+                 worker: bool = False, extra: tuple[str, ...] = ()) -> tuple[Proc, str]:
     """Start ``quietly serve``; returns at once (see ``wait_healthy``)."""
     port = port or free_port()
-    args = ["serve", "--host", "127.0.0.1", "--port", str(port)]
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), *extra]
     if not worker:
         args.append("--no-worker")
     return Proc(args, database_url, data_dir, log), f"http://127.0.0.1:{port}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ from fastapi.responses import JSONResponse
 import quietly
 from quietly.api import health as health_api
 from quietly.api.deps import AppState
-from quietly.api.middleware import NulGuard
+from quietly.api.middleware import NulGuard, RequestMetrics
 from quietly.api.native import admin, decide, windows
 from quietly.api.native import alerts as alerts_api
 from quietly.api.native import calendar as calendar_api
@@ -83,6 +84,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         decisions = DecisionService(db, _utcnow())
         decisions.subscribe()
         decisions.load(_utcnow())
+        # Everything loaded so far (modules, the index) lives as long as the process: keep the
+        # cyclic garbage collector from walking it on every full collection, which otherwise
+        # stalls requests for a time that grows with the number of windows.
+        gc.collect()
+        gc.freeze()
         state = AppState(settings=settings, db=db, decisions=decisions)
         health = StoreHealth(db, decisions)  # fail-static: stale decisions, fast 503s
         state.extras["store_health"] = health
@@ -111,7 +117,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     install_problem_handlers(app)
     app.add_middleware(DecideShortcut)  # the decision hot path skips routing (bench/)
-    app.add_middleware(NulGuard)  # added last, so outermost: it guards the shortcut too
+    app.add_middleware(NulGuard)  # outside the shortcut: it guards the shortcut too
+    app.add_middleware(RequestMetrics)  # added last, so outermost: it times everything
     app.include_router(windows.router)
     app.include_router(decide.router)
     app.include_router(alerts_api.router)

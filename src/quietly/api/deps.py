@@ -20,7 +20,8 @@ from quietly.services.decisions import DecisionService
 from quietly.settings import Settings
 from quietly.storage.db import Database
 
-__all__ = ["Admin", "AppState", "Editor", "Now", "State", "Viewer", "get_state"]
+__all__ = ["Admin", "AppState", "Editor", "Now", "State", "Viewer", "authenticate_key",
+           "bearer_key", "get_state"]
 
 AUTH_CACHE_SECONDS = 10.0
 
@@ -34,8 +35,7 @@ class AppState:
     _auth_cache: dict[str, tuple[Principal | None, float]] = field(default_factory=dict)
 
     def principal_for(self, raw_key: str) -> Principal | None:
-        hashed = workspaces.hash_key(raw_key)
-        cached = self._auth_cache.get(hashed)
+        cached = self._auth_cache.get(raw_key)  # by the key itself: no hash per request
         now = _time.monotonic()
         if cached is not None and cached[1] > now:
             return cached[0]
@@ -43,7 +43,7 @@ class AppState:
             principal = workspaces.authenticate(session, raw_key)
         if len(self._auth_cache) > 10_000:
             self._auth_cache.clear()
-        self._auth_cache[hashed] = (principal, now + AUTH_CACHE_SECONDS)
+        self._auth_cache[raw_key] = (principal, now + AUTH_CACHE_SECONDS)
         return principal
 
     def forget_keys(self) -> None:
@@ -72,7 +72,11 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 def authenticate_request(request: Request, state: AppState, needed: Role) -> Principal:
-    raw = bearer_key(request)
+    return authenticate_key(bearer_key(request), state, needed)
+
+
+def authenticate_key(raw: str | None, state: AppState, needed: Role) -> Principal:
+    """The principal of a raw bearer key with at least the ``needed`` role, or 401/403."""
     if raw is None:
         raise _unauthorized("send an API key as 'Authorization: Bearer <key>'")
     principal = state.principal_for(raw)

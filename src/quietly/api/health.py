@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime
 
 import structlog
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from quietly.api.deps import State
+from quietly.api.deps import State, bearer_key
 from quietly.metrics import REGISTRY
 from quietly.services.observability import refresh_gauges
 
@@ -22,10 +23,17 @@ router = APIRouter(tags=["health"])
 
 @router.get("/metrics", response_class=Response, operation_id="metrics",
             responses={200: {"content": {"text/plain": {}},
-                             "description": "Prometheus text exposition format."}})
-def metrics(state: State) -> Response:
+                             "description": "Prometheus text exposition format."},
+                       401: {"description": "QUIETLY_METRICS_TOKEN is set and the request "
+                                            "does not carry it."}})
+def metrics(state: State, request: Request) -> Response:
     """Every metric; store-derived gauges are recomputed first (kept as they were when the
-    database cannot be read, so a scrape never fails because of it)."""
+    database cannot be read, so a scrape never fails because of it). With
+    ``QUIETLY_METRICS_TOKEN`` set, only for ``Authorization: Bearer <that token>``."""
+    token = state.settings.metrics_token
+    if token and not hmac.compare_digest((bearer_key(request) or "").encode(), token.encode()):
+        raise HTTPException(401, "/metrics needs 'Authorization: Bearer <QUIETLY_METRICS_TOKEN>'",
+                            headers={"WWW-Authenticate": "Bearer"})
     try:
         with state.db.read() as db:
             refresh_gauges(db, datetime.now(UTC))

@@ -1,13 +1,54 @@
-"""ASGI middleware that guards every route before any handler runs."""
+"""ASGI middleware around every route: the NUL guard and the request latency metric."""
 
 from __future__ import annotations
+
+import time
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from quietly.api.problems import render_error
+from quietly.metrics import REQUEST_LATENCY
 
-__all__ = ["NulGuard"]
+__all__ = ["ROUTE_KEY", "NulGuard", "RequestMetrics"]
+
+# Set in the scope by handlers that answer before routing (``DecideShortcut``).
+ROUTE_KEY = "quietly.route"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+class RequestMetrics:
+    """``quietly_request_duration_seconds{method,route,status}`` for every HTTP request.
+
+    ``route`` is the matched route's template (``/api/v1/windows/{window_id}``), never the
+    raw path, and unknown methods count as ``OTHER``, so the label sets stay bounded
+    whatever clients send. A request that raised counts as status 500.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", None) or scope.get(ROUTE_KEY) or "unmatched"
+            method = scope["method"] if scope["method"] in _METHODS else "OTHER"
+            REQUEST_LATENCY.labels(method, template, str(status)).observe(
+                time.perf_counter() - started)
 
 _NUL_MARKERS = (b"\\u0000", b"\x00")
 

@@ -17,8 +17,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quietly.core.errors import Conflict, NotFound, QuietlyError, Unavailable, ValidationError
 
-__all__ = ["PROBLEM_RESPONSES", "ErrorRenderer", "install_problem_handlers", "problem",
-           "register_error_renderer", "render_error", "validation_errors"]
+__all__ = ["PROBLEM_RESPONSES", "ErrorRenderer", "install_problem_handlers", "loc_to_field",
+           "problem", "register_error_renderer", "render_error", "validation_errors"]
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -82,7 +82,7 @@ def problem(status: int, detail: str, *, field: str | None = None,
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def _loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
+def loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
     """('body', 'schedule', 'recurring', 'rrule') → 'schedule.rrule'; list indices as [i]."""
     parts = list(loc)
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
@@ -104,7 +104,7 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         msg = str(err.get("msg", "invalid"))
         if err.get("type") == "json_invalid":
             msg = "the body is not valid JSON"
-        out.append({"field": _loc_to_field(err.get("loc", ())), "detail": msg})
+        out.append({"field": loc_to_field(err.get("loc", ())), "detail": msg})
     return out
 
 

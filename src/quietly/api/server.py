@@ -1,0 +1,244 @@
+"""Serving the app: uvicorn, with decisions answered inside the HTTP protocol.
+
+``GET /api/v1/decide`` is the one request every alert pipeline makes per alert. Under plain
+ASGI each request costs uvicorn an ``asyncio`` task, a scope, two ``send`` messages and the
+middleware chain, several times what the decision itself costs (bench/README.md, part 2).
+:class:`DecideHttpProtocol` is uvicorn's own httptools protocol with one addition: when the
+parser has a complete, keep-alive ``GET /api/v1/decide`` (no body) or ``POST
+/api/v1/decide`` (a ``Content-Length`` body of at most 32 MiB) and nothing else is in flight
+on the connection, it answers right there, synchronously, with the body
+:func:`~quietly.api.native.fastpath.answer_get` or ``answer_post`` computes — the functions
+the ASGI endpoints use, so both paths give the same answers. A batch body is read whole as
+it arrives, where uvicorn would pause reading every 64 KiB until an ASGI task took it.
+
+Anything else goes the normal way, and so does every request the fast path does not answer
+with a 200: a missing or unknown key, bad input, a NUL in the query, ``HEAD``, HTTP/1.0,
+``Connection: close``, ``Expect``, a body on a ``GET``, a chunked body, a pipelined request
+behind a slow one, a socket whose write buffer is full. Those reach the full application,
+whose handlers render their errors (RFC 9457), exactly as without this class.
+
+It relies on uvicorn's ``HttpToolsProtocol`` callbacks; the dependency range pins the
+uvicorn minor version it was written against, and ``tests/api/test_server.py`` drives it
+through a real socket (keep-alive, pipelining, fallbacks) so an upgrade that changes them
+fails loudly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from quietly.api.native.fastpath import answer_get, answer_post, principal_for_key
+from quietly.metrics import REQUEST_LATENCY
+
+__all__ = ["BusyPoll", "DecideHttpProtocol", "decide_protocol", "reuse_port_socket",
+           "server_config"]
+
+_PATH = b"/api/v1/decide"
+_PATH_QUERY = _PATH + b"?"
+_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+# A larger POST body (100,000 alerts are about 20 MB) goes through the application.
+_POST_MAX = 32 * 1024 * 1024
+_LATENCY = {m: REQUEST_LATENCY.labels(m.decode(), "/api/v1/decide", "200")
+            for m in (b"GET", b"POST")}
+
+
+class DecideHttpProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, answering plain ``GET``/``POST /api/v1/decide`` in place.
+
+    Subclasses are made per app by :func:`decide_protocol` (``quietly_app`` is set there).
+    """
+
+    quietly_app: FastAPI
+    busy_poll: BusyPoll | None = None  # set by decide_protocol when busy polling is on
+    # b"GET" or b"POST" while a request to be answered here is being read, else None.
+    _decide_method: bytes | None = None
+    _decide_body: list[bytes]
+    _decide_authorization: bytes | None = None  # the first Authorization header, if any
+
+    def on_headers_complete(self) -> None:
+        method = self._answerable_method()
+        if method is not None:
+            # Answered in on_message_complete: no task, no cycle. A POST body is read here
+            # whole (at most _POST_MAX bytes), not paused in 64 KiB steps for an ASGI task.
+            self._decide_method = method
+            self._decide_body = []
+            return
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if self._decide_method is None:
+            super().on_body(body)
+            return
+        self._decide_body.append(body)
+
+    def on_message_complete(self) -> None:
+        method = self._decide_method
+        if method is None:
+            super().on_message_complete()
+            return
+        self._decide_method = None
+        started = time.perf_counter()
+        request_body = b"".join(self._decide_body)
+        self._decide_body = []
+        body = self._answer(method, request_body)
+        if body is None:  # the full application answers it, errors included
+            super().on_headers_complete()
+            if request_body:
+                super().on_body(request_body)
+            super().on_message_complete()
+            return
+        out = [_HEAD, str(len(body)).encode("ascii"), b"\r\n"]
+        for name, value in self.server_state.default_headers:  # date, server
+            out += [name, b": ", value, b"\r\n"]
+        out += [b"\r\n", body]
+        self.transport.write(b"".join(out))
+        _LATENCY[method].observe(time.perf_counter() - started)
+        self.on_response_complete()  # keep-alive timer, request count, pipelined requests
+        if self.busy_poll is not None:
+            self.busy_poll.after_answer(self.loop)
+
+    def _answerable_method(self) -> bytes | None:
+        """``b"GET"``/``b"POST"`` when this request is one to answer here, else ``None``."""
+        url = self.url
+        parser = self.parser
+        method = parser.get_method()
+        if method == b"GET":
+            if not (url == _PATH or url.startswith(_PATH_QUERY)):
+                return None
+        elif method != b"POST" or url != _PATH:
+            return None
+        if b"#" in url or parser.get_http_version() != "1.1":
+            return None
+        if not parser.should_keep_alive() or parser.should_upgrade():
+            return None
+        if self.expect_100_continue or self.root_path or self.pipeline:
+            return None
+        if self.cycle is not None and not self.cycle.response_complete:
+            return None  # a request before this one is still being answered
+        if self.flow.write_paused or self.transport.is_closing():
+            return None
+        length = authorization = None
+        for name, value in self.headers:
+            if name == b"transfer-encoding":
+                return None
+            if name == b"content-length":
+                if length is not None:
+                    return None
+                length = value
+            elif name == b"authorization" and authorization is None:
+                authorization = value
+        self._decide_authorization = authorization
+        if method == b"GET":
+            return method if length is None else None
+        if length is None or not length.isdigit() or int(length) > _POST_MAX:
+            return None
+        return method
+
+    def _answer(self, method: bytes, request_body: bytes) -> bytes | None:
+        state = getattr(self.quietly_app.state, "quietly", None)
+        if state is None:  # still starting up
+            return None
+        raw = _bearer(self._decide_authorization)
+        if raw is None:
+            return None
+        try:
+            principal = principal_for_key(raw, state)
+            if method == b"POST":
+                if b"\\u0000" in request_body or b"\x00" in request_body:
+                    return None  # the NUL guard answers it
+                return answer_post(state, principal, request_body).encode()
+            query = self.url[len(_PATH_QUERY):]
+            if b"%00" in query:
+                return None  # the NUL guard answers it
+            return answer_get(state, principal, query).encode()
+        except Exception:  # every error is rendered by the application
+            return None
+
+
+def _bearer(value: bytes | None) -> str | None:
+    """The token of ``Authorization: Bearer <token>``, as ``deps.bearer_key`` reads it."""
+    if value is None:
+        return None
+    scheme, _, token = value.decode("latin-1").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
+
+
+class BusyPoll:
+    """Keeps the event loop polling its sockets, instead of sleeping, for a short while after
+    each decision it answered (``quietly serve --busy-poll-us``).
+
+    A client that sends its next alert right after reading the answer (a one-connection
+    loop: a script, a sidecar, Alertmanager's own receiver) otherwise finds the loop asleep
+    in ``epoll_wait`` and pays for waking it, which on a virtual machine costs more than the
+    decision. While a callback is pending the loop polls without blocking, so this keeps one
+    pending — re-scheduling itself until ``seconds`` have passed since the last answer.
+    Measured on this project's 2-core VM (bench/README.md): 40 to 60 % more requests per
+    second on one connection. The price is CPU: up to ``seconds`` of spinning after every
+    answer, so at most one busy core when answers come just slower than that apart; idle
+    servers stay idle. Go's scheduler spins the same way before parking a thread.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._until = 0.0
+        self._armed = False
+
+    @property
+    def spinning(self) -> bool:
+        return self._armed
+
+    def after_answer(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._until = time.perf_counter() + self.seconds
+        if not self._armed:
+            self._armed = True
+            loop.call_soon(self._tick, loop)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        if time.perf_counter() < self._until:
+            loop.call_soon(self._tick, loop)
+        else:
+            self._armed = False
+
+
+def decide_protocol(app: FastAPI, busy_poll_us: int = 0) -> type[DecideHttpProtocol]:
+    """The protocol class for ``app``, for ``uvicorn.Config(http=…)``; ``busy_poll_us`` > 0
+    turns on :class:`BusyPoll` for that many microseconds after each answer."""
+    poll = BusyPoll(busy_poll_us / 1e6) if busy_poll_us > 0 else None
+    return type("QuietlyHttpProtocol", (DecideHttpProtocol,),
+                {"quietly_app": app, "busy_poll": poll})
+
+
+def server_config(app: FastAPI, *, busy_poll_us: int = 0, **options: Any) -> uvicorn.Config:
+    """``uvicorn.Config`` for ``app`` with the decision fast path; ``options`` as uvicorn's
+    (host, port, log_level …). Access logging is off: a line per alert would cost more than
+    answering it."""
+    options.setdefault("access_log", False)
+    return uvicorn.Config(app, http=decide_protocol(app, busy_poll_us), **options)
+
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket with ``SO_REUSEPORT``: several ``quietly serve`` processes
+    bound this way share the port, and the kernel spreads new connections over them."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
