@@ -9,9 +9,12 @@ evaluates silences), then adds silences equivalent to the workload's windows —
 others (a regex on ``service`` naming the window's targets; a recurring window becomes a
 silence for its current or next occurrence) — and times ``GET /api/v2/alerts``, which
 computes every alert's ``silencedBy``: the first call after the silences changed, and
-repeated (cached) calls. Then its single-alert ingest rate: wrk posting one new alert per
-``POST /api/v2/alerts`` at 1 and 16 connections. Installs nothing: without the binary it
-prints why and returns no figures.
+repeated (cached) calls. Then its single-alert ingest rate (wrk posting one new alert per
+``POST /api/v2/alerts``) head to head with quietly's single decisions (``GET
+/api/v1/decide`` with the same alert's target and labels; one and two ``serve`` processes,
+as installed and with ``--busy-poll-us``) at 1 and 16 connections, in interleaved rounds
+(``bench/headtohead.py`` says why). Installs nothing: without the binary it prints why and
+returns no figures.
 """
 
 from __future__ import annotations
@@ -21,17 +24,27 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from tempfile import mkdtemp
 from typing import Any
 
 import httpx2 as httpx
 from tests.integrations.amharness import BINARY, Alertmanager
 
 from bench.common import best_of, fields_of, lua_alert, print_figures
-from bench.servers import WRK, wrk
+from bench.headtohead import interleave
+from bench.http import get_script
+from bench.seed import seed
+from bench.servers import WRK, Servers
 from bench.workload import Workload, make_workload
 from quietly.core import schedule as sched
+from quietly.settings import Settings
 
-__all__ = ["main", "run"]
+__all__ = ["BUSY_POLL_US", "H2H_CONFIGS", "h2h_key", "main", "run"]
+
+# ``quietly serve --busy-poll-us`` for the latency runs: enough to catch a one-connection
+# client's next request (its round trip here is 100-150 us), see bench/README.md.
+BUSY_POLL_US = 100
 
 
 def _iso(at: datetime) -> str:
@@ -107,7 +120,8 @@ end
 """
 
 
-def run(alerts: int, windows: int, targets: int, seconds: int) -> dict[str, Any]:
+def run(alerts: int, windows: int, targets: int, seconds: int,
+        rounds: int = 5) -> dict[str, Any]:
     if BINARY is None:
         print("\n## 6. Alertmanager side by side\n  skipped: prometheus-alertmanager is not "
               "installed (apt-get install prometheus-alertmanager)")
@@ -134,14 +148,56 @@ def run(alerts: int, windows: int, targets: int, seconds: int) -> dict[str, Any]
                      (f"{label} silences: silencedBy, repeated", result["cached_per_s"],
                       "alerts/s"),
                      (f"{label} silences: alerts silenced", result["silenced_pct"], "%")]
-        if WRK is not None:
-            for conns in (1, 16):
-                r = wrk(am.url, _ingest_script(len(work.targets), work.teams), conns,
-                        seconds)
-                figures[f"ingest_{conns}c"] = r
-                rows += [(f"single-alert ingest, {conns} conn", r["rps"], "alerts/s"),
-                         (f"single-alert ingest, {conns} conn: p99", r["p99_ms"], "ms")]
+        if WRK is None:
+            rows.append(("single-alert ingest", "skipped: wrk is not installed", ""))
+        else:
+            _head_to_head(am.url, work, seconds, rounds, rows, figures)
     return print_figures("6. Alertmanager 0.25 (Debian) side by side", rows, figures)
+
+
+# (serve processes, --busy-poll-us): as installed, and with the latency option on.
+H2H_CONFIGS = ((1, 0), (2, 0), (1, BUSY_POLL_US), (2, BUSY_POLL_US))
+
+
+def h2h_key(procs: int, busy_poll_us: int, conns: int) -> str:
+    return f"h2h_{procs}p{'_bp' if busy_poll_us else ''}_{conns}c"
+
+
+def _head_to_head(am_url: str, work: Workload, seconds: int, rounds: int,
+                  rows: list[tuple[str, Any, str]], figures: dict[str, Any]) -> None:
+    """Alertmanager's single-alert ingest against quietly's ``GET /decide`` (1 and 2
+    processes, without and with busy polling), interleaved (``bench.headtohead``), on the
+    same workload."""
+    data_dir = Path(mkdtemp(prefix="quietly-bench-h2h-"))
+    seeded = seed(Settings(data_dir=data_dir, run_worker=False), work)
+    seeded.db.dispose()
+    am_side = (am_url, _ingest_script(len(work.targets), work.teams))
+    for procs, busy_poll_us in H2H_CONFIGS:
+        env = {"QUIETLY_DATA_DIR": str(data_dir), "QUIETLY_BUSY_POLL_US": str(busy_poll_us)}
+        name = f"{procs} proc" + (f", busy poll {busy_poll_us} us" if busy_poll_us else "")
+        with Servers(env, procs) as servers:
+            ours = (servers.url, get_script(seeded.key, len(work.targets), work.teams))
+            for conns in (1, 16):
+                result = interleave(ours, am_side, conns, rounds, seconds)
+                figures[h2h_key(procs, busy_poll_us, conns)] = result
+                q, a = result["quietly"], result["alertmanager"]
+                if (procs, busy_poll_us) == (1, 0):
+                    figures[f"ingest_{conns}c"] = {"rps": a["median_rps"],
+                                                   "p99_ms": a["median_p99_ms"]}
+                rows += [(f"AM single-alert ingest, {conns} conn (beside {name}): median",
+                          a["median_rps"], f"alerts/s (rounds {_spread(a)})"),
+                         (f"AM single-alert ingest, {conns} conn (beside {name}): p99",
+                          a["median_p99_ms"], "ms (median)"),
+                         (f"quietly GET /decide, {name}, {conns} conn: median",
+                          q["median_rps"], f"req/s (rounds {_spread(q)})"),
+                         (f"quietly GET /decide, {name}, {conns} conn: p99",
+                          q["median_p99_ms"], "ms (median)"),
+                         (f"  ratio to AM's ingest ({name}, {conns} conn)", result["ratio"],
+                          "x")]
+
+
+def _spread(side: dict[str, Any]) -> str:
+    return ", ".join(f"{r:,.0f}" for r in side["rounds_rps"])
 
 
 def main() -> None:
@@ -149,9 +205,10 @@ def main() -> None:
     parser.add_argument("--alerts", type=int, default=10_000)
     parser.add_argument("--windows", type=int, default=10_000)
     parser.add_argument("--targets", type=int, default=100_000)
-    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=3, help="per wrk round")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved wrk rounds")
     args = parser.parse_args()
-    run(args.alerts, args.windows, args.targets, args.seconds)
+    run(args.alerts, args.windows, args.targets, args.seconds, args.rounds)
 
 
 if __name__ == "__main__":

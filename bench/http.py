@@ -33,7 +33,7 @@ from quietly.settings import Settings
 __all__ = ["main", "run"]
 
 
-def _get_script(key: str, targets: int, teams: int) -> str:
+def get_script(key: str, targets: int, teams: int) -> str:
     """One random alert per request: its target and its labels (``label.<name>=``)."""
     return lua_alert(targets, teams) + f"""
 wrk.headers["Authorization"] = "Bearer {key}"
@@ -65,7 +65,7 @@ def decide_batch_body(work: Workload, size: int = 1000) -> str:
 
 def single_decisions(url: str, key: str, work: Workload, seconds: int) -> dict[str, Any]:
     out = {}
-    script = _get_script(key, len(work.targets), work.teams)
+    script = get_script(key, len(work.targets), work.teams)
     for conns in (1, 16):
         out[conns] = wrk(url, script, conns, seconds)
     return out

@@ -10,8 +10,11 @@ App-only cost (no sockets: ASGI calls in a loop, best of 3) of ``GET /api/v1/dec
   response validated against ``response_model``), as first written — kept here to measure;
 - ``starlette``: the plain Starlette endpoints of ``api.native.fastpath``, reached through
   the router;
-- ``shortcut``: what ships — the same endpoints reached through ``DecideShortcut``, an ASGI
-  middleware in front of the router.
+- ``shortcut``: the same endpoints reached through ``DecideShortcut``, an ASGI middleware
+  in front of the router (what any ASGI server runs, and what ``POST`` always takes);
+- ``protocol``: what ``quietly serve`` runs for ``GET``: ``DecideHttpProtocol`` given the raw
+  request bytes (HTTP parsing, decision and response bytes, written to an in-memory
+  transport). This one includes the HTTP layer; the three above are the app alone.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ import time
 from pathlib import Path
 from typing import Annotated, Any
 
+import uvicorn
+import uvloop
 from fastapi import APIRouter, FastAPI, Query, Request
+from uvicorn.server import ServerState
 
 from bench.common import print_figures
 from bench.http import decide_batch_body
@@ -33,6 +39,7 @@ from quietly.api.deps import Now, State, Viewer
 from quietly.api.native.convert import parse_instant_field
 from quietly.api.native.fastpath import DecideShortcut
 from quietly.api.native.schemas import DecideRequest, DecisionBatch, DecisionOne
+from quietly.api.server import decide_protocol
 from quietly.core.codec import format_instant
 from quietly.core.model import Alert
 from quietly.settings import Settings
@@ -76,18 +83,7 @@ def _variant(name: str, settings: Settings, db: Any) -> FastAPI:
 
 
 async def _time(app: FastAPI, method: str, key: str, body: bytes, n: int) -> float:
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    await queue.put({"type": "lifespan.startup"})
-    started: list[Any] = []
-
-    async def lifespan_send(message: Any) -> None:
-        started.append(message)
-
-    asyncio.get_running_loop().create_task(
-        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, queue.get,
-            lifespan_send))
-    while not started:
-        await asyncio.sleep(0.01)
+    await _start(app)
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
              "method": method, "scheme": "http", "path": "/api/v1/decide",
              "raw_path": b"/api/v1/decide", "root_path": "",
@@ -118,6 +114,75 @@ async def _time(app: FastAPI, method: str, key: str, body: bytes, n: int) -> flo
     return best
 
 
+class _Transport(asyncio.Transport):
+    """Collects what the protocol writes; the connection never closes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.written: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.written.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"sockname": ("127.0.0.1", 8080), "peername": ("127.0.0.1", 50000)}.get(
+            name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+async def _time_protocol(app: FastAPI, key: str, n: int) -> float:
+    """Per-request cost of ``GET /api/v1/decide`` through ``DecideHttpProtocol``."""
+    await _start(app)
+    config = uvicorn.Config(app, http=decide_protocol(app), access_log=False)
+    config.load()
+    state = ServerState()
+    state.default_headers = [(b"date", b"Mon, 23 Nov 2026 20:00:00 GMT"),
+                             (b"server", b"uvicorn")]
+    protocol = config.http_protocol_class(config=config, server_state=state, app_state={})
+    transport = _Transport()
+    protocol.connection_made(transport)
+    request = (b"GET /api/v1/decide?target=service:svc-5 HTTP/1.1\r\nHost: bench\r\n"
+               b"Authorization: Bearer " + key.encode() + b"\r\n\r\n")
+    for _ in range(20):
+        protocol.data_received(request)
+    if not transport.written[-1].startswith(b"HTTP/1.1 200"):
+        raise RuntimeError(f"GET answered {transport.written[-1][:200]!r}")
+    best = float("inf")
+    for _ in range(3):
+        transport.written.clear()
+        begun = time.perf_counter()
+        for _ in range(n):
+            protocol.data_received(request)
+        best = min(best, (time.perf_counter() - begun) / n)
+    if len(transport.written) != n:
+        raise RuntimeError("the protocol did not answer every request")
+    return best
+
+
+async def _start(app: FastAPI) -> None:
+    """Run the app's lifespan startup (the index loads) and return once it has started."""
+    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    await queue.put({"type": "lifespan.startup"})
+    started: list[Any] = []
+
+    async def lifespan_send(message: Any) -> None:
+        started.append(message)
+
+    asyncio.get_running_loop().create_task(
+        app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, queue.get,
+            lifespan_send))
+    while not started:
+        await asyncio.sleep(0.01)
+
+
 def run(windows: int = 1000) -> dict[str, Any]:
     work = make_workload(windows, 100_000, 2000)
     settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="quietly-bench-")),
@@ -132,6 +197,10 @@ def run(windows: int = 1000) -> dict[str, Any]:
                                  body, 50))
         rows += [(f"{name}: GET /decide", get * 1e6, "µs per request"),
                  (f"{name}: POST /decide x1000", 1000 / post, "decisions/s")]
+    protocol = uvloop.run(_time_protocol(_variant("shortcut", settings, seeded.db), seeded.key,
+                                         5000))
+    rows.append(("protocol: GET /decide (HTTP parsing included)", protocol * 1e6,
+                 "µs per request"))
     seeded.db.dispose()
     return print_figures("0. route implementations, app only (no sockets)", rows)
 

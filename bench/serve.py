@@ -1,4 +1,5 @@
-"""Run the app as ``quietly serve`` does (``create_app`` under uvicorn), on an inherited socket.
+"""Run the app as ``quietly serve`` does (``create_app`` under uvicorn with
+``server_config``'s protocol), on an inherited socket.
 
     python -m bench.serve --fd N --ready PATH
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import uvicorn
 
 from quietly.api.app import create_app
+from quietly.api.server import server_config
 from quietly.settings import get_settings
 
 
@@ -37,8 +39,9 @@ def main() -> None:
     # socket(fileno=…) detects the family (AF_INET): uvicorn's own ``fd=`` assumes AF_UNIX,
     # which leaves Nagle's algorithm on and costs every small response ~40 ms.
     sock = socket.socket(fileno=args.fd)
-    config = uvicorn.Config(create_app(get_settings()), log_level="warning",
-                            access_log=False, lifespan="on")
+    settings = get_settings()
+    config = server_config(create_app(settings), log_level="warning", lifespan="on",
+                           busy_poll_us=settings.busy_poll_us)
     server = _Server(config)
     server.ready_file = args.ready
     server.run(sockets=[sock])
