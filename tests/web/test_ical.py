@@ -95,9 +95,12 @@ def _create(tenant: Tenant, name: str, schedule: dict[str, Any]) -> int:
 def _running_now(now: datetime, zone: str) -> dict[str, Any]:
     """A daily window whose today's occurrence is running (to cancel it mid-occurrence)."""
     local = now.astimezone(ZoneInfo(zone))
-    start = (local - timedelta(hours=1)).strftime("%H:%M")
-    end = (local + timedelta(hours=2)).strftime("%H:%M")
-    return {"every": "daily", "start_time": start, "end_time": end}
+    began = local - timedelta(hours=1)
+    # A series without ``starts_on`` begins today: just after midnight the running occurrence
+    # began yesterday, so the series must begin on the day it did.
+    return {"every": "daily", "start_time": began.strftime("%H:%M"),
+            "end_time": (local + timedelta(hours=2)).strftime("%H:%M"),
+            "starts_on": began.date().isoformat()}
 
 
 def _expected(tenant: Tenant, window_id: int, start: datetime, end: datetime) -> list[tuple]:
