@@ -83,7 +83,7 @@ def test_create_once_with_scope_effects_and_description(tenant: Tenant) -> None:
 def test_create_prints_the_window_for_people(tenant: Tenant) -> None:
     out = ok(client_cli(tenant, "window", "create", "--name", "Sunday patching",
                         "--every", "weekly", "--days", "sun", "--start-time", "02:00",
-                        "--end-time", "04:00", "--starts-on", "2026-01-04", "--target",
+                        "--end-time", "04:00", "--starts-on", "2031-01-05", "--target",
                         "service:db")).stdout
     fields = dict(re.split(r":\s+", line, maxsplit=1) for line in out.splitlines())
     assert (fields["name"], fields["state"], fields["schedule"], fields["scope"],
