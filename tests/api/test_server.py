@@ -270,6 +270,79 @@ def test_other_paths_are_untouched(running: Running) -> None:
         assert client.post("/api/v1/windows/decide").status_code in (404, 405)
 
 
+@pytest.fixture(scope="module")
+def short_keep_alive(settings: Settings, db: Database) -> Iterator[Running]:
+    """A server closing connections idle for 0.5 s (``--timeout-keep-alive``)."""
+    app = create_app(settings, database=db)
+    counted = _Counted(app)
+    port = free_port()
+    config = uvicorn.Config(counted, host="127.0.0.1", port=port, http=decide_protocol(app),
+                            log_level="warning", lifespan="on", access_log=False,
+                            timeout_keep_alive=0.5)
+    with serving(config):
+        tenant = make_tenant(db, f"http://127.0.0.1:{port}")
+        yield Running(port, counted, tenant)
+        tenant.close()
+
+
+def _idle_seconds_until_closed(conn: _Conn) -> float:
+    started = time.monotonic()
+    assert conn.closed_by_server()
+    return time.monotonic() - started
+
+
+@pytest.mark.parametrize("asgi", [False, True], ids=["answered here", "by the application"])
+def test_keep_alive_timeout_closes_an_idle_connection(short_keep_alive: Running,
+                                                      asgi: bool) -> None:
+    key = short_keep_alive.tenant.keys[Role.VIEWER]
+    conn = _Conn(short_keep_alive.port)
+    try:
+        before = short_keep_alive.counted.reached()
+        # An unknown key is answered by the application (401), a known one here.
+        conn.send(_request("/api/v1/decide?target=a", "qly_unknown" if asgi else key))
+        assert conn.read().status == (401 if asgi else 200)
+        assert short_keep_alive.counted.reached() == before + asgi
+        assert 0.3 < _idle_seconds_until_closed(conn) < 4
+    finally:
+        conn.close()
+
+
+def test_keep_alive_timeout_counts_from_the_last_answer(short_keep_alive: Running) -> None:
+    """Requests 0.2 s apart for 1.5 s keep one connection open past the 0.5 s timeout,
+    whichever path answers them; then it closes 0.5 s after the last answer."""
+    key = short_keep_alive.tenant.keys[Role.VIEWER]
+    conn = _Conn(short_keep_alive.port)
+    try:
+        started = time.monotonic()
+        sent = 0
+        while time.monotonic() - started < 1.5:
+            unknown = sent % 3 == 2  # every third one through the application
+            conn.send(_request("/api/v1/decide?target=a", "qly_unknown" if unknown else key))
+            assert conn.read().status == (401 if unknown else 200)
+            sent += 1
+            time.sleep(0.2)
+        assert sent >= 6
+        assert 0.1 < _idle_seconds_until_closed(conn) < 4
+    finally:
+        conn.close()
+
+
+def test_keep_alive_timeout_spares_a_request_under_way(short_keep_alive: Running) -> None:
+    """As uvicorn does: once a request's first bytes came, the idle timeout no longer runs."""
+    key = short_keep_alive.tenant.keys[Role.VIEWER]
+    conn = _Conn(short_keep_alive.port)
+    try:
+        conn.send(_request("/api/v1/decide?target=a", key))
+        assert conn.read().status == 200
+        raw = _request("/api/v1/decide?target=b&at=2030-01-01T00:00:00Z", key)
+        conn.send(raw[:20])
+        time.sleep(1.2)  # past the timeout, counted from the answer or from these bytes
+        conn.send(raw[20:])
+        assert conn.read().json()["at"] == "2030-01-01T00:00:00Z"  # type: ignore[index]
+    finally:
+        conn.close()
+
+
 def _post(key: str | None, body: bytes, *, version: str = "1.1", extra: str = "",
           path: str = "/api/v1/decide") -> bytes:
     return _request(path, key, method="POST", version=version, body=body,

@@ -42,7 +42,6 @@ __all__ = ["BusyPoll", "DecideHttpProtocol", "decide_protocol", "reuse_port_sock
 
 _PATH = b"/api/v1/decide"
 _PATH_QUERY = _PATH + b"?"
-_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
 # A larger POST body (100,000 alerts are about 20 MB) goes through the application.
 _POST_MAX = 32 * 1024 * 1024
 _LATENCY = {m: REQUEST_LATENCY.labels(m.decode(), "/api/v1/decide", "200")
@@ -57,10 +56,40 @@ class DecideHttpProtocol(HttpToolsProtocol):
 
     quietly_app: FastAPI
     busy_poll: BusyPoll | None = None  # set by decide_protocol when busy polling is on
+    # The server's default headers (a list uvicorn replaces each second) and _head of them.
+    head_cache: tuple[list[tuple[bytes, bytes]], bytes] | None = None
     # b"GET" or b"POST" while a request to be answered here is being read, else None.
     _decide_method: bytes | None = None
     _decide_body: list[bytes]
     _decide_authorization: bytes | None = None  # the first Authorization header, if any
+    # Keep-alive after answers given here: the loop time of the last one (None once more
+    # data came), and the one timer per connection that checks it (see _arm_keep_alive).
+    _idle_since: float | None = None
+    _idle_timer: asyncio.TimerHandle | None = None
+
+    def on_message_begin(self) -> None:
+        # uvicorn's, without the ASGI scope: _begin_asgi builds it for the requests the
+        # application gets; those answered here need none.
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+
+    def _begin_asgi(self) -> None:
+        """The ASGI scope uvicorn's ``on_message_begin`` makes, for the request read so far."""
+        url, headers, expect = self.url, self.headers, self.expect_100_continue
+        super().on_message_begin()
+        self.url, self.headers, self.expect_100_continue = url, headers, expect
+        self.scope["headers"] = headers
+
+    def data_received(self, data: bytes) -> None:
+        self._idle_since = None
+        super().data_received(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        super().connection_lost(exc)
 
     def on_headers_complete(self) -> None:
         method = self._answerable_method()
@@ -70,6 +99,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
             self._decide_method = method
             self._decide_body = []
             return
+        self._begin_asgi()
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
@@ -89,20 +119,60 @@ class DecideHttpProtocol(HttpToolsProtocol):
         self._decide_body = []
         body = self._answer(method, request_body)
         if body is None:  # the full application answers it, errors included
+            self._begin_asgi()
             super().on_headers_complete()
             if request_body:
                 super().on_body(request_body)
             super().on_message_complete()
             return
-        out = [_HEAD, str(len(body)).encode("ascii"), b"\r\n"]
-        for name, value in self.server_state.default_headers:  # date, server
-            out += [name, b": ", value, b"\r\n"]
-        out += [b"\r\n", body]
-        self.transport.write(b"".join(out))
+        self.transport.write(b"".join((self._head(), str(len(body)).encode("ascii"),
+                                       b"\r\n\r\n", body)))
         _LATENCY[method].observe(time.perf_counter() - started)
-        self.on_response_complete()  # keep-alive timer, request count, pipelined requests
+        self._answered()
         if self.busy_poll is not None:
             self.busy_poll.after_answer(self.loop)
+
+    def _head(self) -> bytes:
+        """The status line and headers up to ``content-length: ``, with uvicorn's default
+        headers (date, server), which it replaces once a second: made once per change."""
+        defaults = self.server_state.default_headers
+        cached = type(self).head_cache
+        if cached is not None and cached[0] is defaults:
+            return cached[1]
+        head = b"".join([b"HTTP/1.1 200 OK\r\n",
+                         *(name + b": " + value + b"\r\n" for name, value in defaults),
+                         b"content-type: application/json\r\ncontent-length: "])
+        type(self).head_cache = (defaults, head)
+        return head
+
+    def _answered(self) -> None:
+        """uvicorn's ``on_response_complete`` for an answer given here, with the keep-alive
+        timeout kept by one timer per connection rather than one per request."""
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        self.flow.resume_reading()
+        if self.pipeline:  # not reached: pipelined requests are not answered here
+            self.on_response_complete()
+            return
+        self._idle_since = now = self.loop.time()
+        if self._idle_timer is None:
+            self._idle_timer = self.loop.call_at(now + self.timeout_keep_alive,
+                                                 self._keep_alive_due)
+
+    def _keep_alive_due(self) -> None:
+        """Close the connection if it stayed idle for the keep-alive timeout since the last
+        answer given here; look again later if it was answered since; stop if a request is
+        under way (uvicorn arms its own timer after answering through the application)."""
+        self._idle_timer = None
+        idle_since = self._idle_since
+        if idle_since is None:
+            return
+        due = idle_since + self.timeout_keep_alive
+        if self.loop.time() >= due:
+            self.timeout_keep_alive_handler()
+        else:
+            self._idle_timer = self.loop.call_at(due, self._keep_alive_due)
 
     def _answerable_method(self) -> bytes | None:
         """``b"GET"``/``b"POST"`` when this request is one to answer here, else ``None``."""
@@ -215,7 +285,7 @@ def decide_protocol(app: FastAPI, busy_poll_us: int = 0) -> type[DecideHttpProto
     turns on :class:`BusyPoll` for that many microseconds after each answer."""
     poll = BusyPoll(busy_poll_us / 1e6) if busy_poll_us > 0 else None
     return type("QuietlyHttpProtocol", (DecideHttpProtocol,),
-                {"quietly_app": app, "busy_poll": poll})
+                {"quietly_app": app, "busy_poll": poll, "head_cache": None})
 
 
 def server_config(app: FastAPI, *, busy_poll_us: int = 0, **options: Any) -> uvicorn.Config:
