@@ -63,7 +63,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
     _decide_body: list[bytes]
     _decide_authorization: bytes | None = None  # the first Authorization header, if any
     # Keep-alive after answers given here: the loop time of the last one (None once more
-    # data came), and the one timer per connection that checks it (see _arm_keep_alive).
+    # data came), and the one timer per connection that checks it (see _answered).
     _idle_since: float | None = None
     _idle_timer: asyncio.TimerHandle | None = None
 

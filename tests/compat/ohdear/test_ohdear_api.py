@@ -57,28 +57,28 @@ def invalid(response: httpx.Response, *fields: str) -> dict[str, Any]:
 class TestPeriods:
     def test_create_the_documented_period(self, tenant: Tenant) -> None:
         m = monitor()
-        body = {"monitor_id": m, "name": "Deployment", "starts_at": "2027-02-12 14:30",
-                "ends_at": "2027-02-12 15:00"}
+        body = {"monitor_id": m, "name": "Deployment", "starts_at": "2038-02-12 14:30",
+                "ends_at": "2038-02-12 15:00"}
         created = ok(tenant.editor.post(f"{API}/maintenance-periods", json=body), 201)
         assert created == {"id": created["id"], "monitor_id": m, "name": "Deployment",
-                           "starts_at": "2027-02-12 14:30:00", "ends_at": "2027-02-12 15:00:00"}
+                           "starts_at": "2038-02-12 14:30:00", "ends_at": "2038-02-12 15:00:00"}
         # 14:30 in Berlin in February is 13:30Z: the team's zone, both ways.
-        assert decide(tenant, m, "2027-02-12T13:45:00Z")["windows"] == [created["id"]]
-        assert decide(tenant, m, "2027-02-12T13:45:00Z")["verdict"] == "mute"
-        assert decide(tenant, m, "2027-02-12T14:00:00Z")["verdict"] == "deliver"
+        assert decide(tenant, m, "2038-02-12T13:45:00Z")["windows"] == [created["id"]]
+        assert decide(tenant, m, "2038-02-12T13:45:00Z")["verdict"] == "mute"
+        assert decide(tenant, m, "2038-02-12T14:00:00Z")["verdict"] == "deliver"
 
     def test_validation_errors_answer_as_laravel(self, tenant: Tenant) -> None:
         body = invalid(tenant.editor.post(f"{API}/maintenance-periods", json={}),
                        "monitor_id", "starts_at", "ends_at")
         assert body["message"] == "The monitor id field is required. (and 2 more errors)"
         assert body["errors"]["starts_at"] == ["The starts at field is required."]
-        bad = {"monitor_id": 1, "starts_at": "2027-02-12T14:30", "ends_at": "2027-02-12 15:00"}
+        bad = {"monitor_id": 1, "starts_at": "2038-02-12T14:30", "ends_at": "2038-02-12 15:00"}
         body = invalid(tenant.editor.post(f"{API}/maintenance-periods", json=bad), "starts_at")
         assert body["message"] == "The starts at field must match the format Y-m-d H:i."
         far = {**bad, "starts_at": "0001-01-01 00:00", "ends_at": "9999-12-31 23:00"}
         invalid(tenant.editor.post(f"{API}/maintenance-periods", json=far), "starts_at",
                 "ends_at")
-        before = {**bad, "starts_at": "2027-02-12 16:00"}
+        before = {**bad, "starts_at": "2038-02-12 16:00"}
         body = invalid(tenant.editor.post(f"{API}/maintenance-periods", json=before), "ends_at")
         assert body["errors"]["ends_at"] == ["The ends at field must be a date after starts at."]
 
@@ -121,14 +121,14 @@ class TestPeriods:
     def test_update_only_before_the_start(self, tenant: Tenant) -> None:
         m = monitor()
         future = ok(tenant.editor.post(f"{API}/maintenance-periods", json={
-            "monitor_id": m, "starts_at": "2027-05-01 10:00", "ends_at": "2027-05-01 11:00"}), 201)
+            "monitor_id": m, "starts_at": "2038-05-01 10:00", "ends_at": "2038-05-01 11:00"}), 201)
         changed = ok(tenant.editor.put(f"{API}/maintenance-periods/{future['id']}", json={
-            "starts_at": "2027-05-02 10:00", "ends_at": "2027-05-02 12:00", "name": "moved"}))
-        assert changed == {**future, "name": "moved", "starts_at": "2027-05-02 10:00:00",
-                           "ends_at": "2027-05-02 12:00:00"}
+            "starts_at": "2038-05-02 10:00", "ends_at": "2038-05-02 12:00", "name": "moved"}))
+        assert changed == {**future, "name": "moved", "starts_at": "2038-05-02 10:00:00",
+                           "ends_at": "2038-05-02 12:00:00"}
         running = ok(tenant.editor.post(f"{API}/monitors/{m}/start-maintenance"), 201)
         invalid(tenant.editor.put(f"{API}/maintenance-periods/{running['id']}", json={
-            "starts_at": "2027-05-03 10:00", "ends_at": "2027-05-03 12:00"}), "starts_at")
+            "starts_at": "2038-05-03 10:00", "ends_at": "2038-05-03 12:00"}), "starts_at")
 
     def test_delete(self, tenant: Tenant) -> None:
         m = monitor()
@@ -140,22 +140,22 @@ class TestPeriods:
 
     def test_list_is_paginated_and_filtered(self, tenant: Tenant) -> None:
         m = monitor()
-        for day in ("2027-01-05", "2027-03-05", "2027-06-05", "2028-01-05"):
+        for day in ("2038-01-05", "2038-03-05", "2038-06-05", "2039-01-05"):
             ok(tenant.editor.post(f"{API}/maintenance-periods", json={
                 "monitor_id": m, "starts_at": f"{day} 10:00", "ends_at": f"{day} 11:00"}), 201)
-        page = periods(tenant, m, **{"filter[started_at]": "20270101000000",
-                                     "filter[ended_at]": "20271231235959"})
+        page = periods(tenant, m, **{"filter[started_at]": "20380101000000",
+                                     "filter[ended_at]": "20381231235959"})
         assert [p["starts_at"] for p in page["data"]] == [
-            "2027-01-05 10:00:00", "2027-03-05 10:00:00", "2027-06-05 10:00:00"]
+            "2038-01-05 10:00:00", "2038-03-05 10:00:00", "2038-06-05 10:00:00"]
         assert page["meta"]["total"] == 3
         assert page["meta"]["current_page"] == page["meta"]["last_page"] == 1
         assert set(page["links"]) == {"first", "last", "prev", "next"}
         second = periods(tenant, m, page=2, per_page=3)
-        assert [p["starts_at"] for p in second["data"]] == ["2028-01-05 10:00:00"]
+        assert [p["starts_at"] for p in second["data"]] == ["2039-01-05 10:00:00"]
         assert second["meta"]["last_page"] == 2
         assert second["links"]["next"] is None
         invalid(tenant.viewer.get(f"{API}/monitors/{m}/maintenance-periods",
-                                  params={"filter[started_at]": "2027-01-01"}),
+                                  params={"filter[started_at]": "2038-01-01"}),
                 "filter.started_at")
         invalid(tenant.viewer.get(f"{API}/monitors/{m}/maintenance-periods",
                                   params={"filter[ended_at]": "00010101000000"}),
@@ -266,7 +266,7 @@ class TestRecurring:
         assert created["days_of_week"] is None
         assert _generated(tenant, m) == []
         # Day 31 runs on the last day of shorter months; the definition governs at once.
-        assert decide(tenant, m, "2027-02-28T02:30:00")["windows"] == [created["id"]]
+        assert decide(tenant, m, "2038-02-28T02:30:00")["windows"] == [created["id"]]
 
     def test_update_regenerates_future_periods(self, tenant: Tenant) -> None:
         m = monitor()

@@ -24,9 +24,9 @@ WEEKLY = {"ScheduleMode": "Weekly", "WeekDay": "Thursday", "StartTime": "22:00",
           "EndTime": "22:30", "MaintenanceType": "DisableNotifications"}
 MONTHLY = {"ScheduleMode": "Monthly", "MonthDay": 24, "StartTime": "22:00", "EndTime": "22:30",
            "MaintenanceType": "DisableNotifications"}
-# The document's one-time example, as written but in 2027 (its end equals its start).
-ONE_TIME = {"ScheduleMode": "OneTime", "StartDateTime": "2027-09-24T22:00",
-            "EndDateTime": "2027-09-24T22:00", "MaintenanceType": "DisableMonitoring"}
+# The document's one-time example, as written but in 2038 (its end equals its start).
+ONE_TIME = {"ScheduleMode": "OneTime", "StartDateTime": "2038-09-24T22:00",
+            "EndDateTime": "2038-09-24T22:00", "MaintenanceType": "DisableMonitoring"}
 
 
 _OPEN: list[httpx.Client] = []
@@ -160,12 +160,12 @@ class TestRules:
     def test_cleanup_removes_only_one_time_periods_before_the_date(
             self, up: httpx.Client) -> None:
         guid = monitor()
-        early = create(up, guid, {**ONE_TIME, "StartDateTime": "2027-01-10T10:00",
-                                  "EndDateTime": "2027-01-10T12:00"})
-        late = create(up, guid, {**ONE_TIME, "StartDateTime": "2027-03-10T10:00",
-                                 "EndDateTime": "2027-03-10T12:00"})
+        early = create(up, guid, {**ONE_TIME, "StartDateTime": "2038-01-10T10:00",
+                                  "EndDateTime": "2038-01-10T12:00"})
+        late = create(up, guid, {**ONE_TIME, "StartDateTime": "2038-03-10T10:00",
+                                 "EndDateTime": "2038-03-10T12:00"})
         daily = create(up, guid, DAILY)
-        response = up.post(f"{BASE}/Monitor/{guid}/MaintenancePeriod/Cleanup/2027-02-01")
+        response = up.post(f"{BASE}/Monitor/{guid}/MaintenancePeriod/Cleanup/2038-02-01")
         assert response.status_code == 204, response.text
         listed = up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json()
         assert listed == [late, daily]
@@ -173,14 +173,14 @@ class TestRules:
 
     def test_cleanup_date_is_midnight_in_the_account_zone(self, up: httpx.Client) -> None:
         guid = monitor()
-        # 00:30 Berlin on 2027-02-01 is 23:30Z on 2027-01-31: not before 2027-02-01 locally.
-        kept = create(up, guid, {**ONE_TIME, "StartDateTime": "2027-02-01T00:30",
-                                 "EndDateTime": "2027-02-01T01:00"})
-        up.post(f"{BASE}/Monitor/{guid}/MaintenancePeriod/Cleanup/2027-02-01")
+        # 00:30 Berlin on 2038-02-01 is 23:30Z on 2038-01-31: not before 2038-02-01 locally.
+        kept = create(up, guid, {**ONE_TIME, "StartDateTime": "2038-02-01T00:30",
+                                 "EndDateTime": "2038-02-01T01:00"})
+        up.post(f"{BASE}/Monitor/{guid}/MaintenancePeriod/Cleanup/2038-02-01")
         assert up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json() == [kept]
 
     def test_cleanup_refuses_a_bad_date(self, up: httpx.Client) -> None:
-        for bad in ("yesterday", "0001-01-01", "2027-02-30"):
+        for bad in ("yesterday", "0001-01-01", "2038-02-30"):
             response = up.post(f"{BASE}/Monitor/{monitor()}/MaintenancePeriod/Cleanup/{bad}")
             assert_messages(response, 400, "beforeDate")
 
@@ -196,7 +196,7 @@ class TestRules:
         ({**DAILY, "EndTime": "22:00"}, "EndTime"),
         ({**DAILY, "StartTime": "25:00"}, "StartTime"),
         ({**DAILY, "StartTime": None}, "StartTime"),
-        ({**ONE_TIME, "EndDateTime": "2027-09-24T21:00"}, "EndDateTime"),
+        ({**ONE_TIME, "EndDateTime": "2038-09-24T21:00"}, "EndDateTime"),
         ({**ONE_TIME, "StartDateTime": "soon"}, "StartDateTime"),
         ({**ONE_TIME, "StartDateTime": "2020-01-01T10:00", "EndDateTime": "2020-01-01T11:00"},
          "passed"),
@@ -261,52 +261,52 @@ class TestDecisions:
             self, tenant: Tenant, up: httpx.Client) -> None:
         muted, dropped = monitor(), monitor()
         period = create(up, muted, {**ONE_TIME, "MaintenanceType": "DisableNotifications",
-                                    "StartDateTime": "2027-07-01T10:00",
-                                    "EndDateTime": "2027-07-01T11:00"})
-        create(up, dropped, {**ONE_TIME, "StartDateTime": "2027-07-01T10:00",
-                             "EndDateTime": "2027-07-01T11:00"})
+                                    "StartDateTime": "2038-07-01T10:00",
+                                    "EndDateTime": "2038-07-01T11:00"})
+        create(up, dropped, {**ONE_TIME, "StartDateTime": "2038-07-01T10:00",
+                             "EndDateTime": "2038-07-01T11:00"})
         # 10:00 in Berlin in July is 08:00Z: the naive times are the account's zone.
-        assert decide(tenant, muted, "2027-07-01T08:30:00Z") == {
-            "verdict": "mute", "windows": [period["Id"]], "at": "2027-07-01T08:30:00Z",
+        assert decide(tenant, muted, "2038-07-01T08:30:00Z") == {
+            "verdict": "mute", "windows": [period["Id"]], "at": "2038-07-01T08:30:00Z",
             "stale": False}
-        assert decide(tenant, dropped, "2027-07-01T08:30:00Z")["verdict"] == "drop"
-        assert decide(tenant, muted, "2027-07-01T09:00:00Z")["verdict"] == "deliver"
+        assert decide(tenant, dropped, "2038-07-01T08:30:00Z")["verdict"] == "drop"
+        assert decide(tenant, muted, "2038-07-01T09:00:00Z")["verdict"] == "deliver"
 
     def test_one_time_example_with_equal_times_lasts_one_minute(
             self, tenant: Tenant, up: httpx.Client) -> None:
         guid = monitor()
         create(up, guid, ONE_TIME)
-        assert decide(tenant, guid, "2027-09-24T20:00:30Z")["verdict"] == "drop"
-        assert decide(tenant, guid, "2027-09-24T20:01:00Z")["verdict"] == "deliver"
+        assert decide(tenant, guid, "2038-09-24T20:00:30Z")["verdict"] == "drop"
+        assert decide(tenant, guid, "2038-09-24T20:01:00Z")["verdict"] == "deliver"
 
     def test_recurring_modes_govern_decisions(self, tenant: Tenant, up: httpx.Client) -> None:
         weekly, monthly = monitor(), monitor()
         create(up, weekly, WEEKLY)
         create(up, monthly, {**MONTHLY, "MonthDay": 31})
-        # 2027-03-04 is a Thursday; 22:10 CET is 21:10Z.
-        assert decide(tenant, weekly, "2027-03-04T21:10:00Z")["verdict"] == "mute"
-        assert decide(tenant, weekly, "2027-03-05T21:10:00Z")["verdict"] == "deliver"
+        # 2038-03-04 is a Thursday; 22:10 CET is 21:10Z.
+        assert decide(tenant, weekly, "2038-03-04T21:10:00Z")["verdict"] == "mute"
+        assert decide(tenant, weekly, "2038-03-05T21:10:00Z")["verdict"] == "deliver"
         # MonthDay 31 runs on the last day of shorter months.
-        assert decide(tenant, monthly, "2027-02-28T21:10:00Z")["verdict"] == "mute"
-        assert decide(tenant, monthly, "2027-04-30T20:10:00Z")["verdict"] == "mute"
-        assert decide(tenant, monthly, "2027-03-31T20:10:00Z")["verdict"] == "mute"
-        assert decide(tenant, monthly, "2027-03-30T20:10:00Z")["verdict"] == "deliver"
+        assert decide(tenant, monthly, "2038-02-28T21:10:00Z")["verdict"] == "mute"
+        assert decide(tenant, monthly, "2038-04-30T20:10:00Z")["verdict"] == "mute"
+        assert decide(tenant, monthly, "2038-03-31T20:10:00Z")["verdict"] == "mute"
+        assert decide(tenant, monthly, "2038-03-30T20:10:00Z")["verdict"] == "deliver"
 
     def test_overnight_daily_period(self, tenant: Tenant, up: httpx.Client) -> None:
         guid = monitor()
         create(up, guid, {**DAILY, "StartTime": "23:00", "EndTime": "01:00"})
-        assert decide(tenant, guid, "2027-01-05T23:30:00Z")["verdict"] == "mute"  # 00:30 CET
-        assert decide(tenant, guid, "2027-01-06T00:30:00Z")["verdict"] == "deliver"
+        assert decide(tenant, guid, "2038-01-05T23:30:00Z")["verdict"] == "mute"  # 00:30 CET
+        assert decide(tenant, guid, "2038-01-06T00:30:00Z")["verdict"] == "deliver"
 
 
 def test_periods_survive_a_change_of_the_account_zone(tenant: Tenant, up: httpx.Client) -> None:
     guid = monitor()
     daily = create(up, guid, DAILY)
-    once = create(up, guid, {**ONE_TIME, "StartDateTime": "2027-07-01T10:00",
-                             "EndDateTime": "2027-07-01T11:00"})
+    once = create(up, guid, {**ONE_TIME, "StartDateTime": "2038-07-01T10:00",
+                             "EndDateTime": "2038-07-01T11:00"})
     changed = tenant.admin.patch("/api/v1/workspace", json={"timezone": "UTC"})
     assert changed.status_code == 200, changed.text
     listed = up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json()
     # The daily period keeps its Berlin wall-clock times; the one-time one is shown in UTC.
-    assert listed == [daily, {**once, "StartDateTime": "2027-07-01T08:00",
-                              "EndDateTime": "2027-07-01T09:00"}]
+    assert listed == [daily, {**once, "StartDateTime": "2038-07-01T08:00",
+                              "EndDateTime": "2038-07-01T09:00"}]
