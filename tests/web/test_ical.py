@@ -65,8 +65,10 @@ CASES: dict[str, dict[str, Any]] = {
         "end_time": "04:30"},
     "rrule with COUNT": {"rrule": "FREQ=WEEKLY;BYDAY=TU;COUNT=30", "start_time": "02:15",
                          "end_time": "03:45"},
-    "rrule with UNTIL": {"rrule": "FREQ=DAILY;INTERVAL=3;UNTIL=20270601", "start_time": "07:00",
-                         "duration": "PT1H"},
+    # UNTIL half a year ahead: inside the year the test expands, whenever it runs.
+    "rrule with UNTIL": {"rrule": "FREQ=DAILY;INTERVAL=3;UNTIL="
+                                  f"{datetime.now(UTC) + timedelta(days=183):%Y%m%d}",
+                         "start_time": "07:00", "duration": "PT1H"},
     "schedule count and until": {"every": "daily", "start_time": "12:00", "end_time": "13:00",
                                  "count": 200},
     "cron (horizon events)": {"cron": "30 2 * * 0", "duration": "PT2H"},

@@ -24,7 +24,7 @@ EXAMPLE: dict[str, Any] = {
         "operation": "one_of",
         "param_bindings": [{"array_value": [BINDING], "value": BINDING}],
         "subject": "incident.severity"}]}],
-    "end_at": "2030-08-17T14:28:57.801578Z",
+    "end_at": "2041-08-17T14:28:57.801578Z",
     "escalation_targets": [{
         "escalation_paths": {"array_value": [BINDING], "value": BINDING},
         "users": {"array_value": [BINDING], "value": BINDING}}],
@@ -40,10 +40,10 @@ EXAMPLE: dict[str, Any] = {
     "reroute_on_end": False,
     "resolve_on_end": False,
     "show_in_sidebar": True,
-    "start_at": "2030-08-17T13:28:57.801578Z",
+    "start_at": "2041-08-17T13:28:57.801578Z",
 }
-INSIDE = "2030-08-17T14:00:00Z"
-AFTER = "2030-08-17T15:00:00Z"
+INSIDE = "2041-08-17T14:00:00Z"
+AFTER = "2041-08-17T15:00:00Z"
 
 
 def _payload(**overrides: Any) -> dict[str, Any]:
@@ -202,7 +202,7 @@ class TestValidation:
         ({"alert_condition_groups": [{"conditions": []}]},
          "alert_condition_groups[0].conditions"),
         ({"start_at": "tomorrow"}, "start_at"),
-        ({"end_at": "2030-08-17T12:00:00Z"}, "end_at"),
+        ({"end_at": "2041-08-17T12:00:00Z"}, "end_at"),
         ({"lead": {}}, "lead"),
         ({"name": "  "}, "name"),
         ({"notify_start_minutes_before": -1}, "notify_start_minutes_before"),
@@ -250,8 +250,8 @@ class TestListShowUpdateArchive:
             [upcoming["id"]], [active["id"]], [])
 
     def test_native_windows_with_conditions_are_listed(self, tenant: Tenant) -> None:
-        schedule = {"kind": "once", "start": "2030-05-01T10:00:00Z",
-                    "end": "2030-05-01T11:00:00Z"}
+        schedule = {"kind": "once", "start": "2041-05-01T10:00:00Z",
+                    "end": "2041-05-01T11:00:00Z"}
         native = tenant.editor.post("/api/v1/windows", json={
             "name": "native", "schedule": schedule,
             "match": [[{"label": "env", "op": "=~", "value": "prod-.*"}]]}).json()
@@ -268,12 +268,12 @@ class TestListShowUpdateArchive:
     def test_update_replaces_the_window(self, tenant: Tenant) -> None:
         window = _create(tenant)
         response = tenant.editor.put(f"{BASE}/{window['id']}", json=_payload(
-            name="Moved", end_at="2030-08-17T16:00:00Z", escalation_targets=...,
+            name="Moved", end_at="2041-08-17T16:00:00Z", escalation_targets=...,
             incident_id=...))
         assert response.status_code == 200, response.text
         updated = response.json()["maintenance_window"]
         assert (updated["name"], updated["end_at"], updated["escalation_targets"],
-                updated["incident_id"]) == ("Moved", "2030-08-17T16:00:00.000000Z", [], None)
+                updated["incident_id"]) == ("Moved", "2041-08-17T16:00:00.000000Z", [], None)
         assert _verdict(tenant, {"incident.severity": "SEV123"}, AFTER) == "mute"
 
     def test_update_requires_the_create_fields(self, tenant: Tenant) -> None:

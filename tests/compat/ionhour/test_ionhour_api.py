@@ -25,8 +25,8 @@ EXAMPLE: dict[str, Any] = {
     "workspaceId": 1,
     "name": "Database migration - March 2025",
     "description": "Upgrading PostgreSQL from 15 to 16",
-    "startAt": "2030-03-15T02:00:00Z",
-    "endAt": "2030-03-15T04:00:00Z",
+    "startAt": "2041-03-15T02:00:00Z",
+    "endAt": "2041-03-15T04:00:00Z",
     "projectIds": [1, 3],
     "suppressAlerts": True,
     "suppressIncidents": True,
@@ -82,7 +82,7 @@ class TestDocumentExamples:
         assert response.status_code == 201, response.text
         body = response.json()
         assert {k: body[k] for k in EXAMPLE} == {
-            **EXAMPLE, "startAt": "2030-03-15T02:00:00.000Z", "endAt": "2030-03-15T04:00:00.000Z"}
+            **EXAMPLE, "startAt": "2041-03-15T02:00:00.000Z", "endAt": "2041-03-15T04:00:00.000Z"}
         assert (body["state"], body["timezone"], body["recurringCron"]) == (
             "SCHEDULED", "UTC", None)
         assert body["projects"] == [{"id": 1}, {"id": 3}]
@@ -95,9 +95,9 @@ class TestDocumentExamples:
         got = default_ws.get(f"{BASE}/{created['id']}")
         assert got.json() == created
         updated = default_ws.put(f"{BASE}/{created['id']}",
-                                 json={"endAt": "2030-03-15T06:00:00Z"})
+                                 json={"endAt": "2041-03-15T06:00:00Z"})
         assert updated.status_code == 200, updated.text
-        assert updated.json()["endAt"] == "2030-03-15T06:00:00.000Z"
+        assert updated.json()["endAt"] == "2041-03-15T06:00:00.000Z"
         cancelled = default_ws.post(f"{BASE}/{created['id']}/cancel")
         assert (cancelled.status_code, cancelled.json()["state"]) == (200, "CANCELLED")
         deleted = default_ws.delete(f"{BASE}/{created['id']}")
@@ -107,8 +107,8 @@ class TestDocumentExamples:
 
 class TestCreate:
     def test_defaults(self, tenant: Tenant) -> None:
-        minimal = {"workspaceId": tenant.id, "name": "m", "startAt": "2030-01-01T00:00:00Z",
-                   "endAt": "2030-01-01T01:00:00Z", "projectIds": [5]}
+        minimal = {"workspaceId": tenant.id, "name": "m", "startAt": "2041-01-01T00:00:00Z",
+                   "endAt": "2041-01-01T01:00:00Z", "projectIds": [5]}
         response = tenant.editor.post(BASE, json=minimal)
         assert response.status_code == 201, response.text
         body = response.json()
@@ -127,7 +127,7 @@ class TestCreate:
     def test_suppression_flags_change_decisions(self, tenant: Tenant, alerts: bool,
                                                 incidents: bool, verdict: str) -> None:
         _create(tenant, suppressAlerts=alerts, suppressIncidents=incidents)
-        inside, after = "2030-03-15T03:00:00Z", "2030-03-15T05:00:00Z"
+        inside, after = "2041-03-15T03:00:00Z", "2041-03-15T05:00:00Z"
         assert _verdict(tenant.viewer, "project:3", inside) == verdict
         assert _verdict(tenant.viewer, "project:3", after) == "deliver"
         assert _verdict(tenant.viewer, "project:2", inside) == "deliver"
@@ -139,26 +139,26 @@ class TestCreate:
             "suppressAlerts and suppressIncidents cannot both be false")
 
     def test_timezone_reads_naive_times(self, tenant: Tenant) -> None:
-        body = _create(tenant, timezone="Europe/Berlin", startAt="2030-03-15T02:00:00",
-                       endAt="2030-03-15T04:00:00")
-        assert (body["startAt"], body["timezone"]) == ("2030-03-15T01:00:00.000Z",
+        body = _create(tenant, timezone="Europe/Berlin", startAt="2041-03-15T02:00:00",
+                       endAt="2041-03-15T04:00:00")
+        assert (body["startAt"], body["timezone"]) == ("2041-03-15T01:00:00.000Z",
                                                        "Europe/Berlin")
 
     def test_recurring_cron(self, tenant: Tenant) -> None:
-        # Saturdays 02:00-04:00 Berlin from 2030-03-16 (a Saturday); DST starts 2030-03-31.
+        # Saturdays 02:00-04:00 Berlin from 2041-03-16 (a Saturday); DST starts 2041-03-31.
         body = _create(tenant, timezone="Europe/Berlin", recurringCron="0 2 * * 6",
-                       startAt="2030-03-16T02:00:00", endAt="2030-03-16T04:00:00")
+                       startAt="2041-03-16T02:00:00", endAt="2041-03-16T04:00:00")
         assert (body["recurringCron"], body["startAt"], body["endAt"]) == (
-            "0 2 * * 6", "2030-03-16T01:00:00.000Z", "2030-03-16T03:00:00.000Z")
-        cases = {"2030-03-16T01:30:00Z": "mute",   # first Saturday, 02:30 CET
-                 "2030-04-06T00:30:00Z": "mute",   # 02:30 CEST, after the DST change
-                 "2030-04-06T02:30:00Z": "deliver",  # 04:30 CEST
-                 "2030-04-05T00:30:00Z": "deliver",  # a Friday
-                 "2030-03-09T01:30:00Z": "deliver"}  # before startAt's date
+            "0 2 * * 6", "2041-03-16T01:00:00.000Z", "2041-03-16T03:00:00.000Z")
+        cases = {"2041-03-16T01:30:00Z": "mute",   # first Saturday, 02:30 CET
+                 "2041-04-06T00:30:00Z": "mute",   # 02:30 CEST, after the DST change
+                 "2041-04-06T02:30:00Z": "deliver",  # 04:30 CEST
+                 "2041-04-05T00:30:00Z": "deliver",  # a Friday
+                 "2041-03-09T01:30:00Z": "deliver"}  # before startAt's date
         assert {at: _verdict(tenant.viewer, "project:1", at) for at in cases} == cases
         native = tenant.viewer.get(f"/api/v1/windows/{body['id']}").json()["schedule"]
         assert (native["cron"], native["duration"], native["starts_on"]) == (
-            "0 2 * * 6", "PT2H", "2030-03-16")
+            "0 2 * * 6", "PT2H", "2041-03-16")
 
     def test_unknown_properties_are_ignored(self, tenant: Tenant) -> None:
         assert _create(tenant, color="red", state="ACTIVE")["state"] == "SCHEDULED"
@@ -181,7 +181,7 @@ class TestValidation:
         ({"timezone": "Mars/Base"}, ["timezone must be a valid IANA time zone, e.g. "
                                      "Europe/Berlin"]),
         ({"startAt": "soon"}, ["startAt must be a valid ISO 8601 date string"]),
-        ({"endAt": "2030-03-15T01:00:00Z"}, ["endAt must be after startAt"]),
+        ({"endAt": "2041-03-15T01:00:00Z"}, ["endAt must be after startAt"]),
         ({"recurringCron": "61 * * * *"}, None),
     ])
     def test_bad_values(self, tenant: Tenant, change: dict[str, Any],
@@ -232,7 +232,7 @@ class TestStates:
         assert {k: v for k, v in updated.items() if updated[k] != created[k]} == {
             "projectIds": [9], "projects": [{"id": 9}], "suppressIncidents": False,
             "updatedAt": updated["updatedAt"]}
-        assert _verdict(tenant.viewer, "project:9", "2030-03-15T03:00:00Z") == "mute"
+        assert _verdict(tenant.viewer, "project:9", "2041-03-15T03:00:00Z") == "mute"
 
     def test_put_on_an_active_window_is_refused_as_immutable(self, tenant: Tenant) -> None:
         active = _active(tenant)
@@ -268,8 +268,8 @@ class TestStates:
 
 class TestVisibility:
     def test_native_windows_on_projects_are_visible(self, tenant: Tenant) -> None:
-        schedule = {"kind": "once", "start": "2030-05-01T10:00:00Z",
-                    "end": "2030-05-01T11:00:00Z"}
+        schedule = {"kind": "once", "start": "2041-05-01T10:00:00Z",
+                    "end": "2041-05-01T11:00:00Z"}
         fits = tenant.editor.post("/api/v1/windows", json={
             "name": "native", "schedule": schedule, "targets": ["project:7", "service:x"],
             "effects": ["suppress_incidents"]}).json()
@@ -280,7 +280,7 @@ class TestVisibility:
         assert {k: listed[0][k] for k in ("projectIds", "suppressAlerts", "suppressIncidents",
                                           "startAt", "timezone")} == {
             "projectIds": [7], "suppressAlerts": False, "suppressIncidents": True,
-            "startAt": "2030-05-01T10:00:00.000Z", "timezone": "UTC"}
+            "startAt": "2041-05-01T10:00:00.000Z", "timezone": "UTC"}
         assert tenant.viewer.get(f"{BASE}/{other['id']}").status_code == 404
 
     def test_auth(self, tenant: Tenant, other_tenant: Tenant, server: str) -> None:

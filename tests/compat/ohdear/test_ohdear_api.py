@@ -87,10 +87,15 @@ class TestPeriods:
         period = ok(tenant.editor.post(f"{API}/monitors/{m}/start-maintenance"), 201)
         assert set(period) == {"id", "monitor_id", "name", "starts_at", "ends_at"}
         assert period["name"] is None
-        start = datetime.fromisoformat(period["starts_at"])
-        end = datetime.fromisoformat(period["ends_at"])
+        # An hour of elapsed time, read from the native window: Oh Dear's local wall-clock
+        # strings show no difference at all inside the autumn fold (02:30 → 02:30).
+        native = ok(tenant.viewer.get(f"/api/v1/windows/{period['id']}"))["schedule"]
+        start = datetime.fromisoformat(native["start"])
+        end = datetime.fromisoformat(native["end"])
         assert end - start == timedelta(hours=1)
-        assert abs(start - local_now().replace(tzinfo=None)) < timedelta(minutes=1)
+        assert abs(start - datetime.now(UTC)) < timedelta(minutes=1)
+        assert (period["starts_at"], period["ends_at"]) == tuple(
+            to_local(t, ZONE).strftime("%Y-%m-%d %H:%M:%S") for t in (start, end))
         assert decide(tenant, m, datetime.now(UTC).isoformat())["verdict"] == "mute"
 
     def test_start_maintenance_minimum_is_5_seconds(self, tenant: Tenant) -> None:

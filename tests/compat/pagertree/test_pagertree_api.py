@@ -19,8 +19,8 @@ BASE = "/compat/pagertree/api/v4/maintenance_windows"
 EXAMPLE: dict[str, Any] = {
     "name": "Database upgrade",
     "description": "Upgrading the primary",
-    "start_datetime": "2030-03-15T02:00:00",
-    "end_datetime": "2030-03-15T04:00:00",
+    "start_datetime": "2041-03-15T02:00:00",
+    "end_datetime": "2041-03-15T04:00:00",
     "time_zone": "Eastern Time (US & Canada)",
     "integration_ids": ["int_abc123", "int_def456"],
 }
@@ -53,8 +53,8 @@ class TestCreate:
         assert {k: body[k] for k in EXAMPLE} == {
             **EXAMPLE,
             # Naive date-times are read in the given zone; Rails renders them with milliseconds.
-            "start_datetime": "2030-03-15T02:00:00.000-04:00",
-            "end_datetime": "2030-03-15T04:00:00.000-04:00",
+            "start_datetime": "2041-03-15T02:00:00.000-04:00",
+            "end_datetime": "2041-03-15T04:00:00.000-04:00",
         }
         assert isinstance(body["id"], int)
         assert body["created_at"].endswith("Z")
@@ -62,7 +62,7 @@ class TestCreate:
 
     def test_the_window_drops_its_integrations_and_nothing_else(self, tenant: Tenant) -> None:
         window = _create(tenant)
-        inside, outside = "2030-03-15T07:30:00Z", "2030-03-15T08:30:00Z"  # 03:30 / 04:30 EDT
+        inside, outside = "2041-03-15T07:30:00Z", "2041-03-15T08:30:00Z"  # 03:30 / 04:30 EDT
         assert _decide(tenant, "integration:int_abc123", inside) == {
             "verdict": "drop", "windows": [window["id"]], "at": inside, "stale": False}
         assert _decide(tenant, "integration:int_def456", inside)["verdict"] == "drop"
@@ -72,7 +72,7 @@ class TestCreate:
     def test_the_end_instant_is_outside(self, tenant: Tenant) -> None:
         _create(tenant)
         assert _decide(tenant, "integration:int_abc123",
-                       "2030-03-15T08:00:00Z")["verdict"] == "deliver"
+                       "2041-03-15T08:00:00Z")["verdict"] == "deliver"
 
     def test_native_api_sees_a_drop_window_on_integration_targets(self, tenant: Tenant) -> None:
         window = _create(tenant)
@@ -92,17 +92,17 @@ class TestCreate:
         assert response.status_code == 201, response.text
 
     @pytest.mark.parametrize(("zone", "start", "shown"), [
-        ("America/New_York", "2030-03-15T02:00:00", "2030-03-15T02:00:00.000-04:00"),
-        ("UTC", "2030-03-15T02:00:00", "2030-03-15T02:00:00.000Z"),
-        ("Berlin", "2030-03-15 02:00", "2030-03-15T02:00:00.000+01:00"),
-        ("Kyiv", "2030-07-01T02:00:00", "2030-07-01T02:00:00.000+03:00"),
+        ("America/New_York", "2041-03-15T02:00:00", "2041-03-15T02:00:00.000-04:00"),
+        ("UTC", "2041-03-15T02:00:00", "2041-03-15T02:00:00.000Z"),
+        ("Berlin", "2041-03-15 02:00", "2041-03-15T02:00:00.000+01:00"),
+        ("Kyiv", "2041-07-01T02:00:00", "2041-07-01T02:00:00.000+03:00"),
         # An offset in the value wins over the zone; the answer is shown in the zone.
-        ("Tokyo", "2030-03-15T00:00:00Z", "2030-03-15T09:00:00.000+09:00"),
+        ("Tokyo", "2041-03-15T00:00:00Z", "2041-03-15T09:00:00.000+09:00"),
     ])
     def test_time_zones_rails_and_iana(self, tenant: Tenant, zone: str, start: str,
                                        shown: str) -> None:
         body = _create(tenant, time_zone=zone, start_datetime=start,
-                       end_datetime="2030-07-02T00:00:00Z")
+                       end_datetime="2041-07-02T00:00:00Z")
         assert (body["time_zone"], body["start_datetime"]) == (zone, shown)
 
 
@@ -129,7 +129,7 @@ class TestRequiredParameters:
     @pytest.mark.parametrize(("change", "message_start"), [
         ({"time_zone": "Mars/Olympus"}, "time_zone 'Mars/Olympus' is not a time zone"),
         ({"start_datetime": "next tuesday"}, "start_datetime 'next tuesday' is not a valid"),
-        ({"end_datetime": "2030-03-15T01:00:00"}, "end_datetime "),
+        ({"end_datetime": "2041-03-15T01:00:00"}, "end_datetime "),
         ({"start_datetime": "2020-01-01T00:00:00", "end_datetime": "2020-01-01T01:00:00"},
          "end_datetime "),
     ])
@@ -165,14 +165,14 @@ class TestReadUpdateDelete:
     def test_put_moves_the_window_and_its_decisions(self, tenant: Tenant) -> None:
         created = _create(tenant)
         response = tenant.editor.put(f"{BASE}/{created['id']}", json={
-            "end_datetime": "2030-03-15T06:00:00", "integration_ids": ["int_new"],
+            "end_datetime": "2041-03-15T06:00:00", "integration_ids": ["int_new"],
             "time_zone": "America/New_York"})
         body = response.json()
         assert (body["end_datetime"], body["integration_ids"], body["time_zone"]) == (
-            "2030-03-15T06:00:00.000-04:00", ["int_new"], "America/New_York")
-        assert _decide(tenant, "integration:int_new", "2030-03-15T09:00:00Z")["verdict"] == "drop"
+            "2041-03-15T06:00:00.000-04:00", ["int_new"], "America/New_York")
+        assert _decide(tenant, "integration:int_new", "2041-03-15T09:00:00Z")["verdict"] == "drop"
         assert _decide(tenant, "integration:int_abc123",
-                       "2030-03-15T07:00:00Z")["verdict"] == "deliver"
+                       "2041-03-15T07:00:00Z")["verdict"] == "deliver"
 
     def test_put_refuses_blank_required_values(self, tenant: Tenant) -> None:
         created = _create(tenant)
@@ -191,7 +191,7 @@ class TestReadUpdateDelete:
         assert gone.status_code == 404
         assert _errors(gone) == [f"Couldn't find MaintenanceWindow with 'id'={created['id']}"]
         assert _decide(tenant, "integration:int_abc123",
-                       "2030-03-15T07:00:00Z")["verdict"] == "deliver"
+                       "2041-03-15T07:00:00Z")["verdict"] == "deliver"
 
     @pytest.mark.parametrize("raw_id", ["999999999", "abc", "-1"])
     def test_unknown_ids_are_404(self, tenant: Tenant, raw_id: str) -> None:
@@ -220,8 +220,8 @@ class TestList:
         assert _errors(response)[0].startswith("limit ")
 
     def test_native_windows_on_integrations_are_listed(self, tenant: Tenant) -> None:
-        schedule = {"kind": "once", "start": "2030-05-01T10:00:00Z",
-                    "end": "2030-05-01T11:00:00Z"}
+        schedule = {"kind": "once", "start": "2041-05-01T10:00:00Z",
+                    "end": "2041-05-01T11:00:00Z"}
         fits = tenant.editor.post("/api/v1/windows", json={
             "name": "native", "schedule": schedule,
             "targets": ["integration:int_x", "service:db"]}).json()
@@ -231,7 +231,7 @@ class TestList:
         assert [w["id"] for w in listed] == [fits["id"]]
         assert listed[0]["integration_ids"] == ["int_x"]
         assert listed[0]["time_zone"] == "Europe/Berlin"  # the workspace's zone
-        assert listed[0]["start_datetime"] == "2030-05-01T12:00:00.000+02:00"
+        assert listed[0]["start_datetime"] == "2041-05-01T12:00:00.000+02:00"
         assert tenant.viewer.get(f"{BASE}/{other['id']}").status_code == 404
 
 
