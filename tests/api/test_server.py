@@ -22,6 +22,7 @@ import pytest
 import uvicorn
 import uvloop
 from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from starlette.types import Receive, Scope, Send
 
@@ -469,12 +470,20 @@ def test_expect_continue_is_left_to_the_application(running: Running, conn: _Con
 
 
 @given(st.lists(st.sampled_from(["target", "label.a", "label.b", "at", "x", "label.%41",
-                                  "tar%67et", "label+c"]), max_size=6),
-       st.lists(st.text(alphabet="ab=%+2F0Cé: .", max_size=12), min_size=6, max_size=6),
+                                  "tar%67et", "label+c", "targets", "xtarget", "label.",
+                                  "labela", "at.", "label.a.b", "xlabel.a", "xat", ""]),
+                max_size=6),
+       # Values with escapes ("%", "+") take the general reading, the others the regexes.
+       st.sampled_from(["ab=%+2F0Cé: .", "ab=.:é-_"]).flatmap(
+           lambda alphabet: st.lists(st.none() | st.text(alphabet=alphabet, max_size=12),
+                                     min_size=6, max_size=6)),
        st.sampled_from(["&", "&&"]))
-def test_query_is_read_as_parse_qsl_reads_it(names: list[str], values: list[str],
+@hypothesis_settings(max_examples=500)
+def test_query_is_read_as_parse_qsl_reads_it(names: list[str], values: list[str | None],
                                              joiner: str) -> None:
-    query = joiner.join(f"{n}={v}" for n, v in zip(names, values, strict=False))
+    # A value of None: the part has no "=" at all.
+    query = joiner.join(n if v is None else f"{n}={v}"
+                        for n, v in zip(names, values, strict=False))
     pairs = parse_qsl(query, keep_blank_values=True)
     raw = query.encode("latin-1")
     if any(k == "label." for k, _ in pairs):  # a label without a name is refused

@@ -104,28 +104,28 @@ def _count(decisions: list[Decision]) -> None:
 
 
 def parse_decide_query(query_string: bytes) -> tuple[list[str], dict[str, str], str | None]:
-    """``target=…&label.<name>=…&at=…`` into targets, labels and the raw ``at``."""
+    """``target=…&label.<name>=…&at=…`` into targets, labels and the raw ``at``, as
+    ``parse_qsl(…, keep_blank_values=True)`` (Starlette's ``QueryParams``) reads them."""
     targets: list[str] = []
     labels: dict[str, str] = {}
     at: str | None = None
-    # As ``parse_qsl(…, keep_blank_values=True)`` reads it (Starlette's ``QueryParams``), with
-    # no unquoting work for the parts that need none: most, one request per alert.
-    for part in query_string.decode("latin-1").split("&"):
-        if not part:
-            continue
+    text = query_string.decode("latin-1")
+    # Read once per alert: no unquoting work unless the query has escapes, labels first.
+    escaped = "%" in text or "+" in text
+    for part in text.split("&"):
         key, _, value = part.partition("=")
-        if "%" in part or "+" in part:
+        if escaped and ("%" in part or "+" in part):
             key = unquote(key.replace("+", " "))
             value = unquote(value.replace("+", " "))
-        if key == "target":
-            if len(targets) == MAX_TARGETS:
-                raise ValidationError(f"at most {MAX_TARGETS} targets", field="target")
-            targets.append(value)
-        elif key.startswith("label."):
+        if key[:6] == "label.":
             if len(key) == 6:
                 raise ValidationError("a label parameter needs a name: label.<name>=<value>",
                                       field="label")
             labels[key[6:]] = value
+        elif key == "target":
+            if len(targets) == MAX_TARGETS:
+                raise ValidationError(f"at most {MAX_TARGETS} targets", field="target")
+            targets.append(value)
         elif key == "at":
             at = value
     return targets, labels, at
