@@ -42,9 +42,9 @@ from quietly.settings import Settings
 
 __all__ = ["BUSY_POLL_US", "H2H_CONFIGS", "h2h_key", "main", "run"]
 
-# ``quietly serve --busy-poll-us`` for the latency runs: enough to catch a one-connection
-# client's next request (its round trip here is 100-150 us), see bench/README.md.
-BUSY_POLL_US = 100
+# ``quietly serve --busy-poll-us`` as installed (the setting's default): enough to catch a
+# one-connection client's next request (its round trip here is 100-150 us), bench/README.md.
+BUSY_POLL_US = Settings.model_fields["busy_poll_us"].default
 
 
 def _iso(at: datetime) -> str:
@@ -155,8 +155,8 @@ def run(alerts: int, windows: int, targets: int, seconds: int,
     return print_figures("6. Alertmanager 0.25 (Debian) side by side", rows, figures)
 
 
-# (serve processes, --busy-poll-us): as installed, and with the latency option on.
-H2H_CONFIGS = ((1, 0), (2, 0), (1, BUSY_POLL_US), (2, BUSY_POLL_US))
+# (serve processes, --busy-poll-us): as installed (adaptive busy polling on), and with it off.
+H2H_CONFIGS = ((1, BUSY_POLL_US), (2, BUSY_POLL_US), (1, 0), (2, 0))
 
 
 def h2h_key(procs: int, busy_poll_us: int, conns: int) -> str:
@@ -166,7 +166,7 @@ def h2h_key(procs: int, busy_poll_us: int, conns: int) -> str:
 def _head_to_head(am_url: str, work: Workload, seconds: int, rounds: int,
                   rows: list[tuple[str, Any, str]], figures: dict[str, Any]) -> None:
     """Alertmanager's single-alert ingest against quietly's ``GET /decide`` (1 and 2
-    processes, without and with busy polling), interleaved (``bench.headtohead``), on the
+    processes, as installed and with busy polling off), interleaved (``bench.headtohead``), on the
     same workload."""
     data_dir = Path(mkdtemp(prefix="quietly-bench-h2h-"))
     seeded = seed(Settings(data_dir=data_dir, run_worker=False), work)
@@ -174,14 +174,14 @@ def _head_to_head(am_url: str, work: Workload, seconds: int, rounds: int,
     am_side = (am_url, _ingest_script(len(work.targets), work.teams))
     for procs, busy_poll_us in H2H_CONFIGS:
         env = {"QUIETLY_DATA_DIR": str(data_dir), "QUIETLY_BUSY_POLL_US": str(busy_poll_us)}
-        name = f"{procs} proc" + (f", busy poll {busy_poll_us} us" if busy_poll_us else "")
+        name = f"{procs} proc" + ("" if busy_poll_us else ", busy poll off")
         with Servers(env, procs) as servers:
             ours = (servers.url, get_script(seeded.key, len(work.targets), work.teams))
             for conns in (1, 16):
                 result = interleave(ours, am_side, conns, rounds, seconds)
                 figures[h2h_key(procs, busy_poll_us, conns)] = result
                 q, a = result["quietly"], result["alertmanager"]
-                if (procs, busy_poll_us) == (1, 0):
+                if (procs, busy_poll_us) == (1, BUSY_POLL_US):
                     figures[f"ingest_{conns}c"] = {"rps": a["median_rps"],
                                                    "p99_ms": a["median_p99_ms"]}
                 rows += [(f"AM single-alert ingest, {conns} conn (beside {name}): median",

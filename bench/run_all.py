@@ -67,7 +67,7 @@ def compare(inproc: dict[str, Any], api: dict[str, Any], am: dict[str, Any]) -> 
     for conns in (1, 16):
         for procs, busy_poll_us in H2H_CONFIGS:  # medians of interleaved rounds
             ratio = _get(am, h2h_key(procs, busy_poll_us, conns), "ratio")
-            poll = f", busy poll {busy_poll_us} us" if busy_poll_us else ""
+            poll = "" if busy_poll_us else ", busy poll off"
             row(f"GET /decide {conns} conn, {procs} proc{poll}: ratio to AM single ingest",
                 ratio, ">= 1", at_least(ratio, 1))
         p99 = _get(api, f"get_1p_{conns}c", "p99_ms")

@@ -47,8 +47,9 @@ def serve(
         "processes on this host (SO_REUSEPORT; PostgreSQL only).")] = False,
     busy_poll_us: Annotated[int | None, typer.Option(
         "--busy-poll-us", min=0, max=10_000,
-        help="Keep polling this many microseconds after each decision before sleeping "
-        "(0: off; default QUIETLY_BUSY_POLL_US or 0). Trades CPU for latency.")] = None,
+        help="While decisions come in fast, keep polling this many microseconds after "
+        "each one before sleeping (0: off; default QUIETLY_BUSY_POLL_US or 100). Trades "
+        "CPU under load for latency.")] = None,
 ) -> None:
     """Apply migrations, create the default workspace, and serve API, UI and worker."""
     import uvicorn

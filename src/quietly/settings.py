@@ -40,10 +40,11 @@ class Settings(BaseSettings):
         "'Authorization: Bearer <token>' (its series name workspaces and targets).")
     run_worker: bool = True
     busy_poll_us: int = Field(
-        default=0, ge=0, le=10_000,
-        description="After answering a decision, keep polling the sockets this many "
-        "microseconds before sleeping (0: off). Lowers the latency of one-connection "
-        "request loops at the price of CPU; see the README's performance section.")
+        default=100, ge=0, le=10_000,
+        description="While decisions come in fast (answers less than ten times this "
+        "apart), keep polling the sockets this many microseconds after each one before "
+        "sleeping (0: off). Lowers the latency of one-connection request loops at the price "
+        "of CPU under load; see the README's Operating section.")
     alertmanager_target_labels: str = Field(
         default="service:{service}",
         description="How the Alertmanager receiver maps labels to targets: comma-separated "

@@ -527,6 +527,27 @@ def test_busy_poll_spins_one_chain_and_stops() -> None:
     assert (still, after) == (False, 0)  # then the loop sleeps again
 
 
+def test_busy_poll_spins_only_while_answers_come_fast() -> None:
+    """A lone answer, or one after a pause of more than ten windows, starts no spin; an
+    answer within that of the one before does."""
+    async def scenario() -> list[bool]:
+        loop = asyncio.get_running_loop()
+        poll = BusyPoll(0.002)  # spins after answers less than 20 ms apart
+        seen = []
+        poll.after_answer(loop)  # the first answer in a while
+        seen.append(poll.spinning)
+        await asyncio.sleep(0.1)
+        poll.after_answer(loop)  # 100 ms later: still a trickle
+        seen.append(poll.spinning)
+        poll.after_answer(loop)  # right after: answers are coming in fast
+        seen.append(poll.spinning)
+        while poll.spinning:
+            await asyncio.sleep(0.001)
+        return seen
+
+    assert uvloop.run(scenario()) == [False, False, True]
+
+
 def test_serve_with_busy_poll_answers_and_spins(settings: Settings, db: Database) -> None:
     app = create_app(settings, database=db)
     port = free_port()

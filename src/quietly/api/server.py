@@ -245,7 +245,8 @@ def _bearer(value: bytes | None) -> str | None:
 
 class BusyPoll:
     """Keeps the event loop polling its sockets, instead of sleeping, for a short while after
-    each decision it answered (``quietly serve --busy-poll-us``).
+    a decision it answered while decisions are coming in fast (``quietly serve
+    --busy-poll-us``).
 
     A client that sends its next alert right after reading the answer (a one-connection
     loop: a script, a sidecar, Alertmanager's own receiver) otherwise finds the loop asleep
@@ -253,14 +254,21 @@ class BusyPoll:
     decision. While a callback is pending the loop polls without blocking, so this keeps one
     pending — re-scheduling itself until ``seconds`` have passed since the last answer.
     Measured on this project's 2-core VM (bench/README.md): 40 to 60 % more requests per
-    second on one connection. The price is CPU: up to ``seconds`` of spinning after every
-    answer, so at most one busy core when answers come just slower than that apart; idle
-    servers stay idle. Go's scheduler spins the same way before parking a thread.
+    second on one connection. Go's scheduler spins the same way before parking a thread.
+
+    It is adaptive: an answer starts the spin only if the answer before it came less than
+    ``ACTIVE_FACTOR`` times ``seconds`` earlier, so a server receiving alerts now and then never
+    spins, and the CPU it spends is bounded: with the default 100 µs, nothing below 1,000
+    decisions/s, and at most ``seconds`` per answer above.
     """
+
+    ACTIVE_FACTOR = 10
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self.active_gap = seconds * self.ACTIVE_FACTOR
         self._until = 0.0
+        self._last_answer = float("-inf")
         self._armed = False
 
     @property
@@ -268,7 +276,12 @@ class BusyPoll:
         return self._armed
 
     def after_answer(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._until = time.perf_counter() + self.seconds
+        now = time.perf_counter()
+        busy = now - self._last_answer < self.active_gap
+        self._last_answer = now
+        if not busy:
+            return
+        self._until = now + self.seconds
         if not self._armed:
             self._armed = True
             loop.call_soon(self._tick, loop)
