@@ -46,7 +46,8 @@ def compare(inproc: dict[str, Any], api: dict[str, Any], am: dict[str, Any]) -> 
     rows: list[tuple[str, float | None, str, str]] = []
 
     def row(name: str, value: float | None, target: str, ok: bool | None) -> None:
-        rows.append((name, value, target, "n/a" if ok is None else "yes" if ok else "NO"))
+        verdict = "n/a" if ok is None else "yes" if ok else "NO"
+        rows.append((name, value, target, "" if target == "reference" else verdict))
 
     def at_least(value: float | None, bound: float) -> bool | None:
         return None if value is None else value >= bound
@@ -67,9 +68,10 @@ def compare(inproc: dict[str, Any], api: dict[str, Any], am: dict[str, Any]) -> 
     for conns in (1, 16):
         for procs, busy_poll_us in H2H_CONFIGS:  # medians of interleaved rounds
             ratio = _get(am, h2h_key(procs, busy_poll_us, conns), "ratio")
+            # The target is for the server as installed; busy polling off is for reference.
             poll = "" if busy_poll_us else ", busy poll off"
             row(f"GET /decide {conns} conn, {procs} proc{poll}: ratio to AM single ingest",
-                ratio, ">= 1", at_least(ratio, 1))
+                ratio, ">= 1" if busy_poll_us else "reference", at_least(ratio, 1))
         p99 = _get(api, f"get_1p_{conns}c", "p99_ms")
         if conns == 16:
             row("GET /decide 16 conn, 1 proc: p99 ms", p99, "< 10",
