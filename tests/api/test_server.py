@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import httpx2 as httpx
@@ -61,17 +62,22 @@ class Running:
     tenant: Tenant
 
 
-@pytest.fixture(scope="module")
-def running(settings: Settings, db: Database) -> Iterator[Running]:
+def _running(settings: Settings, db: Database, **options: Any) -> Iterator[Running]:
+    """The app served with the fast path, its requests counted; ``options`` as uvicorn's."""
     app = create_app(settings, database=db)
     counted = _Counted(app)
     port = free_port()
     config = uvicorn.Config(counted, host="127.0.0.1", port=port, http=decide_protocol(app),
-                            log_level="warning", lifespan="on", access_log=False)
+                            log_level="warning", lifespan="on", access_log=False, **options)
     with serving(config):
         tenant = make_tenant(db, f"http://127.0.0.1:{port}", timezone="Europe/Berlin")
         yield Running(port, counted, tenant)
         tenant.close()
+
+
+@pytest.fixture(scope="module")
+def running(settings: Settings, db: Database) -> Iterator[Running]:
+    yield from _running(settings, db)
 
 
 def _request(path: str, key: str | None, *, method: str = "GET", version: str = "1.1",
@@ -274,16 +280,7 @@ def test_other_paths_are_untouched(running: Running) -> None:
 @pytest.fixture(scope="module")
 def short_keep_alive(settings: Settings, db: Database) -> Iterator[Running]:
     """A server closing connections idle for 0.5 s (``--timeout-keep-alive``)."""
-    app = create_app(settings, database=db)
-    counted = _Counted(app)
-    port = free_port()
-    config = uvicorn.Config(counted, host="127.0.0.1", port=port, http=decide_protocol(app),
-                            log_level="warning", lifespan="on", access_log=False,
-                            timeout_keep_alive=0.5)
-    with serving(config):
-        tenant = make_tenant(db, f"http://127.0.0.1:{port}")
-        yield Running(port, counted, tenant)
-        tenant.close()
+    yield from _running(settings, db, timeout_keep_alive=0.5)
 
 
 def _idle_seconds_until_closed(conn: _Conn) -> float:
