@@ -13,6 +13,7 @@ __all__ = [
     "ALERTS_INGESTED",
     "DECISIONS",
     "DELIVERIES",
+    "INDEX_CATCHUPS",
     "INDEX_STALE",
     "INDEX_WINDOWS",
     "MAINTENANCE_ACTIVE",
@@ -41,6 +42,9 @@ MAINTENANCE_ACTIVE = Gauge(
     "quietly_maintenance_active",
     "1 while a target named by a window is in maintenance (for '… unless on(service) …').",
     ["workspace", "target"], registry=REGISTRY)
+INDEX_CATCHUPS = Counter(
+    "quietly_index_catchups", "Windows and groups the periodic index check found out of date "
+    "and reloaded: each one is a change notification this process missed.", registry=REGISTRY)
 INDEX_STALE = Gauge("quietly_decision_index_stale",
                     "1 while decisions are answered from an index the store could not refresh.",
                     registry=REGISTRY)

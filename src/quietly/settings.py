@@ -39,6 +39,14 @@ class Settings(BaseSettings):
         default=None, description="When set, /metrics answers only requests with "
         "'Authorization: Bearer <token>' (its series name workspaces and targets).")
     run_worker: bool = True
+    index_check_seconds: float = Field(
+        default=5.0, ge=0, le=3600,
+        description="On PostgreSQL, how often each process compares its decision index with "
+        "the store and reloads what a lost change notification left out of date (0: off).")
+    index_load_timeout_seconds: float = Field(
+        default=120.0, gt=0, le=3600,
+        description="On PostgreSQL, how long start-up waits for the change listener to "
+        "subscribe and load the index before loading it without the subscription.")
     busy_poll_us: int = Field(
         default=100, ge=0, le=10_000,
         description="While decisions come in fast (answers less than ten times this "

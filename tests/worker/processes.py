@@ -30,10 +30,10 @@ class Proc:
     """One subprocess; ``kill()`` is SIGKILL (no cleanup), ``stop()`` is SIGTERM."""
 
     def __init__(self, args: list[str], database_url: str, data_dir: Path,
-                 log: Path) -> None:
+                 log: Path, env: dict[str, str] | None = None) -> None:
         env = {**os.environ, **FAST_ENV, "QUIETLY_DATABASE_URL": database_url,
                "QUIETLY_DATA_DIR": str(data_dir), "QUIETLY_WEBHOOK_ALLOW_PRIVATE": "true",
-               "PYTHONTZPATH": ""}
+               "PYTHONTZPATH": "", **(env or {})}
         self.log = log
         self._out = log.open("ab")
         self.popen = subprocess.Popen([QUIETLY, *args], env=env, stdout=self._out,
@@ -57,13 +57,14 @@ class Proc:
 
 
 def launch_serve(database_url: str, data_dir: Path, log: Path, *, port: int | None = None,
-                 worker: bool = False, extra: tuple[str, ...] = ()) -> tuple[Proc, str]:
+                 worker: bool = False, extra: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None) -> tuple[Proc, str]:
     """Start ``quietly serve``; returns at once (see ``wait_healthy``)."""
     port = port or free_port()
     args = ["serve", "--host", "127.0.0.1", "--port", str(port), *extra]
     if not worker:
         args.append("--no-worker")
-    return Proc(args, database_url, data_dir, log), f"http://127.0.0.1:{port}"
+    return Proc(args, database_url, data_dir, log, env), f"http://127.0.0.1:{port}"
 
 
 def wait_healthy(proc: Proc, base: str, timeout: float = 45) -> None:
@@ -79,6 +80,24 @@ def wait_healthy(proc: Proc, base: str, timeout: float = 45) -> None:
         time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"serve did not start: {proc.log.read_text()[-2000:]}")
+
+
+def wait_ready(proc: Proc, base: str, timeout: float = 45) -> dict[str, object]:
+    """Wait for ``/readyz`` to answer 200; returns its body."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"serve exited: {proc.log.read_text()[-2000:]}")
+        try:
+            response = httpx.get(base + "/readyz", timeout=1)
+            if response.status_code == 200:
+                body: dict[str, object] = response.json()
+                return body
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.02)
+    proc.kill()
+    raise RuntimeError(f"serve did not become ready: {proc.log.read_text()[-2000:]}")
 
 
 def start_serve(database_url: str, data_dir: Path, log: Path, *, port: int | None = None,

@@ -78,3 +78,23 @@ def test_notifications_reach_another_index_within_a_second(
     while _verdict(decisions, tenant, target) is not Verdict.MUTE:
         assert time.monotonic() - written < 1.0
         time.sleep(0.02)
+
+
+def test_catch_up_reloads_what_no_notification_brought(
+        tenant: Tenant, other_process: tuple[DecisionService, ChangeListener]) -> None:
+    """The safety net, called directly (no LISTEN): the other index is told nothing, and a
+    check finds each change — a new window, a group's new members, a deleted window — once."""
+    decisions, listener = other_process
+    target, member = f"service:{uuid.uuid4().hex[:8]}", f"host:{uuid.uuid4().hex[:8]}"
+    assert listener.catch_up() == 0
+    made = tenant.editor.post("/api/v1/maintenance/start",
+                              json={"targets": [target], "duration": "PT10M"}).json()
+    assert tenant.editor.put("/api/v1/groups/cg", json={"targets": [member]}).status_code == 201
+    grouped = make_window(tenant.editor, seconds_from_now(-5), seconds_from_now(600), [],
+                          targets=[], groups=["cg"])
+    found = listener.catch_up(), listener.catch_up()
+    verdicts = _verdict(decisions, tenant, target), _verdict(decisions, tenant, member)
+    tenant.editor.delete(f"/api/v1/windows/{made['id']}")
+    tenant.editor.delete(f"/api/v1/windows/{grouped['id']}")
+    assert (found, verdicts, listener.catch_up(), _verdict(decisions, tenant, target)) == (
+        (3, 0), (Verdict.MUTE, Verdict.MUTE), 2, Verdict.DELIVER)

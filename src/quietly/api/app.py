@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -33,7 +34,8 @@ from quietly.services.windows import refresh_states
 from quietly.settings import Settings, get_settings
 from quietly.storage.db import Database
 from quietly.web import install_web
-from quietly.worker.embedded import start_background
+from quietly.worker.embedded import start_background, start_listener
+from quietly.worker.listener import ChangeListener
 
 __all__ = ["create_app", "prepare_database"]
 
@@ -41,6 +43,17 @@ log = structlog.get_logger("quietly")
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _await_first_sync(listener: ChangeListener, timeout: float) -> None:
+    """Wait until the listener has subscribed and loaded the index, or its first connection
+    failed (the caller then loads the index itself, which raises if the store is down), or
+    ``timeout`` passed (the process serves ``/readyz`` 503 until the listener is synced)."""
+    deadline = time.monotonic() + timeout
+    while not listener.synced.is_set() and time.monotonic() < deadline:
+        if listener.attempted.is_set() and not listener.synced.is_set():
+            return
+        listener.synced.wait(0.05)
 
 
 class _Ticker:
@@ -83,20 +96,28 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         db = database or prepare_database(settings)
         decisions = DecisionService(db, _utcnow())
         decisions.subscribe()
-        decisions.load(_utcnow())
+        # On PostgreSQL the listener subscribes to changes and then loads the index, so that
+        # no other process's commit can fall between the two (see ``worker.listener``).
+        listener = start_listener(settings, db, decisions)
+        if listener is not None:
+            _await_first_sync(listener, settings.index_load_timeout_seconds)
+        if not decisions.loaded:  # SQLite, or the listener could not connect: load here
+            decisions.load(_utcnow())  # (raises the store's error when it is unreachable)
         # Everything loaded so far (modules, the index) lives as long as the process: keep the
         # cyclic garbage collector from walking it on every full collection, which otherwise
         # stalls requests for a time that grows with the number of windows.
         gc.collect()
         gc.freeze()
         state = AppState(settings=settings, db=db, decisions=decisions)
+        if listener is not None:
+            state.extras["changes_synced"] = listener.synced
         health = StoreHealth(db, decisions)  # fail-static: stale decisions, fast 503s
         state.extras["store_health"] = health
         health.start()
         app.state.quietly = state
         ticker = _Ticker(state)
         ticker.start()
-        stop_background = start_background(settings, db, decisions)  # listener, worker
+        stop_background = start_background(settings, db, decisions, listener)
         try:
             yield
         finally:

@@ -1,8 +1,10 @@
-"""``/metrics`` (Prometheus text format) and ``/readyz`` (database reachable, index loaded)."""
+"""``/metrics`` (Prometheus text format) and ``/readyz`` (database reachable, index loaded,
+subscribed to other processes' changes)."""
 
 from __future__ import annotations
 
 import hmac
+import threading
 from datetime import UTC, datetime
 
 import structlog
@@ -46,7 +48,8 @@ def metrics(state: State, request: Request) -> Response:
             responses={503: {"description": "Not ready: database unreachable or index not "
                                             "loaded."}})
 def readyz(state: State) -> JSONResponse:
-    """200 when the database answers and the decision index is loaded; 503 otherwise."""
+    """200 when the database answers, the decision index is loaded and (on PostgreSQL) the
+    process is subscribed to other processes' changes since before that load; 503 otherwise."""
     checks: dict[str, str] = {}
     try:
         with state.db.engine.connect() as conn:
@@ -55,6 +58,9 @@ def readyz(state: State) -> JSONResponse:
     except Exception as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     checks["index"] = "ok" if state.decisions.loaded else "not loaded"
+    synced = state.extras.get("changes_synced")
+    if isinstance(synced, threading.Event):  # PostgreSQL: subscribed, then loaded
+        checks["changes"] = "ok" if synced.is_set() else "not subscribed"
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks},
                         status_code=200 if ready else 503)

@@ -387,6 +387,15 @@ class DecisionIndex:
         """The ids of the indexed windows, sorted."""
         return sorted(self._entries)
 
+    def window(self, window_id: int) -> Window | None:
+        """The indexed copy of a window, or None if the index does not hold it."""
+        entry = self._entries.get(window_id)
+        return entry.window if entry is not None else None
+
+    def groups(self) -> dict[str, frozenset[str]]:
+        """Every group the index knows, with its members."""
+        return dict(self._postings.members)
+
     def anchors(self, window_id: int) -> tuple[tuple[str, str] | None, ...]:
         """Where each condition group of a window is filed: ``(label, value)``, or None for
         the list tried for every alert."""

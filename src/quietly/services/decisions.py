@@ -151,6 +151,31 @@ class DecisionService:
             return [_DELIVER] * len(alerts)
         return index.decide_many(alerts, at)
 
+    def is_behind(self, workspace_id: int, window_id: int, updated_at: datetime,
+                  archived: bool) -> bool:
+        """Whether the index lacks the stored version of a window (``updated_at``, archived or
+        not): a change this process was not told about."""
+        index = self._indexes.get(workspace_id)
+        held = index.window(window_id) if index is not None else None
+        if archived:
+            return held is not None
+        if held is None:
+            return (workspace_id, window_id) not in self._gone
+        return held.updated_at is None or held.updated_at < updated_at
+
+    def groups_behind(self, stored: dict[int, dict[str, frozenset[str]]]
+                      ) -> list[tuple[int, str]]:
+        """The (workspace, group) pairs whose members differ between the index and ``stored``
+        (every group in the store), deleted groups included."""
+        behind: list[tuple[int, str]] = []
+        for workspace_id in sorted(set(stored) | set(self._indexes)):
+            index = self._indexes.get(workspace_id)
+            held = index.groups() if index is not None else {}
+            mine = stored.get(workspace_id, {})
+            behind += [(workspace_id, name) for name in sorted(set(held) | set(mine))
+                       if held.get(name) != mine.get(name)]
+        return behind
+
     def index_for(self, workspace_id: int) -> DecisionIndex | None:
         """The workspace's index, for read-only inspection (benchmarks, stats)."""
         return self._indexes.get(workspace_id)

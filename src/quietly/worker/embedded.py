@@ -11,21 +11,31 @@ from quietly.storage.db import Database
 from quietly.worker.listener import ChangeListener
 from quietly.worker.runner import Worker
 
-__all__ = ["start_background"]
+__all__ = ["start_background", "start_listener"]
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def start_background(settings: Settings, db: Database,
-                     decisions: DecisionService) -> Callable[[], None]:
-    """Start the PostgreSQL change listener and (unless ``--no-worker``) the worker; returns
-    the function that stops both."""
+def start_listener(settings: Settings, db: Database,
+                   decisions: DecisionService) -> ChangeListener | None:
+    """On PostgreSQL, start the change listener, which subscribes and then loads the index
+    (see ``worker.listener``); None on SQLite, where the caller loads the index itself."""
+    if db.is_sqlite:
+        return None
+    listener = ChangeListener(db, decisions, _utcnow,
+                              check_seconds=settings.index_check_seconds)
+    listener.start()
+    return listener
+
+
+def start_background(settings: Settings, db: Database, decisions: DecisionService,
+                     listener: ChangeListener | None = None) -> Callable[[], None]:
+    """Start (unless ``--no-worker``) the worker; returns the function that stops it and the
+    change ``listener`` started before."""
     stoppers: list[Callable[[], None]] = []
-    if not db.is_sqlite:
-        listener = ChangeListener(db, decisions, _utcnow)
-        listener.start()
+    if listener is not None:
         stoppers.append(listener.stop)
     if settings.run_worker:
         worker = Worker(db, allow_private=settings.webhook_allow_private)

@@ -8,23 +8,37 @@ loads each changed window or group from the database, and hands it to the proces
 follow a change within a second. Payloads: ``w:<workspace>:<window id>``,
 ``g:<workspace>:<group name>``.
 
-After a lost connection it reconnects and reloads the whole index once, since notifications
-sent while it was away are gone. SQLite has no cross-process channel: there, one ``serve``
-process per database file is the supported shape.
+No change may fall between the index's snapshot and the subscription: on every connection,
+the first and each one after a lost connection, the thread runs ``LISTEN`` *first* and only
+then (re)loads the whole index. A change committed before the ``LISTEN`` is in the load's
+snapshot; one committed after it is notified (and applying a copy the load already had is
+harmless: the index keeps the newer version). ``synced`` is set once both are done, and
+``/readyz`` waits for it.
+
+A safety net makes any other gap heal by itself: every ``check_seconds`` the thread asks the
+store which windows changed since its last check (by ``updated_at``, the window's version,
+looking back a margin for transactions that committed late) and compares every group's
+members with the index. Whatever the index does not hold is loaded as if notified, counted in
+``quietly_index_catchups_total`` and logged as a warning, since it means a missed notification.
+
+SQLite has no cross-process channel: there, one ``serve`` process per database file is the
+supported shape, and every change reaches the index through the in-process events.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 import structlog
 from sqlalchemy import select
 
+from quietly.metrics import INDEX_CATCHUPS
 from quietly.services.decisions import DecisionService
-from quietly.services.groups import GroupChanged
+from quietly.services.groups import GroupChanged, load_all_groups
 from quietly.services.outbox import CHANGES_CHANNEL
 from quietly.services.windows import WindowChanged
 from quietly.storage.db import Database
@@ -35,19 +49,29 @@ __all__ = ["ChangeListener"]
 
 log = structlog.get_logger("quietly.listener")
 
+# How far before its previous check the safety net looks: a window's ``updated_at`` is taken
+# when its request starts, so a transaction that committed late carries an earlier version.
+# Writes answer 503 long before this (statement and lock timeouts).
+CHECK_MARGIN = timedelta(minutes=2)
+
 
 class ChangeListener:
     """A daemon thread applying other processes' changes to ``decisions``."""
 
     def __init__(self, database: Database, decisions: DecisionService,
-                 clock: Callable[[], datetime], *, batch_seconds: float = 0.25) -> None:
+                 clock: Callable[[], datetime], *, batch_seconds: float = 0.25,
+                 check_seconds: float = 5.0) -> None:
         self._db = database
         self._decisions = decisions
         self._clock = clock
         self._batch = batch_seconds
+        self._check = check_seconds
+        self._checked_from: datetime | None = None  # start of the last load or check
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="quietly-listener", daemon=True)
-        self.listening = threading.Event()
+        self.listening = threading.Event()  # subscribed (LISTEN) on a live connection
+        self.synced = threading.Event()  # subscribed, then loaded: nothing can be missed
+        self.attempted = threading.Event()  # the first connection succeeded or failed
 
     def start(self) -> None:
         self._thread.start()
@@ -63,27 +87,73 @@ class ChangeListener:
         return url.render_as_string(hide_password=False)
 
     def _run(self) -> None:
-        first = True
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._conninfo(), autocommit=True,
                                      connect_timeout=3) as conn:
                     conn.execute(f"LISTEN {CHANGES_CHANNEL}")
-                    if not first:  # what was sent while we were away is lost: reload all
-                        self._decisions.load(self._clock())
-                    first = False
                     self.listening.set()
+                    # Subscribed first, loaded second: every change is in the snapshot or
+                    # notified after it (and what was sent while we were away is lost).
+                    started = self._clock()
+                    self._decisions.load(started)
+                    self._checked_from = started
+                    self.synced.set()
+                    self.attempted.set()
                     self._listen(conn)
             except Exception as exc:  # keep serving from the loaded index; retry shortly
                 self.listening.clear()
+                self.synced.clear()
+                self.attempted.set()
                 log.warning("change listener lost its connection; retrying", error=str(exc))
                 self._stop.wait(1.0)
 
     def _listen(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        next_check = time.monotonic() + self._check
         while not self._stop.is_set():
-            pending = {n.payload for n in conn.notifies(timeout=self._batch)}
-            if pending:
-                self.apply(pending)
+            self._drain(conn, self._batch)
+            if self._check > 0 and time.monotonic() >= next_check:
+                try:
+                    self.catch_up(conn)
+                except psycopg.OperationalError:
+                    raise  # the connection is gone: reconnect and reload
+                except Exception as exc:  # the check is a safety net: never stop listening
+                    log.warning("index check failed; retrying at the next one", error=str(exc))
+                next_check = time.monotonic() + self._check
+
+    def _drain(self, conn: psycopg.Connection[tuple[object, ...]], timeout: float) -> None:
+        pending = {n.payload for n in conn.notifies(timeout=timeout)}
+        if pending:
+            self.apply(pending)
+
+    def catch_up(self, conn: psycopg.Connection[tuple[object, ...]] | None = None) -> int:
+        """Load every window and group the index holds an older version of than the store;
+        returns how many there were (each a notification this process missed).
+
+        ``conn``, the listening connection, is drained between reading the store and
+        comparing, so a change whose notification was merely on its way is not counted.
+        """
+        started = self._clock()
+        since = (self._checked_from or started) - CHECK_MARGIN
+        with self._db.read() as db:
+            rows = db.execute(select(WindowRow.id, WindowRow.workspace_id, WindowRow.updated_at,
+                                     WindowRow.archived_at)
+                              .where(WindowRow.updated_at > since)).all()
+            groups = load_all_groups(db)
+        if conn is not None:
+            self._drain(conn, 0.0)
+        missed = {f"w:{workspace}:{window}" for window, workspace, updated, archived in rows
+                  if self._decisions.is_behind(workspace, window, updated,
+                                               archived is not None)}
+        missed |= {f"g:{workspace}:{name}"
+                   for workspace, name in self._decisions.groups_behind(groups)}
+        if missed:
+            INDEX_CATCHUPS.inc(len(missed))
+            log.warning("the decision index missed change notifications; caught up",
+                        count=len(missed), changes=sorted(missed)[:20])
+            self.apply(missed)
+        self._checked_from = started
+        return len(missed)
 
     def apply(self, payloads: set[str]) -> None:
         """Load what each payload names and publish it to the decision service."""
