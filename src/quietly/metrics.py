@@ -6,8 +6,12 @@ only for targets that windows name (``quietly_maintenance_active``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 
 __all__ = [
     "ALERTS_INGESTED",
@@ -17,6 +21,7 @@ __all__ = [
     "INDEX_STALE",
     "INDEX_WINDOWS",
     "MAINTENANCE_ACTIVE",
+    "MAINTENANCE_DROPPED",
     "OUTBOX_BACKLOG",
     "REGISTRY",
     "REQUEST_LATENCY",
@@ -38,10 +43,55 @@ ALERTS_INGESTED = Counter("quietly_alerts_ingested_total", "Alerts ingested, by 
                           ["outcome"], registry=REGISTRY)
 WINDOWS_BY_STATE = Gauge("quietly_windows", "Live windows by lifecycle state.",
                          ["workspace", "state"], registry=REGISTRY)
-MAINTENANCE_ACTIVE = Gauge(
-    "quietly_maintenance_active",
-    "1 while a target named by a window is in maintenance (for '… unless on(service) …').",
-    ["workspace", "target"], registry=REGISTRY)
+# Label names a target kind may not take over: ours, and those Prometheus attaches on scrape.
+_RESERVED_LABELS = frozenset({"workspace", "target", "kind", "job", "instance", "le",
+                              "quantile"})
+
+
+class MaintenanceActive(Collector):
+    """``quietly_maintenance_active{workspace, target, kind, <kind>}``: 1 while a target named
+    by a window is in maintenance, 0 for targets named only by windows not running now.
+
+    Besides the whole target, each series carries its kind and, under a label named after the
+    kind, its id (``service:checkout`` → ``kind="service", service="checkout"``), so an alert
+    rule joins on its own label without ``label_replace``:
+    ``up == 0 unless on(service) quietly_maintenance_active{kind="service"} == 1``. A kind
+    that would clash with another label (``job``, ``instance``, …) gets no such label.
+
+    At most ``limit`` series are exported (running targets first, then by workspace and
+    target); the rest are counted in ``quietly_maintenance_targets_dropped``.
+    """
+
+    NAME = "quietly_maintenance_active"
+
+    def __init__(self) -> None:
+        self._series: list[tuple[str, str, int]] = []
+        self.dropped = 0
+
+    def replace(self, values: Iterable[tuple[str, str, int]], limit: int) -> None:
+        """Export ``(workspace, target, value)`` triples from now on (keeping ``limit``)."""
+        ordered = sorted(values, key=lambda item: (-item[2], item[0], item[1]))
+        self._series = ordered[:limit]
+        self.dropped = len(ordered) - len(self._series)
+        MAINTENANCE_DROPPED.set(self.dropped)
+
+    def collect(self) -> Iterator[Metric]:
+        metric = Metric(self.NAME, "1 while a target named by a window is in maintenance "
+                        "(for '… unless on(service) quietly_maintenance_active == 1').", "gauge")
+        for workspace, target, value in self._series:
+            kind, _, ident = target.partition(":")
+            labels = {"workspace": workspace, "target": target, "kind": kind}
+            if kind not in _RESERVED_LABELS:
+                labels[kind] = ident
+            metric.add_sample(self.NAME, labels, value)
+        yield metric
+
+
+MAINTENANCE_DROPPED = Gauge(
+    "quietly_maintenance_targets_dropped", "Targets left out of quietly_maintenance_active "
+    "because of QUIETLY_METRICS_MAX_TARGETS.", registry=REGISTRY)
+MAINTENANCE_ACTIVE = MaintenanceActive()
+REGISTRY.register(MAINTENANCE_ACTIVE)
 INDEX_CATCHUPS = Counter(
     "quietly_index_catchups", "Windows and groups the periodic index check found out of date "
     "and reloaded: each one is a change notification this process missed.", registry=REGISTRY)

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     metrics_token: str | None = Field(
         default=None, description="When set, /metrics answers only requests with "
         "'Authorization: Bearer <token>' (its series name workspaces and targets).")
+    metrics_max_targets: int = Field(
+        default=10_000, ge=0, le=1_000_000,
+        description="At most this many series of quietly_maintenance_active (running targets "
+        "first); the rest are counted in quietly_maintenance_targets_dropped.")
     run_worker: bool = True
     index_check_seconds: float = Field(
         default=5.0, ge=0, le=3600,

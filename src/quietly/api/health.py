@@ -38,7 +38,8 @@ def metrics(state: State, request: Request) -> Response:
                             headers={"WWW-Authenticate": "Bearer"})
     try:
         with state.db.read() as db:
-            refresh_gauges(db, datetime.now(UTC))
+            refresh_gauges(db, datetime.now(UTC),
+                           max_targets=state.settings.metrics_max_targets)
     except Exception as exc:
         log.warning("metrics: store-derived gauges not refreshed", error=str(exc))
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

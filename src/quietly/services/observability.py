@@ -1,8 +1,9 @@
 """Gauges computed at scrape time from the store, so every process reports the same truth.
 
-- ``quietly_maintenance_active{workspace,target}``: 1 for each target a window names while one
-  of its occurrences runs, 0 for targets named only by windows not running now (so alert
-  rules can join on it); targets reached only through groups or matchers are not listed.
+- ``quietly_maintenance_active{workspace,target,kind,<kind>}``: 1 for each target a window
+  names while one of its occurrences runs, 0 for targets named only by windows not running
+  now (so alert rules can join on it; see ``metrics.MaintenanceActive``); targets reached
+  only through groups or matchers are not listed.
 - ``quietly_windows{workspace,state}``: live windows by stored state.
 - ``quietly_outbox_backlog{status}``: pending, delivering and failed messages.
 - ``quietly_worker_lag_seconds``: how long the most overdue job or first delivery has waited.
@@ -28,7 +29,7 @@ def _slugs(db: Session) -> dict[int, str]:
     return {int(i): str(s) for i, s in db.execute(select(WorkspaceRow.id, WorkspaceRow.slug))}
 
 
-def _maintenance(db: Session, slugs: dict[int, str], now: datetime) -> None:
+def _maintenance(db: Session, slugs: dict[int, str], now: datetime, limit: int) -> None:
     """Targets of windows that may run now get 1 if one does; other named targets get 0."""
     live = (select(WindowRow).where(WindowRow.archived_at.is_(None),
                                     or_(WindowRow.cancelled_at.is_(None),
@@ -43,9 +44,8 @@ def _maintenance(db: Session, slugs: dict[int, str], now: datetime) -> None:
         for target in row.targets:
             key = (slug, str(target))
             values[key] = max(values.get(key, 0), int(running))
-    MAINTENANCE_ACTIVE.clear()
-    for (slug, target), value in values.items():
-        MAINTENANCE_ACTIVE.labels(slug, target).set(value)
+    MAINTENANCE_ACTIVE.replace(((slug, target, value) for (slug, target), value
+                                in values.items()), limit)
 
 
 def _windows_by_state(db: Session, slugs: dict[int, str]) -> None:
@@ -67,10 +67,11 @@ def _lag(db: Session, now: datetime) -> float:
     return max(waits, default=0.0)
 
 
-def refresh_gauges(db: Session, now: datetime) -> None:
-    """Recompute every store-derived gauge (called by ``/metrics`` before rendering)."""
+def refresh_gauges(db: Session, now: datetime, *, max_targets: int = 10_000) -> None:
+    """Recompute every store-derived gauge (called by ``/metrics`` before rendering);
+    ``quietly_maintenance_active`` keeps at most ``max_targets`` series."""
     slugs = _slugs(db)
-    _maintenance(db, slugs, now)
+    _maintenance(db, slugs, now, max_targets)
     _windows_by_state(db, slugs)
     for status, count in backlog_counts(db).items():
         OUTBOX_BACKLOG.labels(status).set(count)
