@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from playwright.sync_api import Page, expect
 
 from quietly.core.records import Role
@@ -90,6 +92,15 @@ def contrast(a: str, b: str) -> float:
 ])
 def test_contrast_ratio(a: str, b: str, ratio: float) -> None:
     assert round(contrast(a, b), 2) == ratio
+
+
+_colours = st.tuples(*[st.integers(0, 255)] * 3).map(lambda c: "rgb({}, {}, {})".format(*c))
+
+
+@given(_colours, _colours)
+def test_contrast_is_symmetric_and_between_1_and_21(a: str, b: str) -> None:
+    assert (contrast(a, b) == contrast(b, a), 1 <= contrast(a, b) <= 21.0 + 1e-9,
+            contrast(a, a)) == (True, True, 1.0)
 
 
 def _use_axe(page: Page) -> None:
