@@ -118,8 +118,15 @@ def _axe_violations(page: Page) -> list[str]:
 
 
 def _seed(tenant: Tenant) -> dict[str, int]:
-    """One window of each kind: a one-time one running now, a weekly one, a cron one."""
+    """One window of each kind: a one-time one running now, a weekly one, a cron one; and a
+    one-time one later this week (so the timeline also shows a bar that is not active)."""
     now = datetime.now(UTC)
+    soon = now + timedelta(days=3)
+    later = tenant.editor.post("/api/v1/windows", json={
+        "name": "Later this week", "targets": ["service:postgres"],
+        "schedule": {"kind": "once", "start": soon.isoformat(),
+                     "end": (soon + timedelta(hours=1)).isoformat()}})
+    assert later.status_code == 201, later.text
     bodies = {
         "once": {"name": "Database failover", "targets": ["service:postgres"],
                  "description": "Writes pause for a minute.", "publish_to_status_page": True,
@@ -303,11 +310,6 @@ def test_preview_announces_only_its_summary_after_a_pause(page: Page, tenant: Te
 def test_active_bar_has_a_cue_beyond_colour_and_a_visible_focus(page: Page, tenant: Tenant,
                                                                 shoot: Any) -> None:
     _seed(tenant)
-    soon = datetime.now(UTC) + timedelta(days=3)
-    assert tenant.editor.post("/api/v1/windows", json={
-        "name": "Later this week", "targets": ["service:postgres"],
-        "schedule": {"kind": "once", "start": soon.isoformat(),
-                     "end": (soon + timedelta(hours=1)).isoformat()}}).status_code == 201
     page.set_viewport_size(VIEWPORTS["phone"])
     sign_in(page, tenant, Role.VIEWER)
     active = page.locator(".tl-bar.active")
