@@ -179,14 +179,14 @@ def test_axe_finds_no_violation_on_any_page(page: Page, tenant: Tenant, shoot: A
     check("windows", "/windows")
     check("new-window", "/windows/new")
     page.get_by_role("button", name="Create window").click()  # no name, no targets
-    expect(page.locator("#error-summary")).to_be_visible()
+    expect(page.locator("#error-summary")).to_be_focused()
     check("new-window-errors")
     for kind, window_id in ids.items():
         check(f"window-{kind}", f"/windows/{window_id}")
     check("edit-window", f"/windows/{ids['weekly']}/edit")
     check("maintenance-now", "/maintenance")
     page.get_by_role("button", name="Start maintenance").click()  # no targets
-    expect(page.locator("#error-summary")).to_be_visible()
+    expect(page.locator("#error-summary")).to_be_focused()
     check("maintenance-now-errors")
     check("status-page", f"/status/{tenant.slug}")
     assert {name: v for name, v in found.items() if v} == {}
