@@ -49,6 +49,54 @@
     now.style.left = ((Date.now() - start) / span * 100).toFixed(3) + "%";
   }
 
+  // After a failed submit, focus goes to the error summary; its links focus their field.
+  function focusErrorSummary() {
+    var summary = document.querySelector("[data-error-summary]");
+    if (!summary) { return; }
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest("a[href^='#']");
+      var field = link && document.getElementById(link.getAttribute("href").slice(1));
+      if (!field) { return; }
+      event.preventDefault();
+      (field.closest(".field") || field).scrollIntoView({ block: "start" });
+      field.focus({ preventScroll: true });
+    });
+    summary.focus();
+  }
+
+  // The preview is not a live region: only its one-line summary is announced, through a
+  // separate status region, once typing pauses or focus leaves a field.
+  var PAUSE_MS = 1000;
+  function announcePreview() {
+    var form = document.getElementById("window-form");
+    var preview = document.getElementById("preview");
+    var region = document.querySelector("[data-preview-status]");
+    if (!form || !preview || !region) { return; }
+    var timer = null, said = null;
+    function summary() {
+      var part = preview.querySelector("[data-preview-human], [data-preview-errors]");
+      return part ? part.textContent.replace(/\s+/g, " ").trim() : "";
+    }
+    function say() {
+      clearTimeout(timer);
+      timer = null;
+      var text = summary();
+      if (said === null) { said = text; return; }  // the first preview is not news
+      if (text && text !== said) { said = text; region.textContent = text; }
+    }
+    function wait() { clearTimeout(timer); timer = setTimeout(say, PAUSE_MS); }
+    form.addEventListener("input", wait);
+    form.addEventListener("focusout", function () {
+      if (timer === null) { return; }
+      clearTimeout(timer);
+      timer = null;  // a preview on its way is announced when it settles
+      if (!preview.classList.contains("htmx-request")) { say(); }
+    });
+    document.addEventListener("htmx:afterSettle", function (event) {
+      if (event.target === preview && timer === null) { say(); }
+    });
+  }
+
   document.addEventListener("submit", function (event) {
     var message = event.target.dataset && event.target.dataset.confirm;
     if (message && !window.confirm(message)) { event.preventDefault(); }
@@ -57,5 +105,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     localize(document);
     drawTimeline();
+    focusErrorSummary();
+    announcePreview();
   });
 })();
