@@ -64,6 +64,7 @@ __all__ = [
     "TimeInterval",
     "Translation",
     "alertmanager_days_in_month",
+    "complement",
     "parse_interval",
     "parse_intervals",
     "translate",
@@ -106,6 +107,8 @@ class TimeInterval:
     months: tuple[Range, ...] | None = None
     years: tuple[Range, ...] | None = None
     location: str = "UTC"
+    # Not Alertmanager's: set by ``complement`` for "the days days_of_month does NOT select".
+    other_days: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,13 +314,13 @@ class _Calendar:
 
 
 def _calendars(month: int, years: Iterable[int], zone: str,
-               ranges: Sequence[Range]) -> set[_Calendar]:
+               ranges: Sequence[Range], invert: bool = False) -> set[_Calendar]:
     found = set()
     for year in years:
         length = calendar.monthrange(year, month)[1]
         am_days = alertmanager_days_in_month(year, month, zone)
         days = frozenset(d for d in range(1, length + 1)
-                         if any(_am_day_selected(d, r, am_days) for r in ranges))
+                         if any(_am_day_selected(d, r, am_days) for r in ranges) != invert)
         found.add(_Calendar(length, days))
     return found
 
@@ -386,8 +389,8 @@ def _plan_months(interval: TimeInterval, years: list[int]) -> _MonthPlan:
             plan.groups[None] = months
         return plan
     negative_first = all(r.begin < 0 for r in interval.days_of_month)
-    shapes_of = {m: _calendars(m, years, interval.location, interval.days_of_month)
-                 for m in months}
+    shapes_of = {m: _calendars(m, years, interval.location, interval.days_of_month,
+                               interval.other_days) for m in months}
     months = [m for m in months if any(s.selected for s in shapes_of[m])]  # others never
     shared = _bymonthday(set().union(*(shapes_of[m] for m in months)), negative_first) \
         if months else None
@@ -419,8 +422,13 @@ def _rrule(months: list[int], monthdays: tuple[int, ...] | None,
     if weekdays is not None:
         days = sorted({d for r in weekdays for d in range(r.begin, r.end + 1)})
         if len(days) < 7:
+            days.sort(key=_monday_first)
             parts.append("BYDAY=" + ",".join(_RRULE_DAYS[d] for d in days))
     return ";".join(parts)
+
+
+def _monday_first(day: int) -> int:
+    return (day - 1) % 7
 
 
 def _clock(minute: int) -> str:
@@ -475,6 +483,60 @@ def translate(interval: TimeInterval, *, now: datetime) -> Translation:
                        inactive=tuple(inactive))
 
 
+def _other(ranges: tuple[Range, ...], first: int, last: int) -> tuple[Range, ...]:
+    """The values of ``first..last`` outside ``ranges``, as ranges."""
+    inside = {v for r in ranges for v in range(r.begin, r.end + 1)}
+    out: list[Range] = []
+    for value in range(first, last + 1):
+        if value in inside:
+            continue
+        if out and out[-1].end == value - 1:
+            out[-1] = Range(out[-1].begin, value)
+        else:
+            out.append(Range(value, value))
+    return tuple(out)
+
+
+def _free_times(times: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """The parts of the day ``[0, 24:00)`` outside ``times``."""
+    free, cursor = [], 0
+    for start, end in sorted(times):
+        if start > cursor:
+            free.append((cursor, start))
+        cursor = max(cursor, end)
+    if cursor < _DAY_MINUTES:
+        free.append((cursor, _DAY_MINUTES))
+    return tuple(free)
+
+
+def complement(interval: TimeInterval) -> tuple[TimeInterval, ...]:
+    """Intervals whose union holds exactly the instants ``interval`` does not contain.
+
+    For ``active_time_intervals`` (a route muted outside them): a day failing any one day
+    filter is wholly outside; a day passing them all is outside in its free minutes.
+    """
+    if _never(interval):
+        return (TimeInterval(location=interval.location),)
+    zone = interval.location
+    parts = []
+    if interval.times is not None and _free_times(interval.times):
+        parts.append(TimeInterval(
+            times=_free_times(interval.times), weekdays=interval.weekdays,
+            days_of_month=interval.days_of_month, months=interval.months,
+            years=interval.years, location=zone))
+    if interval.weekdays is not None and _other(interval.weekdays, 0, 6):
+        parts.append(TimeInterval(weekdays=_other(interval.weekdays, 0, 6), location=zone))
+    if interval.months is not None and _other(interval.months, 1, 12):
+        parts.append(TimeInterval(months=_other(interval.months, 1, 12), location=zone))
+    if interval.years is not None and _other(interval.years, MIN_YEAR, MAX_YEAR):
+        parts.append(TimeInterval(years=_other(interval.years, MIN_YEAR, MAX_YEAR),
+                                  location=zone))
+    if interval.days_of_month is not None:
+        parts.append(TimeInterval(days_of_month=interval.days_of_month, location=zone,
+                                  other_days=True))
+    return tuple(parts)
+
+
 def _refused(schedule: dict[str, Any]) -> str | None:
     """quietly's own verdict on a schedule (a rule that never fires is refused), or None."""
     try:
@@ -524,8 +586,8 @@ def _changes(zone: str, first_year: int, last_year: int) -> tuple[_Change, ...]:
 
 
 def _dst_approximations(interval: TimeInterval, now: datetime) -> tuple[str, ...]:
-    years = _years_examined(interval, now)
-    changes = _changes(interval.location, years[0], years[-1]) if years else ()
+    # The changes of the coming decade show every wall time a zone currently skips or repeats.
+    changes = _changes(interval.location, now.year - 1, now.year + 10)
     notes = []
     for start, end in interval.times or ():
         for label, minute in (("start_time", start), ("end_time", end)):
