@@ -97,3 +97,12 @@ def test_yaml_times_and_ranges_stay_text() -> None:
     [interval] = entry.intervals
     assert (interval.times, [(r.begin, r.end) for r in interval.days_of_month or ()]) == (
         ((22 * 60, 23 * 60 + 30),), [(1, 5)])
+
+
+def test_years_already_over_are_skipped_with_the_reason() -> None:
+    text = CONFIG.replace("      - times: [{start_time: 22:00, end_time: '24:00'}]\n",
+                          "      - years: ['2020:2022', '2030']\n")
+    plan = plan_config(load_config(text, "am.yml"), now=NOW)
+    assert ([w.body["schedule"]["starts_on"] for w in plan.windows],
+            [f.reason.split(" (")[0] for f in plan.skipped]) == (
+        ["2030-01-01"], ["never active again: its years ended 2022-12-31"])

@@ -41,13 +41,14 @@ class ImportGroup(TyperGroup):
 
 
 def _existing_keys(client: QuietlyClient) -> dict[str, int]:
-    """Import key → window id, over every window of the workspace."""
+    """Import key → window id, over every window of the workspace (a cancelled one too:
+    cancelling an imported window is a decision a second import must respect)."""
     from quietly.integrations.alertmanager.config_import import import_key
 
     found: dict[str, int] = {}
     for window in client.iter_windows({}):
         key = import_key(window.get("description"))
-        if key and window.get("state") != "cancelled":
+        if key:
             found.setdefault(key, int(window["id"]))
     return found
 

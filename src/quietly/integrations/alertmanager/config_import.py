@@ -81,14 +81,20 @@ def _window(name: str, text: str, source: str, schedule: dict[str, Any],
     return PlannedWindow(key, body)
 
 
-def _collect(plan: ConfigPlan, subject: str, translation: Translation) -> list[dict[str, Any]]:
+def _collect(plan: ConfigPlan, subject: str, translation: Translation,
+             now: datetime) -> list[dict[str, Any]]:
+    """The translation's schedules that can still run; everything else becomes a finding."""
     plan.untranslatable += [Finding(subject, u) for u in translation.untranslatable]
     plan.notes += [Finding(subject, a) for a in translation.approximations]
     plan.skipped += [Finding(subject, f"never active: {i}") for i in translation.inactive
                      if translation.schedules]
     if translation.never:
         plan.skipped.append(Finding(subject, f"never active: {translation.never}"))
-    return list(translation.schedules)
+    today = now.date().isoformat()
+    past = [s for s in translation.schedules if s.get("until", "9999") < today]
+    plan.skipped += [Finding(subject, f"never active again: its years ended {s['until']} "
+                             f"({s['rrule']})") for s in past]
+    return [s for s in translation.schedules if s not in past]
 
 
 def _plan_mute(plan: ConfigPlan, config: AlertmanagerConfig, entry: IntervalEntry,
@@ -100,7 +106,7 @@ def _plan_mute(plan: ConfigPlan, config: AlertmanagerConfig, entry: IntervalEntr
     schedules = []
     for i, interval in enumerate(entry.intervals):
         subject = f"{entry.name}[{i}]" if len(entry.intervals) > 1 else entry.name
-        schedules += _collect(plan, subject, translate(interval, now=now))
+        schedules += _collect(plan, subject, translate(interval, now=now), now)
     for n, schedule in enumerate(schedules, start=1):
         name = entry.name if len(schedules) == 1 else f"{entry.name} ({n}/{len(schedules)})"
         text = (f"Alertmanager time interval {entry.name!r} (line {entry.line}), muted on "
@@ -122,7 +128,7 @@ def _plan_active(plan: ConfigPlan, config: AlertmanagerConfig, use: RouteUse,
     scope = _scope([use])
     schedules = []
     for part in complement(intervals[0]):
-        schedules += _collect(plan, subject, translate(part, now=now))
+        schedules += _collect(plan, subject, translate(part, now=now), now)
     label = "+".join(names)
     for n, schedule in enumerate(schedules, start=1):
         name = f"outside {label}" + (f" ({n}/{len(schedules)})" if len(schedules) > 1 else "")

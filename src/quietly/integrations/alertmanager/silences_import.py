@@ -38,6 +38,7 @@ __all__ = ["AlertmanagerApi", "AlertmanagerError", "SilencePlan", "plan_silences
            "silence_key"]
 
 _NAME_LENGTH = 120
+_DESCRIPTION_LENGTH = 10_000  # the API's limit
 
 
 class AlertmanagerError(Exception):
@@ -120,10 +121,11 @@ def _name(silence: dict[str, Any]) -> str:
 def _window(silence: dict[str, Any], start: datetime, end: datetime, source: str) \
         -> dict[str, Any]:
     created_by = str(silence.get("createdBy") or "unknown")
-    description = (f"Imported from the Alertmanager at {source}: silence {silence['id']} "
-                   f"created by {created_by}.\n\n{silence.get('comment') or ''}".rstrip()
-                   + f"\n{MARKER} {silence_key(silence['id'])}")
-    return {"name": _name(silence), "description": description[:10_000],
+    text = (f"Imported from the Alertmanager at {source}: silence {silence['id']} "
+            f"created by {created_by}.\n\n{silence.get('comment') or ''}").rstrip()
+    marker = f"\n{MARKER} {silence_key(silence['id'])}"
+    description = text[: _DESCRIPTION_LENGTH - len(marker)] + marker  # the key always fits
+    return {"name": _name(silence), "description": description,
             "schedule": {"kind": "once", "start": format_instant(start),
                          "end": format_instant(end), "timezone": "UTC"},
             "match": [[from_silence(m) for m in silence.get("matchers") or []]],
