@@ -143,6 +143,13 @@ CASES = [
         "times": [{"start_time": "01:00", "end_time": "04:00"}], "location": "Europe/Berlin"},
          contains=("2026-10-24T23:00:00+00:00", "2026-10-25T02:59:00+00:00"),
          excludes=("2026-10-25T03:00:00+00:00",)),
+    Case("a present but empty list matches nothing", {"times": []},
+         excludes=("2026-03-04T12:00:00+00:00",)),
+    Case("month numbers outside 1-12 are accepted and never match", {"months": ["0:2", "13"]},
+         contains=("2026-01-04T12:00:00+00:00", "2026-02-28T23:59:00+00:00"),
+         excludes=("2026-03-01T00:00:00+00:00",)),
+    Case("years before 1970 in a range", {"years": ["1900:2026"]},
+         contains=("2026-12-31T23:59:59+00:00",), excludes=("2027-01-01T00:00:00+00:00",)),
     Case("leap day only", {"days_of_month": ["29"], "months": ["february"]},
          contains=("2028-02-29T00:00:00+00:00",), excludes=("2027-03-01T00:00:00+00:00",)),
 ]

@@ -442,6 +442,8 @@ def _never(interval: TimeInterval) -> str | None:
         value = getattr(interval, name)
         if value is not None and not value:
             return f"{name} is an empty list, so Alertmanager never matches this interval"
+    if interval.months and not _months_of(interval):
+        return "its months lie outside 1-12, so Alertmanager never matches this interval"
     if interval.years and all(r.end < MIN_YEAR or r.begin > MAX_YEAR for r in interval.years):
         return f"its years lie outside {MIN_YEAR}-{MAX_YEAR}"
     return None
