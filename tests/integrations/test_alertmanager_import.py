@@ -261,3 +261,15 @@ def test_an_export_file_still_imports_with_quietly_import_file(tenant: Tenant,
                  "--key", tenant.keys[Role.EDITOR])
     assert (ok(result).stdout.startswith("created "), [w["name"] for w in _windows(tenant)]) \
         == (True, ["kept"])
+
+
+@needs_alertmanager
+def test_a_silence_quietly_cannot_take_is_reported_and_left_running(
+        tenant: Tenant, alertmanager: Alertmanager) -> None:
+    # Go's RE2 knows \pL (any letter); Python's re, which quietly's matchers use, does not.
+    now = datetime.now(UTC)
+    kept = _silence(alertmanager, [_m("host", "\\pL+", regex=True)], now,
+                    now + timedelta(hours=1), "letters only")
+    result = _run(tenant, "alertmanager-silences", "--url", alertmanager.url, "--take-over")
+    assert (result.exit_code, f"error: silence {kept}: " in result.stderr, _windows(tenant),
+            _states(alertmanager)) == (1, True, [], {kept: "active"})
