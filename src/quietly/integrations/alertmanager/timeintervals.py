@@ -1,9 +1,9 @@
 """Alertmanager time intervals → quietly recurring schedules, keeping Alertmanager's semantics.
 
 Pure: no I/O; the clock (``now``, only to pick the years whose calendars are examined) is passed
-in. ``parse_interval`` reads one entry of a ``time_intervals`` list exactly as Alertmanager 0.25
-does (``timeinterval.go``: same ranges, names, bounds and messages); ``translate`` turns it into
-native ``schedule`` objects (the wire shape of ``POST /api/v1/windows``).
+in. ``translate`` turns one parsed interval (``parse_interval``) into native ``schedule``
+objects (the wire shape of ``POST /api/v1/windows``); ``complement`` gives the intervals whose
+union is everything the interval does not contain (``active_time_intervals``).
 
 What Alertmanager means (``TimeInterval.ContainsTime``), evaluated on the wall clock of
 ``location`` (default UTC): the minute of the day (seconds ignored) lies in one of ``times``
@@ -37,26 +37,34 @@ How it becomes windows (the choices this module makes):
   ``03:00``). A ``start_time``/``end_time`` strictly inside a gap or fold of the zone (Berlin
   ``02:30``) differs on the change days: such ranges are translated and listed as approximations.
 
-Errors::
-
-    IntervalError (ValueError)   the interval is not valid Alertmanager configuration;
-                                 ``path`` names the field, the message is Alertmanager's
+Parsing (Alertmanager's rules and messages) is ``interval_parse``; its calendar arithmetic
+and the BYMONTHDAY search are ``interval_calendar``; this module re-exports what callers need.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from quietly.core.codec import MAX_YEAR, MIN_YEAR, schedule_from_json
 from quietly.core.errors import QuietlyError
 from quietly.core.schedule import validate
-from quietly.core.timeutil import get_zone
+from quietly.integrations.alertmanager.interval_calendar import (
+    alertmanager_days_in_month,
+    bymonthday,
+    month_shapes,
+    zone_changes,
+)
+from quietly.integrations.alertmanager.interval_parse import (
+    IntervalError,
+    Range,
+    TimeInterval,
+    parse_interval,
+    parse_intervals,
+)
 
 __all__ = [
     "IntervalError",
@@ -70,45 +78,11 @@ __all__ = [
     "translate",
 ]
 
-_WEEKDAYS = {"sunday": 0, "monday": 1, "tuesday": 2, "wednesday": 3, "thursday": 4,
-             "friday": 5, "saturday": 6}
-_MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 _RRULE_DAYS = ("SU", "MO", "TU", "WE", "TH", "FR", "SA")  # Alertmanager's weekday numbers
 _DAY_MINUTES = 24 * 60
 # Years examined when the interval names none: its windows start applying now and Alertmanager's
 # calendars repeat (tz rules are projected, leap years cycle), so a few decades show them all.
 _YEARS_AHEAD = 40
-
-
-class IntervalError(ValueError):
-    """An invalid time interval; ``path`` is the field (``days_of_month[0]``)."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
-        self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class Range:
-    """An inclusive range of Alertmanager's integers (weekday 0 = Sunday, month 1 = January)."""
-
-    begin: int
-    end: int
-
-
-@dataclass(frozen=True, slots=True)
-class TimeInterval:
-    """One Alertmanager time interval; ``None`` fields are absent (match everything)."""
-
-    times: tuple[tuple[int, int], ...] | None = None  # minutes of the day, [start, end)
-    weekdays: tuple[Range, ...] | None = None
-    days_of_month: tuple[Range, ...] | None = None
-    months: tuple[Range, ...] | None = None
-    years: tuple[Range, ...] | None = None
-    location: str = "UTC"
-    # Not Alertmanager's: set by ``complement`` for "the days days_of_month does NOT select".
-    other_days: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,242 +94,6 @@ class Translation:
     approximations: tuple[str, ...] = ()
     never: str | None = None  # why Alertmanager itself never matches, if it never does
     inactive: tuple[str, ...] = ()  # parts left out because they never fire (quietly refuses)
-
-
-# Parsing ------------------------------------------------------------------------------------
-
-
-def _member(text: str, names: Mapping[str, int] | None, kind: str) -> int:
-    if names is not None and text in names:
-        return names[text]
-    if names is not None and kind == "weekday":
-        raise ValueError(f"{text} is not a valid weekday")
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"{text} is not a valid {kind}") from None
-
-
-def _range(raw: object, names: Mapping[str, int] | None, kind: str) -> Range:
-    if not isinstance(raw, str | int) or isinstance(raw, bool):
-        raise ValueError(f"{raw!r} is not a {kind} range such as 'a:b'")
-    text = str(raw).lower()
-    parts = text.split(":") if ":" in text else [text, text]
-    if len(parts) != 2:
-        raise ValueError(f"couldn't parse range {text}, invalid format")
-    return Range(_member(parts[0], names, kind), _member(parts[1], names, kind))
-
-
-def _check_weekdays(r: Range, text: str) -> None:
-    if r.begin > r.end:
-        raise ValueError("start day cannot be before end day")
-    if not (0 <= r.begin <= 6 and 0 <= r.end <= 6):
-        raise ValueError(f"{text} is not a valid day of the week: out of range")
-
-
-def _check_days(r: Range, text: str) -> None:
-    for value in (r.begin, r.end):
-        if value == 0 or not -31 <= value <= 31:
-            raise ValueError(f"{value} is not a valid day of the month: out of range")
-    if r.begin < 0 < r.end:
-        raise ValueError("end day must be negative if start day is negative")
-    # Alertmanager's check with a 28-day month: catches ranges that are always empty.
-    begin = 28 + r.begin if r.begin < 0 else r.begin
-    end = 28 + r.end if r.end < 0 else r.end
-    if begin > end:
-        raise ValueError(f"end day {r.end} is always before start day {r.begin}")
-
-
-def _check_months(r: Range, text: str) -> None:
-    names = {number: name for name, number in _MONTHS.items()}
-    if r.begin > r.end:
-        raise ValueError(f"end month {names.get(r.end, r.end)} is before start month "
-                         f"{names.get(r.begin, r.begin)}")
-    # Alertmanager 0.25 accepts numbers outside 1-12: they simply never match.
-
-
-def _check_years(r: Range, text: str) -> None:
-    if r.begin > r.end:
-        raise ValueError(f"end year {r.end} is before start year {r.begin}")
-
-
-_FIELDS = {  # field → (names, kind word, check)
-    "weekdays": (_WEEKDAYS, "weekday", _check_weekdays),
-    "days_of_month": (None, "day of the month", _check_days),
-    "months": (_MONTHS, "month", _check_months),
-    "years": (None, "year", _check_years),
-}
-
-
-def _ranges(name: str, raw: object) -> tuple[Range, ...] | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, list):
-        raise IntervalError(name, "must be a list")
-    names, kind, check = _FIELDS[name]
-    out = []
-    for i, item in enumerate(raw):
-        try:
-            r = _range(item, names, kind)
-            check(r, str(item).lower())
-        except ValueError as exc:
-            raise IntervalError(f"{name}[{i}]", str(exc)) from None
-        out.append(r)
-    return tuple(out)
-
-
-def _minute(text: object, path: str) -> int:
-    value = text if isinstance(text, str) else ""
-    hours, _, minutes = value.partition(":")
-    valid = (len(value) == 5 and hours.isdigit() and minutes.isdigit()
-             and ((int(hours) <= 23 and int(minutes) <= 59) or value == "24:00"))
-    if not valid:
-        raise IntervalError(path, f"couldn't parse timestamp {text}, invalid format")
-    return int(hours) * 60 + int(minutes)
-
-
-def _times(raw: object) -> tuple[tuple[int, int], ...] | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, list):
-        raise IntervalError("times", "must be a list")
-    out = []
-    for i, item in enumerate(raw):
-        path = f"times[{i}]"
-        if not isinstance(item, Mapping) or not item.get("start_time") \
-                or not item.get("end_time"):
-            raise IntervalError(path, "both start and end times must be provided")
-        start = _minute(item["start_time"], f"{path}.start_time")
-        end = _minute(item["end_time"], f"{path}.end_time")
-        if start >= end:
-            raise IntervalError(path, "start time cannot be equal or greater than end time")
-        out.append((start, end))
-    return tuple(out)
-
-
-def _location(raw: object) -> str:
-    if raw is None or raw == "":
-        return "UTC"
-    if not isinstance(raw, str):
-        raise IntervalError("location", "must be a time zone name such as 'Europe/Berlin'")
-    if raw == "Local":
-        raise IntervalError("location", "'Local' is the Alertmanager host's own zone, which "
-                            "quietly cannot know: name the zone (e.g. 'Europe/Berlin')")
-    try:
-        get_zone(raw)
-    except QuietlyError:
-        raise IntervalError("location", f"unknown time zone {raw!r}") from None
-    return raw
-
-
-_KNOWN = {"times", "weekdays", "days_of_month", "months", "years", "location"}
-
-
-def parse_interval(data: object) -> TimeInterval:
-    """Read one interval (a mapping from YAML or JSON) as Alertmanager does; IntervalError."""
-    if not isinstance(data, Mapping):
-        raise IntervalError("", "a time interval must be a mapping")
-    unknown = sorted(str(k) for k in data if k not in _KNOWN)
-    if unknown:
-        raise IntervalError(unknown[0], "field not found in Alertmanager's time interval")
-    return TimeInterval(
-        times=_times(data.get("times")),
-        weekdays=_ranges("weekdays", data.get("weekdays")),
-        days_of_month=_ranges("days_of_month", data.get("days_of_month")),
-        months=_ranges("months", data.get("months")),
-        years=_ranges("years", data.get("years")),
-        location=_location(data.get("location")))
-
-
-def parse_intervals(data: object) -> tuple[TimeInterval, ...]:
-    """A list of intervals (one named ``time_intervals`` entry); errors name the index."""
-    if not isinstance(data, list):
-        raise IntervalError("", "must be a list of time intervals")
-    out = []
-    for i, item in enumerate(data):
-        try:
-            out.append(parse_interval(item))
-        except IntervalError as exc:
-            raise IntervalError(f"[{i}]" + (f".{exc.path}" if exc.path else ""),
-                                exc.message) from None
-    return tuple(out)
-
-
-# Alertmanager's calendar --------------------------------------------------------------------
-
-
-def alertmanager_days_in_month(year: int, month: int, zone: str) -> int:
-    """The month's length as Alertmanager computes it: whole 24 h spans between the local
-    midnights starting it and the next month (one less in a month that springs forward)."""
-    tz = get_zone(zone)
-    first = datetime(year, month, 1, tzinfo=tz).astimezone(UTC)
-    nxt = (datetime(year + 1, 1, 1, tzinfo=tz) if month == 12
-           else datetime(year, month + 1, 1, tzinfo=tz)).astimezone(UTC)
-    return int((nxt - first) / timedelta(days=1))
-
-
-def _am_day_selected(day: int, r: Range, am_days: int) -> bool:
-    """Alertmanager's test of one day-of-month range for a month it counts ``am_days`` long."""
-    begin = am_days + r.begin + 1 if r.begin < 0 else r.begin
-    end = am_days + r.end + 1 if r.end < 0 else r.end
-    if begin > am_days:
-        return False
-    begin = max(-am_days, min(begin, am_days))
-    end = max(-am_days, min(end, am_days))
-    return begin <= day <= end
-
-
-@dataclass(frozen=True, slots=True)
-class _Calendar:
-    """One shape a month takes: its real length and the days Alertmanager selects in it."""
-
-    length: int
-    selected: frozenset[int]
-
-
-def _calendars(month: int, years: Iterable[int], zone: str,
-               ranges: Sequence[Range], invert: bool = False) -> set[_Calendar]:
-    found = set()
-    for year in years:
-        length = calendar.monthrange(year, month)[1]
-        am_days = alertmanager_days_in_month(year, month, zone)
-        days = frozenset(d for d in range(1, length + 1)
-                         if any(_am_day_selected(d, r, am_days) for r in ranges) != invert)
-        found.add(_Calendar(length, days))
-    return found
-
-
-def _picks(value: int, length: int) -> int:
-    """The day BYMONTHDAY ``value`` selects in a month of ``length`` days (0: none)."""
-    day = value if value > 0 else length + value + 1
-    return day if 1 <= day <= length else 0
-
-
-def _selection(values: Iterable[int], length: int) -> frozenset[int]:
-    return frozenset(d for d in (_picks(v, length) for v in values) if d)
-
-
-def _bymonthday(shapes: set[_Calendar], negative_first: bool) -> tuple[int, ...] | None:
-    """The simplest BYMONTHDAY list selecting exactly each shape's days, or None if none does.
-
-    A value is usable only if every day it picks, in every shape, is wanted; the union of all
-    usable values is the largest list that selects nothing unwanted, so if even it misses a
-    wanted day, no list can work. Single-sign lists are preferred, in the sign the interval
-    was written in.
-    """
-    usable = [v for v in (*range(1, 32), *range(-1, -32, -1))
-              if all(_picks(v, s.length) in s.selected or not _picks(v, s.length)
-                     for s in shapes) and any(_picks(v, s.length) for s in shapes)]
-    positive = [v for v in usable if v > 0]
-    negative = [v for v in usable if v < 0]
-    order = (negative, positive) if negative_first else (positive, negative)
-    for candidate in (*order, usable):
-        if all(_selection(candidate, s.length) == s.selected for s in shapes):
-            return tuple(sorted(candidate, key=lambda v: (v < 0, abs(v))))
-    return None
-
-
-# Translation --------------------------------------------------------------------------------
 
 
 def _years_examined(interval: TimeInterval, now: datetime) -> list[int]:
@@ -389,17 +127,17 @@ def _plan_months(interval: TimeInterval, years: list[int]) -> _MonthPlan:
             plan.groups[None] = months
         return plan
     negative_first = all(r.begin < 0 for r in interval.days_of_month)
-    shapes_of = {m: _calendars(m, years, interval.location, interval.days_of_month,
+    shapes_of = {m: month_shapes(m, years, interval.location, interval.days_of_month,
                                interval.other_days) for m in months}
     months = [m for m in months if any(s.selected for s in shapes_of[m])]  # others never
-    shared = _bymonthday(set().union(*(shapes_of[m] for m in months)), negative_first) \
+    shared = bymonthday(set().union(*(shapes_of[m] for m in months)), negative_first) \
         if months else None
     if shared is not None:  # one list fits every month: one window per time and year range
         plan.groups[shared] = months
         return plan
     for month in months:
         shapes = shapes_of[month]
-        values = _bymonthday(shapes, negative_first)
+        values = bymonthday(shapes, negative_first)
         if values is None:
             days = "; ".join(f"{sorted(s.selected) or 'none'} in a {s.length}-day "
                              f"{calendar.month_name[month]}"
@@ -548,48 +286,9 @@ def _refused(schedule: dict[str, Any]) -> str | None:
     return None
 
 
-# Daylight-saving edges ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Change:
-    """A wall-clock stretch on one day that a zone skips (gap) or repeats (fold)."""
-
-    first: datetime  # naive local wall clock, exclusive bounds for "strictly inside"
-    last: datetime
-    gap: bool
-
-
-@lru_cache(maxsize=64)
-def _changes(zone: str, first_year: int, last_year: int) -> tuple[_Change, ...]:
-    """Every offset change of ``zone`` in the years, found day by day and then to the minute."""
-    tz: ZoneInfo = get_zone(zone)
-    found = []
-    day = datetime(first_year, 1, 1, tzinfo=UTC)
-    stop = datetime(last_year + 1, 1, 1, tzinfo=UTC)
-    offset = day.astimezone(tz).utcoffset()
-    while day < stop:
-        nxt = day + timedelta(days=1)
-        new = nxt.astimezone(tz).utcoffset()
-        if new != offset and offset is not None and new is not None:
-            low, high = day, nxt  # the change happens in (low, high]
-            while high - low > timedelta(minutes=1):
-                mid = low + (high - low) / 2
-                if mid.astimezone(tz).utcoffset() == offset:
-                    low = mid
-                else:
-                    high = mid
-            at = high.replace(second=0, microsecond=0)
-            before, after = (at + offset).replace(tzinfo=None), (at + new).replace(tzinfo=None)
-            found.append(_Change(min(before, after), max(before, after), gap=new > offset))
-            offset = new
-        day = nxt
-    return tuple(found)
-
-
 def _dst_approximations(interval: TimeInterval, now: datetime) -> tuple[str, ...]:
     # The changes of the coming decade show every wall time a zone currently skips or repeats.
-    changes = _changes(interval.location, now.year - 1, now.year + 10)
+    changes = zone_changes(interval.location, now.year - 1, now.year + 10)
     notes = []
     for start, end in interval.times or ():
         for label, minute in (("start_time", start), ("end_time", end)):
