@@ -222,6 +222,15 @@ def test_times_inside_a_daylight_saving_change_are_listed_as_approximations() ->
                      now=NOW).approximations == ()
 
 
+def test_the_alertmanager_hosts_own_zone_is_reported_not_guessed() -> None:
+    interval = parse_interval({"weekdays": ["saturday"], "location": "Local"})
+    assert ([t.schedules for t in (translate(interval, now=NOW),
+                                   *(translate(p, now=NOW) for p in complement(interval)))],
+            translate(interval, now=NOW).untranslatable[0].split(":")[0]) == (
+        [(), ()], "location 'Local' is the Alertmanager host's own zone, which quietly "
+        "cannot know")
+
+
 def test_alertmanager_month_lengths() -> None:
     assert [alertmanager_days_in_month(2026, m, "Europe/Berlin") for m in (2, 3, 10)] \
         == [28, 30, 31]

@@ -5,7 +5,7 @@ and checks it with Alertmanager's rules and messages: the same names (weekdays, 
 insensitive), ranges ``a:b``, bounds (days of the month ±1…31, a negative start needs a
 negative end, a range empty even in a 28-day month is refused), ``HH:MM`` times with
 ``24:00`` allowed as an end and ``start < end``, and a ``location`` that is an IANA zone
-(default UTC; ``Local``, the Alertmanager host's zone, is refused: quietly cannot know it).
+(default UTC; ``Local``, the Alertmanager host's zone, is kept: ``translate`` reports it).
 Alertmanager 0.25 accepts month numbers outside 1-12; they never match.
 
 Errors::
@@ -23,7 +23,10 @@ from dataclasses import dataclass
 from quietly.core.errors import QuietlyError
 from quietly.core.timeutil import get_zone
 
-__all__ = ["IntervalError", "Range", "TimeInterval", "parse_interval", "parse_intervals"]
+__all__ = ["LOCAL", "IntervalError", "Range", "TimeInterval", "parse_interval",
+           "parse_intervals"]
+
+LOCAL = "Local"  # Go's name for the host's own zone
 
 _WEEKDAYS = {"sunday": 0, "monday": 1, "tuesday": 2, "wednesday": 3, "thursday": 4,
              "friday": 5, "saturday": 6}
@@ -174,9 +177,8 @@ def _location(raw: object) -> str:
         return "UTC"
     if not isinstance(raw, str):
         raise IntervalError("location", "must be a time zone name such as 'Europe/Berlin'")
-    if raw == "Local":
-        raise IntervalError("location", "'Local' is the Alertmanager host's own zone, which "
-                            "quietly cannot know: name the zone (e.g. 'Europe/Berlin')")
+    if raw == LOCAL:  # valid for Alertmanager; ``translate`` reports it as untranslatable
+        return raw
     try:
         get_zone(raw)
     except QuietlyError:

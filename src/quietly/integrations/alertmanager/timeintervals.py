@@ -59,6 +59,7 @@ from quietly.integrations.alertmanager.interval_calendar import (
     zone_changes,
 )
 from quietly.integrations.alertmanager.interval_parse import (
+    LOCAL,
     IntervalError,
     Range,
     TimeInterval,
@@ -190,6 +191,10 @@ def _never(interval: TimeInterval) -> str | None:
 def translate(interval: TimeInterval, *, now: datetime) -> Translation:
     """The recurring schedules whose union is active exactly when ``interval`` contains the
     instant (see the module docstring for the choices and the reported exceptions)."""
+    if interval.location == LOCAL:
+        return Translation(untranslatable=(
+            "location 'Local' is the Alertmanager host's own zone, which quietly cannot know: "
+            "name the zone (e.g. 'Europe/Berlin')",))
     never = _never(interval)
     if never:
         return Translation(never=never)
