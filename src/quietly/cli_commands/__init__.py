@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from quietly.cli_commands import maintenance, preview, transfer, windows
+from quietly.cli_commands import alertmanager_import, maintenance, preview, transfer, windows
 
 __all__ = ["register"]
 
@@ -22,4 +22,10 @@ def register(app: typer.Typer) -> None:
     app.command("check")(maintenance.check)
     app.command("preview")(preview.preview)
     app.command("export")(transfer.export)
-    app.command("import")(transfer.import_windows)
+    import_app = typer.Typer(
+        cls=alertmanager_import.ImportGroup, no_args_is_help=True,
+        help="Create windows: `quietly import FILE` from an export, or from Alertmanager.")
+    import_app.command("file")(transfer.import_windows)
+    import_app.command("alertmanager-silences")(alertmanager_import.alertmanager_silences)
+    import_app.command("alertmanager-config")(alertmanager_import.alertmanager_config)
+    app.add_typer(import_app, name="import")
