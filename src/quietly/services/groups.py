@@ -21,6 +21,8 @@ __all__ = ["Group", "GroupChanged", "create_group", "delete_group", "get_group",
            "list_groups", "load_all_groups", "put_group"]
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
+NAME_RULE = ("use letters, digits, '_', '.', ':' and '-' (at most 200), starting with a "
+             "letter or digit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +58,7 @@ def _group(row: GroupRow) -> Group:
 
 def _check(name: str, targets: list[str]) -> list[str]:
     if not NAME.match(name):
-        raise ValidationError("use letters, digits, '_', '.', ':' and '-' (at most 200), "
-                              "starting with a letter or digit", field="name")
+        raise ValidationError(NAME_RULE, field="name")
     for i, target in enumerate(targets):
         if not TARGET.match(target):
             raise ValidationError(f"{target!r} is not a target; write kind:id",
