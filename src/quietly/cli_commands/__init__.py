@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from quietly.cli_commands import maintenance, preview, transfer, windows
+from quietly.cli_commands import ascode, maintenance, preview, transfer, windows
 
 __all__ = ["register"]
 
@@ -23,3 +23,6 @@ def register(app: typer.Typer) -> None:
     app.command("preview")(preview.preview)
     app.command("export")(transfer.export)
     app.command("import")(transfer.import_windows)
+    app.command("plan")(ascode.plan)  # maintenance as code
+    app.command("apply")(ascode.apply)
+    app.command("schema")(ascode.schema)

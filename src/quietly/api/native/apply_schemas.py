@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from quietly.api.native.schemas import GroupIn, WindowCreate
 
-__all__ = ["ApplyRequest", "ApplyResult", "ManagedWindow", "QuietlyFile"]
+__all__ = ["ApplyRequest", "ApplyResult", "ManagedWindow", "QuietlyFile", "file_schema"]
 
 Key = Annotated[str, Field(
     min_length=1, max_length=200, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$",
@@ -82,3 +82,9 @@ class ApplyResult(BaseModel):
     dry_run: bool
     changed: bool
     changes: list[PlannedChangePublic]
+
+
+def file_schema() -> dict[str, Any]:
+    """The JSON Schema (2020-12) of a maintenance file, as ``quietly schema`` prints it."""
+    schema = QuietlyFile.model_json_schema(by_alias=True, mode="validation")
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
