@@ -137,9 +137,13 @@ def test_a_malformed_request_is_a_422_naming_the_field(tenant: Tenant, body: Any
         (422, "application/problem+json")
 
 
-def test_viewers_cannot_apply(tenant: Tenant) -> None:
-    answer = tenant.viewer.post("/api/v1/apply", json={"source": "x", "dry_run": True})
-    assert answer.status_code == 403
+def test_viewers_may_plan_but_not_apply(tenant: Tenant) -> None:
+    planned = tenant.viewer.post("/api/v1/apply", json={
+        "source": "x", "windows": [patch_night()], "dry_run": True})
+    applied = tenant.viewer.post("/api/v1/apply", json={"source": "x",
+                                                        "windows": [patch_night()]})
+    assert (planned.status_code, applied.status_code, applied.json()["field"],
+            live_windows(tenant)) == (200, 403, "dry_run", [])
 
 
 def test_two_applies_racing_leave_one_result(tenant: Tenant) -> None:

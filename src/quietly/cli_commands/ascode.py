@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -34,7 +35,7 @@ from quietly.cli_commands.common import (
 from quietly.cli_commands.manifest import Manifest, load
 from quietly.client import ApiError, ClientError, QuietlyClient
 
-__all__ = ["apply", "plan", "resolve_source", "schema"]
+__all__ = ["apply", "file_document", "plan", "resolve_source", "schema"]
 
 _CI_SOURCES = ("QUIETLY_SOURCE", "GITHUB_REPOSITORY", "CI_PROJECT_PATH")
 _SYMBOL = {"create": "+", "change": "~", "delete": "-"}
@@ -200,3 +201,75 @@ def schema(
         typer.echo(text, nl=False)
         return
     output.write_text(text, encoding="utf-8")
+
+
+# Export ------------------------------------------------------------------------------------
+
+# What a window is when a file leaves a field out (WindowCreate's defaults): left out again.
+_DEFAULTS: dict[str, Any] = {
+    "description": None, "targets": [], "groups": [], "match": [], "all_targets": False,
+    "effects": ["mute"], "notify_channels": [], "notify_start_minutes_before": None,
+    "notify_end_minutes_before": None, "notification_message": None, "resolve_on_end": False,
+    "reroute_on_end": False, "escalation_targets": [], "incident_id": None, "lead": None,
+    "publish_to_status_page": False, "show_in_sidebar": True}
+_NOT_IN_FILES = frozenset({"id", "key", "managed_by", "origin", "state", "current_occurrence",
+                           "next_occurrence", "human_schedule", "created_by", "created_at",
+                           "updated_at", "cancelled_at", "archived_at"})
+_GONE = ("cancelled", "completed")  # no longer apply; a file cannot bring them back
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60].strip("-") or "window"
+
+
+def _keys(windows: list[dict[str, Any]]) -> list[str]:
+    """Each window's key: its own, else one made from its name (unique in the export)."""
+    taken = {w["key"] for w in windows if w.get("key")}
+    out = []
+    for window in windows:
+        key = window.get("key")
+        if not key:
+            base = key = _slug(str(window.get("name", "")))
+            n = 2
+            while key in taken:
+                key, n = f"{base}-{n}", n + 1
+            taken.add(key)
+        out.append(key)
+    return out
+
+
+def _file_window(window: dict[str, Any], key: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {"key": key, "name": window["name"]}
+    for name, value in window.items():
+        if name in _NOT_IN_FILES or name == "name" or value is None:
+            continue
+        if name in _DEFAULTS and value == _DEFAULTS[name]:
+            continue
+        if name == "schedule":
+            value = {k: v for k, v in value.items() if v is not None}
+        elif name == "match":
+            value = [[{k: v for k, v in m.items() if v is not None} for m in group]
+                     for group in value]
+        entry[name] = value
+    return entry
+
+
+def _file_group(group: dict[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": group["name"]}
+    if group.get("description") is not None:
+        entry["description"] = group["description"]
+    if group.get("targets"):
+        entry["targets"] = list(group["targets"])
+    return entry
+
+
+def file_document(windows: list[dict[str, Any]],
+                  groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """A workspace as one maintenance file: live windows by key, groups by name.
+
+    Applying it to an empty workspace and exporting again gives the same document.
+    """
+    live = [w for w in windows if w.get("state") not in _GONE]
+    entries = [_file_window(w, k) for w, k in zip(live, _keys(live), strict=True)]
+    return {"groups": sorted((_file_group(g) for g in groups), key=lambda g: g["name"]),
+            "windows": sorted(entries, key=lambda w: w["key"])}

@@ -9,12 +9,13 @@ from fastapi import APIRouter
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticError
 
-from quietly.api.deps import Editor, Now, State
+from quietly.api.deps import Now, State, Viewer
 from quietly.api.native.apply_schemas import ApplyRequest, ApplyResult, ManagedWindow
 from quietly.api.native.convert import window_fields_from_create
 from quietly.api.native.schemas import GroupIn
 from quietly.api.problems import PROBLEM_RESPONSES, loc_to_field, problem
 from quietly.core.errors import ValidationError
+from quietly.core.records import Role
 from quietly.services import apply
 
 router = APIRouter(prefix="/api/v1", tags=["maintenance as code"], responses=PROBLEM_RESPONSES)
@@ -79,14 +80,18 @@ def _failed(errors: Errors) -> Any:
 
 @router.post("/apply", response_model=ApplyResult, operation_id="apply_desired_set",
              responses={422: PROBLEM_RESPONSES[422]})
-def apply_set(body: ApplyRequest, state: State, principal: Editor, now: Now) -> Any:
+def apply_set(body: ApplyRequest, state: State, principal: Viewer, now: Now) -> Any:
     """Make the windows and groups of ``source`` equal the given set, in one transaction.
 
     Objects are matched by key (a group's is its name). The answer is the plan: each object
     created, changed or deleted, with field differences. Applying the same set again changes
     nothing. With ``dry_run`` nothing is written. Any error (all are listed in ``errors``)
-    leaves everything as it was (422).
+    leaves everything as it was (422). A viewer key may make dry runs (``quietly plan`` on
+    merge requests); applying needs an editor key.
     """
+    if not body.dry_run and not principal.role.allows(Role.EDITOR):
+        return problem(403, "applying needs an editor or admin key; a viewer key may only "
+                       "plan (dry_run: true)", field="dry_run")
     errors: Errors = []
     desired_groups = _groups(body.groups, errors)
     desired_windows = _windows(body.windows, principal.workspace_timezone, errors)
