@@ -33,15 +33,17 @@ def _run(tenant: Tenant, command: str, *args: str) -> tuple[int, str, str]:
 def test_plan_shows_creations_with_schedule_in_words_and_next_occurrences(
         tenant: Tenant, repo: Path) -> None:
     code, out, _ = _run(tenant, "plan", "-f", str(repo), "--source", "ops")
-    assert (code, [line for line in out.splitlines() if "patch-night" in line
-                   or line.startswith(("    next:", "    schedule in words:", "Plan:"))][:6]) == (
+    block = next(b for b in out.split("\n\n") if b.startswith("+ window patch-night"))
+    assert (code, [line for line in block.splitlines()
+                   if line.startswith(("+", "    next:", "    schedule in words:"))],
+            out.splitlines()[-1]) == (
         2, ["+ window patch-night (create): Patch night",
-            "    schedule in words: The second Tuesday of every month from 22:00 to 02:00 "
-            "(Europe/Berlin)",
+            "    schedule in words: On the second Tuesday of every month from 22:00 to 02:00 "
+            "(next day) (Europe/Berlin)",
             "    next: Tue 2031-01-14 22:00 CET → Wed 2031-01-15 02:00 CET",
             "    next: Tue 2031-02-11 22:00 CET → Wed 2031-02-12 02:00 CET",
-            "    next: Tue 2031-03-11 22:00 CET → Wed 2031-03-12 02:00 CET",
-            "Plan: 4 to create, 0 to change, 0 to delete."]) or out
+            "    next: Tue 2031-03-11 22:00 CET → Wed 2031-03-12 02:00 CET"],
+        "Plan: 4 to create, 0 to change, 0 to delete.")
 
 
 def test_apply_then_plan_has_nothing_to_do_and_a_change_shows_its_fields(

@@ -175,6 +175,22 @@ def load(paths: list[Path]) -> Manifest:
     return manifest
 
 
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that double-quotes strings with line breaks YAML would fold (NEL, LS, PS)
+    or control characters, so they read back exactly."""
+
+
+_SPECIAL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if _SPECIAL.search(value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
 def dump(document: dict[str, Any]) -> str:
     """A file as YAML that ``load`` reads back to the same values."""
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
