@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 import httpx2 as httpx
@@ -10,7 +11,7 @@ import pytest
 
 from quietly.core.records import Role
 from quietly.storage.db import Database
-from tests.api.helpers import window_body
+from tests.api.helpers import now, once, window_body
 from tests.apply.helpers import apply, live_windows, patch_night, release_freeze, writes
 from tests.conftest import Tenant
 
@@ -168,3 +169,26 @@ def test_two_applies_racing_leave_one_result(tenant: Tenant) -> None:
     keys = [k for k, _, _ in live_windows(tenant)]
     assert (keys, all(code in (200, 409, 503) for code, _ in results),
             sum(created for _, created in results)) == (sorted(f"w{i}" for i in range(8)), True, 9)
+
+
+def test_the_next_apply_reverts_a_hand_edit_and_recreates_a_hand_deleted_window(
+        tenant: Tenant) -> None:
+    created = {c["key"]: c["id"] for c in apply(
+        tenant, windows=[patch_night(), release_freeze()]).json()["changes"]}
+    tenant.editor.patch(f"/api/v1/windows/{created['patch-night']}", json={"name": "By hand"})
+    tenant.editor.delete(f"/api/v1/windows/{created['freeze']}")
+    answer = apply(tenant, windows=[patch_night(), release_freeze()])
+    changes = [(c["key"], c["action"], [(d["field"], d["before"], d["after"]) for d in c["diff"]]
+                if c["action"] == "change" else None) for c in answer.json()["changes"]]
+    assert (changes, live_windows(tenant)) == (
+        [("patch-night", "change", [("name", "By hand", "Patch night")]),
+         ("freeze", "create", None)],
+        [("freeze", "ops-repo", "Release freeze"), ("patch-night", "ops-repo", "Patch night")])
+
+
+def test_an_applied_window_takes_effect_in_decisions(tenant: Tenant) -> None:
+    start = now() - timedelta(minutes=5)
+    apply(tenant, windows=[{"key": "now", "name": "Now", "targets": ["service:db"],
+                            "schedule": once(start, start + timedelta(hours=1))}])
+    decided = tenant.viewer.get("/api/v1/decide", params={"target": "service:db"}).json()
+    assert decided["verdict"] == "mute"

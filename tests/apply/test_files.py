@@ -87,12 +87,14 @@ def test_a_path_of_the_set_points_at_its_file_and_line(repo: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "text", "error"), [
-    ("syntax.yaml", "windows:\n  - key: [unclosed\n", "syntax.yaml:3: not valid YAML or JSON"),
+    ("syntax.yaml", "windows:\n  - key: [unclosed\n", "syntax.yaml:3: not valid YAML"),
     ("list.yaml", "- key: a\n", "list.yaml:1: expected a mapping with 'windows' and/or 'groups'"),
     ("extra.yaml", "windows: []\nwindow: []\n", "extra.yaml:2: window: unknown key"),
     ("notlist.yaml", "windows:\n  key: a\n", "notlist.yaml:2: windows: expected a list"),
     ("item.yaml", "groups:\n  - web\n", "item.yaml:2: groups[0]: expected a mapping"),
-    ("bad.json", '{"windows": [}', "bad.json:1: not valid YAML or JSON"),
+    ("bad.json", '{"windows": [}', "bad.json:1: not valid JSON: Expecting value"),
+    ("tabs.json", '{\n\t"windows": [\n\t\t{"key": 1}\n\t],\n\t"x": 2\n}',
+     "tabs.json:5: x: unknown key"),
 ])
 def test_file_errors_name_file_and_line(tmp_path: Path, name: str, text: str,
                                         error: str) -> None:

@@ -14,6 +14,7 @@ base-60 number) and so do dates (``2031-01-01``), because the API takes both as 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,23 +116,38 @@ def _expand(paths: list[Path], errors: list[str]) -> list[Path]:
     return found
 
 
+def _parse(path: Path, text: str) -> tuple[yaml.Node | None, Any]:
+    """The node tree (for lines) and the values of one file.
+
+    JSON is read by ``json`` (exact JSON semantics) and composed as YAML for the lines only,
+    with tabs made spaces: JSON allows them between tokens, YAML does not, and a valid JSON
+    string never holds a raw tab.
+    """
+    if path.suffix == ".json":
+        data = json.loads(text)
+        return yaml.compose(text.replace("\t", " "), Loader=_Loader), data
+    return (yaml.compose(text, Loader=_Loader),
+            yaml.load(text, Loader=_Loader))  # noqa: S506 - _Loader is a SafeLoader
+
+
 def _read(path: Path, manifest: Manifest) -> None:
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-        root = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        root, data = _parse(path, path.read_text(encoding="utf-8"))
     except OSError as exc:
         manifest.errors.append(f"{name}: cannot read: {exc.strerror}")
         return
     except UnicodeDecodeError:
         manifest.errors.append(f"{name}: not UTF-8 text")
         return
+    except json.JSONDecodeError as exc:
+        manifest.errors.append(f"{name}:{exc.lineno}: not valid JSON: {exc.msg}")
+        return
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        manifest.errors.append(f"{name}{line}: not valid YAML or JSON: {problem}")
+        manifest.errors.append(f"{name}{line}: not valid YAML: {problem}")
         return
     manifest.files.append(name)
     if root is None:
