@@ -86,6 +86,7 @@ def test_window_page_warns_that_apply_reverts_hand_edits(
     managed = tenant.editor.post("/api/v1/windows", json=window_body("managed")).json()
     by_hand = tenant.editor.post("/api/v1/windows", json=window_body("by hand")).json()
     _manage(db, tenant, managed["id"])
-    pages = [signed_in.get(f"/windows/{w['id']}").text for w in (managed, by_hand)]
+    pages = [signed_in.get(f"/windows/{w['id']}{suffix}").text
+             for w in (managed, by_hand) for suffix in ("", "/edit")]
     assert [("managed-note" in p, "next <code>quietly apply</code>" in p, "ops-repo" in p)
-            for p in pages] == [(True, True, True), (False, False, False)]
+            for p in pages] == [(True, True, True)] * 2 + [(False, False, False)] * 2
