@@ -18,6 +18,11 @@ from tests.conftest import Tenant
 WEB = {"name": "web-tier", "targets": ["service:web", "service:api"]}
 
 
+def live_id(tenant: Tenant, key: str) -> int:
+    found = tenant.viewer.get("/api/v1/windows").json()["windows"]
+    return int(next(w["id"] for w in found if w["key"] == key))
+
+
 def _summary(answer: Any) -> list[tuple[str, str, str]]:
     return [(c["kind"], c["key"], c["action"]) for c in answer.json()["changes"]]
 
@@ -95,8 +100,11 @@ def test_objects_of_another_source_or_made_by_hand_are_never_taken_over(
     apply(tenant, source="other-repo", windows=[patch_night()])
     tenant.editor.post("/api/v1/groups", json={"name": "web-tier"})
     answer = apply(tenant, windows=[patch_night()], groups=[WEB])
-    assert (answer.status_code, [e["field"] for e in answer.json()["errors"]]) == \
-        (422, ["groups[0].name", "windows[0].key"])
+    assert (answer.status_code, [(e["field"], e["detail"].split(";")[0])
+                                 for e in answer.json()["errors"]]) == (422, [
+        ("groups[0].name", "a group named 'web-tier' already exists (made by hand)"),
+        ("windows[0].key", "key 'patch-night' names window "
+         f"{live_id(tenant, 'patch-night')} (managed by source 'other-repo')")])
 
 
 def test_a_failure_half_way_leaves_nothing_applied(db: Database, tenant: Tenant) -> None:

@@ -175,7 +175,7 @@ def _preview(record: WindowRecord, now: datetime) -> tuple[dict[str, Any], tuple
 
 
 def _owner(source: str | None) -> str:
-    return f"source {source!r}" if source else "hand (no source)"
+    return f"managed by source {source!r}" if source else "made by hand"
 
 
 def _apply_group(run: _Run, want: DesiredGroup, row: GroupRow | None) -> PlannedChange | None:
@@ -189,9 +189,9 @@ def _apply_group(run: _Run, want: DesiredGroup, row: GroupRow | None) -> Planned
                              diff=_diff({}, {k: v for k, v in after.items() if v}))
     if row.managed_source != run.source:
         raise ValidationError(
-            f"a group named {want.name!r} already exists, managed by {_owner(row.managed_source)}"
-            f"; an apply of source {run.source!r} never takes over other objects: rename it "
-            "in the file or delete the existing group", field="name")
+            f"a group named {want.name!r} already exists ({_owner(row.managed_source)}); an "
+            f"apply of source {run.source!r} never takes over other objects: rename it in the "
+            "file or delete the existing group", field="name")
     before = {"description": row.description, "targets": list(row.targets)}
     after = {"description": want.description, "targets": members}
     diff = _diff(before, after)
@@ -228,8 +228,8 @@ def _apply_window(run: _Run, want: DesiredWindow, row: WindowRow | None) -> Plan
                              _diff({}, _set_fields(fields)), shown, upcoming)
     if current.fields.managed_source != run.source:
         raise ValidationError(
-            f"key {want.key!r} names window {current.id}, managed by "
-            f"{_owner(current.fields.managed_source)}; keys are unique in the workspace",
+            f"key {want.key!r} names window {current.id} "
+            f"({_owner(current.fields.managed_source)}); keys are unique in the workspace",
             field="key")
     diff = _diff(fields_to_columns(current.fields), fields_to_columns(fields))
     if not diff:
