@@ -116,10 +116,14 @@ class _Run:
     errors: list[dict[str, str | None]] = field(default_factory=list)
 
     def attempt(self, prefix: str, step: Callable[[], PlannedChange | None]) -> None:
-        """Run one object's change in a savepoint; a failure is recorded, not raised."""
+        """Run one object's step; a failure is recorded, not raised.
+
+        Steps compare first and write inside ``self.db.begin_nested()``, so a write that fails
+        half-way is undone on its own (the run goes on to find every error) and an object
+        that needs no change costs no savepoint.
+        """
         try:
-            with self.db.begin_nested():
-                change = step()
+            change = step()
         except QuietlyError as exc:
             path = f"{prefix}.{exc.field}" if exc.field else prefix
             self.errors.append({"field": path, "detail": exc.message})
@@ -181,9 +185,10 @@ def _owner(source: str | None) -> str:
 def _apply_group(run: _Run, want: DesiredGroup, row: GroupRow | None) -> PlannedChange | None:
     members = sorted(set(want.targets))
     if row is None:
-        groups.create_group(run.db, run.principal, name=want.name, targets=list(want.targets),
-                            description=want.description, now=run.now,
-                            managed_source=run.source)
+        with run.db.begin_nested():
+            groups.create_group(run.db, run.principal, name=want.name,
+                                targets=list(want.targets), description=want.description,
+                                now=run.now, managed_source=run.source)
         after = {"description": want.description, "targets": members}
         return PlannedChange("group", want.name, "create", want.name,
                              diff=_diff({}, {k: v for k, v in after.items() if v}))
@@ -197,8 +202,9 @@ def _apply_group(run: _Run, want: DesiredGroup, row: GroupRow | None) -> Planned
     diff = _diff(before, after)
     if not diff:
         return None
-    groups.put_group(run.db, run.principal, name=want.name, targets=list(want.targets),
-                     description=want.description, now=run.now)
+    with run.db.begin_nested():
+        groups.put_group(run.db, run.principal, name=want.name, targets=list(want.targets),
+                         description=want.description, now=run.now)
     return PlannedChange("group", want.name, "change", want.name, diff=diff)
 
 
@@ -222,7 +228,8 @@ def _apply_window(run: _Run, want: DesiredWindow, row: WindowRow | None) -> Plan
     current = window_record_from_row(row) if row is not None else None
     fields = _desired_fields(want, run.source, current)
     if current is None:
-        record = windows.create_window(run.db, run.principal, fields, run.now)
+        with run.db.begin_nested():
+            record = windows.create_window(run.db, run.principal, fields, run.now)
         shown, upcoming = _preview(record, run.now)
         return PlannedChange("window", want.key, "create", fields.name, record.id,
                              _diff({}, _set_fields(fields)), shown, upcoming)
@@ -236,19 +243,22 @@ def _apply_window(run: _Run, want: DesiredWindow, row: WindowRow | None) -> Plan
         return None
     changes = {name: getattr(fields, name) for name in WindowFields.__slots__
                if getattr(fields, name) != getattr(current.fields, name)}
-    record = windows.update_window(run.db, run.principal, current.id, changes, run.now)
+    with run.db.begin_nested():
+        record = windows.update_window(run.db, run.principal, current.id, changes, run.now)
     shown, upcoming = _preview(record, run.now)
     return PlannedChange("window", want.key, "change", fields.name, record.id, diff, shown,
                          upcoming)
 
 
 def _delete_window(run: _Run, row: WindowRow) -> PlannedChange:
-    windows.delete_window(run.db, run.principal, row.id, run.now)
+    with run.db.begin_nested():
+        windows.delete_window(run.db, run.principal, row.id, run.now)
     return PlannedChange("window", row.key or "", "delete", row.name, row.id)
 
 
 def _delete_group(run: _Run, row: GroupRow) -> PlannedChange:
-    groups.delete_group(run.db, run.principal, row.name, run.now)
+    with run.db.begin_nested():
+        groups.delete_group(run.db, run.principal, row.name, run.now)
     return PlannedChange("group", row.name, "delete", row.name)
 
 
