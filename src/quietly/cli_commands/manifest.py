@@ -31,8 +31,12 @@ _INT = re.compile(r"""^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)
                     |[-+]?0x[0-9a-fA-F_]+)$""", re.X)
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's base-60 numbers and timestamps."""
+# libyaml's parser when PyYAML was built with it (the wheels are), else the pure-Python one.
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    """A safe loader without YAML 1.1's base-60 numbers and timestamps."""
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -126,8 +130,12 @@ def _parse(path: Path, text: str) -> tuple[yaml.Node | None, Any]:
     if path.suffix == ".json":
         data = json.loads(text)
         return yaml.compose(text.replace("\t", " "), Loader=_Loader), data
-    return (yaml.compose(text, Loader=_Loader),
-            yaml.load(text, Loader=_Loader))  # noqa: S506 - _Loader is a SafeLoader
+    loader = _Loader(text)
+    try:  # one pass: the node tree, then the values built from it
+        root = loader.get_single_node()
+        return root, None if root is None else loader.construct_document(root)
+    finally:
+        loader.dispose()
 
 
 def _read(path: Path, manifest: Manifest) -> None:
