@@ -34,11 +34,13 @@ class ClientError(Exception):
 class ApiError(ClientError):
     """The server refused the request; ``field`` names the offending field when known."""
 
-    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
+    def __init__(self, status: int, detail: str, field: str | None = None,
+                 errors: list[dict[str, Any]] | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.field = field
+        self.errors = errors or []  # every broken field, ``{"field", "detail"}``
 
     def __str__(self) -> str:
         # The native API already prefixes the detail with the field ("schedule.rrule: …").
@@ -64,8 +66,11 @@ def _api_error(response: httpx.Response) -> ApiError:
         body = None
     if isinstance(body, dict) and isinstance(body.get("detail"), str):
         field = body.get("field")
+        errors = body.get("errors")
         return ApiError(response.status_code, body["detail"],
-                        field if isinstance(field, str) and field else None)
+                        field if isinstance(field, str) and field else None,
+                        [e for e in errors if isinstance(e, dict)]
+                        if isinstance(errors, list) else None)
     text = response.text.strip()[:200] or response.reason_phrase
     return ApiError(response.status_code, f"HTTP {response.status_code}: {text}")
 

@@ -19,6 +19,7 @@ from quietly.api.deps import AppState
 from quietly.api.middleware import NulGuard, RequestMetrics
 from quietly.api.native import admin, decide, windows
 from quietly.api.native import alerts as alerts_api
+from quietly.api.native import apply as apply_api
 from quietly.api.native import calendar as calendar_api
 from quietly.api.native import channels as channels_api
 from quietly.api.native.fastpath import DecideShortcut
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(uptrends_compat.router)
     app.include_router(ohdear_compat.router)
     app.include_router(calendar_api.router)
+    app.include_router(apply_api.router)
     install_web(app)
 
     @app.get("/healthz", tags=["health"], include_in_schema=True, operation_id="healthz")

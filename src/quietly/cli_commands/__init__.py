@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import typer
 
-from quietly.cli_commands import alertmanager_import, maintenance, preview, transfer, windows
+from quietly.cli_commands import (
+    alertmanager_import,
+    ascode,
+    maintenance,
+    preview,
+    transfer,
+    windows,
+)
 
 __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``window …``, ``start``, ``stop``, ``check``, ``preview``, ``export``, ``import``."""
+    """Add ``window …``, ``start``, ``stop``, ``check``, ``preview``, ``export``, ``import``,
+    ``plan``, ``apply``, ``schema``."""
     app.add_typer(windows.window_app, name="window")
     app.command("start")(maintenance.start)
     app.command("stop")(maintenance.stop)
@@ -29,3 +37,6 @@ def register(app: typer.Typer) -> None:
     import_app.command("alertmanager-silences")(alertmanager_import.alertmanager_silences)
     import_app.command("alertmanager-config")(alertmanager_import.alertmanager_config)
     app.add_typer(import_app, name="import")
+    app.command("plan")(ascode.plan)  # maintenance as code
+    app.command("apply")(ascode.apply)
+    app.command("schema")(ascode.schema)

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from quietly.cli_commands.ascode import file_document
 from quietly.cli_commands.common import (
     DEFAULT_URL,
     JsonOpt,
@@ -26,6 +27,7 @@ from quietly.cli_commands.common import (
     emit_json,
     fail,
 )
+from quietly.cli_commands.manifest import dump
 from quietly.cli_commands.windows import creatable
 from quietly.client import ApiError, QuietlyClient
 from quietly.core.codec import format_instant
@@ -42,10 +44,20 @@ def export(
     url: UrlOpt = DEFAULT_URL, key: KeyOpt = None,
     ics: Annotated[bool, typer.Option("--ics", help="Write iCalendar (RFC 5545) instead of "
                                       "JSON, as the calendar feed does.")] = False,
+    fmt: Annotated[str, typer.Option(
+        "--format", help="json (for `quietly import`) or yaml (a maintenance file for "
+        "`quietly apply`: live windows with keys, and target groups).")] = "json",
 ) -> None:
-    """Export every window of the workspace as JSON (all pages), or as iCalendar."""
+    """Export every window of the workspace as JSON (all pages), as a maintenance file
+    (--format yaml), or as iCalendar."""
+    if fmt not in ("json", "yaml"):
+        raise fail(f"--format: {fmt!r} is not json or yaml")
     with connect(url, key) as client:
         windows = list(client.iter_windows({}))
+        if fmt == "yaml":
+            groups = client.request("GET", "/api/v1/groups")["groups"]
+            _write(dump(file_document(windows, groups)), output, f"{len(windows)} windows")
+            return
     if ics:  # the calendar is built by quietly.web.ical, exactly like the served feed
         write_ics(calendar_from_json(windows, datetime.now(UTC)), output)
         return
@@ -61,6 +73,17 @@ def export(
     except OSError as exc:
         raise fail(f"--output: cannot write {output}: {exc.strerror}") from exc
     typer.echo(f"exported {len(windows)} windows to {output}", err=True)
+
+
+def _write(text: str, output: Path | None, what: str) -> None:
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"--output: cannot write {output}: {exc.strerror}") from exc
+    typer.echo(f"exported {what} to {output}", err=True)
 
 
 def windows_of(data: Any) -> list[dict[str, Any]]:

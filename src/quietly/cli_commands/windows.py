@@ -31,7 +31,7 @@ window_app = typer.Typer(help="Create, list, show, cancel and delete windows.",
 # Fields the server sets; a window read back (show --json, export) drops them to be created.
 OUTPUT_ONLY = frozenset({"id", "state", "origin", "current_occurrence", "next_occurrence",
                          "human_schedule", "created_by", "created_at", "updated_at",
-                         "cancelled_at", "archived_at"})
+                         "cancelled_at", "archived_at", "key", "managed_by"})
 
 _SCOPE = "Scope and effect"
 

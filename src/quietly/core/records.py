@@ -76,6 +76,10 @@ class WindowFields:
     origin: str = "native"
     vendor: dict[str, Any] = field(default_factory=dict)
     parent_id: int | None = None
+    # Maintenance as code: the stable key a file names the window by, and the ``source`` of
+    # the apply that manages it (both None for windows made by hand).
+    key: str | None = None
+    managed_source: str | None = None
 
     def with_changes(self, **changes: Any) -> WindowFields:
         return replace(self, **changes)

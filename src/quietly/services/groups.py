@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from quietly.core.errors import Conflict, NotFound, ValidationError
 from quietly.core.records import Principal
 from quietly.services import audit
+from quietly.services.serialize import managed_by
 from quietly.services.windows import TARGET
 from quietly.storage.db import publish
 from quietly.storage.tables import GroupRow, WindowRow
@@ -20,6 +21,8 @@ __all__ = ["Group", "GroupChanged", "create_group", "delete_group", "get_group",
            "list_groups", "load_all_groups", "put_group"]
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$")
+NAME_RULE = ("use letters, digits, '_', '.', ':' and '-' (at most 200), starting with a "
+             "letter or digit")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +32,14 @@ class Group:
     targets: tuple[str, ...]
     created_at: datetime
     updated_at: datetime
+    # Maintenance as code: a managed group's key is its name (windows name groups by it).
+    key: str | None = None
+    managed_source: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {"name": self.name, "description": self.description,
-                "targets": list(self.targets)}
+                "targets": list(self.targets), "key": self.key,
+                "managed_by": managed_by(self.managed_source, self.key)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +52,13 @@ class GroupChanged:
 
 
 def _group(row: GroupRow) -> Group:
-    return Group(row.name, row.description, tuple(row.targets), row.created_at, row.updated_at)
+    return Group(row.name, row.description, tuple(row.targets), row.created_at, row.updated_at,
+                 row.key, row.managed_source)
 
 
 def _check(name: str, targets: list[str]) -> list[str]:
     if not NAME.match(name):
-        raise ValidationError("use letters, digits, '_', '.', ':' and '-' (at most 200), "
-                              "starting with a letter or digit", field="name")
+        raise ValidationError(NAME_RULE, field="name")
     for i, target in enumerate(targets):
         if not TARGET.match(target):
             raise ValidationError(f"{target!r} is not a target; write kind:id",
@@ -65,13 +72,16 @@ def _row(db: Session, principal: Principal, name: str) -> GroupRow | None:
 
 
 def create_group(db: Session, principal: Principal, *, name: str, targets: list[str],
-                 description: str | None, now: datetime) -> Group:
+                 description: str | None, now: datetime,
+                 managed_source: str | None = None) -> Group:
+    """Create a group; ``managed_source`` marks it as managed by that apply source."""
     members = _check(name, targets)
     if _row(db, principal, name) is not None:
         raise Conflict(f"a group named {name!r} already exists; PUT replaces its members",
                        field="name")
     row = GroupRow(workspace_id=principal.workspace_id, name=name, description=description,
-                   targets=members, created_at=now, updated_at=now)
+                   targets=members, created_at=now, updated_at=now,
+                   key=name if managed_source else None, managed_source=managed_source)
     db.add(row)
     db.flush()
     publish(db, GroupChanged(principal.workspace_id, name, frozenset(members)))

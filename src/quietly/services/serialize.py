@@ -10,7 +10,14 @@ from quietly.core.codec import format_instant, match_to_json, schedule_to_json
 from quietly.core.model import Occurrence
 from quietly.core.records import WindowRecord
 
-__all__ = ["occurrence_to_json", "window_to_json"]
+__all__ = ["managed_by", "occurrence_to_json", "window_to_json"]
+
+
+def managed_by(source: str | None, key: str | None) -> dict[str, str] | None:
+    """``{"source", "key"}`` of an object an apply manages; None for one made by hand."""
+    if source is None or key is None:
+        return None
+    return {"source": source, "key": key}
 
 
 def occurrence_to_json(occurrence: Occurrence | None) -> dict[str, str] | None:
@@ -49,6 +56,8 @@ def window_to_json(record: WindowRecord, now: datetime) -> dict[str, Any]:
         "publish_to_status_page": f.publish_to_status_page,
         "show_in_sidebar": f.show_in_sidebar,
         "origin": f.origin,
+        "key": f.key,
+        "managed_by": managed_by(f.managed_source, f.key),
         "state": lifecycle.state_at(window, now).value,
         "current_occurrence": occurrence_to_json(lifecycle.current_occurrence(window, now)),
         "next_occurrence": occurrence_to_json(lifecycle.next_occurrence(window, now)),

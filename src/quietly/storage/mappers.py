@@ -41,6 +41,8 @@ def window_record_from_row(row: WindowRow) -> WindowRecord:
         origin=row.origin,
         vendor=dict(row.vendor or {}),
         parent_id=row.parent_id,
+        key=row.key,
+        managed_source=row.managed_source,
     )
     return WindowRecord(
         id=row.id,
@@ -79,6 +81,8 @@ def fields_to_columns(fields: WindowFields) -> dict[str, Any]:
         "origin": fields.origin,
         "vendor": fields.vendor,
         "parent_id": fields.parent_id,
+        "key": fields.key,
+        "managed_source": fields.managed_source,
     }
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -84,6 +85,10 @@ class WindowRow(Base):
     __table_args__ = (
         Index("ix_windows_ws_state", "workspace_id", "archived_at", "cancelled_at"),
         Index("ix_windows_parent", "parent_id"),
+        # A key names one live window per workspace (an archived one frees it).
+        Index("uq_windows_ws_key", "workspace_id", "key", unique=True,
+              sqlite_where=text("key IS NOT NULL AND archived_at IS NULL"),
+              postgresql_where=text("key IS NOT NULL AND archived_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -115,6 +120,10 @@ class WindowRow(Base):
     parent_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("windows.id", ondelete="SET NULL")
     )
+    # Maintenance as code (``services.apply``): the key files name it by, and the source
+    # whose apply manages it; both None for windows made by hand.
+    key: Mapped[str | None] = mapped_column(String(200))
+    managed_source: Mapped[str | None] = mapped_column(String(100))
     # The stored state serves listing and transition events; decisions never read it.
     state: Mapped[str] = mapped_column(String(16))
     first_start: Mapped[datetime | None]
@@ -141,7 +150,11 @@ class WindowTargetRow(Base):
 
 class GroupRow(Base):
     __tablename__ = "target_groups"
-    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "name"),
+        Index("uq_target_groups_ws_key", "workspace_id", "key", unique=True,
+              sqlite_where=text("key IS NOT NULL"), postgresql_where=text("key IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -150,6 +163,8 @@ class GroupRow(Base):
     targets: Mapped[list[Any]]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    key: Mapped[str | None] = mapped_column(String(200))
+    managed_source: Mapped[str | None] = mapped_column(String(100))
 
 
 class AuditRow(Base):

@@ -61,10 +61,13 @@ def _blank_values(zone: str) -> dict[str, Any]:
 
 
 def _form_page(request: Request, session: WebSession, values: dict[str, Any],
-               errors: dict[str, str], window_id: int | None, status: int = 200) -> Response:
+               errors: dict[str, str], window_id: int | None, status: int = 200,
+               managed: WindowFields | None = None) -> Response:
+    """``managed``: the fields of a window an apply manages (the form warns about reverts)."""
     return page(request, "window_form.html", session, status=status, values=values,
                 errors=errors, window_id=window_id, effects=[e.value for e in Effect],
-                zone=session.principal.workspace_timezone)
+                zone=session.principal.workspace_timezone,
+                managed=managed if managed is not None and managed.managed_source else None)
 
 
 @router.get("/windows/new")
@@ -109,7 +112,7 @@ def edit_window(request: Request, window_id: int) -> Response:
             raise UiError(404, f"There is no window {window_id} in this workspace.") from exc
     values = values_from_record(record, session.principal.workspace_timezone,
                                 _duration_minutes(record.fields.schedule))
-    return _form_page(request, session, values, {}, window_id)
+    return _form_page(request, session, values, {}, window_id, managed=record.fields)
 
 
 def _changes(current: WindowFields, new: WindowFields) -> dict[str, Any]:

@@ -159,6 +159,14 @@ class ScheduleRecurringPublic(BaseModel):
     count: int | None
 
 
+class ManagedByPublic(BaseModel):
+    """Set on objects that ``POST /api/v1/apply`` manages: the next apply of ``source``
+    reverts a hand edit."""
+
+    source: str
+    key: str
+
+
 class WindowPublic(BaseModel):
     id: int
     name: str
@@ -182,6 +190,8 @@ class WindowPublic(BaseModel):
     publish_to_status_page: bool
     show_in_sidebar: bool
     origin: str
+    key: str | None = Field(default=None, description="Stable key (maintenance as code).")
+    managed_by: ManagedByPublic | None = None
     state: State
     current_occurrence: OccurrencePublic | None
     next_occurrence: OccurrencePublic | None
@@ -267,6 +277,8 @@ class GroupPublic(BaseModel):
     targets: list[str]
     created_at: str
     updated_at: str
+    key: str | None = None
+    managed_by: ManagedByPublic | None = None
 
 
 class GroupList(BaseModel):
