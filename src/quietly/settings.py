@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from quietly.core.identity import parse_role_map
 
 __all__ = ["Settings", "get_settings"]
 
@@ -50,6 +53,59 @@ class Settings(BaseSettings):
         description="How the Alertmanager receiver maps labels to targets: comma-separated "
         "templates kind:text{label}, each yielding a target when its labels are set, e.g. "
         "'service:{service},host:{instance},job:{job}'. Empty: labels only.")
+
+    # Single sign-on for the web UI (OpenID Connect) and trusted-proxy identity (issue 15).
+    oidc_issuer: str | None = Field(
+        default=None, description="The OpenID provider's issuer URL; setting it (with "
+        "oidc_client_id) adds 'Sign in with …' to the sign-in page.")
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_groups_claim: str = Field(
+        default="groups", description="The claim (ID token or userinfo) listing the "
+        "person's groups, matched by sso_roles.")
+    oidc_provider_name: str = Field(default="single sign-on",
+                                    description="Shown on the sign-in button.")
+    sso_roles: str = Field(
+        default="", description="Which groups get which workspace and role, for single "
+        "sign-on and proxy identity: 'sre-admins=default:admin, sre=default:editor, "
+        "*=default:viewer'. People matched by no rule are refused.")
+    ui_key_sign_in: bool = Field(default=True, description="Offer signing in to the web UI "
+                                 "with an API key (the API always takes keys).")
+    trusted_proxies: str = Field(
+        default="", description="Comma-separated addresses or CIDRs of reverse proxies whose "
+        "X-Forwarded-For/-Proto/-Host (and, with proxy_identity, -Email/-User/-Groups) "
+        "headers are believed. From anywhere else those headers are ignored.")
+    proxy_identity: bool = Field(
+        default=False, description="Sign people in to the web UI from X-Forwarded-Email/"
+        "-User/-Groups sent by a trusted proxy (oauth2-proxy, Pomerium).")
+    proxy_sign_out_url: str | None = Field(
+        default=None, description="Where 'Sign out' sends people signed in by the proxy, "
+        "e.g. /oauth2/sign_out for oauth2-proxy.")
+
+    @field_validator("sso_roles")
+    @classmethod
+    def _check_sso_roles(cls, value: str) -> str:
+        parse_role_map(value)  # refuse a broken map at start-up, not at the first sign-in
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for raw in (part.strip() for part in value.split(",")):
+            if raw:
+                try:
+                    ipaddress.ip_network(raw, strict=False)
+                except ValueError:
+                    raise ValueError(f"{raw!r} is not an address or CIDR such as "
+                                     "'127.0.0.1' or '10.0.0.0/8'") from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> Settings:
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError("oidc_issuer is set but oidc_client_id is not; set both")
+        return self
 
     @field_validator("database_url")
     @classmethod

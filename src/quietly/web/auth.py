@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse
 
 from quietly.api.deps import get_state
 from quietly.core.records import Role
-from quietly.services import web_sessions
+from quietly.services import users, web_sessions
 from quietly.services.web_sessions import WebSession
 
 __all__ = ["SESSION_COOKIE", "SIGNIN_CSRF_COOKIE", "NotSignedIn", "UiError", "check_csrf",
@@ -60,7 +60,8 @@ def current_session(request: Request) -> WebSession:
     session = None
     if token:
         with get_state(request).db.read() as db:
-            session = web_sessions.resolve_session(db, token, datetime.now(UTC))
+            session = (web_sessions.resolve_session(db, token, datetime.now(UTC))
+                       or users.resolve_user_session(db, token, datetime.now(UTC)))
     if session is None:
         path = request.url.path
         if request.method != "GET" or path.startswith("/windows/preview"):
