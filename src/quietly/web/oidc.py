@@ -160,8 +160,9 @@ class OidcClient:
                redirect_uri: str) -> tuple[Identity, str]:
         """Check the callback, redeem the code, validate the ID token: (identity, id token)."""
         if "error" in params:
-            detail = params.get("error_description") or params["error"]
-            raise SignInRefused(f"The sign-in provider did not sign you in: {detail}.")
+            detail = params["error"] + (f": {params['error_description']}"
+                                        if params.get("error_description") else "")
+            raise SignInRefused(f"The sign-in provider did not sign you in ({detail}).")
         state = params.get("state", "")
         if pending is None or not hmac.compare_digest(state.encode(), pending.state.encode()):
             raise SignInRefused("This sign-in was not started from this browser, or it took "
