@@ -73,9 +73,9 @@ class Settings(BaseSettings):
     ui_key_sign_in: bool = Field(default=True, description="Offer signing in to the web UI "
                                  "with an API key (the API always takes keys).")
     trusted_proxies: str = Field(
-        default="", description="Comma-separated addresses or CIDRs of reverse proxies whose "
-        "X-Forwarded-For/-Proto/-Host (and, with proxy_identity, -Email/-User/-Groups) "
-        "headers are believed. From anywhere else those headers are ignored.")
+        default="127.0.0.1,::1", description="Comma-separated addresses or CIDRs of reverse "
+        "proxies whose X-Forwarded-For/-Proto/-Host (and, with proxy_identity, "
+        "-Email/-User/-Groups) headers are believed. From anywhere else those headers are ignored.")
     proxy_identity: bool = Field(
         default=False, description="Sign people in to the web UI from X-Forwarded-Email/"
         "-User/-Groups sent by a trusted proxy (oauth2-proxy, Pomerium).")

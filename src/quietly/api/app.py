@@ -22,6 +22,7 @@ from quietly.api.native import calendar as calendar_api
 from quietly.api.native import channels as channels_api
 from quietly.api.native.fastpath import DecideShortcut
 from quietly.api.problems import install_problem_handlers
+from quietly.api.proxies import TrustedProxies, parse_networks
 from quietly.compat import incidentio, ionhour, pagertree
 from quietly.compat import ohdear as ohdear_compat
 from quietly.compat import uptrends as uptrends_compat
@@ -119,6 +120,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(DecideShortcut)  # the decision hot path skips routing (bench/)
     app.add_middleware(NulGuard)  # outside the shortcut: it guards the shortcut too
     app.add_middleware(RequestMetrics)  # added last, so outermost: it times everything
+    # Outermost of all: forwarded headers are applied (or identity headers dropped) first.
+    app.add_middleware(TrustedProxies, networks=parse_networks(settings.trusted_proxies))
     app.include_router(windows.router)
     app.include_router(decide.router)
     app.include_router(alerts_api.router)

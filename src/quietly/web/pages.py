@@ -46,6 +46,8 @@ def _safe_next(value: str | None) -> str:
 @router.get("/sign-in")
 def sign_in_page(request: Request, next: Annotated[str | None, Query(max_length=500)] = None
                  ) -> Response:
+    if auth.proxy_identity(request) is not None:  # the proxy has signed this person in
+        return RedirectResponse(_safe_next(next), status_code=303)
     token = auth.signin_csrf(request)
     response = page(request, "sign_in.html", None, signin_csrf=token, next=_safe_next(next),
                     error=None, **sso.sign_in_options(request))

@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse
 
 from quietly.api.deps import get_state
 from quietly.core.errors import NotFound
-from quietly.core.identity import grant_for, parse_role_map
+from quietly.core.identity import grant_for
 from quietly.services import users
 from quietly.services.web_sessions import WebSession
 from quietly.web import auth
@@ -113,13 +113,9 @@ def oidc_callback(request: Request) -> Response:
         return _refused(request, exc, 400)
     assert pending is not None
     state = get_state(request)
-    grant = grant_for(parse_role_map(state.settings.sso_roles), identity.groups)
+    grant = grant_for(auth.role_rules(state.settings.sso_roles), identity.groups)
     if grant is None:
-        groups = ", ".join(identity.groups) or "none"
-        return _refused(request, SignInRefused(
-            f"{identity.actor} signed in at the provider, but none of their groups "
-            f"({groups}) is given a role here. Ask an administrator to add one to "
-            "QUIETLY_SSO_ROLES."), 403)
+        return _refused(request, SignInRefused(auth.unmapped_message(identity)), 403)
     try:
         with state.db.transaction() as db:
             token, _ = users.start_user_session(db, identity, grant, datetime.now(UTC),
