@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         summary="Self-hosted maintenance windows: is this alert in maintenance right now?",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # web.docs serves /docs from vendored assets (no CDN)
         redoc_url=None,
     )
     install_problem_handlers(app)
