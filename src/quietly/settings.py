@@ -83,6 +83,13 @@ class Settings(BaseSettings):
         default=None, description="Where 'Sign out' sends people signed in by the proxy, "
         "e.g. /oauth2/sign_out for oauth2-proxy.")
 
+    access_log: bool = Field(default=True, description="Write one JSON line per request.")
+    access_log_file: str | None = Field(default=None, description="Where the access log goes "
+                                        "(default: standard output).")
+    access_log_decisions: bool = Field(
+        default=False, description="Also log /api/v1/decide requests (one per alert: this "
+        "turns off the protocol-level decision fast path of 'serve').")
+
     @field_validator("sso_roles")
     @classmethod
     def _check_sso_roles(cls, value: str) -> str:

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 import quietly
 from quietly.api import health as health_api
+from quietly.api.access_log import AccessLog, open_stream
 from quietly.api.deps import AppState
 from quietly.api.middleware import NulGuard, RequestMetrics
 from quietly.api.native import admin, decide, windows
@@ -120,6 +121,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(DecideShortcut)  # the decision hot path skips routing (bench/)
     app.add_middleware(NulGuard)  # outside the shortcut: it guards the shortcut too
     app.add_middleware(RequestMetrics)  # added last, so outermost: it times everything
+    if settings.access_log:
+        app.add_middleware(AccessLog, stream=open_stream(settings.access_log_file),
+                           log_decisions=settings.access_log_decisions)
+    app.state.log_decisions = settings.access_log and settings.access_log_decisions
     # Outermost of all: forwarded headers are applied (or identity headers dropped) first.
     app.add_middleware(TrustedProxies, networks=parse_networks(settings.trusted_proxies))
     app.include_router(windows.router)
