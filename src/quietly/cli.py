@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from quietly.cli_commands import backup as backup_commands
 from quietly.cli_commands import register as register_client_commands
 from quietly.core.errors import QuietlyError
 from quietly.core.records import Role
@@ -156,6 +157,8 @@ def list_workspaces() -> None:
 
 # Client commands (window, start, stop, check, preview, export, import) live in cli_commands.
 register_client_commands(app)
+app.command("backup")(backup_commands.backup)
+app.command("restore")(backup_commands.restore)
 
 
 def main() -> None:
