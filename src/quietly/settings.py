@@ -8,8 +8,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from quietly.config_file import TomlSource, default_data_dir
 from quietly.core.identity import parse_role_map
 
 __all__ = ["Settings", "get_settings"]
@@ -25,7 +26,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="QUIETLY_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("./quietly-data"), description="Holds the SQLite file.")
+    data_dir: Path = Field(default_factory=default_data_dir, description="Holds the SQLite "
+                           "file (default: $STATE_DIRECTORY, else ~/.local/share/quietly).")
     database_url: str | None = Field(
         default=None, description="Overrides the SQLite default, e.g. postgresql+psycopg://…"
     )
@@ -113,6 +115,15 @@ class Settings(BaseSettings):
         if self.oidc_issuer and not self.oidc_client_id:
             raise ValueError("oidc_issuer is set but oidc_client_id is not; set both")
         return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Arguments, then QUIETLY_* variables, then the config file (config_file.py).
+        return init_settings, env_settings, TomlSource(settings_cls)
 
     @field_validator("database_url")
     @classmethod

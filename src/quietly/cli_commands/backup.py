@@ -8,9 +8,17 @@ from typing import Annotated
 
 import typer
 
-from quietly.settings import get_settings
+from quietly.settings import Settings, get_settings
 
 __all__ = ["backup", "restore"]
+
+
+def _using() -> Settings:
+    from quietly.cli_commands.config import database_line
+
+    settings = get_settings()
+    typer.echo(database_line(settings), err=True)
+    return settings
 
 
 def _fail(message: str) -> typer.Exit:
@@ -25,7 +33,7 @@ def backup(
     """Make a consistent copy of the database, also while quietly is running and writing."""
     from quietly.storage.backup import BackupError, backup_sqlite, postgres_advice, sqlite_path
 
-    url = get_settings().effective_database_url
+    url = _using().effective_database_url
     source = sqlite_path(url)
     if source is None:
         raise _fail(postgres_advice(url, "backup", file))
@@ -46,7 +54,7 @@ def restore(
     """Put a backup in place of the database (refuses to overwrite one without --force)."""
     from quietly.storage.backup import BackupError, postgres_advice, restore_sqlite, sqlite_path
 
-    url = get_settings().effective_database_url
+    url = _using().effective_database_url
     target = sqlite_path(url)
     if target is None:
         raise _fail(postgres_advice(url, "restore", file))
