@@ -15,7 +15,6 @@ peer address before this check could see it.
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -56,28 +55,38 @@ class TrustedProxies:
         if scope["type"] == "http":
             client = scope.get("client")
             if client is not None and self.trusted(client[0]):
-                scope = self._apply(scope)
+                self._apply(scope)
             elif any(name in IDENTITY_HEADERS for name, _ in scope["headers"]):
-                scope = dict(scope, headers=[(n, v) for n, v in scope["headers"]
-                                             if n not in IDENTITY_HEADERS])
+                scope["headers"] = [(n, v) for n, v in scope["headers"]
+                                    if n not in IDENTITY_HEADERS]
         await self.app(scope, receive, send)
 
-    def _apply(self, scope: Scope) -> Scope:
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        found = {name: value for name, value in headers
-                 if name in (b"x-forwarded-proto", b"x-forwarded-host", b"x-forwarded-for")}
-        changed: dict[str, Any] = {TRUSTED_SCOPE_KEY: True}
-        proto = found.get(b"x-forwarded-proto", b"").decode("latin-1").split(",")[0].strip()
-        if proto.lower() in _SCHEMES:
-            changed["scheme"] = proto.lower()
-        host = found.get(b"x-forwarded-host", b"").decode("latin-1").split(",")[0].strip()
-        if host and host.isprintable() and " " not in host:
-            changed["headers"] = [(n, v) for n, v in headers if n != b"host"] + [
-                (b"host", host.encode("latin-1"))]
-        client = self._client(found.get(b"x-forwarded-for", b"").decode("latin-1"))
-        if client:
-            changed["client"] = (client, 0)
-        return dict(scope, **changed)
+    def _apply(self, scope: Scope) -> None:
+        """Apply the forwarded headers to the scope in place (as uvicorn's own middleware
+        does): one pass over the headers, nothing copied when none are present."""
+        scope[TRUSTED_SCOPE_KEY] = True
+        proto = host = chain = None
+        for name, value in scope["headers"]:
+            if name.startswith(b"x-forwarded-"):
+                if name == b"x-forwarded-proto":
+                    proto = value
+                elif name == b"x-forwarded-host":
+                    host = value
+                elif name == b"x-forwarded-for":
+                    chain = value
+        if proto is not None:
+            scheme = proto.decode("latin-1").split(",")[0].strip().lower()
+            if scheme in _SCHEMES:
+                scope["scheme"] = scheme
+        if host is not None:
+            name = host.decode("latin-1").split(",")[0].strip()
+            if name and name.isprintable() and " " not in name:
+                scope["headers"] = [(n, v) for n, v in scope["headers"] if n != b"host"] + [
+                    (b"host", name.encode("latin-1"))]
+        if chain is not None:
+            forwarded = self._client(chain.decode("latin-1"))
+            if forwarded:
+                scope["client"] = (forwarded, 0)
 
     def _client(self, chain: str) -> str | None:
         """The right-most address of X-Forwarded-For that is not a trusted proxy."""
