@@ -200,13 +200,15 @@ class OidcClient:
         except httpx.HTTPError as exc:
             raise SignInRefused("The sign-in provider could not be reached to redeem the "
                                 "code. Try again.") from exc
-        data = response.json() if response.headers.get("content-type", "").startswith(
-            "application/json") else {}
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
         if response.status_code != 200 or not isinstance(data, dict):
-            detail = data.get("error_description") or data.get("error") if isinstance(
-                data, dict) else None
+            detail = (data.get("error_description") or data.get("error")
+                      if isinstance(data, dict) else None)
             raise SignInRefused(f"The sign-in provider refused the code "
-                                f"({response.status_code}{': ' + detail if detail else ''}).")
+                                f"({response.status_code}{': ' + str(detail) if detail else ''}).")
         if not data.get("id_token"):
             raise SignInRefused("The sign-in provider sent no ID token; is 'openid' among "
                                 "QUIETLY_OIDC_SCOPES?")

@@ -166,6 +166,7 @@ class HandDrivenProvider:
         self.next_claims: dict[str, Any] = {}
         self.signing_key: RSAKey = self.key
         self.omit_id_token = False
+        self.refuse_code = False
         server.expect_request("/.well-known/openid-configuration").respond_with_json({
             "issuer": self.issuer, "authorization_endpoint": self.issuer + "/authorize",
             "token_endpoint": self.issuer + "/token", "jwks_uri": self.issuer + "/jwks",
@@ -180,6 +181,10 @@ class HandDrivenProvider:
         assert (form["grant_type"], form["client_id"], form["client_secret"],
                 bool(form["code_verifier"])) == ("authorization_code", CLIENT_ID,
                                                  "test-secret", True)
+        if self.refuse_code:
+            return WsgiResponse(json.dumps({"error": "invalid_grant",
+                                            "error_description": "code expired"}),
+                                status=400, content_type="application/json")
         body: dict[str, Any] = {"access_token": "at-1", "token_type": "Bearer"}
         if not self.omit_id_token:
             body["id_token"] = jwt.encode({"alg": "RS256", "kid": "k1"}, self.next_claims,
@@ -261,6 +266,18 @@ def test_a_token_response_without_id_token_is_refused(
     finally:
         provider.omit_id_token = False
     assert (response.status_code, "sent no ID token" in _refusal(response)) == (400, True)
+
+
+def test_a_code_the_provider_refuses_is_refused(
+        hand_driven: tuple[HandDrivenProvider, str]) -> None:
+    provider, _ = hand_driven
+    provider.refuse_code = True
+    try:
+        response = _sign_in_with(hand_driven)
+    finally:
+        provider.refuse_code = False
+    assert (response.status_code, "refused the code (400: code expired)" in _refusal(response)
+            ) == (400, True)
 
 
 def test_a_provider_calling_itself_by_another_name_is_refused(
