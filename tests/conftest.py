@@ -61,7 +61,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(database_url=database_url, data_dir=Path(tmp_path_factory.mktemp("data")),
-                    webhook_allow_private=True, cookie_secure=False, run_worker=False)
+                    webhook_allow_private=True, cookie_secure=False, run_worker=False,
+                    access_log=False)  # tests/api/test_access_log.py turns it on
 
 
 @pytest.fixture(scope="session")

@@ -8,15 +8,19 @@ inside its commands, so client commands start without loading SQLAlchemy or Fast
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from quietly.cli_commands import backup as backup_commands
 from quietly.cli_commands import register as register_client_commands
+from quietly.cli_commands.config import config_app, database_line
+from quietly.config_file import ConfigFileError, set_config_override
 from quietly.core.errors import QuietlyError
 from quietly.core.records import Role
-from quietly.settings import get_settings
+from quietly.settings import Settings, get_settings
 
 app = typer.Typer(help="quietly: self-hosted maintenance windows.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -25,6 +29,23 @@ admin_app = typer.Typer(help="Workspaces and API keys (works on the database dir
                         no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
+app.add_typer(config_app, name="config")
+
+
+@app.callback()
+def _options(config: Annotated[Path | None, typer.Option(
+        "--config", help="Read settings from this TOML file (else $QUIETLY_CONFIG, "
+        "~/.config/quietly/config.toml, /etc/quietly/config.toml); QUIETLY_* variables "
+        "override it.", show_default=False)] = None) -> None:
+    set_config_override(config)
+    if config is not None:
+        get_settings.cache_clear()  # read again, with this file
+
+
+def _using(settings: Settings) -> Settings:
+    """Say which database a server-side command works on (stderr: stdout stays clean)."""
+    typer.echo(database_line(settings), err=True)
+    return settings
 
 
 def _now() -> datetime:
@@ -57,7 +78,7 @@ def serve(
     from quietly.api.app import create_app
     from quietly.api.server import reuse_port_socket, server_config
 
-    settings = get_settings()
+    settings = _using(get_settings())
     settings.run_worker = not no_worker
     host, port = host or settings.host, port or settings.port
     if reuse_port and settings.effective_database_url.startswith("sqlite"):
@@ -82,7 +103,7 @@ def worker() -> None:
     SIGTERM or Ctrl-C after finishing the deliveries in flight."""
     from quietly.worker.cli import run_worker
 
-    run_worker(get_settings())
+    run_worker(_using(get_settings()))
 
 
 @db_app.command("upgrade")
@@ -90,7 +111,7 @@ def db_upgrade() -> None:
     """Apply pending migrations."""
     from quietly.services.bootstrap import prepare_database
 
-    prepare_database(get_settings()).dispose()
+    prepare_database(_using(get_settings())).dispose()
     typer.echo("database is up to date")
 
 
@@ -104,7 +125,7 @@ def create_workspace(
     from quietly.services import workspaces
     from quietly.services.bootstrap import prepare_database
 
-    db = prepare_database(get_settings())
+    db = prepare_database(_using(get_settings()))
     try:
         with db.transaction() as session:
             ws = workspaces.create_workspace(session, slug, name=name, timezone=timezone,
@@ -126,7 +147,7 @@ def create_key(
     from quietly.services import workspaces
     from quietly.services.bootstrap import prepare_database
 
-    db = prepare_database(get_settings())
+    db = prepare_database(_using(get_settings()))
     try:
         with db.transaction() as session:
             ws = workspaces.get_workspace(session, workspace)
@@ -147,7 +168,7 @@ def list_workspaces() -> None:
     from quietly.services import workspaces
     from quietly.services.bootstrap import prepare_database
 
-    db = prepare_database(get_settings())
+    db = prepare_database(_using(get_settings()))
     with db.read() as session:
         for ws in workspaces.list_workspaces(session):
             typer.echo(f"{ws.id}\t{ws.slug}\t{ws.timezone}\t{ws.name}")
@@ -156,6 +177,8 @@ def list_workspaces() -> None:
 
 # Client commands (window, start, stop, check, preview, export, import) live in cli_commands.
 register_client_commands(app)
+app.command("backup")(backup_commands.backup)
+app.command("restore")(backup_commands.restore)
 
 
 def main() -> None:
@@ -168,6 +191,9 @@ def main() -> None:
         for error in exc.errors():
             name = "QUIETLY_" + "_".join(str(part) for part in error["loc"]).upper()
             typer.echo(f"error: {name}: {error['msg']}", err=True)
+        raise SystemExit(2) from None
+    except ConfigFileError as exc:
+        typer.echo(f"error: {exc}", err=True)
         raise SystemExit(2) from None
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from quietly.config_file import TomlSource, default_data_dir
+from quietly.core.identity import parse_role_map
 
 __all__ = ["Settings", "get_settings"]
 
@@ -22,7 +26,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="QUIETLY_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("./quietly-data"), description="Holds the SQLite file.")
+    data_dir: Path = Field(default_factory=default_data_dir, description="Holds the SQLite "
+                           "file (default: $STATE_DIRECTORY, else ~/.local/share/quietly).")
     database_url: str | None = Field(
         default=None, description="Overrides the SQLite default, e.g. postgresql+psycopg://…"
     )
@@ -62,6 +67,75 @@ class Settings(BaseSettings):
         description="How the Alertmanager receiver maps labels to targets: comma-separated "
         "templates kind:text{label}, each yielding a target when its labels are set, e.g. "
         "'service:{service},host:{instance},job:{job}'. Empty: labels only.")
+
+    # Single sign-on for the web UI (OpenID Connect) and trusted-proxy identity (issue 15).
+    oidc_issuer: str | None = Field(
+        default=None, description="The OpenID provider's issuer URL; setting it (with "
+        "oidc_client_id) adds 'Sign in with …' to the sign-in page.")
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_groups_claim: str = Field(
+        default="groups", description="The claim (ID token or userinfo) listing the "
+        "person's groups, matched by sso_roles.")
+    oidc_provider_name: str = Field(default="single sign-on",
+                                    description="Shown on the sign-in button.")
+    sso_roles: str = Field(
+        default="", description="Which groups get which workspace and role, for single "
+        "sign-on and proxy identity: 'sre-admins=default:admin, sre=default:editor, "
+        "*=default:viewer'. People matched by no rule are refused.")
+    ui_key_sign_in: bool = Field(default=True, description="Offer signing in to the web UI "
+                                 "with an API key (the API always takes keys).")
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1", description="Comma-separated addresses or CIDRs of reverse "
+        "proxies whose X-Forwarded-For/-Proto/-Host (and, with proxy_identity, "
+        "-Email/-User/-Groups) headers are believed. From anywhere else those headers are ignored.")
+    proxy_identity: bool = Field(
+        default=False, description="Sign people in to the web UI from X-Forwarded-Email/"
+        "-User/-Groups sent by a trusted proxy (oauth2-proxy, Pomerium).")
+    proxy_sign_out_url: str | None = Field(
+        default=None, description="Where 'Sign out' sends people signed in by the proxy, "
+        "e.g. /oauth2/sign_out for oauth2-proxy.")
+
+    access_log: bool = Field(default=True, description="Write one JSON line per request.")
+    access_log_file: str | None = Field(default=None, description="Where the access log goes "
+                                        "(default: standard output).")
+    access_log_decisions: bool = Field(
+        default=False, description="Also log /api/v1/decide requests (one per alert: this "
+        "turns off the protocol-level decision fast path of 'serve').")
+
+    @field_validator("sso_roles")
+    @classmethod
+    def _check_sso_roles(cls, value: str) -> str:
+        parse_role_map(value)  # refuse a broken map at start-up, not at the first sign-in
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        for raw in (part.strip() for part in value.split(",")):
+            if raw:
+                try:
+                    ipaddress.ip_network(raw, strict=False)
+                except ValueError:
+                    raise ValueError(f"{raw!r} is not an address or CIDR such as "
+                                     "'127.0.0.1' or '10.0.0.0/8'") from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_oidc(self) -> Settings:
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError("oidc_issuer is set but oidc_client_id is not; set both")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Arguments, then QUIETLY_* variables, then the config file (config_file.py).
+        return init_settings, env_settings, TomlSource(settings_cls)
 
     @field_validator("database_url")
     @classmethod

@@ -58,8 +58,9 @@ def test_create_workspace_and_key_before_the_first_serve(fresh: dict[str, str]) 
 ])
 def test_admin_errors_exit_2(fresh: dict[str, str], args: list[str], message: str) -> None:
     result = quietly(fresh, "admin", *args)
-    assert (result.returncode, result.stderr.startswith(message), result.stdout) == \
-        (2, True, ""), result.stderr
+    first, _, rest = result.stderr.partition("\n")  # first: the database the command used
+    assert (result.returncode, first.startswith("database: sqlite:///"),
+            rest.startswith(message), result.stdout) == (2, True, True, ""), result.stderr
 
 
 def _free_port() -> int:

@@ -238,4 +238,5 @@ def test_url_and_key_come_from_the_environment(tenant: Tenant) -> None:
     shown = ok_json(cli("window", "show", str(window_id), "--json", env=env))
     missing = cli("window", "list", env={"QUIETLY_API_KEY": None})
     assert (shown["id"], missing.exit_code, missing.stderr) == (
-        window_id, 2, "error: no API key: pass --key or set QUIETLY_API_KEY\n")
+        window_id, 2, "error: no API key: pass --key, set QUIETLY_API_KEY or put api_key in "
+        "the config file\n")

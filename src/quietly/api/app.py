@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 import quietly
 from quietly.api import health as health_api
+from quietly.api.access_log import AccessLog, open_stream
 from quietly.api.deps import AppState
 from quietly.api.middleware import NulGuard, RequestMetrics
 from quietly.api.native import admin, decide, windows
@@ -24,6 +25,7 @@ from quietly.api.native import calendar as calendar_api
 from quietly.api.native import channels as channels_api
 from quietly.api.native.fastpath import DecideShortcut
 from quietly.api.problems import install_problem_handlers
+from quietly.api.proxies import TrustedProxies, parse_networks
 from quietly.compat import incidentio, ionhour, pagertree
 from quietly.compat import ohdear as ohdear_compat
 from quietly.compat import uptrends as uptrends_compat
@@ -134,13 +136,19 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         summary="Self-hosted maintenance windows: is this alert in maintenance right now?",
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # web.docs serves /docs from vendored assets (no CDN)
         redoc_url=None,
     )
     install_problem_handlers(app)
     app.add_middleware(DecideShortcut)  # the decision hot path skips routing (bench/)
     app.add_middleware(NulGuard)  # outside the shortcut: it guards the shortcut too
     app.add_middleware(RequestMetrics)  # added last, so outermost: it times everything
+    if settings.access_log:
+        app.add_middleware(AccessLog, stream=open_stream(settings.access_log_file),
+                           log_decisions=settings.access_log_decisions)
+    app.state.log_decisions = settings.access_log and settings.access_log_decisions
+    # Outermost of all: forwarded headers are applied (or identity headers dropped) first.
+    app.add_middleware(TrustedProxies, networks=parse_networks(settings.trusted_proxies))
     app.include_router(windows.router)
     app.include_router(decide.router)
     app.include_router(alerts_api.router)

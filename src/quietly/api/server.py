@@ -306,6 +306,9 @@ def server_config(app: FastAPI, *, busy_poll_us: int = 0, **options: Any) -> uvi
     (host, port, log_level …). Access logging is off: a line per alert would cost more than
     answering it."""
     options.setdefault("access_log", False)
+    options.setdefault("proxy_headers", False)  # api.proxies.TrustedProxies does it, by setting
+    if getattr(app.state, "log_decisions", False):  # every decision goes through AccessLog
+        return uvicorn.Config(app, **options)
     return uvicorn.Config(app, http=decide_protocol(app, busy_poll_us), **options)
 
 

@@ -51,8 +51,14 @@ def connect(url: str, key: str | None) -> Iterator[QuietlyClient]:
 
     A missing key is refused before any request: the server would only answer 401.
     """
+    if not key or url == DEFAULT_URL:  # not given: the config file may name them
+        from quietly.settings import get_settings
+
+        settings = get_settings()
+        key, url = key or settings.api_key, settings.url if url == DEFAULT_URL else url
     if not key:
-        raise fail("no API key: pass --key or set QUIETLY_API_KEY")
+        raise fail("no API key: pass --key, set QUIETLY_API_KEY or put api_key in the "
+                   "config file")
     try:
         with QuietlyClient(url, key) as client:
             yield client

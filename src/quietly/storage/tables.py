@@ -38,6 +38,8 @@ __all__ = [
     "GroupRow",
     "OutboxRow",
     "RouteRow",
+    "UserRow",
+    "UserSessionRow",
     "WebSessionRow",
     "WindowJobRow",
     "WindowRow",
@@ -383,3 +385,45 @@ class WorkerTaskRow(Base):
 
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     last_run_at: Mapped[datetime]
+
+
+# --- people signed in with OpenID Connect or through a trusted proxy (issue 15) ------------
+
+
+class UserRow(Base):
+    """A person known from an identity provider: ``(issuer, subject)`` names them for good.
+
+    ``issuer`` is the OpenID provider's issuer URL, or ``proxy`` for identities a trusted
+    reverse proxy asserted. Email and name are refreshed at every sign-in.
+    """
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(320))
+    name: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    last_sign_in_at: Mapped[datetime]
+
+
+class UserSessionRow(Base):
+    """A browser session of a person; only the token's hash is kept (like ``web_sessions``).
+
+    The workspace and role are those the provider's claims mapped to at sign-in; the ID token
+    is kept only to name the session to the provider's end-session endpoint at sign-out.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    id_token: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -19,7 +19,7 @@ def install_web(app: FastAPI) -> None:
     # Imported here so that ``quietly.web.ical`` (used by the CLI) does not load the UI.
     from fastapi.staticfiles import StaticFiles
 
-    from quietly.web import editor, feeds, pages, status
+    from quietly.web import docs, editor, feeds, pages, sso, status
     from quietly.web.auth import NotSignedIn, UiError
     from quietly.web.errors import on_not_signed_in, on_ui_error
     from quietly.web.render import STATIC_DIR
@@ -31,3 +31,5 @@ def install_web(app: FastAPI) -> None:
     app.include_router(status.router)
     app.include_router(editor.router)
     app.include_router(pages.router)
+    app.include_router(sso.router)
+    app.include_router(docs.router)  # /docs with the vendored Swagger UI (offline)

@@ -11,14 +11,19 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import UTC, datetime
+from functools import lru_cache
 from urllib.parse import quote
 
 from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 
 from quietly.api.deps import get_state
+from quietly.api.proxies import TRUSTED_SCOPE_KEY
+from quietly.core.errors import NotFound
+from quietly.core.identity import RoleRule, grant_for, parse_groups, parse_role_map
 from quietly.core.records import Role
-from quietly.services import web_sessions
+from quietly.services import users, web_sessions
+from quietly.services.users import Identity
 from quietly.services.web_sessions import WebSession
 
 __all__ = ["SESSION_COOKIE", "SIGNIN_CSRF_COOKIE", "NotSignedIn", "UiError", "check_csrf",
@@ -54,13 +59,62 @@ def not_signed_in_response(exc: NotSignedIn) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
+def unmapped_message(identity: Identity) -> str:
+    groups = ", ".join(identity.groups) or "none"
+    return (f"{identity.actor} signed in at the provider, but none of their groups ({groups}) "
+            "is given a role here. Ask an administrator to add one to QUIETLY_SSO_ROLES.")
+
+
+@lru_cache(maxsize=4)
+def role_rules(text: str) -> tuple[RoleRule, ...]:
+    return parse_role_map(text)
+
+
+def proxy_identity(request: Request) -> Identity | None:
+    """The person a trusted proxy vouches for on this request (``proxy_identity`` on), or None.
+
+    ``api.proxies`` has already removed these headers from requests of any other peer.
+    """
+    if not request.scope.get(TRUSTED_SCOPE_KEY) or not get_state(
+            request).settings.proxy_identity:
+        return None
+    headers = request.headers
+    email = headers.get("x-forwarded-email", "").strip()[:320]
+    user = headers.get("x-forwarded-user", "").strip()[:255]
+    if not (email or user):
+        return None
+    name = headers.get("x-forwarded-preferred-username", "").strip()[:200] or None
+    return Identity(users.PROXY_ISSUER, subject=user or email, email=email or None, name=name,
+                    groups=parse_groups(headers.get("x-forwarded-groups", "")[:8000]))
+
+
+def _proxy_session(request: Request, identity: Identity) -> WebSession:
+    state = get_state(request)
+    grant = grant_for(role_rules(state.settings.sso_roles), identity.groups)
+    if grant is None:
+        raise UiError(403, unmapped_message(identity))
+    try:
+        with state.db.transaction() as db:
+            return users.proxy_session(db, identity, grant, datetime.now(UTC))
+    except NotFound as exc:
+        raise UiError(403, exc.message) from exc
+
+
 def current_session(request: Request) -> WebSession:
-    """The signed-in session of this request; raises NotSignedIn otherwise."""
+    """The signed-in session of this request; raises NotSignedIn otherwise.
+
+    A person vouched for by a trusted proxy comes first (the proxy authenticated this very
+    request); then a session cookie, of a key or of a person signed in with single sign-on.
+    """
+    identity = proxy_identity(request)
+    if identity is not None:
+        return _proxy_session(request, identity)
     token = request.cookies.get(SESSION_COOKIE)
     session = None
     if token:
         with get_state(request).db.read() as db:
-            session = web_sessions.resolve_session(db, token, datetime.now(UTC))
+            session = (web_sessions.resolve_session(db, token, datetime.now(UTC))
+                       or users.resolve_user_session(db, token, datetime.now(UTC)))
     if session is None:
         path = request.url.path
         if request.method != "GET" or path.startswith("/windows/preview"):

@@ -23,7 +23,7 @@ async def on_ui_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, UiError)
     try:
         session = current_session(request)
-    except NotSignedIn:
+    except (NotSignedIn, UiError):  # e.g. a proxy's person with no role: no navigation
         session = None
     return page(request, "error.html", session, status=exc.status,
                 title=_TITLES.get(exc.status, "Something went wrong"), message=exc.message)

@@ -21,7 +21,7 @@ from quietly.services import (
     web_sessions,
     windows,
 )
-from quietly.web import auth
+from quietly.web import auth, sso
 from quietly.web.auth import UiError
 from quietly.web.render import page
 from quietly.web.timeline import build_timeline
@@ -46,9 +46,11 @@ def _safe_next(value: str | None) -> str:
 @router.get("/sign-in")
 def sign_in_page(request: Request, next: Annotated[str | None, Query(max_length=500)] = None
                  ) -> Response:
+    if auth.proxy_identity(request) is not None:  # the proxy has signed this person in
+        return RedirectResponse(_safe_next(next), status_code=303)
     token = auth.signin_csrf(request)
     response = page(request, "sign_in.html", None, signin_csrf=token, next=_safe_next(next),
-                    error=None)
+                    error=None, **sso.sign_in_options(request))
     auth.set_signin_cookie(response, request, token)
     return response
 
@@ -58,12 +60,15 @@ def sign_in(request: Request, api_key: Annotated[str, Form(max_length=500)] = ""
             csrf_token: Annotated[str, Form(max_length=200)] = "",
             next: Annotated[str, Form(max_length=500)] = "/") -> Response:
     auth.check_signin_csrf(request, csrf_token)
+    if not get_state(request).settings.ui_key_sign_in:
+        raise UiError(403, "Signing in with an API key is turned off on this server; use "
+                           "single sign-on.")
     with get_state(request).db.transaction() as db:
         started = web_sessions.start_session(db, api_key, _now()) if api_key.strip() else None
     if started is None:
         return page(request, "sign_in.html", None, status=401,
                     signin_csrf=request.cookies.get(auth.SIGNIN_CSRF_COOKIE, ""),
-                    next=_safe_next(next),
+                    next=_safe_next(next), **sso.sign_in_options(request),
                     error="That key is unknown or revoked. Paste a quietly API key (qly_…).")
     response = RedirectResponse(_safe_next(next), status_code=303)
     auth.set_session_cookie(response, request, started[0])
@@ -75,9 +80,10 @@ def sign_out(request: Request, csrf_token: Annotated[str, Form(max_length=200)] 
              ) -> Response:
     session = auth.current_session(request)
     auth.check_csrf(session, csrf_token)
+    token = request.cookies.get(auth.SESSION_COOKIE, "")
     with get_state(request).db.transaction() as db:
-        web_sessions.end_session(db, request.cookies.get(auth.SESSION_COOKIE, ""))
-    response = RedirectResponse("/sign-in", status_code=303)
+        web_sessions.end_session(db, token)
+    response = sso.after_sign_out(request, session, token)
     auth.clear_cookie(response, request)
     return response
 

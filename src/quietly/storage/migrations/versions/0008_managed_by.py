@@ -1,7 +1,7 @@
 """maintenance as code: a stable key and the managing source on windows and target groups
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-06 11:45:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,95 @@
+"""The access log: one JSON line per request, written when the response has been sent.
+
+``{"ts": "2026-12-06T12:00:00.123456Z", "event": "request", "method": "GET", "path":
+"/windows", "route": "/windows", "status": 200, "ms": 3.1, "client": "203.0.113.7",
+"user_agent": "…"}``
+
+``client`` is the address after ``api.proxies`` (the real client behind a trusted proxy).
+Secrets in paths (calendar feed tokens) are replaced by ``…``; the query string is not
+logged (it may carry them too). Decisions (``/api/v1/decide``) are left out unless
+``QUIETLY_ACCESS_LOG_DECISIONS`` is on: they are the hot path, one per alert, and the
+protocol-level fast path that answers most of them never reaches this middleware at all
+(``api.server.server_config`` turns that fast path off when decisions are to be logged).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from quietly.api.middleware import ROUTE_KEY
+
+__all__ = ["DECIDE_PATH", "AccessLog", "open_stream"]
+
+DECIDE_PATH = "/api/v1/decide"
+_SECRET_PARAMS = ("token",)
+
+
+def open_stream(path: str | None) -> TextIO:
+    """stdout, or a file opened for appending (line-buffered, so each line lands whole)."""
+    if not path or path == "-":
+        return sys.stdout
+    return open(path, "a", buffering=1, encoding="utf-8")  # open for the life of the app
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp, stream: TextIO, log_decisions: bool = False) -> None:
+        self.app = app
+        self.log_decisions = log_decisions
+        self._lock = threading.Lock()  # sync endpoints run in threads; keep lines whole
+        self._log = structlog.wrap_logger(
+            structlog.PrintLogger(file=stream),
+            processors=[structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+                        structlog.processors.JSONRenderer()])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or (scope["path"] == DECIDE_PATH and not self.log_decisions):
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def record_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, record_status)
+        finally:
+            self._write(scope, status, time.perf_counter() - started)
+
+    def _write(self, scope: Scope, status: int, seconds: float) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path", None) or scope.get(ROUTE_KEY)
+        client = scope.get("client")
+        fields: dict[str, Any] = {
+            "method": scope["method"], "path": _redacted(scope), "route": template,
+            "status": status, "ms": round(seconds * 1000, 2),
+            "client": client[0] if client else None,
+            "user_agent": _header(scope, b"user-agent")[:200] or None}
+        with self._lock:
+            self._log.info("request", **fields)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
+def _redacted(scope: Scope) -> str:
+    path: str = scope["path"]
+    params = scope.get("path_params") or {}
+    for name in _SECRET_PARAMS:
+        secret = params.get(name)
+        if isinstance(secret, str) and secret:
+            path = path.replace(secret, "…")
+    return path
