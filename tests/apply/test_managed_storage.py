@@ -34,7 +34,7 @@ def test_migration_0008_adds_and_removes_the_columns(tmp_path: Path) -> None:
         added = {"key", "managed_source"}
         assert (added <= _columns(db, "windows"), added <= _columns(db, "target_groups")) == \
             (True, True)
-        command.downgrade(alembic_config(db.engine), "-1")  # 0008 alone
+        command.downgrade(alembic_config(db.engine), "0007")  # the revision before 0008
         assert (added & _columns(db, "windows"), added & _columns(db, "target_groups")) == \
             (set(), set())
         upgrade(db.engine)
