@@ -114,3 +114,52 @@ class Alertmanager:
             if alert["labels"] == labels:
                 return sorted(alert["status"]["silencedBy"])
         return None
+
+
+class Proxy:
+    """A real HTTP proxy in front of Alertmanager that can slow every request (so a kill
+    lands mid-sync) or answer 503 (an Alertmanager behind a failing load balancer)."""
+
+    def __init__(self, target: str, *, delay: float = 0.0) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.delay = delay
+        self.failing = False
+        self.requests = 0
+        proxy = self
+        client = httpx.Client(base_url=target, timeout=10)
+        self._client = client
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                proxy.requests += 1
+                time.sleep(proxy.delay)
+                if proxy.failing:
+                    self.send_response(503)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                answer = client.request(self.command, self.path, content=body or None,
+                                        headers={"content-type": "application/json"})
+                self.send_response(answer.status_code)
+                self.send_header("content-type", answer.headers.get("content-type", ""))
+                self.send_header("content-length", str(len(answer.content)))
+                self.end_headers()
+                self.wfile.write(answer.content)
+
+            do_GET = do_POST = do_DELETE = _forward
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._client.close()
