@@ -180,3 +180,29 @@ def test_two_workers_make_no_duplicate(database_url: str, db: Database, am: Aler
         proxy.close()
         tenant.close()
 
+
+
+def _metric(base_url: str, name: str, workspace: str, sync: str) -> float | None:
+    import httpx2 as httpx
+
+    wanted = f'{name}{{sync="{sync}",workspace="{workspace}"}} '
+    for line in httpx.get(base_url + "/metrics").text.splitlines():
+        if line.startswith(wanted):
+            return float(line.split()[-1])
+    return None
+
+
+@pytest.mark.usefixtures("sync_worker")
+def test_metrics_per_sync(tenant: Tenant, am: Alertmanager, own_am: Alertmanager) -> None:
+    good = make_sync(tenant, am)
+    own_am.stop()
+    bad = make_sync(tenant, own_am)
+    make_window(tenant, targets=[f"service:{unique()}"])
+    eventually(lambda: _metric(tenant.base_url, "quietly_sync_objects", tenant.slug,
+                               good["name"]) == 1, what="objects")
+    eventually(lambda: (_metric(tenant.base_url, "quietly_sync_errors_total", tenant.slug,
+                                bad["name"]) or 0) >= 1, what="errors")
+    assert [_metric(tenant.base_url, "quietly_sync_last_success_timestamp_seconds",
+                    tenant.slug, s["name"]) is not None for s in (good, bad)] == [True, False]
+    assert _metric(tenant.base_url, "quietly_sync_drift_repairs_total", tenant.slug,
+                   good["name"]) == 0
