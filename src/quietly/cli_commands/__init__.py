@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from quietly.cli_commands import maintenance, preview, transfer, windows
+from quietly.cli_commands import maintenance, preview, syncs, transfer, windows
 
 __all__ = ["register"]
 
@@ -23,3 +23,4 @@ def register(app: typer.Typer) -> None:
     app.command("preview")(preview.preview)
     app.command("export")(transfer.export)
     app.command("import")(transfer.import_windows)
+    app.add_typer(syncs.sync_app, name="sync")
