@@ -26,7 +26,8 @@ from quietly.services.syncs import SyncConfig, config_from_row, format_seconds
 from quietly.storage.tables import SyncObjectRow, SyncRow
 
 __all__ = ["RunResult", "claim", "due_syncs", "known_objects", "mark_changed",
-           "record_failure", "record_success", "renew", "sync_status"]
+           "record_failure", "record_success", "renew", "sync_problems_of_window",
+           "sync_status", "sync_statuses"]
 
 MAX_REPAIRS_SHOWN = 20
 MAX_PROBLEMS_SHOWN = 200
@@ -165,6 +166,30 @@ def sync_status(db: Session, principal: Principal, sync_id: int, now: datetime
                                           SyncRow.id == sync_id))
     if row is None:
         raise NotFound(f"no sync with id {sync_id}", field="id")
+    return _status(row, now)
+
+
+def sync_statuses(db: Session, principal: Principal, now: datetime) -> list[dict[str, Any]]:
+    """Every sync of the workspace with its status (the UI's list)."""
+    rows = db.scalars(select(SyncRow).where(SyncRow.workspace_id == principal.workspace_id)
+                      .order_by(SyncRow.id))
+    return [{**_status(row, now), "url": row.url + row.base_path} for row in rows]
+
+
+def sync_problems_of_window(db: Session, principal: Principal, window_id: int
+                            ) -> list[dict[str, Any]]:
+    """What the workspace's syncs could not express of one window: ``{sync, reason}``."""
+    out: list[dict[str, Any]] = []
+    rows = db.execute(select(SyncRow.name, SyncRow.not_expressible)
+                      .where(SyncRow.workspace_id == principal.workspace_id)
+                      .order_by(SyncRow.id))
+    for name, problems in rows:
+        out += [{"sync": name, "reason": p.get("reason", "")} for p in problems or []
+                if p.get("window_id") == window_id]
+    return out
+
+
+def _status(row: SyncRow, now: datetime) -> dict[str, Any]:
     healthy = row.last_success_at is not None and row.failures == 0
     return {"id": row.id, "name": row.name, "healthy": healthy,
             "running": row.lease_until is not None and row.lease_until > now,
