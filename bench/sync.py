@@ -63,6 +63,10 @@ def _seed(db: Database, count: int) -> Principal:
     return principal
 
 
+def clock() -> datetime:
+    return datetime.now(UTC)
+
+
 def _ours(am: Alertmanager, sync_id: int) -> int:
     return sum(1 for s in am.client.get("/api/v2/silences").json()
                if s["status"]["state"] != "expired"
@@ -80,7 +84,6 @@ def run(count: int) -> dict[str, Any]:
     seeded_at = time.perf_counter()
     principal = _seed(db, count)
     seed_s = time.perf_counter() - seeded_at
-    clock = lambda: datetime.now(UTC)  # noqa: E731
     run_settings = RunSettings(worker_id="bench", allow_private=True,
                                lease=timedelta(seconds=60))
     with Alertmanager(timeout=60) as am:
