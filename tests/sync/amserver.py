@@ -87,7 +87,8 @@ class Alertmanager:
         return found
 
     def live(self, sync_id: int | None = None) -> list[dict[str, Any]]:
-        """Active and pending silences; with ``sync_id`` only that sync's (by tag)."""
+        """Active and pending silences; with ``sync_id`` only that sync's (by tag; sync ids
+        are never reused, so the workspace need not be checked)."""
         out = []
         for silence in self.silences():
             if silence["status"]["state"] == "expired":

@@ -37,6 +37,20 @@ def sync_worker(db: Database) -> Iterator[Worker]:
     made.stop()
 
 
+_CREATED: list[tuple[Tenant, int]] = []
+
+
+@pytest.fixture(autouse=True)
+def _delete_syncs() -> Iterator[None]:
+    """Each test's syncs go when it ends: a sync left pointing at a stopped Alertmanager
+    would keep failing (and logging) through the rest of the session."""
+    yield
+    while _CREATED:
+        tenant, sync_id = _CREATED.pop()
+        tenant.admin.delete(f"/api/v1/syncs/{sync_id}")
+        tenant.close()
+
+
 def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
@@ -46,11 +60,14 @@ def now() -> datetime:
 
 
 def make_sync(tenant: Tenant, am: Alertmanager, **extra: Any) -> dict[str, Any]:
-    body = {"name": "am-" + uuid.uuid4().hex[:6], "url": am.url, "interval": "1s",
+    # An hour: what happens within the test is driven by the change marks, not the interval
+    # (tests of drift repair pass interval="1s").
+    body = {"name": "am-" + uuid.uuid4().hex[:6], "url": am.url, "interval": "1h",
             "target_labels": {"service": "service", "host": "instance"}, **extra}
     response = tenant.admin.post("/api/v1/syncs", json=body)
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
+    _CREATED.append((tenant, int(result["id"])))
     return result
 
 

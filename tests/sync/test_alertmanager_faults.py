@@ -67,7 +67,7 @@ def keys(am: Alertmanager, sync_id: int) -> Counter[str]:
 @pytest.mark.usefixtures("sync_worker")
 def test_restarted_with_empty_storage_gets_its_silences_back(tenant: Tenant,
                                                              own_am: Alertmanager) -> None:
-    sync = make_sync(tenant, own_am)
+    sync = make_sync(tenant, own_am, interval="1s")
     for _ in range(3):
         make_window(tenant, targets=[f"service:{unique()}"])
     eventually(lambda: len(own_am.live(sync["id"])) == 3, what="three silences")
@@ -83,7 +83,7 @@ def test_restarted_with_empty_storage_gets_its_silences_back(tenant: Tenant,
 
 @pytest.mark.usefixtures("sync_worker")
 def test_silence_expired_by_hand_is_recreated(tenant: Tenant, am: Alertmanager) -> None:
-    sync = make_sync(tenant, am)
+    sync = make_sync(tenant, am, interval="1s")
     make_window(tenant, targets=[f"service:{unique()}"])
     first = eventually(lambda: am.live(sync["id"]), what="silence")
     am.expire(first[0]["id"])
@@ -97,7 +97,7 @@ def test_silence_expired_by_hand_is_recreated(tenant: Tenant, am: Alertmanager) 
 def test_alertmanager_down_counts_errors_then_converges(tenant: Tenant, am: Alertmanager,
                                                         own_am: Alertmanager) -> None:
     own_am.stop()
-    down = make_sync(tenant, own_am)
+    down = make_sync(tenant, own_am, interval="1s")
     healthy = make_sync(tenant, am)
     target = unique("svc")
     make_window(tenant, targets=[f"service:{target}"])
@@ -117,7 +117,7 @@ def test_5xx_is_retried_then_converges(tenant: Tenant, am: Alertmanager) -> None
     proxy = Proxy(am.url)
     try:
         proxy.failing = True
-        sync = make_sync(tenant, am, url=proxy.url)
+        sync = make_sync(tenant, am, url=proxy.url, interval="1s")
         make_window(tenant, targets=[f"service:{unique()}"])
         eventually(lambda: "503" in str(status(tenant, sync["id"])["last_error"]),
                    what="5xx recorded")
@@ -168,7 +168,7 @@ def test_two_workers_make_no_duplicate(database_url: str, db: Database, am: Aler
         _many_windows(tenant, 60)
         procs += [start_worker(database_url, tmp_path, tmp_path / f"w{i}.log")
                   for i in range(2)]
-        sync = make_sync(tenant, am, url=proxy.url)
+        sync = make_sync(tenant, am, url=proxy.url, interval="1s")
         eventually(lambda: len(am.live(sync["id"])) >= 60, timeout=90, what="converged")
         for _ in range(3):  # further runs by either worker change nothing
             before = proxy.requests

@@ -383,7 +383,10 @@ class SyncRow(Base):
     """
 
     __tablename__ = "syncs"
-    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_syncs_ws_name"),)
+    # AUTOINCREMENT: a deleted sync's id is never given to a new one on SQLite either, so a
+    # tag naming it (in silences left behind) never looks like another sync's.
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_syncs_ws_name"),
+                      {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("workspace_id", "name", name="uq_syncs_ws_name"),
+        sqlite_autoincrement=True,  # a deleted sync's id (named in tags) is never reused
     )
     op.create_table(
         "sync_objects",
