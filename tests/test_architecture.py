@@ -13,10 +13,13 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "quietly"
 # package → quietly packages it must never import
 FORBIDDEN: dict[str, tuple[str, ...]] = {
     "core": ("storage", "services", "api", "compat", "web", "worker", "notify",
-             "integrations", "cli", "settings", "client"),
-    "storage": ("services", "api", "compat", "web", "worker", "notify", "integrations", "cli"),
-    "services": ("api", "compat", "web", "cli"),
-    "notify": ("api", "compat", "web", "cli"),
+             "integrations", "cli", "settings", "client", "sync"),
+    "storage": ("services", "api", "compat", "web", "worker", "notify", "integrations", "cli",
+                "sync"),
+    "services": ("api", "compat", "web", "cli", "sync"),
+    "notify": ("api", "compat", "web", "cli", "sync"),
+    # worker → sync → services, core, storage (and notify's destination guard).
+    "sync": ("api", "compat", "web", "cli", "worker", "integrations", "client"),
 }
 # The pure core may use only the standard library and these.
 CORE_THIRD_PARTY = {"dateutil", "cronsim", "tzdata"}

@@ -7,10 +7,11 @@ only for targets that windows name (``quietly_maintenance_active``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 __all__ = [
@@ -25,8 +26,10 @@ __all__ = [
     "OUTBOX_BACKLOG",
     "REGISTRY",
     "REQUEST_LATENCY",
+    "SYNCS",
     "WINDOWS_BY_STATE",
     "WORKER_LAG",
+    "SyncFigures",
 ]
 
 # No ``*_created`` series: one extra series per label set, which no dashboard reads.
@@ -107,3 +110,53 @@ DELIVERIES = Counter("quietly_deliveries_total", "Delivery attempts, by channel 
 WORKER_LAG = Gauge("quietly_worker_lag_seconds",
                    "How far behind its due instant the worker handled the latest transition.",
                    registry=REGISTRY)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncFigures:
+    """One sync's figures as the store holds them (all processes share them)."""
+
+    workspace: str
+    sync: str
+    objects: int
+    errors_total: int
+    repairs_total: int
+    last_success: float | None  # Unix seconds
+
+
+class _SyncCollector(Collector):
+    """``quietly_sync_*`` per sync, from a snapshot of the store taken at scrape time.
+
+    The counters live in the database (any worker process may run a sync), so they are
+    exposed as counters read from there rather than incremented in this process.
+    """
+
+    def __init__(self) -> None:
+        self.figures: list[SyncFigures] = []
+
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
+        labels = ["workspace", "sync"]
+        objects = GaugeMetricFamily("quietly_sync_objects",
+                                    "Objects (silences) a sync holds in its system.",
+                                    labels=labels)
+        errors = CounterMetricFamily("quietly_sync_errors",
+                                     "Sync runs that failed (unreachable, 5xx, refused).",
+                                     labels=labels)
+        success = GaugeMetricFamily("quietly_sync_last_success_timestamp_seconds",
+                                    "When a sync last finished a run without error.",
+                                    labels=labels)
+        repairs = CounterMetricFamily("quietly_sync_drift_repairs",
+                                      "Objects recreated or corrected after drift.",
+                                      labels=labels)
+        for f in self.figures:
+            key = [f.workspace, f.sync]
+            objects.add_metric(key, f.objects)
+            errors.add_metric(key, f.errors_total)
+            repairs.add_metric(key, f.repairs_total)
+            if f.last_success is not None:
+                success.add_metric(key, f.last_success)
+        yield from (objects, errors, success, repairs)
+
+
+SYNCS = _SyncCollector()
+REGISTRY.register(SYNCS)

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # Secure cookies need HTTPS; a local development server may turn this off.
     cookie_secure: bool = True
     webhook_allow_private: bool = False
+    public_url: str | None = Field(
+        default=None, description="The address people reach this server at "
+        "(https://quietly.example.com); links to windows written into Alertmanager silences.")
     metrics_token: str | None = Field(
         default=None, description="When set, /metrics answers only requests with "
         "'Authorization: Bearer <token>' (its series name workspaces and targets).")

@@ -23,6 +23,7 @@ from quietly.api.native import alerts as alerts_api
 from quietly.api.native import apply as apply_api
 from quietly.api.native import calendar as calendar_api
 from quietly.api.native import channels as channels_api
+from quietly.api.native import syncs as syncs_api
 from quietly.api.native.fastpath import DecideShortcut
 from quietly.api.problems import install_problem_handlers
 from quietly.api.proxies import TrustedProxies, parse_networks
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(alertmanager.router)
     app.include_router(admin.router)
     app.include_router(channels_api.router)
+    app.include_router(syncs_api.router)
     app.include_router(health_api.router)
     app.include_router(pagertree.router)
     app.include_router(ionhour.router)

@@ -14,6 +14,7 @@ from quietly.cli_commands import (
     ascode,
     maintenance,
     preview,
+    syncs,
     transfer,
     windows,
 )
@@ -40,3 +41,4 @@ def register(app: typer.Typer) -> None:
     app.command("plan")(ascode.plan)  # maintenance as code
     app.command("apply")(ascode.apply)
     app.command("schema")(ascode.schema)
+    app.add_typer(syncs.sync_app, name="sync")

@@ -7,6 +7,8 @@
 - ``quietly_windows{workspace,state}``: live windows by stored state.
 - ``quietly_outbox_backlog{status}``: pending, delivering and failed messages.
 - ``quietly_worker_lag_seconds``: how long the most overdue job or first delivery has waited.
+- ``quietly_sync_objects``, ``quietly_sync_errors_total``, ``quietly_sync_drift_repairs_total``,
+  ``quietly_sync_last_success_timestamp_seconds`` ``{workspace,sync}``: each sync's figures.
 """
 
 from __future__ import annotations
@@ -17,10 +19,17 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from quietly.core import lifecycle
-from quietly.metrics import MAINTENANCE_ACTIVE, OUTBOX_BACKLOG, WINDOWS_BY_STATE, WORKER_LAG
+from quietly.metrics import (
+    MAINTENANCE_ACTIVE,
+    OUTBOX_BACKLOG,
+    SYNCS,
+    WINDOWS_BY_STATE,
+    WORKER_LAG,
+    SyncFigures,
+)
 from quietly.services.deliveries import backlog_counts
 from quietly.storage.mappers import window_record_from_row
-from quietly.storage.tables import OutboxRow, WindowJobRow, WindowRow, WorkspaceRow
+from quietly.storage.tables import OutboxRow, SyncRow, WindowJobRow, WindowRow, WorkspaceRow
 
 __all__ = ["refresh_gauges"]
 
@@ -67,6 +76,16 @@ def _lag(db: Session, now: datetime) -> float:
     return max(waits, default=0.0)
 
 
+def _syncs(db: Session, slugs: dict[int, str]) -> None:
+    rows = db.execute(select(SyncRow.workspace_id, SyncRow.name, SyncRow.objects,
+                             SyncRow.errors_total, SyncRow.repairs_total,
+                             SyncRow.last_success_at).order_by(SyncRow.id))
+    SYNCS.figures = [
+        SyncFigures(slugs.get(ws, str(ws)), name, objects, errors, repairs,
+                    None if success is None else success.timestamp())
+        for ws, name, objects, errors, repairs, success in rows]
+
+
 def refresh_gauges(db: Session, now: datetime, *, max_targets: int = 10_000) -> None:
     """Recompute every store-derived gauge (called by ``/metrics`` before rendering);
     ``quietly_maintenance_active`` keeps at most ``max_targets`` series."""
@@ -76,3 +95,4 @@ def refresh_gauges(db: Session, now: datetime, *, max_targets: int = 10_000) -> 
     for status, count in backlog_counts(db).items():
         OUTBOX_BACKLOG.labels(status).set(count)
     WORKER_LAG.set(_lag(db, now))
+    _syncs(db, slugs)

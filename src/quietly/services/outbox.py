@@ -32,6 +32,7 @@ from quietly.core import lifecycle
 from quietly.core.codec import format_instant
 from quietly.core.records import WindowRecord
 from quietly.services import channels as channel_service
+from quietly.services import sync_state
 from quietly.services.channels import Channel
 from quietly.services.serialize import window_to_json
 from quietly.storage.bulk import insert_from_json, json_rows
@@ -192,6 +193,16 @@ def enqueue_window_event(db: Session, workspace_id: int, window_id: int, action:
     enqueue_event(db, message, targets, now)
     _schedule_job(db, row, record, action, now)
     notify_change(db, f"w:{workspace_id}:{window_id}")
+    sync_state.mark_changed(db, workspace_id)
+
+
+@event.listens_for(Session, "after_flush")
+def _mark_syncs_on_group_changes(session: Session, _context: Any) -> None:
+    """A group's membership is part of every sync's desired silences: make them due."""
+    workspaces = {obj.workspace_id for obj in (*session.new, *session.dirty, *session.deleted)
+                  if isinstance(obj, GroupRow)}
+    for workspace_id in sorted(workspaces):
+        sync_state.mark_changed(session.connection(), workspace_id)
 
 
 @event.listens_for(Session, "after_flush")

@@ -38,6 +38,8 @@ __all__ = [
     "GroupRow",
     "OutboxRow",
     "RouteRow",
+    "SyncObjectRow",
+    "SyncRow",
     "UserRow",
     "UserSessionRow",
     "WebSessionRow",
@@ -427,3 +429,68 @@ class UserSessionRow(Base):
     id_token: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class SyncRow(Base):
+    """A sync target: another system (an Alertmanager cluster) whose silences quietly keeps
+    equal to the workspace's windows, with the run state its reconciler keeps.
+
+    ``change_seq`` is bumped in the transaction of every window or group change of the
+    workspace; a run copies it to ``seen_seq`` when it claims the lease, so a change committed
+    after the claim always leaves the row due again. ``lease_until``/``leased_by`` make one
+    reconciler per sync at a time across processes (claimed with a conditional UPDATE).
+    """
+
+    __tablename__ = "syncs"
+    # AUTOINCREMENT: a deleted sync's id is never given to a new one on SQLite either, so a
+    # tag naming it (in silences left behind) never looks like another sync's.
+    __table_args__ = (UniqueConstraint("workspace_id", "name", name="uq_syncs_ws_name"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(Text)
+    base_path: Mapped[str] = mapped_column(String(500))
+    target_labels: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    lead_seconds: Mapped[int] = mapped_column(Integer)
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    allow_all_targets: Mapped[bool] = mapped_column(Boolean, default=False)
+    basic_username: Mapped[str | None] = mapped_column(String(200))
+    # Write-only: basic password, bearer token and extra header values (never returned).
+    secrets: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    # Run state, written by the reconciler.
+    change_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    seen_seq: Mapped[int] = mapped_column(BigInteger, default=-1)
+    next_run_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    leased_by: Mapped[str | None] = mapped_column(String(100))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_run_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    errors_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    repairs_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    objects: Mapped[int] = mapped_column(Integer, default=0)
+    # {"created","changed","removed","requests"} of the last run, recent repairs and the
+    # windows (or parts of them) that cannot be expressed, with reasons.
+    last_run: Mapped[dict[str, Any]]
+    repairs: Mapped[list[Any]]
+    not_expressible: Mapped[list[Any]]
+
+
+class SyncObjectRow(Base):
+    """An object a sync made and saw last run (its key is the tag quietly wrote into it):
+    what tells a repair (an object that vanished or was changed by hand) from a change."""
+
+    __tablename__ = "sync_objects"
+
+    sync_id: Mapped[int] = mapped_column(ForeignKey("syncs.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(200))
+    ends_at: Mapped[datetime]

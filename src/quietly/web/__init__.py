@@ -20,6 +20,7 @@ def install_web(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
 
     from quietly.web import docs, editor, feeds, pages, sso, status
+    from quietly.web import syncs as sync_pages
     from quietly.web.auth import NotSignedIn, UiError
     from quietly.web.errors import on_not_signed_in, on_ui_error
     from quietly.web.render import STATIC_DIR
@@ -33,3 +34,4 @@ def install_web(app: FastAPI) -> None:
     app.include_router(pages.router)
     app.include_router(sso.router)
     app.include_router(docs.router)  # /docs with the vendored Swagger UI (offline)
+    app.include_router(sync_pages.router)

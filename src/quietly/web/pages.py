@@ -18,6 +18,7 @@ from quietly.services import (
     calendar_feeds,
     deliveries,
     extensions,
+    sync_state,
     web_sessions,
     windows,
 )
@@ -176,10 +177,11 @@ def _window_context(request: Request, window_id: int) -> tuple[Any, dict[str, An
                                              channel_id=None, status=None, limit=20,
                                              cursor=None)
         children = extensions.extensions_of(db, principal, window_id)
+        not_synced = sync_state.sync_problems_of_window(db, principal, window_id)
     return session, {
         "record": record, "state": lifecycle.state_at(window, now).value,
         "occurrences": upcoming, "now": now, "audit": list(reversed(log)),
-        "deliveries": sent, "extensions": children,
+        "deliveries": sent, "extensions": children, "not_synced": not_synced,
         "zone": getattr(record.fields.schedule, "timezone", None)
         or principal.workspace_timezone,
     }

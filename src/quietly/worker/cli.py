@@ -11,6 +11,7 @@ import structlog
 from quietly.settings import Settings
 from quietly.storage.db import Database
 from quietly.storage.migrate import upgrade
+from quietly.sync.runner import run_settings
 from quietly.worker.runner import Worker
 
 __all__ = ["run_worker"]
@@ -22,7 +23,8 @@ def run_worker(settings: Settings) -> None:
     """Run one standalone worker against the configured database until told to stop."""
     db = Database(settings.effective_database_url)
     upgrade(db.engine)
-    worker = Worker(db, allow_private=settings.webhook_allow_private)
+    worker = Worker(db, allow_private=settings.webhook_allow_private,
+                        sync_settings=run_settings(settings))
     stopping = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:

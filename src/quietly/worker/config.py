@@ -40,6 +40,13 @@ class WorkerConfig(BaseSettings):
                                   description="Delivered, failed and skipped messages are "
                                               "deleted from the log after this long.")
     http_timeout_seconds: float = Field(default=10.0, gt=0)
+    sync_poll_seconds: float = Field(default=0.25, gt=0,
+                                     description="How often due syncs are sought.")
+    sync_lease_seconds: float = Field(default=30.0, gt=0,
+                                      description="A running sync's lease (renewed while it "
+                                                  "runs); a killed worker's sync is taken "
+                                                  "over after this.")
+    sync_concurrency: int = Field(default=4, ge=1, le=64, description="Syncs run at once.")
     max_response_bytes: int = Field(default=64 * 1024, ge=0)
 
     @property

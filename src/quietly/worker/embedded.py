@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from quietly.services.decisions import DecisionService
 from quietly.settings import Settings
 from quietly.storage.db import Database
+from quietly.sync.runner import run_settings
 from quietly.worker.listener import ChangeListener
 from quietly.worker.runner import Worker
 
@@ -38,7 +39,8 @@ def start_background(settings: Settings, db: Database, decisions: DecisionServic
     if listener is not None:
         stoppers.append(listener.stop)
     if settings.run_worker:
-        worker = Worker(db, allow_private=settings.webhook_allow_private)
+        worker = Worker(db, allow_private=settings.webhook_allow_private,
+                        sync_settings=run_settings(settings))
         worker.start()
         stoppers.append(worker.stop)
 

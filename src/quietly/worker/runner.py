@@ -18,11 +18,13 @@ import structlog
 
 from quietly.notify import HttpTransport, Transport
 from quietly.storage.db import Database
+from quietly.sync.runner import RunSettings
 from quietly.worker.config import WorkerConfig
 from quietly.worker.delivery import Deliverer
 from quietly.worker.endings import handle_occurrence_end
 from quietly.worker.jobs import ensure_jobs, process_due_jobs
 from quietly.worker.periodic import PeriodicTask, default_tasks, run_due_tasks
+from quietly.worker.syncs import SyncLoop
 
 __all__ = ["Worker"]
 
@@ -39,7 +41,8 @@ class Worker:
     def __init__(self, database: Database, config: WorkerConfig | None = None, *,
                  allow_private: bool = False, transport: Transport | None = None,
                  clock: Callable[[], datetime] = _utcnow,
-                 tasks: list[PeriodicTask] | None = None) -> None:
+                 tasks: list[PeriodicTask] | None = None,
+                 sync_settings: RunSettings | None = None) -> None:
         self.config = config or WorkerConfig()
         self._tasks = (default_tasks(timedelta(days=self.config.retention_days))
                        if tasks is None else tasks)
@@ -52,6 +55,8 @@ class Worker:
             max_response_bytes=self.config.max_response_bytes)
         self._deliverer = Deliverer(database, self._transport, self.config, self.worker_id,
                                     clock)
+        self._syncs = SyncLoop(database, self._sync_settings(sync_settings, allow_private),
+                               clock, self.config.sync_concurrency)
         self._stop = threading.Event()
         self._threads = [
             threading.Thread(target=self._loop, args=(self._jobs_round,
@@ -62,7 +67,18 @@ class Worker:
                              name="quietly-delivery", daemon=True),
             threading.Thread(target=self._loop, args=(self._periodic_round, 30.0),
                              name="quietly-periodic", daemon=True),
+            threading.Thread(target=self._loop, args=(self._syncs.run_once,
+                                                      self.config.sync_poll_seconds),
+                             name="quietly-syncs", daemon=True),
         ]
+
+    def _sync_settings(self, given: RunSettings | None, allow_private: bool) -> RunSettings:
+        from dataclasses import replace
+
+        base = given or RunSettings(worker_id=self.worker_id, allow_private=allow_private)
+        return replace(base, worker_id=self.worker_id,
+                       lease=timedelta(seconds=self.config.sync_lease_seconds),
+                       http_timeout=self.config.http_timeout_seconds)
 
     def start(self) -> None:
         with self._db.transaction() as db:
@@ -77,6 +93,7 @@ class Worker:
             if thread.is_alive():
                 thread.join(timeout=15)
         self._deliverer.close()
+        self._syncs.close()
         if self._own_transport and isinstance(self._transport, HttpTransport):
             self._transport.close()
 

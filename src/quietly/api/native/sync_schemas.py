@@ -1,0 +1,130 @@
+"""Schemas of syncs (…Create, …Update, …Public, …Status)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SyncType = Literal["alertmanager"]
+SyncName = Annotated[str, Field(min_length=1, max_length=200, examples=["prod"])]
+Url = Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^[hH][tT][tT][pP][sS]?://",
+                           examples=["http://alertmanager.example.com:9093"])]
+BasePath = Annotated[str, Field(min_length=1, max_length=500, examples=["/api/v2"],
+                                description="Where the v2 API lives: '/api/v2' for "
+                                "Alertmanager, '/api/alertmanager/grafana/api/v2' for Grafana, "
+                                "'/alertmanager/api/v2' for Mimir and Cortex.")]
+ShortDuration = Annotated[str, Field(min_length=1, max_length=32, examples=["24h", "60s"],
+                                     description="'24h', '90m', '60s' or ISO 8601 'PT24H'.")]
+Kind = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+Label = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
+HeaderName = Annotated[str, Field(min_length=1, max_length=100,
+                                  pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")]
+HeaderValue = Annotated[str, Field(max_length=2000)]
+TargetLabels = Annotated[dict[Kind, Label], Field(
+    max_length=100, examples=[{"service": "service", "host": "instance"}],
+    description="Which alert label each target kind stands for; null: the Alertmanager "
+                "receiver's rule (QUIETLY_ALERTMANAGER_TARGET_LABELS).")]
+Secret = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BasicAuth(Strict):
+    username: Annotated[str, Field(min_length=1, max_length=200)]
+    password: Secret
+
+
+class SyncCreate(Strict):
+    type: SyncType = "alertmanager"
+    name: SyncName
+    url: Url
+    base_path: BasePath = "/api/v2"
+    target_labels: TargetLabels | None = None
+    lead: ShortDuration = "24h"
+    interval: ShortDuration = Field(default="60s", description="Drift repair interval, "
+                                                               "at least 1s.")
+    allow_all_targets: bool = False
+    basic_auth: BasicAuth | None = Field(default=None, description="Write-only.")
+    bearer_token: Secret | None = Field(default=None, description="Write-only.")
+    headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, max_length=20,
+                                                   description="Write-only values.")
+
+
+class SyncUpdate(Strict):
+    name: SyncName | None = None
+    url: Url | None = None
+    base_path: BasePath | None = None
+    target_labels: TargetLabels | None = None
+    lead: ShortDuration | None = None
+    interval: ShortDuration | None = None
+    allow_all_targets: bool | None = None
+    basic_auth: BasicAuth | None = Field(default=None, description="null removes it.")
+    bearer_token: Secret | None = Field(default=None, description="null removes it.")
+    headers: dict[HeaderName, HeaderValue] | None = Field(default=None, max_length=20)
+
+
+class SyncPublic(BaseModel):
+    id: int
+    type: SyncType
+    name: str
+    url: str
+    base_path: str
+    target_labels: dict[str, str] | None
+    lead: str
+    interval: str
+    allow_all_targets: bool
+    basic_auth_username: str | None
+    basic_auth_password_set: bool
+    bearer_token_set: bool
+    headers: list[str] = Field(description="The names of the extra headers (values are "
+                                           "write-only).")
+    created_at: str
+    updated_at: str
+
+
+class SyncList(BaseModel):
+    syncs: list[SyncPublic]
+
+
+class NotExpressiblePublic(BaseModel):
+    window_id: int
+    window_name: str
+    reason: str
+
+
+class RepairPublic(BaseModel):
+    at: str
+    key: str
+    what: str
+
+
+class LastRunPublic(BaseModel):
+    at: str
+    created: int
+    changed: int
+    removed: int
+    requests: int
+    duration_ms: int
+
+
+class SyncStatus(BaseModel):
+    id: int
+    name: str
+    healthy: bool
+    running: bool
+    objects: int
+    last_run_at: str | None
+    last_success_at: str | None
+    last_error: str | None
+    last_error_at: str | None
+    consecutive_failures: int
+    errors_total: int
+    repairs_total: int
+    next_run_at: str | None
+    interval: str
+    last_run: LastRunPublic | None
+    repairs: list[RepairPublic]
+    not_expressible: list[NotExpressiblePublic]

@@ -1,0 +1,202 @@
+"""``quietly sync list|show|create|update|delete|status``: syncs on a running server (admin).
+
+A sync is named by its id or its name. Secrets (``--basic-password``, ``--bearer-token``,
+``--header`` values) may come from the environment so they stay out of shell history.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from quietly.cli_commands.common import (
+    DEFAULT_URL,
+    JsonOpt,
+    KeyOpt,
+    UrlOpt,
+    connect,
+    emit_json,
+    fail,
+    format_wire_utc,
+    table,
+)
+from quietly.client import QuietlyClient
+
+__all__ = ["sync_app"]
+
+sync_app = typer.Typer(help="Keep Alertmanager silences in step with the windows (admin).",
+                       no_args_is_help=True)
+
+SyncRef = Annotated[str, typer.Argument(help="The sync's id or name.")]
+_TARGET_LABEL_HELP = ("Which alert label a target kind stands for, kind=label (repeatable), "
+                      "e.g. 'host=instance'. Default: the receiver's rule.")
+
+
+def _resolve(client: QuietlyClient, ref: str) -> int:
+    if ref.isdigit():
+        return int(ref)
+    for sync in client.request("GET", "/api/v1/syncs")["syncs"]:
+        if sync["name"] == ref:
+            return int(sync["id"])
+    raise fail(f"no sync named {ref!r}")
+
+
+def _pairs(values: list[str] | None, sep: str, what: str) -> dict[str, str] | None:
+    if not values:
+        return None
+    out: dict[str, str] = {}
+    for raw in values:
+        name, found, value = raw.partition(sep)
+        if not found or not name.strip():
+            raise fail(f"{what}: {raw!r} is not name{sep}value")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _body(**given: Any) -> dict[str, Any]:
+    body = {k: v for k, v in given.items()
+            if v is not None and k not in ("basic_user", "basic_password")}
+    if given.get("basic_user"):
+        body["basic_auth"] = {"username": given["basic_user"],
+                              "password": given.get("basic_password") or ""}
+    return body
+
+
+def _print(sync: dict[str, Any]) -> None:
+    auth = ("basic " + str(sync["basic_auth_username"]) if sync["basic_auth_username"]
+            else "bearer" if sync["bearer_token_set"] else "none")
+    rows = [("id", sync["id"]), ("name", sync["name"]), ("type", sync["type"]),
+            ("url", sync["url"] + sync["base_path"]),
+            ("target labels", sync["target_labels"] or "default (receiver rule)"),
+            ("lead", sync["lead"]), ("interval", sync["interval"]),
+            ("all targets", sync["allow_all_targets"]), ("auth", auth),
+            ("headers", ", ".join(sync["headers"]) or "-")]
+    for name, value in rows:
+        typer.echo(f"{name + ':':15}{value}")
+
+
+NameOpt = Annotated[str | None, typer.Option(help="Name of the sync, e.g. 'prod'.")]
+AmUrlOpt = Annotated[str | None, typer.Option("--am-url", help="Alertmanager's base URL.")]
+BasePathOpt = Annotated[str | None, typer.Option(
+    help="Where the v2 API lives: /api/v2 (Alertmanager), /api/alertmanager/grafana/api/v2 "
+    "(Grafana), /alertmanager/api/v2 (Mimir, Cortex).")]
+TargetLabelOpt = Annotated[list[str] | None, typer.Option("--target-label",
+                                                          help=_TARGET_LABEL_HELP)]
+LeadOpt = Annotated[str | None, typer.Option(help="How far ahead occurrences become "
+                                                  "silences, e.g. 24h.")]
+IntervalOpt = Annotated[str | None, typer.Option(help="Drift repair interval, e.g. 60s.")]
+AllOpt = Annotated[bool | None, typer.Option("--allow-all-targets/--no-all-targets",
+                                             help="Let all_targets windows silence "
+                                                  "everything.")]
+UserOpt = Annotated[str | None, typer.Option(help="Basic auth user name.")]
+PasswordOpt = Annotated[str | None, typer.Option(envvar="QUIETLY_SYNC_BASIC_PASSWORD",
+                                                 help="Basic auth password.",
+                                                 show_default=False)]
+BearerOpt = Annotated[str | None, typer.Option(envvar="QUIETLY_SYNC_BEARER_TOKEN",
+                                               help="Bearer token (Grafana, Mimir, …).",
+                                               show_default=False)]
+HeaderOpt = Annotated[list[str] | None, typer.Option(
+    "--header", help="An extra header 'Name: value' (repeatable), e.g. X-Scope-OrgID.")]
+
+
+@sync_app.command("list")
+def list_syncs(url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False) -> None:
+    """List the workspace's syncs."""
+    with connect(url, key) as client:
+        syncs = client.request("GET", "/api/v1/syncs")["syncs"]
+    if as_json:
+        emit_json(syncs)
+        return
+    table(["ID", "NAME", "URL", "LEAD", "INTERVAL"],
+          [(s["id"], s["name"], s["url"] + s["base_path"], s["lead"], s["interval"])
+           for s in syncs])
+
+
+@sync_app.command("show")
+def show(sync: SyncRef, url: UrlOpt = DEFAULT_URL, key: KeyOpt = None,
+         as_json: JsonOpt = False) -> None:
+    """Show one sync (secrets are never shown, only whether they are set)."""
+    with connect(url, key) as client:
+        found = client.request("GET", f"/api/v1/syncs/{_resolve(client, sync)}")
+    emit_json(found) if as_json else _print(found)
+
+
+@sync_app.command("create")
+def create(name: NameOpt = None, am_url: AmUrlOpt = None, base_path: BasePathOpt = None,
+           target_label: TargetLabelOpt = None, lead: LeadOpt = None,
+           interval: IntervalOpt = None, allow_all_targets: AllOpt = None,
+           basic_user: UserOpt = None, basic_password: PasswordOpt = None,
+           bearer_token: BearerOpt = None, header: HeaderOpt = None,
+           url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False) -> None:
+    """Create a sync: quietly keeps that Alertmanager's silences equal to the windows."""
+    if not name or not am_url:
+        raise fail("a sync needs --name and --am-url")
+    body = _body(name=name, url=am_url, base_path=base_path,
+                 target_labels=_pairs(target_label, "=", "--target-label"), lead=lead,
+                 interval=interval, allow_all_targets=allow_all_targets,
+                 basic_user=basic_user, basic_password=basic_password,
+                 bearer_token=bearer_token, headers=_pairs(header, ":", "--header"))
+    with connect(url, key) as client:
+        created = client.request("POST", "/api/v1/syncs", json=body)
+    emit_json(created) if as_json else _print(created)
+
+
+@sync_app.command("update")
+def update(sync: SyncRef, name: NameOpt = None, am_url: AmUrlOpt = None,
+           base_path: BasePathOpt = None, target_label: TargetLabelOpt = None,
+           lead: LeadOpt = None, interval: IntervalOpt = None,
+           allow_all_targets: AllOpt = None, basic_user: UserOpt = None,
+           basic_password: PasswordOpt = None, bearer_token: BearerOpt = None,
+           header: HeaderOpt = None, url: UrlOpt = DEFAULT_URL, key: KeyOpt = None,
+           as_json: JsonOpt = False) -> None:
+    """Change the fields given; the sync runs again at once."""
+    body = _body(name=name, url=am_url, base_path=base_path,
+                 target_labels=_pairs(target_label, "=", "--target-label"), lead=lead,
+                 interval=interval, allow_all_targets=allow_all_targets,
+                 basic_user=basic_user, basic_password=basic_password,
+                 bearer_token=bearer_token, headers=_pairs(header, ":", "--header"))
+    with connect(url, key) as client:
+        updated = client.request("PATCH", f"/api/v1/syncs/{_resolve(client, sync)}",
+                                 json=body)
+    emit_json(updated) if as_json else _print(updated)
+
+
+@sync_app.command("delete")
+def delete(sync: SyncRef, url: UrlOpt = DEFAULT_URL, key: KeyOpt = None) -> None:
+    """Delete a sync; its silences are left to end by themselves."""
+    with connect(url, key) as client:
+        sync_id = _resolve(client, sync)
+        client.request("DELETE", f"/api/v1/syncs/{sync_id}")
+    typer.echo(f"deleted sync {sync_id}")
+
+
+def _when(value: str | None) -> str:
+    return format_wire_utc(value) if value else "never"
+
+
+@sync_app.command("status")
+def status(sync: SyncRef, url: UrlOpt = DEFAULT_URL, key: KeyOpt = None,
+           as_json: JsonOpt = False) -> None:
+    """Objects held, last success and error, repairs, windows that cannot be expressed.
+    Exits 1 when the last run failed."""
+    with connect(url, key) as client:
+        found = client.request("GET", f"/api/v1/syncs/{_resolve(client, sync)}/status")
+    if as_json:
+        emit_json(found)
+    else:
+        typer.echo(f"{found['name']}: {'healthy' if found['healthy'] else 'NOT healthy'}, "
+                   f"{found['objects']} silences, last success {_when(found['last_success_at'])}")
+        if found["last_error"]:
+            typer.echo(f"last error ({_when(found['last_error_at'])}, "
+                       f"{found['consecutive_failures']} in a row): {found['last_error']}")
+        typer.echo(f"errors {found['errors_total']}, repairs {found['repairs_total']}, "
+                   f"next run {_when(found['next_run_at'])}")
+        for repair in found["repairs"]:
+            typer.echo(f"repaired {format_wire_utc(repair['at'])}: {repair['key']}: "
+                       f"{repair['what']}")
+        for problem in found["not_expressible"]:
+            typer.echo(f"not synced: window {problem['window_id']} "
+                       f"({problem['window_name']}): {problem['reason']}")
+    if found["consecutive_failures"]:
+        raise typer.Exit(1)

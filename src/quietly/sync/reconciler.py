@@ -1,0 +1,274 @@
+"""Reconciliation, system-agnostic: desired objects vs the objects a system holds that are ours.
+
+    desired (from the windows, now)  ─┐
+                                      ├─ plan() ─→ create / change end / remove ─ apply()
+    actual  (adapter.list_own())     ─┘
+
+Every object quietly writes carries a **tag** (``Tag``): the workspace, the sync, the window,
+the occurrence's start and a digest of the object's matchers. The tag is the object's identity
+(``Tag.key``): quietly recognises its own objects by it and never touches one without it, and
+because a run always lists before it creates, a process killed between creating an object and
+recording it finds the object by its tag next time instead of creating a second one. Extra
+objects with one key (left by a bug or a split brain) are removed down to one.
+
+A system plugs in as an ``Adapter`` (list own, create, change end, remove); Alertmanager is
+``sync.alertmanager``. Runs are serialised per sync by a lease held in the database
+(``services.sync_state``); ``apply`` calls ``keep_alive`` between operations to renew it and
+stops when it is lost.
+
+Errors::
+
+    SyncError               a run failed; ``retryable`` says whether trying again can help
+     └── Rejected           the system refused one object (HTTP 4xx): reported as not
+                            expressible, not retried, other objects go on
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from quietly.core import lifecycle
+from quietly.core.codec import format_instant
+from quietly.core.model import Occurrence, Window
+
+__all__ = ["Adapter", "DesiredObject", "LeaseLost", "NotExpressible", "Outcome",
+           "OwnedObject", "Plan", "Rejected", "Repair", "SyncError", "Tag", "apply_plan",
+           "next_wake", "occurrences_in_lead", "plan"]
+
+MAX_OCCURRENCES_PER_WINDOW = 100
+
+
+class SyncError(Exception):
+    """A run could not finish; ``retryable`` is False for errors only a person can fix."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Rejected(SyncError):
+    """The system refused one object as invalid (it would refuse it again)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class LeaseLost(Exception):
+    """Another process took the sync over (this run took longer than its lease)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tag:
+    """What quietly writes into each object to know it again: ``quietly-sync ws=1 s=2
+    w=42 o=2026-12-06T12:00:00Z m=0123456789abcdef``."""
+
+    workspace_id: int
+    sync_id: int
+    window_id: int
+    occurrence_start: datetime
+    digest: str
+
+    PATTERN = re.compile(r"quietly-sync ws=(\d+) s=(\d+) w=(\d+) o=(\S+) m=([0-9a-f]{16})")
+
+    def render(self) -> str:
+        return (f"quietly-sync ws={self.workspace_id} s={self.sync_id} w={self.window_id} "
+                f"o={format_instant(self.occurrence_start)} m={self.digest}")
+
+    @property
+    def key(self) -> str:
+        return f"w{self.window_id}:o{format_instant(self.occurrence_start)}:m{self.digest}"
+
+    @classmethod
+    def find(cls, text: str) -> Tag | None:
+        """The tag inside ``text`` (a comment), or None when there is none."""
+        found = cls.PATTERN.search(text)
+        if found is None:
+            return None
+        try:
+            start = datetime.fromisoformat(found.group(4).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if start.tzinfo is None:
+            return None
+        return cls(int(found.group(1)), int(found.group(2)), int(found.group(3)), start,
+                   found.group(5))
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredObject:
+    """An object that should exist; ``payload`` is what the adapter needs to write it."""
+
+    tag: Tag
+    starts_at: datetime
+    ends_at: datetime
+    payload: object
+
+    @property
+    def key(self) -> str:
+        return self.tag.key
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedObject:
+    """An object of ours the system holds now (``raw`` is the system's own record)."""
+
+    id: str
+    tag: Tag
+    starts_at: datetime
+    ends_at: datetime
+    raw: object = None
+
+    @property
+    def key(self) -> str:
+        return self.tag.key
+
+
+@dataclass(frozen=True, slots=True)
+class NotExpressible:
+    """A window, or a part of one, that the system cannot hold, and why."""
+
+    window_id: int
+    window_name: str
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        return {"window_id": self.window_id, "window_name": self.window_name,
+                "reason": self.reason}
+
+
+class Adapter(Protocol):
+    """One system's four operations. Each raises ``SyncError`` (``Rejected`` for a refused
+    object)."""
+
+    def list_own(self) -> list[OwnedObject]: ...
+
+    def create(self, want: DesiredObject) -> str: ...
+
+    def change_end(self, have: OwnedObject, want: DesiredObject) -> str: ...
+
+    def remove(self, have: OwnedObject) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    create: tuple[DesiredObject, ...] = ()
+    change: tuple[tuple[OwnedObject, DesiredObject], ...] = ()
+    remove: tuple[OwnedObject, ...] = ()
+    keep: tuple[OwnedObject, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not (self.create or self.change or self.remove)
+
+
+def plan(desired: Iterable[DesiredObject], actual: Iterable[OwnedObject]) -> Plan:
+    """What to do so that the owned objects equal the desired ones, matched by tag key.
+
+    Of several owned objects with one key, one is kept (one with the wanted end if any) and the
+    others removed; an owned object whose key nobody wants is removed.
+    """
+    wanted = {d.key: d for d in desired}
+    by_key: dict[str, list[OwnedObject]] = {}
+    for obj in actual:
+        by_key.setdefault(obj.key, []).append(obj)
+    create: list[DesiredObject] = []
+    change: list[tuple[OwnedObject, DesiredObject]] = []
+    remove: list[OwnedObject] = []
+    keep: list[OwnedObject] = []
+    for key, want in wanted.items():
+        have = sorted(by_key.pop(key, []), key=lambda o: (o.ends_at != want.ends_at, o.id))
+        if not have:
+            create.append(want)
+            continue
+        remove += have[1:]
+        if have[0].ends_at == want.ends_at:
+            keep.append(have[0])
+        else:
+            change.append((have[0], want))
+    for leftovers in by_key.values():
+        remove += leftovers
+    return Plan(tuple(create), tuple(change), tuple(remove), tuple(keep))
+
+
+@dataclass(frozen=True, slots=True)
+class Repair:
+    """Drift quietly undid: an object it had made vanished, or its end was changed."""
+
+    key: str
+    what: str
+
+    def to_json(self, at: datetime) -> dict[str, object]:
+        return {"at": format_instant(at), "key": self.key, "what": self.what}
+
+
+@dataclass
+class Outcome:
+    created: int = 0
+    changed: int = 0
+    removed: int = 0
+    repairs: list[Repair] = field(default_factory=list)
+    rejected: list[tuple[DesiredObject, str]] = field(default_factory=list)
+    # key → (object id, end) of every owned object after the run
+    present: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+
+
+def apply_plan(todo: Plan, adapter: Adapter, *, known: Mapping[str, datetime],
+               keep_alive: Callable[[], None] = lambda: None) -> Outcome:
+    """Carry ``todo`` out. ``known`` is key → end of the objects the last run left; creating
+    one of those again, or putting back an end it had, is a repair. ``keep_alive`` runs before
+    each operation (it renews the lease and raises ``LeaseLost`` to stop)."""
+    out = Outcome(present={o.key: (o.id, o.ends_at) for o in todo.keep})
+    for have in todo.remove:
+        keep_alive()
+        adapter.remove(have)
+        out.removed += 1
+    for have, want in todo.change:
+        keep_alive()
+        try:
+            new_id = adapter.change_end(have, want)
+        except Rejected as exc:
+            out.rejected.append((want, str(exc)))
+            continue
+        out.changed += 1
+        out.present[want.key] = (new_id, want.ends_at)
+        if known.get(want.key) == want.ends_at:
+            out.repairs.append(Repair(want.key, "end changed outside quietly; restored"))
+    for want in todo.create:
+        keep_alive()
+        try:
+            new_id = adapter.create(want)
+        except Rejected as exc:
+            out.rejected.append((want, str(exc)))
+            continue
+        out.created += 1
+        out.present[want.key] = (new_id, want.ends_at)
+        if want.key in known:
+            out.repairs.append(Repair(want.key, "missing (expired by hand or lost by a "
+                                                "restart); recreated"))
+    return out
+
+
+def occurrences_in_lead(window: Window, now: datetime, lead: timedelta) -> list[Occurrence]:
+    """The occurrences running at ``now`` or starting before ``now + lead`` (at most
+    ``MAX_OCCURRENCES_PER_WINDOW``, the earliest)."""
+    horizon = now + max(lead, timedelta(microseconds=1))
+    found = lifecycle.window_occurrences(window, now, horizon,
+                                         limit=MAX_OCCURRENCES_PER_WINDOW + 1)
+    return [o for o in found if o.end > now][:MAX_OCCURRENCES_PER_WINDOW]
+
+
+def next_wake(windows: Sequence[Window], now: datetime, lead: timedelta) -> datetime | None:
+    """The first instant after ``now`` at which an occurrence comes within ``lead``: the
+    desired set grows then, so a run should happen then (objects of ended occurrences end
+    by themselves)."""
+    soonest: datetime | None = None
+    after = now + max(lead, timedelta(microseconds=1))
+    for window in windows:
+        nxt = lifecycle.next_occurrence(window, after)
+        if nxt is not None and (soonest is None or nxt.start - lead < soonest):
+            soonest = nxt.start - lead
+    return soonest
