@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 
 from quietly.core.records import Role
@@ -23,6 +24,7 @@ from tests.cli.helpers import client_cli, ok, ok_json, rows
 from tests.conftest import Tenant
 from tests.sync.conftest import make_window
 from tests.sync.icinga_harness import BINARY, Icinga
+from tests.sync.test_sync_pages import browser
 
 HOSTS = {"web1": ["http", "disk"], "web2": ["http"], "db1": ["pg"], "app1": ["http"]}
 pytestmark = pytest.mark.timeout(120)
@@ -175,6 +177,9 @@ def test_sync_commands_for_icinga(tenant: Tenant, icinga: Icinga) -> None:
     make_window(tenant, targets=["node:app1"])
     depth = _until(lambda: (icinga.depth("app1"), icinga.depth("app1", "http")), (1, 0))
     listed = rows(ok(client_cli(tenant, "sync", "list", role=Role.ADMIN)).stdout)
+    status = _until(lambda: "icinga: healthy, 1 downtimes" in ok(client_cli(
+        tenant, "sync", "status", "icinga", role=Role.ADMIN)).stdout, True)
+    assert status
     assert ((created["type"], created["target_objects"], created["all_services"]),
             icinga.password in shown, f"url:           {icinga.url}\n" in shown, depth,
             listed[1][:4]) == (("icinga2", {"node": "Host"}, False), False, True, (1, 0),
@@ -183,3 +188,17 @@ def test_sync_commands_for_icinga(tenant: Tenant, icinga: Icinga) -> None:
     for downtime in icinga.downtimes():
         icinga.client.post("/v1/actions/remove-downtime",
                            json={"type": "Downtime", "downtime": downtime["name"]})
+
+
+def test_the_sync_pages_show_an_icinga_sync(tenant: Tenant, icinga: Icinga) -> None:
+    sync = _sync(tenant, icinga, all_services=False)
+    opened: list[httpx.Client] = []
+    try:
+        client = browser(tenant, Role.ADMIN, opened)
+        listing, page = client.get("/syncs").text, client.get(f"/syncs/{sync['id']}").text
+    finally:
+        for made in opened:
+            made.close()
+    assert ("Icinga 2 <code>" + icinga.url + "</code>" in listing,
+            "Icinga 2 downtimes" in page, "the host alone" in page,
+            f"verified with <code>{icinga.ca_file}</code>" in page) == (True, True, True, True)

@@ -213,12 +213,16 @@ def status(sync: SyncRef, url: UrlOpt = DEFAULT_URL, key: KeyOpt = None,
     """Objects held, last success and error, repairs, windows that cannot be expressed.
     Exits 1 when the last run failed."""
     with connect(url, key) as client:
-        found = client.request("GET", f"/api/v1/syncs/{_resolve(client, sync)}/status")
+        sync_id = _resolve(client, sync)
+        found = client.request("GET", f"/api/v1/syncs/{sync_id}/status")
+        kind = client.request("GET", f"/api/v1/syncs/{sync_id}")["type"]
     if as_json:
         emit_json(found)
     else:
+        objects = "downtimes" if kind == "icinga2" else "silences"
         typer.echo(f"{found['name']}: {'healthy' if found['healthy'] else 'NOT healthy'}, "
-                   f"{found['objects']} silences, last success {_when(found['last_success_at'])}")
+                   f"{found['objects']} {objects}, last success "
+                   f"{_when(found['last_success_at'])}")
         if found["last_error"]:
             typer.echo(f"last error ({_when(found['last_error_at'])}, "
                        f"{found['consecutive_failures']} in a row): {found['last_error']}")
