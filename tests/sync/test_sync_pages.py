@@ -50,7 +50,7 @@ def test_sync_page_shows_status_and_what_is_not_synced(
     assert (listing.status_code, sync["name"] in listing.text, detail.status_code,
             "no alert label stands for this kind" in detail.text,
             "never-shown-token" in detail.text,
-            "Not synced to Alertmanager" in window_page.text) == (
+            "Not synced to other systems" in window_page.text) == (
         200, True, 200, True, False, True)
     editor = browser(tenant, Role.EDITOR, signed_in)
     stranger = browser(other_tenant, Role.ADMIN, signed_in)

@@ -52,7 +52,7 @@ BAD = {
     "ftp url": ({"url": "ftp://example.com/"}, "url"),
     "no host": ({"url": "http:///x"}, "url"),
     "creds in url": ({"url": "http://u:p@example.com/"}, "url"),
-    "type": ({"type": "icinga2"}, "type"),
+    "type": ({"type": "zabbix"}, "type"),
     "digits name": ({"name": "123"}, "name"),
     "interval below 1s": ({"interval": "500ms"}, "interval"),
     "interval zero": ({"interval": "0s"}, "interval"),

@@ -25,7 +25,8 @@ from quietly.client import QuietlyClient
 
 __all__ = ["sync_app"]
 
-sync_app = typer.Typer(help="Keep Alertmanager silences in step with the windows (admin).",
+sync_app = typer.Typer(help="Keep Alertmanager silences and Icinga 2 downtimes in step with "
+                       "the windows (admin).",
                        no_args_is_help=True)
 
 SyncRef = Annotated[str, typer.Argument(help="The sync's id or name.")]
@@ -66,11 +67,16 @@ def _body(**given: Any) -> dict[str, Any]:
 def _print(sync: dict[str, Any]) -> None:
     auth = ("basic " + str(sync["basic_auth_username"]) if sync["basic_auth_username"]
             else "bearer" if sync["bearer_token_set"] else "none")
-    rows = [("id", sync["id"]), ("name", sync["name"]), ("type", sync["type"]),
-            ("url", sync["url"] + sync["base_path"]),
-            ("target labels", sync["target_labels"] or "default (receiver rule)"),
-            ("lead", sync["lead"]), ("interval", sync["interval"]),
-            ("all targets", sync["allow_all_targets"]), ("auth", auth),
+    if sync["type"] == "icinga2":
+        tls = (sync["ca_file"] or "system CAs") if sync["verify_tls"] else "NOT verified"
+        specific = [("url", sync["url"]), ("objects", sync["target_objects"]),
+                    ("all services", sync["all_services"]), ("tls", tls)]
+    else:
+        specific = [("url", sync["url"] + sync["base_path"]),
+                    ("target labels", sync["target_labels"] or "default (receiver rule)"),
+                    ("all targets", sync["allow_all_targets"])]
+    rows = [("id", sync["id"]), ("name", sync["name"]), ("type", sync["type"]), *specific,
+            ("lead", sync["lead"]), ("interval", sync["interval"]), ("auth", auth),
             ("headers", ", ".join(sync["headers"]) or "-")]
     for name, value in rows:
         typer.echo(f"{name + ':':15}{value}")
@@ -98,6 +104,20 @@ BearerOpt = Annotated[str | None, typer.Option(envvar="QUIETLY_SYNC_BEARER_TOKEN
                                                show_default=False)]
 HeaderOpt = Annotated[list[str] | None, typer.Option(
     "--header", help="An extra header 'Name: value' (repeatable), e.g. X-Scope-OrgID.")]
+IcingaUrlOpt = Annotated[str | None, typer.Option(
+    "--icinga-url", help="Icinga 2's API, e.g. https://icinga.example.com:5665 (makes an "
+    "icinga2 sync: downtimes instead of silences; needs --basic-user and --basic-password).")]
+TargetObjectOpt = Annotated[list[str] | None, typer.Option(
+    "--target-object", help="Icinga 2: kind=Host|Service (repeatable), e.g. node=Host; "
+    "default host=Host and service=Service.")]
+AllServicesOpt = Annotated[bool | None, typer.Option(
+    "--all-services/--host-only", help="Icinga 2: a host's downtime covers its services too "
+    "(default) or the host alone.")]
+CaFileOpt = Annotated[str | None, typer.Option(
+    help="Icinga 2: CA certificate to verify the API with (a path on the worker's machine).")]
+VerifyOpt = Annotated[bool | None, typer.Option(
+    "--verify-tls/--insecure-tls", help="Icinga 2: check the API's certificate (default) or "
+    "not (self-signed certificates on a trusted network only).")]
 
 
 @sync_app.command("list")
@@ -108,9 +128,10 @@ def list_syncs(url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt =
     if as_json:
         emit_json(syncs)
         return
-    table(["ID", "NAME", "URL", "LEAD", "INTERVAL"],
-          [(s["id"], s["name"], s["url"] + s["base_path"], s["lead"], s["interval"])
-           for s in syncs])
+    table(["ID", "NAME", "TYPE", "URL", "LEAD", "INTERVAL"],
+          [(s["id"], s["name"], s["type"],
+            s["url"] + (s["base_path"] if s["type"] == "alertmanager" else ""), s["lead"],
+            s["interval"]) for s in syncs])
 
 
 @sync_app.command("show")
@@ -128,15 +149,22 @@ def create(name: NameOpt = None, am_url: AmUrlOpt = None, base_path: BasePathOpt
            interval: IntervalOpt = None, allow_all_targets: AllOpt = None,
            basic_user: UserOpt = None, basic_password: PasswordOpt = None,
            bearer_token: BearerOpt = None, header: HeaderOpt = None,
+           icinga_url: IcingaUrlOpt = None, target_object: TargetObjectOpt = None,
+           all_services: AllServicesOpt = None, ca_file: CaFileOpt = None,
+           verify_tls: VerifyOpt = None,
            url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False) -> None:
-    """Create a sync: quietly keeps that Alertmanager's silences equal to the windows."""
-    if not name or not am_url:
-        raise fail("a sync needs --name and --am-url")
-    body = _body(name=name, url=am_url, base_path=base_path,
+    """Create a sync: quietly keeps that Alertmanager's silences (--am-url), or that Icinga
+    2's downtimes (--icinga-url), equal to the windows."""
+    if not name or bool(am_url) == bool(icinga_url):
+        raise fail("a sync needs --name and one of --am-url and --icinga-url")
+    body = _body(name=name, url=am_url or icinga_url, base_path=base_path,
+                 type="icinga2" if icinga_url else None,
                  target_labels=_pairs(target_label, "=", "--target-label"), lead=lead,
                  interval=interval, allow_all_targets=allow_all_targets,
                  basic_user=basic_user, basic_password=basic_password,
-                 bearer_token=bearer_token, headers=_pairs(header, ":", "--header"))
+                 bearer_token=bearer_token, headers=_pairs(header, ":", "--header"),
+                 target_objects=_pairs(target_object, "=", "--target-object"),
+                 all_services=all_services, ca_file=ca_file, verify_tls=verify_tls)
     with connect(url, key) as client:
         created = client.request("POST", "/api/v1/syncs", json=body)
     emit_json(created) if as_json else _print(created)
@@ -148,14 +176,18 @@ def update(sync: SyncRef, name: NameOpt = None, am_url: AmUrlOpt = None,
            lead: LeadOpt = None, interval: IntervalOpt = None,
            allow_all_targets: AllOpt = None, basic_user: UserOpt = None,
            basic_password: PasswordOpt = None, bearer_token: BearerOpt = None,
-           header: HeaderOpt = None, url: UrlOpt = DEFAULT_URL, key: KeyOpt = None,
-           as_json: JsonOpt = False) -> None:
+           header: HeaderOpt = None, icinga_url: IcingaUrlOpt = None,
+           target_object: TargetObjectOpt = None, all_services: AllServicesOpt = None,
+           ca_file: CaFileOpt = None, verify_tls: VerifyOpt = None,
+           url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False) -> None:
     """Change the fields given; the sync runs again at once."""
-    body = _body(name=name, url=am_url, base_path=base_path,
+    body = _body(name=name, url=am_url or icinga_url, base_path=base_path,
                  target_labels=_pairs(target_label, "=", "--target-label"), lead=lead,
                  interval=interval, allow_all_targets=allow_all_targets,
                  basic_user=basic_user, basic_password=basic_password,
-                 bearer_token=bearer_token, headers=_pairs(header, ":", "--header"))
+                 bearer_token=bearer_token, headers=_pairs(header, ":", "--header"),
+                 target_objects=_pairs(target_object, "=", "--target-object"),
+                 all_services=all_services, ca_file=ca_file, verify_tls=verify_tls)
     with connect(url, key) as client:
         updated = client.request("PATCH", f"/api/v1/syncs/{_resolve(client, sync)}",
                                  json=body)
@@ -181,12 +213,16 @@ def status(sync: SyncRef, url: UrlOpt = DEFAULT_URL, key: KeyOpt = None,
     """Objects held, last success and error, repairs, windows that cannot be expressed.
     Exits 1 when the last run failed."""
     with connect(url, key) as client:
-        found = client.request("GET", f"/api/v1/syncs/{_resolve(client, sync)}/status")
+        sync_id = _resolve(client, sync)
+        found = client.request("GET", f"/api/v1/syncs/{sync_id}/status")
+        kind = client.request("GET", f"/api/v1/syncs/{sync_id}")["type"]
     if as_json:
         emit_json(found)
     else:
+        objects = "downtimes" if kind == "icinga2" else "silences"
         typer.echo(f"{found['name']}: {'healthy' if found['healthy'] else 'NOT healthy'}, "
-                   f"{found['objects']} silences, last success {_when(found['last_success_at'])}")
+                   f"{found['objects']} {objects}, last success "
+                   f"{_when(found['last_success_at'])}")
         if found["last_error"]:
             typer.echo(f"last error ({_when(found['last_error_at'])}, "
                        f"{found['consecutive_failures']} in a row): {found['last_error']}")

@@ -173,7 +173,9 @@ def sync_statuses(db: Session, principal: Principal, now: datetime) -> list[dict
     """Every sync of the workspace with its status (the UI's list)."""
     rows = db.scalars(select(SyncRow).where(SyncRow.workspace_id == principal.workspace_id)
                       .order_by(SyncRow.id))
-    return [{**_status(row, now), "url": row.url + row.base_path} for row in rows]
+    return [{**_status(row, now), "type": row.type,
+             "url": row.url + (row.base_path if row.type == "alertmanager" else "")}
+            for row in rows]
 
 
 def sync_problems_of_window(db: Session, principal: Principal, window_id: int

@@ -1,10 +1,13 @@
-"""Sync targets (admin): the Alertmanager clusters whose silences quietly keeps in step.
+"""Sync targets (admin): the systems whose suppression objects quietly keeps in step — the
+silences of an Alertmanager cluster, the downtimes of an Icinga 2 instance.
 
-A sync is stored with its connection (URL, base path, optional basic auth, bearer token or
-extra headers), how targets map to alert labels, the lead (how far ahead occurrences become
-silences) and the interval of drift repair. Secrets are write-only: ``to_json`` never shows
-them (so the audit log never holds them), only whether they are set. The run state is kept by
-``services.sync_state``.
+A sync is stored with its connection (URL; for Alertmanager a base path, optional basic auth,
+bearer token or extra headers; for Icinga 2 basic auth and how its certificate is checked),
+how targets map to the system's notions (alert labels; Icinga object types), the lead (how
+far ahead occurrences become objects) and the interval of drift repair. Fields of one type
+are refused on a sync of the other (a 422 naming the field), never silently ignored.
+Secrets are write-only: ``to_json`` never shows them (so the audit log never holds them),
+only whether they are set. The run state is kept by ``services.sync_state``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,14 @@ from quietly.storage.tables import SyncRow
 __all__ = ["SYNC_TYPES", "SyncConfig", "config_from_row", "create_sync", "default_target_labels",
            "delete_sync", "format_seconds", "get_sync", "list_syncs", "update_sync"]
 
-SYNC_TYPES = ("alertmanager",)
+SYNC_TYPES = ("alertmanager", "icinga2")
+# Fields that mean something for one type only.
+_TYPE_OF_FIELD = {"base_path": "alertmanager", "target_labels": "alertmanager",
+                  "allow_all_targets": "alertmanager", "bearer_token": "alertmanager",
+                  "headers": "alertmanager", "target_objects": "icinga2",
+                  "all_services": "icinga2", "ca_file": "icinga2", "verify_tls": "icinga2"}
+ICINGA_OBJECT_TYPES = ("Host", "Service")
+CA_FILE = re.compile(r"^/[^\0\r\n]{0,999}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,199}$")
 KIND = re.compile(r"^[a-z][a-z0-9_]*$")
 LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -58,6 +68,7 @@ class SyncConfig:
     secrets: dict[str, Any] = field(repr=False)
     created_at: datetime
     updated_at: datetime
+    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def lead(self) -> timedelta:
@@ -79,8 +90,23 @@ class SyncConfig:
                 "basic_auth_password_set": bool(self.secrets.get("password")),
                 "bearer_token_set": bool(self.secrets.get("bearer_token")),
                 "headers": sorted(headers),
+                **self._options_json(),
                 "created_at": format_instant(self.created_at),
                 "updated_at": format_instant(self.updated_at)}
+
+
+    def _options_json(self) -> dict[str, Any]:
+        if self.type != "icinga2":
+            return {"target_objects": None, "all_services": None, "ca_file": None,
+                    "verify_tls": None}
+        return {"target_objects": dict(self.options.get("target_objects")
+                                       or DEFAULT_TARGET_OBJECTS),
+                "all_services": bool(self.options.get("all_services", True)),
+                "ca_file": self.options.get("ca_file"),
+                "verify_tls": bool(self.options.get("verify_tls", True))}
+
+
+DEFAULT_TARGET_OBJECTS = {"host": "Host", "service": "Service"}
 
 
 def format_seconds(total: int) -> str:
@@ -108,7 +134,7 @@ def config_from_row(row: SyncRow) -> SyncConfig:
                       dict(row.target_labels) if row.target_labels is not None else None,
                       row.lead_seconds, row.interval_seconds, row.allow_all_targets,
                       row.basic_username, dict(row.secrets or {}), row.created_at,
-                      row.updated_at)
+                      row.updated_at, dict(row.options or {}))
 
 
 def _check_name(name: str) -> str:
@@ -171,8 +197,60 @@ def _check_headers(headers: dict[str, str]) -> dict[str, str]:
     return dict(headers)
 
 
+def _check_type_fields(sync_type: str, changes: dict[str, Any]) -> None:
+    for name, owner in _TYPE_OF_FIELD.items():
+        if owner != sync_type and changes.get(name) not in (None, {}):
+            raise ValidationError(f"only {owner} syncs have this field (this sync is "
+                                  f"{sync_type})", field=name)
+
+
+def _check_target_objects(value: dict[str, str] | None) -> dict[str, str] | None:
+    if value is None:
+        return None
+    for kind, object_type in value.items():
+        if not KIND.match(kind):
+            raise ValidationError(f"{kind!r} is not a target kind ([a-z][a-z0-9_]*)",
+                                  field="target_objects")
+        if object_type not in ICINGA_OBJECT_TYPES:
+            raise ValidationError("must be 'Host' or 'Service'",
+                                  field=f"target_objects.{kind}")
+    return dict(value)
+
+
+def _apply_icinga(row: SyncRow, changes: dict[str, Any]) -> None:
+    options = dict(row.options or {})
+    if "target_objects" in changes:
+        options["target_objects"] = _check_target_objects(changes["target_objects"])
+    if changes.get("all_services") is not None:
+        options["all_services"] = bool(changes["all_services"])
+    if "ca_file" in changes:
+        ca_file = changes["ca_file"]
+        if ca_file is not None and not CA_FILE.match(ca_file):
+            raise ValidationError("an absolute path on the machines that run the worker",
+                                  field="ca_file")
+        options["ca_file"] = ca_file
+    if changes.get("verify_tls") is not None:
+        options["verify_tls"] = bool(changes["verify_tls"])
+    row.options = {k: v for k, v in options.items() if v is not None}
+
+
+def _check_icinga_row(row: SyncRow) -> None:
+    """Icinga 2's API speaks HTTPS and wants an API user."""
+    if not row.url.lower().startswith("https://"):
+        raise ValidationError("Icinga 2's API is served over HTTPS only (https://…:5665)",
+                              field="url")
+    if not row.basic_username or not (row.secrets or {}).get("password"):
+        raise ValidationError("an Icinga 2 sync needs the API user's name and password",
+                              field="basic_auth")
+
+
 def _apply(row: SyncRow, changes: dict[str, Any], allow_private: bool) -> None:
     """Validate and store the fields in ``changes`` (API names)."""
+    if "type" in changes:
+        if changes["type"] not in SYNC_TYPES:
+            raise ValidationError(f"must be one of {', '.join(SYNC_TYPES)}", field="type")
+        row.type = changes["type"]
+    _check_type_fields(row.type, changes)
     if "name" in changes:
         row.name = _check_name(changes["name"])
     if "url" in changes:
@@ -181,10 +259,6 @@ def _apply(row: SyncRow, changes: dict[str, Any], allow_private: bool) -> None:
         row.base_path = _check_base_path(changes["base_path"])
     if "target_labels" in changes:
         row.target_labels = _check_target_labels(changes["target_labels"])
-    if "type" in changes:
-        if changes["type"] not in SYNC_TYPES:
-            raise ValidationError(f"must be one of {', '.join(SYNC_TYPES)}", field="type")
-        row.type = changes["type"]
     if "lead" in changes:
         row.lead_seconds = _seconds(changes["lead"], "lead", timedelta(0), MAX_LEAD)
     if "interval" in changes:
@@ -193,6 +267,9 @@ def _apply(row: SyncRow, changes: dict[str, Any], allow_private: bool) -> None:
     if "allow_all_targets" in changes:
         row.allow_all_targets = bool(changes["allow_all_targets"])
     _apply_secrets(row, changes)
+    if row.type == "icinga2":
+        _apply_icinga(row, changes)
+        _check_icinga_row(row)
 
 
 def _apply_secrets(row: SyncRow, changes: dict[str, Any]) -> None:
@@ -233,7 +310,7 @@ def create_sync(db: Session, principal: Principal, fields: dict[str, Any], *,
                   allow_all_targets=False, basic_username=None, secrets={}, created_at=now,
                   updated_at=now, change_seq=0, seen_seq=-1, next_run_at=now, failures=0,
                   errors_total=0, repairs_total=0, objects=0, last_run={}, repairs=[],
-                  not_expressible=[])
+                  not_expressible=[], options={})
     _apply(row, fields, allow_private)
     _name_taken(db, principal.workspace_id, row.name)
     db.add(row)

@@ -460,6 +460,9 @@ class SyncRow(Base):
     basic_username: Mapped[str | None] = mapped_column(String(200))
     # Write-only: basic password, bearer token and extra header values (never returned).
     secrets: Mapped[dict[str, Any]]
+    # Settings of one kind of system (Icinga 2: target_objects, all_services, ca_file,
+    # verify_tls); empty for Alertmanager, whose settings have columns of their own.
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     # Run state, written by the reconciler.

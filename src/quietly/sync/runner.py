@@ -10,13 +10,14 @@ only to tell a repair from a change, never to decide what exists.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx2 as httpx
 import structlog
 
+from quietly.core.model import Window
 from quietly.services import sync_state
 from quietly.services.groups import load_all_groups
 from quietly.services.syncs import SyncConfig, default_target_labels
@@ -25,7 +26,11 @@ from quietly.settings import Settings
 from quietly.storage.db import Database
 from quietly.sync.alertmanager.adapter import AlertmanagerAdapter, Connection
 from quietly.sync.alertmanager.translate import SyncScope, desired_silences
+from quietly.sync.icinga2.adapter import Connection as IcingaConnection
+from quietly.sync.icinga2.adapter import IcingaAdapter
+from quietly.sync.icinga2.translate import DEFAULT_TARGET_OBJECTS, IcingaScope, desired_downtimes
 from quietly.sync.reconciler import (
+    DesiredObject,
     LeaseLost,
     NotExpressible,
     Outcome,
@@ -67,6 +72,40 @@ def _connection(sync: SyncConfig, settings: RunSettings) -> Connection:
                       bearer=sync.secrets.get("bearer_token") or None,
                       headers=dict(sync.secrets.get("headers") or {}),
                       allow_private=settings.allow_private, timeout=settings.http_timeout)
+
+
+def _icinga_connection(sync: SyncConfig, settings: RunSettings) -> IcingaConnection:
+    options = sync.options
+    return IcingaConnection(
+        sync.url, sync.basic_username or "", str(sync.secrets.get("password") or ""),
+        ca_file=options.get("ca_file"), verify_tls=bool(options.get("verify_tls", True)),
+        allow_private=settings.allow_private, timeout=settings.http_timeout)
+
+
+def _alertmanager(sync: SyncConfig, settings: RunSettings, windows: list[Window],
+                  members: Mapping[str, frozenset[str]], now: datetime
+                  ) -> tuple[list[DesiredObject], list[NotExpressible], AlertmanagerAdapter]:
+    labels = (sync.target_labels if sync.target_labels is not None
+              else default_target_labels(settings.receiver_rule))
+    scope = SyncScope(sync.workspace_id, sync.id, labels, sync.allow_all_targets, sync.lead,
+                      settings.public_url)
+    desired, problems = desired_silences(windows, members, scope, now)
+    adapter = AlertmanagerAdapter(_connection(sync, settings), sync.workspace_id, sync.id,
+                                  transport=settings.transport)
+    return desired, problems, adapter
+
+
+def _icinga(sync: SyncConfig, settings: RunSettings, windows: list[Window],
+            members: Mapping[str, frozenset[str]], now: datetime
+            ) -> tuple[list[DesiredObject], list[NotExpressible], IcingaAdapter]:
+    options = sync.options
+    scope = IcingaScope(sync.workspace_id, sync.id,
+                        options.get("target_objects") or DEFAULT_TARGET_OBJECTS,
+                        bool(options.get("all_services", True)), sync.lead, settings.public_url)
+    desired, problems = desired_downtimes(windows, members, scope, now)
+    adapter = IcingaAdapter(_icinga_connection(sync, settings), sync.workspace_id, sync.id,
+                            now=now)
+    return desired, problems, adapter
 
 
 class _KeepAlive:
@@ -119,14 +158,10 @@ def _reconcile(database: Database, sync: SyncConfig, settings: RunSettings,
         members = load_all_groups(db, sync.workspace_id).get(sync.workspace_id, {})
         known = sync_state.known_objects(db, sync.id)
     windows = [r.to_window() for r in records]
-    labels = (sync.target_labels if sync.target_labels is not None
-              else default_target_labels(settings.receiver_rule))
-    scope = SyncScope(sync.workspace_id, sync.id, labels, sync.allow_all_targets, sync.lead,
-                      settings.public_url)
     now = clock()
-    desired, problems = desired_silences(windows, members, scope, now)
-    with AlertmanagerAdapter(_connection(sync, settings), sync.workspace_id, sync.id,
-                             transport=settings.transport) as adapter:
+    system = _icinga if sync.type == "icinga2" else _alertmanager
+    desired, problems, chosen = system(sync, settings, windows, members, now)
+    with chosen as adapter:
         todo = plan(desired, adapter.list_own())
         outcome = apply_plan(todo, adapter, known=known,
                              keep_alive=_KeepAlive(database, sync.id, settings, clock))

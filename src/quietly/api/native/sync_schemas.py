@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SyncType = Literal["alertmanager"]
+SyncType = Literal["alertmanager", "icinga2"]
 SyncName = Annotated[str, Field(min_length=1, max_length=200, examples=["prod"])]
 Url = Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^[hH][tT][tT][pP][sS]?://",
                            examples=["http://alertmanager.example.com:9093"])]
@@ -26,6 +26,15 @@ TargetLabels = Annotated[dict[Kind, Label], Field(
     description="Which alert label each target kind stands for; null: the Alertmanager "
                 "receiver's rule (QUIETLY_ALERTMANAGER_TARGET_LABELS).")]
 Secret = Annotated[str, Field(min_length=1, max_length=2000)]
+TargetObjects = Annotated[dict[Kind, Literal["Host", "Service"]], Field(
+    max_length=100, examples=[{"host": "Host", "service": "Service"}],
+    description="Icinga 2 only: which object type each target kind stands for "
+                "(host:web1 → host web1; service:web1!http → service http of web1); "
+                "null: {'host': 'Host', 'service': 'Service'}.")]
+CaFile = Annotated[str, Field(min_length=1, max_length=1000,
+                              examples=["/etc/quietly/icinga-ca.crt"],
+                              description="Icinga 2 only: the CA certificate to verify the "
+                              "API's certificate with (a path on the worker's machines).")]
 
 
 class Strict(BaseModel):
@@ -38,7 +47,8 @@ class BasicAuth(Strict):
 
 
 class SyncCreate(Strict):
-    type: SyncType = "alertmanager"
+    type: SyncType = Field(default="alertmanager", description="alertmanager: silences; "
+                           "icinga2: downtimes (fields of the other type are refused).")
     name: SyncName
     url: Url
     base_path: BasePath = "/api/v2"
@@ -51,6 +61,12 @@ class SyncCreate(Strict):
     bearer_token: Secret | None = Field(default=None, description="Write-only.")
     headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, max_length=20,
                                                    description="Write-only values.")
+    target_objects: TargetObjects | None = None
+    all_services: bool | None = Field(default=None, description="Icinga 2 only: a host's "
+                                      "downtime covers its services too (default true).")
+    ca_file: CaFile | None = None
+    verify_tls: bool | None = Field(default=None, description="Icinga 2 only: false skips "
+                                    "certificate checks (default true).")
 
 
 class SyncUpdate(Strict):
@@ -64,6 +80,10 @@ class SyncUpdate(Strict):
     basic_auth: BasicAuth | None = Field(default=None, description="null removes it.")
     bearer_token: Secret | None = Field(default=None, description="null removes it.")
     headers: dict[HeaderName, HeaderValue] | None = Field(default=None, max_length=20)
+    target_objects: TargetObjects | None = None
+    all_services: bool | None = None
+    ca_file: CaFile | None = Field(default=None, description="null removes it.")
+    verify_tls: bool | None = None
 
 
 class SyncPublic(BaseModel):
@@ -81,6 +101,10 @@ class SyncPublic(BaseModel):
     bearer_token_set: bool
     headers: list[str] = Field(description="The names of the extra headers (values are "
                                            "write-only).")
+    target_objects: dict[str, str] | None = Field(description="Icinga 2 only.")
+    all_services: bool | None = Field(description="Icinga 2 only.")
+    ca_file: str | None = Field(description="Icinga 2 only.")
+    verify_tls: bool | None = Field(description="Icinga 2 only.")
     created_at: str
     updated_at: str
 

@@ -23,10 +23,10 @@ router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES, tags=["syncs"]
 
 @router.post("/syncs", status_code=201, response_model=SyncPublic, operation_id="create_sync")
 def create_sync(body: SyncCreate, state: State, principal: Admin, now: Now) -> Any:
-    """Keep an Alertmanager's silences equal to this workspace's windows (secrets are
-    write-only: the answer says only whether they are set)."""
+    """Keep an Alertmanager's silences, or an Icinga 2's downtimes, equal to this workspace's
+    windows (secrets are write-only: the answer says only whether they are set)."""
     with state.db.transaction() as db:
-        sync = syncs.create_sync(db, principal, body.model_dump(exclude_unset=False),
+        sync = syncs.create_sync(db, principal, body.model_dump(exclude_unset=True),
                                  allow_private=state.settings.webhook_allow_private, now=now)
     return sync.to_json()
 
@@ -49,7 +49,8 @@ def update_sync(sync_id: SmallId, body: SyncUpdate, state: State, principal: Adm
     """Change fields; ``null`` removes basic auth, the bearer token or the extra headers,
     and resets ``target_labels`` to the default. The sync runs again at once."""
     changes = body.model_dump(exclude_unset=True)
-    for name in ("name", "url", "base_path", "lead", "interval", "allow_all_targets"):
+    for name in ("name", "url", "base_path", "lead", "interval", "allow_all_targets",
+                 "all_services", "verify_tls"):
         if name in changes and changes[name] is None:
             del changes[name]
     with state.db.transaction() as db:
