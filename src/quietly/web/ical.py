@@ -45,7 +45,7 @@ from quietly.core.model import (
 )
 from quietly.core.records import WindowFields, WindowRecord
 from quietly.core.schedule.compiled import parsed_rule, rrule_limits
-from quietly.core.schedule.rules import anchored, simple_rule_body
+from quietly.core.schedule.rules import simple_rule_body
 from quietly.core.timeutil import get_zone, to_local, to_utc
 
 __all__ = ["HORIZON_AHEAD", "HORIZON_BACK", "FeedHorizon", "build_calendar", "calendar_from_json",
@@ -124,7 +124,8 @@ def _cron_events(record: WindowRecord, now: datetime,
 
 
 def _rule_parts(schedule: RecurringSchedule) -> tuple[dict[str, str], datetime | None, int | None]:
-    """The RRULE body without COUNT/UNTIL, and the effective (naive local) until and count.
+    """The RRULE body without COUNT/UNTIL, and the effective until (naive local, or a UTC
+    instant for ``UNTIL=…Z``) and count.
 
     The schedule's own ``until``/``count`` and the body's are combined exactly as the
     expansion does (``rrule_limits``), so the feed cannot disagree with the decisions.
@@ -180,29 +181,20 @@ def _series_overrides(schedule: RecurringSchedule, cut: datetime | None,
     return overrides
 
 
-def _collapsed(schedule: RecurringSchedule, dtstart: datetime, until: datetime | None,
-               count: int | None, horizon: FeedHorizon) -> list[datetime]:
+def _collapsed(schedule: RecurringSchedule, horizon: FeedHorizon) -> list[datetime]:
     """Rule instances (naive wall starts) in the horizon that end where they start.
 
     Only a wall-clock end can do that: a start in a DST gap is read with the offset before the
-    gap (later), and an end time just after the gap can then land on the same instant.
+    gap (later), and an end time just after the gap can then land on the same instant. The
+    instances come from the expansion itself, so the feed excludes exactly what it drops.
     """
     if schedule.end_time is None or schedule.start_time is None:
         return []
-    zone = schedule.timezone
-    rule = anchored(parsed_rule(schedule), dtstart, until=until, count=count)
-    low = to_local(horizon.start, zone).replace(tzinfo=None)
-    high = to_local(horizon.end, zone).replace(tzinfo=None)
-    overnight = timedelta(days=1) if schedule.end_time <= schedule.start_time else timedelta()
-    found = []
-    for local in rule.between(low, high, inc=True):
-        end = datetime.combine(local.date() + overnight, schedule.end_time)
-        if to_utc(end, zone) <= to_utc(local, zone):
-            found.append(local)
-    return found
+    compiled = sched.compile_schedule(schedule)
+    return [local for _, local in compiled.collapsed_starts(horizon.start, horizon.end)]
 
 
-def _cut_series(schedule: RecurringSchedule, dtstart: datetime, cut: datetime | None,
+def _cut_series(schedule: RecurringSchedule, cut: datetime | None,
                 horizon: FeedHorizon) -> tuple[dict[str, str], list[datetime]]:
     """The RRULE parts with UNTIL/COUNT, and the EXDATEs (cancellation, collapsed days).
 
@@ -211,9 +203,11 @@ def _cut_series(schedule: RecurringSchedule, dtstart: datetime, cut: datetime | 
     """
     zone = get_zone(schedule.timezone)
     parts, until, count = _rule_parts(schedule)
-    until_utc = to_utc(until.replace(microsecond=0), zone) if until is not None else None
-    exdates = [local.replace(tzinfo=zone)
-               for local in _collapsed(schedule, dtstart, until, count, horizon)]
+    until_utc = None
+    if until is not None:  # a wall-clock bound is read in the zone; UNTIL=…Z is an instant
+        until_utc = until if until.tzinfo is not None else to_utc(until, zone)
+        until_utc = until_utc.replace(microsecond=0)
+    exdates = [local.replace(tzinfo=zone) for local in _collapsed(schedule, horizon)]
     if cut is not None and count is None:
         last = cut - timedelta(seconds=1)
         until_utc = last if until_utc is None else min(until_utc, last)
@@ -239,7 +233,7 @@ def _series_events(record: WindowRecord, now: datetime,
     dtstart = _first_start_local(schedule)
     if dtstart is None or (cut is not None and to_utc(dtstart, zone) >= cut):
         return []
-    parts, exdates = _cut_series(schedule, dtstart, cut, horizon)
+    parts, exdates = _cut_series(schedule, cut, horizon)
     event = _base_event(record, now, _uid(record))
     event.add("dtstart", dtstart.replace(tzinfo=zone))
     if schedule.duration is not None:
