@@ -65,7 +65,7 @@ RFC_EXAMPLES = [
 
 
 def _case(case_id: str, zone: str, dtstart: str, rrule: str, lo: str = "19900101T000000Z",
-          hi: str = "20300101T000000Z") -> dict[str, Any]:
+          hi: str = "20400101T000000Z") -> dict[str, Any]:
     return {"id": case_id, "zone": zone, "dtstart": dtstart, "rrule": rrule, "end_time": None,
             "overnight": False, "duration": 60, "lo": lo, "hi": hi}
 
@@ -114,6 +114,19 @@ DEVIATIONS = [
     ("4: UNTIL compared after libical's fold reading drops the fold's first instant", BERLIN,
      "20271030T023000", "FREQ=DAILY;UNTIL=20271031T011500Z",
      ["20271030T003000Z"], ["20271030T003000Z", "20271031T003000Z"]),
+    ("5: the shift out of the gap sticks to the next day (03:15 CEST on 03-28)", BERLIN,
+     "20330326T021500", "FREQ=DAILY;COUNT=3",
+     ["20330326T011500Z", "20330327T011500Z", "20330328T011500Z"],
+     ["20330326T011500Z", "20330327T011500Z", "20330328T001500Z"]),
+    ("6: DAILY never matches a negative BYMONTHDAY", "UTC", "20270115T020000",
+     "FREQ=DAILY;BYMONTHDAY=-1;COUNT=2", [], ["20270131T020000Z", "20270228T020000Z"]),
+    ("7: MONTHLY BYSETPOS over BYMONTHDAY=19,-12 keeps the 19th twice in a 30-day month",
+     "UTC", "20301101T120000", "FREQ=MONTHLY;BYMONTHDAY=19,-12;BYSETPOS=-2;COUNT=2",
+     ["20301119T120000Z", "20301219T120000Z"], ["20301219T120000Z", "20310119T120000Z"]),
+    ("a reading: YEARLY BYMONTHDAY=9 without BYMONTH is DTSTART's month only for libical",
+     "UTC", "20320528T120000", "FREQ=YEARLY;BYMONTHDAY=9;COUNT=3",
+     ["20330509T120000Z", "20340509T120000Z", "20350509T120000Z"],
+     ["20320609T120000Z", "20320709T120000Z", "20320809T120000Z"]),
 ]
 
 
@@ -132,3 +145,23 @@ def test_libical_reads_the_tzdata_package_zones() -> None:
     """The helper's zones are the package's: libical names them with the helper's prefix."""
     answer = libical.run({"zones": [BERLIN], "rules": [], "tzids": [BERLIN]})
     assert answer["tzids"] == {BERLIN: f"/quietly.test/{BERLIN}"}
+
+
+BYWEEKNO_DEVIATIONS = [
+    # (name, DTSTART, RRULE, libical's starts; the RFC's in the name)
+    ("week 52 of 2027 is Dec 27 - Jan 2: RFC Dec 29 and 30, libical skips the 30th",
+     "20270601T120000", "FREQ=YEARLY;BYDAY=WE,TH;BYWEEKNO=52;COUNT=2",
+     ["20271229T120000Z", "20281227T120000Z"]),
+    ("WKST=TH: week -26 of 2028 is Jul 6-12, RFC Monday Jul 10; libical counts Monday weeks",
+     "20280101T120000", "FREQ=YEARLY;BYWEEKNO=-26;BYDAY=MO;WKST=TH;COUNT=1",
+     ["20280703T120000Z"]),
+]
+
+
+@pytest.mark.parametrize(("name", "dtstart", "rrule", "libical_starts"), BYWEEKNO_DEVIATIONS,
+                         ids=[d[0][:40] for d in BYWEEKNO_DEVIATIONS])
+def test_libical_byweekno_deviations_are_avoided(name: str, dtstart: str, rrule: str,
+                                                 libical_starts: list[str]) -> None:
+    """Deviation 8, not worked around: the random rules draw weeks 2-50 and no WKST."""
+    answer = libical.run({"zones": ["UTC"], "rules": [_case(name, "UTC", dtstart, rrule)]})
+    assert [s for s, _ in answer["rules"][name]] == libical_starts

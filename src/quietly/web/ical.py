@@ -137,6 +137,11 @@ def _rule_parts(schedule: RecurringSchedule) -> tuple[dict[str, str], datetime |
         key, _, value = raw.strip().partition("=")
         if key and key.upper() not in ("COUNT", "UNTIL"):
             parts[key.strip().upper()] = value.strip().upper()
+    if (parts.get("FREQ") == "YEARLY" and "BYMONTHDAY" in parts
+            and not {"BYMONTH", "BYWEEKNO", "BYYEARDAY"} & parts.keys()):
+        # quietly reads a yearly BYMONTHDAY without BYMONTH as every month's day (as dateutil
+        # does); libical-based clients take the month from DTSTART. Spell the months out.
+        parts["BYMONTH"] = ",".join(str(month) for month in range(1, 13))
     until, count = rrule_limits(schedule, parsed_rule(schedule))
     return parts, until, count
 
