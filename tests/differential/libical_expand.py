@@ -378,8 +378,15 @@ def _prop_time(prop: ical.Property,
     return _fields(value), zone
 
 
-def _duration_seconds(prop: ical.Property) -> int:
-    return ical.Property.get_duration(prop).as_int()
+def _end_by_duration(prop: ical.Property, wall: datetime, start: datetime,
+                     zone: ical.Timezone | None) -> datetime:
+    """RFC 5545 §3.3.6: days and weeks are nominal (wall clock), hours and less exact."""
+    duration = ical.Property.get_duration(prop)
+    sign = -1 if duration.is_neg() else 1
+    days = sign * (duration.get_weeks() * 7 + duration.get_days())
+    base = to_utc(wall + timedelta(days=days), zone) if days else start
+    return base + sign * timedelta(hours=duration.get_hours(), minutes=duration.get_minutes(),
+                                   seconds=duration.get_seconds())
 
 
 def _event_occurrences(event: ical.Component, vcal: ical.Component,
@@ -401,15 +408,15 @@ def _event_occurrences(event: ical.Component, vcal: ical.Component,
         prop = event.get_next_property(ical.PropertyKind.EXDATE_PROPERTY)
     end_prop = event.get_first_property(ical.PropertyKind.DTEND_PROPERTY)
     duration_prop = event.get_first_property(ical.PropertyKind.DURATION_PROPERTY)
+    # RFC 5545 §3.8.5.3: with DTEND every instance lasts DTEND - DTSTART, an exact duration.
+    exact = None if end_prop is None else to_utc(*_prop_time(end_prop, vcal)) - to_utc(
+        dtstart, zone)
     found = []
     for wall, start in walls:
         if start in excluded:
             continue
-        if end_prop is not None:
-            end_wall, end_zone = _prop_time(end_prop, vcal)
-            end = to_utc(wall + (end_wall - dtstart), end_zone)
-        else:
-            end = start + timedelta(seconds=_duration_seconds(duration_prop))
+        end = (start + exact if exact is not None
+               else _end_by_duration(duration_prop, wall, start, zone))
         found.append((start, start, end))
     return found
 

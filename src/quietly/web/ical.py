@@ -44,13 +44,16 @@ from quietly.core.model import (
     RRuleRule,
 )
 from quietly.core.records import WindowFields, WindowRecord
-from quietly.core.schedule.compiled import parsed_rule, rrule_limits
+from quietly.core.schedule.compiled import parsed_rule, rrule_limits, wall_span
 from quietly.core.schedule.rules import simple_rule_body
 from quietly.core.timeutil import get_zone, to_local, to_utc
+from quietly.web.vtimezone import vtimezone
 
 __all__ = ["HORIZON_AHEAD", "HORIZON_BACK", "FeedHorizon", "build_calendar", "calendar_from_json",
            "record_from_json", "window_events", "write_ics"]
 
+# Zones icalendar writes as UTC values (``…Z``), which need no VTIMEZONE.
+_WRITTEN_AS_UTC = {"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu"}
 HORIZON_BACK = timedelta(days=31)
 HORIZON_AHEAD = timedelta(days=400)
 PRODID = "-//quietly//maintenance windows//EN"
@@ -70,6 +73,20 @@ class FeedHorizon:
 
 def _uid(record: WindowRecord, suffix: str = "") -> str:
     return f"window-{record.id}{suffix}@quietly"
+
+
+class _ExactDuration(icalendar.vDuration):
+    """A DURATION in hours, minutes and seconds only (``PT25H``, not ``P1DT1H``).
+
+    RFC 5545 §3.3.6: a day in a DURATION is nominal (23 or 25 hours across a DST change), an
+    hour exact. quietly's durations are elapsed time.
+    """
+
+    def to_ical(self) -> bytes:
+        hours, rest = divmod(int(self.td.total_seconds()), 3600)
+        minutes, seconds = divmod(rest, 60)
+        text = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+        return f"PT{text}{f'{seconds}S' if seconds or not text else ''}".encode()
 
 
 def _base_event(record: WindowRecord, now: datetime, uid: str) -> icalendar.Event:
@@ -170,15 +187,25 @@ def _wall_start(schedule: RecurringSchedule, occ: Occurrence) -> datetime:
 
 def _series_overrides(schedule: RecurringSchedule, cut: datetime | None,
                       horizon: FeedHorizon) -> dict[datetime, datetime]:
-    """Naive wall starts → exact UTC ends for instances a plain RRULE reader would get wrong."""
+    """Naive wall starts → exact UTC ends for instances a plain RRULE reader would get wrong.
+
+    A DURATION is exact, but a client adding it on the wall clock errs across a DST change. A
+    wall-clock end is written as DTEND one wall span after DTSTART, and RFC 5545 gives every
+    instance that exact length: wrong for the instances a DST change lengthens or shortens.
+    """
     overrides: dict[datetime, datetime] = {}
-    if schedule.duration is not None:
-        for occ in sched.occurrences(schedule, horizon.start, horizon.end):
-            if cut is not None and occ.start >= cut:
-                break
-            wall = _wall_start(schedule, occ)
-            if to_utc(wall + schedule.duration, schedule.timezone) != occ.end:
-                overrides[wall] = occ.end
+    for occ in sched.occurrences(schedule, horizon.start, horizon.end):
+        if cut is not None and occ.start >= cut:
+            break
+        wall = _wall_start(schedule, occ)
+        if schedule.duration is not None:
+            wrong = to_utc(wall + schedule.duration, schedule.timezone) != occ.end
+        else:
+            assert schedule.start_time is not None
+            assert schedule.end_time is not None
+            wrong = occ.end - occ.start != wall_span(schedule.start_time, schedule.end_time)
+        if wrong:
+            overrides[wall] = occ.end
     if cut is not None:
         running = sched.current_occurrence(schedule, cut)
         if running is not None and running.start < cut:
@@ -242,12 +269,11 @@ def _series_events(record: WindowRecord, now: datetime,
     event = _base_event(record, now, _uid(record))
     event.add("dtstart", dtstart.replace(tzinfo=zone))
     if schedule.duration is not None:
-        event.add("duration", schedule.duration)
-    else:
+        event.add("duration", _ExactDuration(schedule.duration))
+    else:  # every instance lasts DTEND - DTSTART exactly (RFC 5545): the nominal wall span
         assert schedule.end_time is not None
-        overnight = timedelta(days=1) if schedule.end_time <= schedule.start_time else timedelta()
-        end_day = dtstart.date() + overnight
-        event.add("dtend", datetime.combine(end_day, schedule.end_time, tzinfo=zone))
+        span = wall_span(schedule.start_time, schedule.end_time)
+        event.add("dtend", (to_utc(dtstart, zone) + span).astimezone(zone))
     event.add("rrule", icalendar.vRecur.from_ical(";".join(f"{k}={v}" for k, v in parts.items())))
     for excluded in exdates:
         event.add("exdate", excluded)
@@ -286,10 +312,18 @@ def build_calendar(records: Iterable[WindowRecord], now: datetime, *, name: str,
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    zones: set[str] = set()
+    events: list[icalendar.Event] = []
     for record in records:
-        for event in window_events(record, now, horizon):
-            cal.add_component(event)
-    cal.add_missing_timezones()
+        made = window_events(record, now, horizon)
+        zone = record.fields.schedule.timezone
+        if made and zone is not None:
+            zones.add(zone)
+        events += made
+    for name in sorted(zones - _WRITTEN_AS_UTC):
+        cal.add_component(vtimezone(name))
+    for event in events:
+        cal.add_component(event)
     data: Any = cal.to_ical()
     return bytes(data)
 
