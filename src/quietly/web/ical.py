@@ -26,9 +26,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import icalendar
 
@@ -69,6 +70,16 @@ class FeedHorizon:
     @classmethod
     def around(cls, now: datetime) -> FeedHorizon:
         return cls(now - HORIZON_BACK, now + HORIZON_AHEAD)
+
+
+def _written(instant: datetime, zone: ZoneInfo | timezone) -> datetime:
+    """``instant`` as the feed writes it: local time in ``zone``, or UTC (``…Z``) when that local
+    time would be read as another instant (the second pass through a fold: RFC 5545 reads an
+    ambiguous local time as its first instant)."""
+    local = instant.astimezone(zone)
+    if not isinstance(zone, ZoneInfo) or to_utc(local.replace(tzinfo=None), zone) == instant:
+        return local
+    return instant.astimezone(UTC)
 
 
 def _uid(record: WindowRecord, suffix: str = "") -> str:
@@ -120,8 +131,8 @@ def _once_event(record: WindowRecord, now: datetime) -> icalendar.Event | None:
     # Without a zone of its own the window is written in UTC (``…Z``), needing no VTIMEZONE.
     zone = get_zone(schedule.timezone) if schedule.timezone else UTC
     event = _base_event(record, now, _uid(record))
-    event.add("dtstart", schedule.start.astimezone(zone))
-    event.add("dtend", end.astimezone(zone))
+    event.add("dtstart", _written(schedule.start, zone))
+    event.add("dtend", _written(end, zone))
     return event
 
 
@@ -134,8 +145,8 @@ def _cron_events(record: WindowRecord, now: datetime,
     events = []
     for occ in lifecycle.window_occurrences(record.to_window(), horizon.start, horizon.end):
         event = _base_event(record, now, _uid(record, f"-{occ.start:%Y%m%dT%H%M%SZ}"))
-        event.add("dtstart", occ.start.astimezone(zone))
-        event.add("dtend", occ.end.astimezone(zone))
+        event.add("dtstart", _written(occ.start, zone))
+        event.add("dtend", _written(occ.end, zone))
         events.append(event)
     return events
 
@@ -273,7 +284,7 @@ def _series_events(record: WindowRecord, now: datetime,
     else:  # every instance lasts DTEND - DTSTART exactly (RFC 5545): the nominal wall span
         assert schedule.end_time is not None
         span = wall_span(schedule.start_time, schedule.end_time)
-        event.add("dtend", (to_utc(dtstart, zone) + span).astimezone(zone))
+        event.add("dtend", _written(to_utc(dtstart, zone) + span, zone))
     event.add("rrule", icalendar.vRecur.from_ical(";".join(f"{k}={v}" for k, v in parts.items())))
     for excluded in exdates:
         event.add("exdate", excluded)
@@ -282,7 +293,7 @@ def _series_events(record: WindowRecord, now: datetime,
         override = _base_event(record, now, _uid(record))
         override.add("recurrence-id", wall.replace(tzinfo=zone))
         override.add("dtstart", wall.replace(tzinfo=zone))
-        override.add("dtend", end.astimezone(zone))
+        override.add("dtend", _written(end, zone))
         events.append(override)
     return events
 
