@@ -156,8 +156,12 @@ class RRuleSource:
                         until=until, cache=False, **self._kwargs)
 
     def _convert(self, locals_: Iterable[datetime]) -> tuple[Start, ...]:
-        starts = ((to_utc(local, self.zone), local) for local in locals_)
-        return tuple(dedupe(s for s in starts if within(s, self.until)))
+        """Read wall-clock instances as starts; dateutil has already applied a naive until."""
+        zone, until = self.zone, self.until
+        starts = ((to_utc(local, zone), local) for local in locals_)
+        if until is not None and until.tzinfo is not None:
+            starts = (start for start in starts if start[0] <= until)
+        return tuple(dedupe(starts))
 
     def _materialize(self, count: int) -> tuple[Start, ...]:
         instances = self._rrule(self._anchor, self._wall_until)
@@ -194,8 +198,8 @@ class RRuleSource:
         if last >= self.dtstart and (wall_until is None or first <= wall_until):
             until = last if wall_until is None else min(last, wall_until)
             rule = self._rrule(self._rebase(first), until)
-            starts = self._convert(local for local in rule
-                                   if local >= first and local >= self.dtstart)
+            floor = max(first, self.dtstart)
+            starts = self._convert(local for local in rule if local >= floor)
         result = (tuple(s[0] for s in starts), starts)
         with self._lock:
             self._chunks[index] = result
