@@ -52,13 +52,16 @@ def parse_stamp(text: str) -> datetime:
     return datetime.strptime(text, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
 
 
-def run(request: dict[str, Any]) -> dict[str, Any]:
-    """Send one request to the helper (``tzdir`` filled in) and return its answer."""
+def run(request: dict[str, Any], context: str = "") -> dict[str, Any]:
+    """Send one request to the helper (``tzdir`` filled in) and return its answer.
+
+    ``context`` (the seed) opens the failure message when the helper fails.
+    """
     require()
     body = json.dumps({"tzdir": TZDIR, **request})
     done = subprocess.run([SYSTEM_PYTHON, str(HELPER)], input=body, capture_output=True,
                           text=True, check=False, timeout=300)
-    assert done.returncode == 0, f"libical helper failed: {done.stderr[-2000:]}"
+    assert done.returncode == 0, f"{context}: libical helper failed: {done.stderr[-3000:]}"
     answer: dict[str, Any] = json.loads(done.stdout)
     return answer
 

@@ -84,6 +84,7 @@ import json
 import os
 import sys
 import tempfile
+import traceback
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -449,14 +450,26 @@ def expand_feed(feed: dict) -> dict[str, list[list[str]]]:
     return answer
 
 
+def _checked(function, case: dict, *args: object) -> object:
+    """Run one case; on an error name the case last on stderr (the test shows the tail)."""
+    try:
+        return function(case, *args)
+    except Exception:
+        traceback.print_exc()
+        print(f"while expanding {json.dumps(case)[:1500]}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 def main() -> None:
     request = json.load(sys.stdin)
     rfc = request.get("rfc", True)
     with tempfile.TemporaryDirectory(prefix="libical-zones-") as tmp:
         install_zones(request.get("zones", []), request["tzdir"], Path(tmp))
         answer = {
-            "rules": {case["id"]: expand_rule(case, rfc) for case in request.get("rules", [])},
-            "feeds": {feed["id"]: expand_feed(feed) for feed in request.get("feeds", [])},
+            "rules": {case["id"]: _checked(expand_rule, case, rfc)
+                      for case in request.get("rules", [])},
+            "feeds": {feed["id"]: _checked(expand_feed, feed)
+                      for feed in request.get("feeds", [])},
             "tzids": {name: ical.Timezone.get_builtin_timezone(name).get_tzid()
                       for name in request.get("tzids", [])},
         }

@@ -72,7 +72,8 @@ def test_feed_expands_in_libical_to_the_api_occurrences(tenant: Tenant) -> None:
     # A minute of slack before the cancellations (they cut at the request's instant).
     lo, hi = now - timedelta(minutes=1), now + YEAR
     answer = libical.run({"feeds": [{"id": "feed", "ics": _feed(tenant),
-                                     "lo": libical.stamp(lo), "hi": libical.stamp(hi)}]})
+                                     "lo": libical.stamp(lo), "hi": libical.stamp(hi)}]},
+                         f"seed {SEED}")
     expanded = answer["feeds"]["feed"]
     disagreements = []
     total = 0
