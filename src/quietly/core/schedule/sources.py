@@ -92,7 +92,10 @@ def period_start(rule: ParsedRule, dtstart: datetime) -> datetime:
     if rule.freq != du.WEEKLY:
         return dtstart
     wkst = rule.kwargs().get("wkst", 0)
-    return dtstart - timedelta(days=(dtstart.weekday() - wkst) % 7)
+    try:
+        return dtstart - timedelta(days=(dtstart.weekday() - wkst) % 7)
+    except OverflowError:  # the first days of year 1: no earlier day to start from
+        return dtstart
 
 
 def wall_bound(until: datetime | None, zone: ZoneInfo) -> datetime | None:
