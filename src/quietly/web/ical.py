@@ -26,9 +26,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import icalendar
 
@@ -44,13 +45,16 @@ from quietly.core.model import (
     RRuleRule,
 )
 from quietly.core.records import WindowFields, WindowRecord
-from quietly.core.schedule.compiled import parsed_rule, rrule_limits
-from quietly.core.schedule.rules import anchored, simple_rule_body
+from quietly.core.schedule.compiled import parsed_rule, rrule_limits, wall_span
+from quietly.core.schedule.rules import simple_rule_body
 from quietly.core.timeutil import get_zone, to_local, to_utc
+from quietly.web.vtimezone import vtimezone
 
 __all__ = ["HORIZON_AHEAD", "HORIZON_BACK", "FeedHorizon", "build_calendar", "calendar_from_json",
            "record_from_json", "window_events", "write_ics"]
 
+# Zones icalendar writes as UTC values (``…Z``), which need no VTIMEZONE.
+_WRITTEN_AS_UTC = {"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu"}
 HORIZON_BACK = timedelta(days=31)
 HORIZON_AHEAD = timedelta(days=400)
 PRODID = "-//quietly//maintenance windows//EN"
@@ -68,8 +72,32 @@ class FeedHorizon:
         return cls(now - HORIZON_BACK, now + HORIZON_AHEAD)
 
 
+def _written(instant: datetime, zone: ZoneInfo | timezone) -> datetime:
+    """``instant`` as the feed writes it: local time in ``zone``, or UTC (``…Z``) when that local
+    time would be read as another instant (the second pass through a fold: RFC 5545 reads an
+    ambiguous local time as its first instant)."""
+    local = instant.astimezone(zone)
+    if not isinstance(zone, ZoneInfo) or to_utc(local.replace(tzinfo=None), zone) == instant:
+        return local
+    return instant.astimezone(UTC)
+
+
 def _uid(record: WindowRecord, suffix: str = "") -> str:
     return f"window-{record.id}{suffix}@quietly"
+
+
+class _ExactDuration(icalendar.vDuration):
+    """A DURATION in hours, minutes and seconds only (``PT25H``, not ``P1DT1H``).
+
+    RFC 5545 §3.3.6: a day in a DURATION is nominal (23 or 25 hours across a DST change), an
+    hour exact. quietly's durations are elapsed time.
+    """
+
+    def to_ical(self) -> bytes:
+        hours, rest = divmod(int(self.td.total_seconds()), 3600)
+        minutes, seconds = divmod(rest, 60)
+        text = (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+        return f"PT{text}{f'{seconds}S' if seconds or not text else ''}".encode()
 
 
 def _base_event(record: WindowRecord, now: datetime, uid: str) -> icalendar.Event:
@@ -103,8 +131,8 @@ def _once_event(record: WindowRecord, now: datetime) -> icalendar.Event | None:
     # Without a zone of its own the window is written in UTC (``…Z``), needing no VTIMEZONE.
     zone = get_zone(schedule.timezone) if schedule.timezone else UTC
     event = _base_event(record, now, _uid(record))
-    event.add("dtstart", schedule.start.astimezone(zone))
-    event.add("dtend", end.astimezone(zone))
+    event.add("dtstart", _written(schedule.start, zone))
+    event.add("dtend", _written(end, zone))
     return event
 
 
@@ -117,14 +145,15 @@ def _cron_events(record: WindowRecord, now: datetime,
     events = []
     for occ in lifecycle.window_occurrences(record.to_window(), horizon.start, horizon.end):
         event = _base_event(record, now, _uid(record, f"-{occ.start:%Y%m%dT%H%M%SZ}"))
-        event.add("dtstart", occ.start.astimezone(zone))
-        event.add("dtend", occ.end.astimezone(zone))
+        event.add("dtstart", _written(occ.start, zone))
+        event.add("dtend", _written(occ.end, zone))
         events.append(event)
     return events
 
 
 def _rule_parts(schedule: RecurringSchedule) -> tuple[dict[str, str], datetime | None, int | None]:
-    """The RRULE body without COUNT/UNTIL, and the effective (naive local) until and count.
+    """The RRULE body without COUNT/UNTIL, and the effective until (naive local, or a UTC
+    instant for ``UNTIL=…Z``) and count.
 
     The schedule's own ``until``/``count`` and the body's are combined exactly as the
     expansion does (``rrule_limits``), so the feed cannot disagree with the decisions.
@@ -136,6 +165,11 @@ def _rule_parts(schedule: RecurringSchedule) -> tuple[dict[str, str], datetime |
         key, _, value = raw.strip().partition("=")
         if key and key.upper() not in ("COUNT", "UNTIL"):
             parts[key.strip().upper()] = value.strip().upper()
+    if (parts.get("FREQ") == "YEARLY" and "BYMONTHDAY" in parts
+            and not {"BYMONTH", "BYWEEKNO", "BYYEARDAY"} & parts.keys()):
+        # quietly reads a yearly BYMONTHDAY without BYMONTH as every month's day (as dateutil
+        # does); libical-based clients take the month from DTSTART. Spell the months out.
+        parts["BYMONTH"] = ",".join(str(month) for month in range(1, 13))
     until, count = rrule_limits(schedule, parsed_rule(schedule))
     return parts, until, count
 
@@ -164,15 +198,25 @@ def _wall_start(schedule: RecurringSchedule, occ: Occurrence) -> datetime:
 
 def _series_overrides(schedule: RecurringSchedule, cut: datetime | None,
                       horizon: FeedHorizon) -> dict[datetime, datetime]:
-    """Naive wall starts → exact UTC ends for instances a plain RRULE reader would get wrong."""
+    """Naive wall starts → exact UTC ends for instances a plain RRULE reader would get wrong.
+
+    A DURATION is exact, but a client adding it on the wall clock errs across a DST change. A
+    wall-clock end is written as DTEND one wall span after DTSTART, and RFC 5545 gives every
+    instance that exact length: wrong for the instances a DST change lengthens or shortens.
+    """
     overrides: dict[datetime, datetime] = {}
-    if schedule.duration is not None:
-        for occ in sched.occurrences(schedule, horizon.start, horizon.end):
-            if cut is not None and occ.start >= cut:
-                break
-            wall = _wall_start(schedule, occ)
-            if to_utc(wall + schedule.duration, schedule.timezone) != occ.end:
-                overrides[wall] = occ.end
+    for occ in sched.occurrences(schedule, horizon.start, horizon.end):
+        if cut is not None and occ.start >= cut:
+            break
+        wall = _wall_start(schedule, occ)
+        if schedule.duration is not None:
+            wrong = to_utc(wall + schedule.duration, schedule.timezone) != occ.end
+        else:
+            assert schedule.start_time is not None
+            assert schedule.end_time is not None
+            wrong = occ.end - occ.start != wall_span(schedule.start_time, schedule.end_time)
+        if wrong:
+            overrides[wall] = occ.end
     if cut is not None:
         running = sched.current_occurrence(schedule, cut)
         if running is not None and running.start < cut:
@@ -180,29 +224,20 @@ def _series_overrides(schedule: RecurringSchedule, cut: datetime | None,
     return overrides
 
 
-def _collapsed(schedule: RecurringSchedule, dtstart: datetime, until: datetime | None,
-               count: int | None, horizon: FeedHorizon) -> list[datetime]:
+def _collapsed(schedule: RecurringSchedule, horizon: FeedHorizon) -> list[datetime]:
     """Rule instances (naive wall starts) in the horizon that end where they start.
 
     Only a wall-clock end can do that: a start in a DST gap is read with the offset before the
-    gap (later), and an end time just after the gap can then land on the same instant.
+    gap (later), and an end time just after the gap can then land on the same instant. The
+    instances come from the expansion itself, so the feed excludes exactly what it drops.
     """
     if schedule.end_time is None or schedule.start_time is None:
         return []
-    zone = schedule.timezone
-    rule = anchored(parsed_rule(schedule), dtstart, until=until, count=count)
-    low = to_local(horizon.start, zone).replace(tzinfo=None)
-    high = to_local(horizon.end, zone).replace(tzinfo=None)
-    overnight = timedelta(days=1) if schedule.end_time <= schedule.start_time else timedelta()
-    found = []
-    for local in rule.between(low, high, inc=True):
-        end = datetime.combine(local.date() + overnight, schedule.end_time)
-        if to_utc(end, zone) <= to_utc(local, zone):
-            found.append(local)
-    return found
+    compiled = sched.compile_schedule(schedule)
+    return [local for _, local in compiled.collapsed_starts(horizon.start, horizon.end)]
 
 
-def _cut_series(schedule: RecurringSchedule, dtstart: datetime, cut: datetime | None,
+def _cut_series(schedule: RecurringSchedule, cut: datetime | None,
                 horizon: FeedHorizon) -> tuple[dict[str, str], list[datetime]]:
     """The RRULE parts with UNTIL/COUNT, and the EXDATEs (cancellation, collapsed days).
 
@@ -211,9 +246,11 @@ def _cut_series(schedule: RecurringSchedule, dtstart: datetime, cut: datetime | 
     """
     zone = get_zone(schedule.timezone)
     parts, until, count = _rule_parts(schedule)
-    until_utc = to_utc(until.replace(microsecond=0), zone) if until is not None else None
-    exdates = [local.replace(tzinfo=zone)
-               for local in _collapsed(schedule, dtstart, until, count, horizon)]
+    until_utc = None
+    if until is not None:  # a wall-clock bound is read in the zone; UNTIL=…Z is an instant
+        until_utc = until if until.tzinfo is not None else to_utc(until, zone)
+        until_utc = until_utc.replace(microsecond=0)
+    exdates = [local.replace(tzinfo=zone) for local in _collapsed(schedule, horizon)]
     if cut is not None and count is None:
         last = cut - timedelta(seconds=1)
         until_utc = last if until_utc is None else min(until_utc, last)
@@ -239,16 +276,15 @@ def _series_events(record: WindowRecord, now: datetime,
     dtstart = _first_start_local(schedule)
     if dtstart is None or (cut is not None and to_utc(dtstart, zone) >= cut):
         return []
-    parts, exdates = _cut_series(schedule, dtstart, cut, horizon)
+    parts, exdates = _cut_series(schedule, cut, horizon)
     event = _base_event(record, now, _uid(record))
     event.add("dtstart", dtstart.replace(tzinfo=zone))
     if schedule.duration is not None:
-        event.add("duration", schedule.duration)
-    else:
+        event.add("duration", _ExactDuration(schedule.duration))
+    else:  # every instance lasts DTEND - DTSTART exactly (RFC 5545): the nominal wall span
         assert schedule.end_time is not None
-        overnight = timedelta(days=1) if schedule.end_time <= schedule.start_time else timedelta()
-        end_day = dtstart.date() + overnight
-        event.add("dtend", datetime.combine(end_day, schedule.end_time, tzinfo=zone))
+        span = wall_span(schedule.start_time, schedule.end_time)
+        event.add("dtend", _written(to_utc(dtstart, zone) + span, zone))
     event.add("rrule", icalendar.vRecur.from_ical(";".join(f"{k}={v}" for k, v in parts.items())))
     for excluded in exdates:
         event.add("exdate", excluded)
@@ -257,7 +293,7 @@ def _series_events(record: WindowRecord, now: datetime,
         override = _base_event(record, now, _uid(record))
         override.add("recurrence-id", wall.replace(tzinfo=zone))
         override.add("dtstart", wall.replace(tzinfo=zone))
-        override.add("dtend", end.astimezone(zone))
+        override.add("dtend", _written(end, zone))
         events.append(override)
     return events
 
@@ -287,10 +323,18 @@ def build_calendar(records: Iterable[WindowRecord], now: datetime, *, name: str,
     cal.add("method", "PUBLISH")
     cal.add("x-wr-calname", name)
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    zones: set[str] = set()
+    events: list[icalendar.Event] = []
     for record in records:
-        for event in window_events(record, now, horizon):
-            cal.add_component(event)
-    cal.add_missing_timezones()
+        made = window_events(record, now, horizon)
+        zone = record.fields.schedule.timezone
+        if made and zone is not None:
+            zones.add(zone)
+        events += made
+    for name in sorted(zones - _WRITTEN_AS_UTC):
+        cal.add_component(vtimezone(name))
+    for event in events:
+        cal.add_component(event)
     data: Any = cal.to_ical()
     return bytes(data)
 

@@ -149,6 +149,20 @@ class CompiledSchedule:
                     break
         return found
 
+    def collapsed_starts(self, start: datetime, end: datetime) -> list[Start]:
+        """Return the rule's starts in ``[start, end)`` whose occurrence collapses (bounded).
+
+        The iCalendar feed excludes them (EXDATE): a calendar client would show them.
+        """
+        start, end = ensure_utc(start, "start"), ensure_utc(end, "end")
+        found: list[Start] = []
+        for seen, begin in enumerate(self._source.starts_from(start)):
+            if seen >= _SCAN_CAP or begin[0] >= end:
+                break
+            if self._make(begin) is None:
+                found.append(begin)
+        return found
+
     def next_occurrence(self, after: datetime) -> Occurrence | None:
         """Return the first occurrence starting at or after ``after`` (None when none is left)."""
         return next(self._scan(ensure_utc(after, "after")), None)
@@ -191,11 +205,21 @@ def parsed_rule(schedule: RecurringSchedule) -> ParsedRule:
 
 def rrule_limits(schedule: RecurringSchedule,
                  parsed: ParsedRule) -> tuple[datetime | None, int | None]:
-    """Combine the body's UNTIL/COUNT with the schedule's ``until``/``count``."""
+    """Combine the body's UNTIL/COUNT with the schedule's ``until``/``count``.
+
+    The until is naive (a local wall-clock bound) or aware UTC (the body's ``UNTIL=…Z``, an
+    instant). validate() refuses both limits at once; for a schedule stored before that check
+    the local end of the ``until`` day is read as an instant and the earlier one wins.
+    """
     until = parsed.until
     if schedule.until is not None:
         day_end = end_of_day(schedule.until)
-        until = day_end if until is None else min(until, day_end)
+        if until is None:
+            until = day_end
+        elif until.tzinfo is None:
+            until = min(until, day_end)
+        else:
+            until = min(until, to_utc(day_end, schedule.timezone))
     count = parsed.count if parsed.count is not None else schedule.count
     return until, count
 

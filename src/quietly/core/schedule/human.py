@@ -177,8 +177,11 @@ def _rrule(rule: RRuleRule, zone: str) -> tuple[str, str]:
     if text is None:
         return fallback
     limits = ""
-    if parsed.until is not None:
-        limits += f", until {parsed.until:%Y-%m-%d}"
+    if parsed.until is not None:  # UNTIL=…Z is an instant: name its local date
+        until = parsed.until
+        if until.tzinfo is not None:
+            until = until.astimezone(get_zone(zone))
+        limits += f", until {until:%Y-%m-%d}"
     if parsed.count is not None:
         limits += f", {parsed.count} time{'s' if parsed.count != 1 else ''}"
     return text, limits

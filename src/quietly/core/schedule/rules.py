@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from dateutil import rrule as du
 
 from quietly.core.errors import ScheduleError
 from quietly.core.model import RecurringSchedule, RRuleRule, SimpleRule
-from quietly.core.timeutil import get_zone
 
 __all__ = [
     "CRON_MACROS",
@@ -25,7 +24,6 @@ __all__ = [
     "MAX_COUNT",
     "Freq",
     "ParsedRule",
-    "anchored",
     "default_dtstart_date",
     "end_of_day",
     "normalize_cron",
@@ -73,8 +71,10 @@ CRON_MACROS = {
 class ParsedRule:
     """An RRULE body as dateutil arguments, not yet anchored at a DTSTART.
 
-    ``until`` is a naive local wall-clock bound (inclusive) or ``None``; ``options`` holds the
-    BY* arguments and WKST as sorted ``(name, value)`` pairs so the object stays hashable.
+    ``until`` is ``None``, a naive local wall-clock bound (a date or a floating date-time,
+    inclusive) or an aware UTC instant (``UNTIL=…Z``: RFC 5545 bounds the *instants*, so it is
+    never compared on the wall clock); ``options`` holds the BY* arguments and WKST as sorted
+    ``(name, value)`` pairs so the object stays hashable.
     """
 
     freq: Freq
@@ -144,8 +144,8 @@ def _byday(value: str, freq: int) -> tuple[du.weekday, ...]:
     return tuple(out)
 
 
-def _until(value: str, zone: str) -> datetime:
-    """Read UNTIL as a naive local bound; a UTC value (``…Z``) is converted to the zone."""
+def _until(value: str) -> datetime:
+    """Read UNTIL: a date or floating date-time is a naive local bound, ``…Z`` a UTC instant."""
     match = _UNTIL_RE.match(value)
     if not match:
         raise _fail(f"UNTIL {value!r} must look like 20261231 or 20261231T235959 or …Z")
@@ -157,10 +157,7 @@ def _until(value: str, zone: str) -> datetime:
         moment = datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S")  # noqa: DTZ007
     except ValueError as exc:
         raise _fail(f"UNTIL {value!r} is not a real date-time") from exc
-    if match.group(3):
-        return moment.replace(tzinfo=get_zone("UTC")).astimezone(get_zone(zone)).replace(
-            tzinfo=None)
-    return moment
+    return moment.replace(tzinfo=UTC) if match.group(3) else moment
 
 
 def _freq(parts: dict[str, str]) -> Freq:
@@ -183,7 +180,10 @@ def _positive(key: str, value: str | None) -> int | None:
 
 
 def parse_rrule(body: str, zone: str) -> ParsedRule:
-    """Parse an RRULE body (``FREQ=WEEKLY;BYDAY=SU``) read in ``zone``.
+    """Parse an RRULE body (``FREQ=WEEKLY;BYDAY=SU``) of a schedule in ``zone``.
+
+    The zone is not needed to parse (a UTC UNTIL stays an instant); callers pass it because a
+    rule only has meaning in a zone.
 
     Rejects FREQ finer than DAILY (rrule duplicates and skips sub-daily instants at DST
     changes; cron is the tool for that), BYHOUR/BYMINUTE/BYSECOND (the time is start_time),
@@ -202,7 +202,7 @@ def parse_rrule(body: str, zone: str) -> ParsedRule:
     until_text = parts.pop("UNTIL", None)
     if count is not None and until_text is not None:
         raise _fail("COUNT and UNTIL cannot both be given (RFC 5545)")
-    until = _until(until_text, zone) if until_text is not None else None
+    until = _until(until_text) if until_text is not None else None
     options: dict[str, Any] = {}
     if "WKST" in parts:
         wkst = parts.pop("WKST")
@@ -216,16 +216,6 @@ def parse_rrule(body: str, zone: str) -> ParsedRule:
             raise _fail(f"unknown or unsupported part {key}")
         options[_INT_PARTS[key][0]] = _ints(key, parts.pop(key))
     return ParsedRule(freq, interval, count, until, tuple(sorted(options.items())))
-
-
-def anchored(rule: ParsedRule, dtstart: datetime, **extra: Any) -> du.rrule:
-    """Build the dateutil rule at the naive ``dtstart``; turn its ValueError into ours."""
-    kwargs = rule.kwargs() | {"interval": rule.interval, "count": rule.count,
-                              "until": rule.until} | extra
-    try:
-        return du.rrule(rule.freq, dtstart=dtstart, cache=False, **kwargs)
-    except (ValueError, TypeError) as exc:
-        raise _fail(f"the rule cannot be used: {exc}") from exc
 
 
 def simple_rule_body(rule: SimpleRule) -> str:

@@ -27,7 +27,8 @@ from dateutil import rrule as du
 from quietly.core.schedule.rules import MAX_COUNT, ParsedRule
 from quietly.core.timeutil import to_utc
 
-__all__ = ["SEARCH_YEARS", "CronSource", "RRuleSource", "Start", "dedupe"]
+__all__ = ["SEARCH_YEARS", "CronSource", "RRuleSource", "Start", "dedupe", "period_start",
+           "wall_bound", "within"]
 
 Start = tuple[datetime, datetime]  # (aware UTC start, naive local wall-clock start)
 
@@ -80,20 +81,65 @@ def explicit_defaults(rule: ParsedRule, dtstart: datetime) -> dict[str, Any]:
     return kwargs
 
 
+def period_start(rule: ParsedRule, dtstart: datetime) -> datetime:
+    """Return the start of the rule's first interval (RFC 5545 §3.3.10) at dtstart's time.
+
+    dateutil starts a WEEKLY rule's first set at DTSTART itself, not at the start of its week
+    (per WKST), so BYSETPOS would pick from part of a week. Anchoring at the week's start and
+    dropping instances before DTSTART gives the RFC's set. Other frequencies already begin
+    with a whole day, month or year.
+    """
+    if rule.freq != du.WEEKLY:
+        return dtstart
+    wkst = rule.kwargs().get("wkst", 0)
+    try:
+        return dtstart - timedelta(days=(dtstart.weekday() - wkst) % 7)
+    except OverflowError:  # the first days of year 1: no earlier day to start from
+        return dtstart
+
+
+def wall_bound(until: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """Return the naive wall-clock bound to expand a rule limited by ``until`` up to.
+
+    A naive ``until`` (a local date or floating time) is the bound itself. A UTC instant
+    becomes its local time plus a day (a wall time and its instant are less than a day
+    apart); the instants are then cut exactly with ``within``.
+    """
+    if until is None or until.tzinfo is None:
+        return until
+    try:
+        return until.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
+    except OverflowError:  # an UNTIL in the last day of year 9999
+        return datetime.max  # noqa: DTZ901 (a naive wall-clock bound)
+
+
+def within(start: Start, until: datetime | None) -> bool:
+    """Whether ``start`` is not after ``until`` (an instant for UTC, else on the wall clock)."""
+    if until is None:
+        return True
+    return start[0] <= until if until.tzinfo is not None else start[1] <= until
+
+
 class RRuleSource:
     """Starts of an RRULE anchored at the naive ``dtstart``, read in ``zone``.
 
-    ``until`` (naive local, inclusive) and ``count`` already combine the rule's and the
-    schedule's limits. Rules with COUNT are expanded once in full (at most ``MAX_COUNT``
-    instances; the count must be taken from the first instance). Other rules are expanded
-    per local calendar month on demand, re-anchored near that month so that a query in 2030
-    does not iterate from a first date in 2020; the months are cached (LRU, per rule).
+    ``until`` (inclusive: naive local wall clock, or an aware UTC instant) and ``count``
+    already combine the rule's and the schedule's limits. The rule is expanded from the start
+    of the interval containing ``dtstart`` (``period_start``) and instances before
+    ``dtstart`` are dropped, so every set BYSETPOS picks from is a whole interval. Rules with
+    COUNT are expanded once in full (at most ``MAX_COUNT`` instances; the count must be taken
+    from the first instance). Other rules are expanded per local calendar month on demand,
+    each month re-anchored at the start of an interval of the rule (a week per WKST, a month,
+    a year, in phase with INTERVAL) near that month, so that a query in 2030 does not iterate
+    from a first date in 2020; the months are cached (LRU, per rule).
     """
 
     def __init__(self, rule: ParsedRule, dtstart: datetime, zone: ZoneInfo,
                  until: datetime | None, count: int | None) -> None:
         self.rule, self.dtstart, self.zone = rule, dtstart, zone
         self.until, self.count = until, count
+        self._wall_until = wall_bound(until, zone)
+        self._anchor = period_start(rule, dtstart)
         self._kwargs = explicit_defaults(rule, dtstart)
         self._chunks: OrderedDict[int, tuple[tuple[datetime, ...], tuple[Start, ...]]]
         self._chunks = OrderedDict()
@@ -108,19 +154,25 @@ class RRuleSource:
     def finite(self) -> bool:
         return self.count is not None or self.until is not None
 
-    def _rrule(self, dtstart: datetime, until: datetime | None, count: int | None) -> du.rrule:
+    def _rrule(self, dtstart: datetime, until: datetime | None) -> du.rrule:
         return du.rrule(self.rule.freq, dtstart=dtstart, interval=self.rule.interval,
-                        until=until, count=count, cache=False, **self._kwargs)
+                        until=until, cache=False, **self._kwargs)
 
     def _convert(self, locals_: Iterable[datetime]) -> tuple[Start, ...]:
-        return tuple(dedupe((to_utc(local, self.zone), local) for local in locals_))
+        """Read wall-clock instances as starts; dateutil has already applied a naive until."""
+        zone, until = self.zone, self.until
+        starts = ((to_utc(local, zone), local) for local in locals_)
+        if until is not None and until.tzinfo is not None:
+            starts = (start for start in starts if start[0] <= until)
+        return tuple(dedupe(starts))
 
     def _materialize(self, count: int) -> tuple[Start, ...]:
-        return self._convert(self._rrule(self.dtstart, self.until, count))
+        instances = self._rrule(self._anchor, self._wall_until)
+        return self._convert(islice((i for i in instances if i >= self.dtstart), count))
 
     def _rebase(self, floor: datetime) -> datetime:
-        """Return a DTSTART ≤ ``floor`` with the same phase as ``self.dtstart`` (INTERVAL)."""
-        start, step = self.dtstart, self.rule.interval
+        """Return the start of an interval of the rule, ≤ ``floor``, in phase with INTERVAL."""
+        start, step = self._anchor, self.rule.interval
         if floor <= start:
             return start
         if self.rule.freq == du.DAILY:
@@ -145,10 +197,12 @@ class RRuleSource:
                 return cached
         first, last = _month_bounds(index)
         starts: tuple[Start, ...] = ()
-        if last >= self.dtstart and (self.until is None or first <= self.until):
-            until = last if self.until is None else min(last, self.until)
-            rule = self._rrule(self._rebase(first), until, None)
-            starts = self._convert(local for local in rule if local >= first)
+        wall_until = self._wall_until
+        if last >= self.dtstart and (wall_until is None or first <= wall_until):
+            until = last if wall_until is None else min(last, wall_until)
+            rule = self._rrule(self._rebase(first), until)
+            floor = max(first, self.dtstart)
+            starts = self._convert(local for local in rule if local >= floor)
         result = (tuple(s[0] for s in starts), starts)
         with self._lock:
             self._chunks[index] = result
@@ -158,7 +212,8 @@ class RRuleSource:
 
     def _last_index(self, first: int) -> int:
         limit = min(first + 12 * SEARCH_YEARS, _LAST_YEAR * 12)
-        return limit if self.until is None else min(limit, _month_index(self.until))
+        wall_until = self._wall_until
+        return limit if wall_until is None else min(limit, _month_index(wall_until))
 
     def starts_from(self, lower: datetime) -> Iterator[Start]:
         """Yield starts at or after the UTC ``lower``, ascending; stop after SEARCH_YEARS."""
@@ -179,8 +234,8 @@ class RRuleSource:
         """Yield the starts of a finite rule from the last one backwards (none if infinite)."""
         if self._all is not None:
             yield from reversed(self._all)
-        elif self.until is not None:
-            last = min(_month_index(self.until), _LAST_YEAR * 12)
+        elif self._wall_until is not None:
+            last = min(_month_index(self._wall_until), _LAST_YEAR * 12)
             stop = max(_month_index(self.dtstart), last - 12 * SEARCH_YEARS)
             for index in range(last, stop - 1, -1):
                 yield from reversed(self._chunk(index)[1])

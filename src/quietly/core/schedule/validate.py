@@ -31,6 +31,7 @@ from quietly.core.schedule.rules import (
     normalize_cron,
     weekday_of_month_code,
 )
+from quietly.core.schedule.sources import explicit_defaults, period_start, within
 from quietly.core.timeutil import ensure_utc, get_zone, to_utc
 
 __all__ = ["HORIZON_YEARS", "MAX_DURATION", "validate"]
@@ -225,12 +226,18 @@ def _first_instances(parsed: ParsedRule, dtstart: datetime) -> Iterator[datetime
     """Yield the rule's instances within HORIZON_YEARS of ``dtstart`` (capped), ignoring limits."""
     twin = _late_twin_year(dtstart.year, HORIZON_YEARS)
     shift = twin - dtstart.year
-    rule = du.rrule(parsed.freq, dtstart=dtstart.replace(year=twin), interval=parsed.interval,
-                    cache=False, **parsed.kwargs())
-    for seen, instance in enumerate(rule):
+    twin_start = dtstart.replace(year=twin)
+    # From the start of DTSTART's interval, as the expansion does (sources.period_start).
+    anchor = twin_start - (dtstart - period_start(parsed, dtstart))
+    rule = du.rrule(parsed.freq, dtstart=anchor, interval=parsed.interval,
+                    cache=False, **explicit_defaults(parsed, dtstart))
+    seen = 0
+    for instance in rule:
         if instance.year - shift > dtstart.year + HORIZON_YEARS or seen >= _INSTANCE_CAP:
             return
-        yield instance.replace(year=instance.year - shift)
+        if instance >= twin_start:
+            seen += 1
+            yield instance.replace(year=instance.year - shift)
 
 
 def _first_occurrence(schedule: RecurringSchedule, dtstart: datetime,
@@ -264,7 +271,8 @@ def _check_rrule_fires(schedule: RecurringSchedule) -> None:
     index, local = first
     until, count = rrule_limits(schedule, parsed)
     by_count = count is not None and index >= count
-    if by_count or (until is not None and local > until):
+    zone = get_zone(schedule.timezone)
+    if by_count or not within((to_utc(local, zone), local), until):
         limit = "count" if by_count else "until"
         if getattr(schedule, limit) is None:
             limit = "rrule"  # the limit is the body's own COUNT/UNTIL
