@@ -171,10 +171,20 @@ class QuietlyClient:
         result: dict[str, Any] = self.request("POST", "/api/v1/maintenance/start", json=body)
         return result
 
-    def stop_maintenance(self, targets: list[str], delay_seconds: int = 0) -> list[dict[str, Any]]:
-        result = self.request("POST", "/api/v1/maintenance/stop",
-                              json={"targets": targets, "delay_seconds": delay_seconds})
-        return list(result["stopped"])
+    def stop_maintenance(self, targets: list[str], delay_seconds: int = 0, *,
+                         window_id: int | None = None, every: bool = False) -> dict[str, Any]:
+        """End maintenance: window ``window_id`` (only ``targets`` of it, if given), or the
+        immediate maintenance of ``targets`` (``every``: any running one-time window).
+
+        Returns ``{"stopped": [...], "left_running": [...]}`` (windows in the wire shape).
+        """
+        body: dict[str, Any] = {"targets": targets, "delay_seconds": delay_seconds}
+        if window_id is not None:
+            body["window_id"] = window_id
+        if every:
+            body["scope"] = "all"
+        result: dict[str, Any] = self.request("POST", "/api/v1/maintenance/stop", json=body)
+        return result
 
     def decide(self, target: str, labels: Mapping[str, str] | None = None,
                at: str | None = None) -> dict[str, Any]:

@@ -42,13 +42,17 @@ __all__ = [
     "create_window",
     "delete_window",
     "get_window",
+    "is_immediate",
     "list_windows",
+    "narrow_targets",
     "start_maintenance",
-    "stop_maintenance",
     "update_window",
     "window_occurrences",
 ]
 
+# quietly's own marks in a window's vendor dict: {"immediate": true} on windows made by
+# start_maintenance, which `stop TARGET` ends by default (issue 16).
+OWN_VENDOR_KEY = "quietly"
 TARGET = re.compile(r"^[a-z][a-z0-9_]*:\S{1,256}$")
 MAX_OCCURRENCE_RANGE = timedelta(days=800)
 
@@ -389,7 +393,8 @@ def start_maintenance(
     effects: tuple[Effect, ...] = (Effect.MUTE,), origin: str = "native",
     vendor: dict[str, Any] | None = None,
 ) -> WindowRecord:
-    """A one-time window for ``targets`` from now for ``duration``."""
+    """A one-time window for ``targets`` from now for ``duration``, marked as immediate
+    maintenance (what ``stop TARGET`` ends without ``--all``)."""
     if not targets:
         raise ValidationError("name at least one target", field="targets")
     if duration <= timedelta(0):
@@ -398,49 +403,42 @@ def start_maintenance(
         name=name or f"Maintenance of {', '.join(targets)}",
         description=description,
         schedule=OnceSchedule(start=now, end=now + duration, timezone=None),
-        targets=tuple(targets), effects=effects, origin=origin, vendor=vendor or {},
+        targets=tuple(targets), effects=effects, origin=origin,
+        vendor={**(vendor or {}), OWN_VENDOR_KEY: {"immediate": True}},
     )
     return create_window(db, principal, fields, now)
 
 
-def stop_maintenance(
-    db: Session, principal: Principal, *, targets: list[str], delay: timedelta, now: datetime,
-) -> list[WindowRecord]:
-    """End every active one-time window naming one of ``targets`` at ``now + delay``.
+def narrow_targets(
+    db: Session, principal: Principal, window_id: int, remove: Iterable[str], now: datetime,
+) -> WindowRecord:
+    """Take ``remove`` off an active window's targets from now on; the rest stay covered.
 
-    Recurring windows are left alone: cancel them to stop a series.
+    This is how ``stop`` ends maintenance for some targets of a multi-target window. It
+    steps past the rule that an active window keeps its scope because narrowing only ends
+    suppression early, which an active window may always do; the audit log keeps before and
+    after, and the window keeps its id, so ``stop --window ID`` still finds it.
     """
-    if not targets:
-        raise ValidationError("name at least one target", field="targets")
-    if delay < timedelta(0):
-        raise ValidationError("must not be negative", field="delay_seconds")
-    stmt = (select(WindowTargetRow.window_id)
-            .where(WindowTargetRow.workspace_id == principal.workspace_id,
-                   WindowTargetRow.target.in_(targets)))
-    stopped: list[WindowRecord] = []
-    for window_id in sorted(set(db.scalars(stmt))):
-        row = _load_row_or_none(db, principal, window_id)
-        if row is None:
-            continue
-        record = window_record_from_row(row)
-        sched = record.fields.schedule
-        window = record.to_window()
-        if not isinstance(sched, OnceSchedule) or lifecycle.state_at(window, now) is not \
-                State.ACTIVE:
-            continue
-        new_end = min(sched.end, now + delay)
-        if new_end <= sched.start:
-            new_end = sched.start + timedelta(seconds=1)
-        stopped.append(update_window(db, principal, window_id,
-                                     {"schedule": replace(sched, end=new_end)}, now))
-    return stopped
+    row = _load_row(db, principal, window_id, lock=True)
+    current = window_record_from_row(row)
+    gone = set(remove)
+    new_fields = replace(current.fields,
+                         targets=tuple(t for t in current.fields.targets if t not in gone))
+    if new_fields == current.fields:
+        return current
+    before = window_to_json(current, now)
+    apply_fields_to_row(row, new_fields)
+    row.updated_at = _next_version(row, now)
+    _sync_targets(db, row)
+    record = _finish(db, row, "updated", now)
+    audit.record(db, principal, action="update", object_type="window", object_id=row.id,
+                 at=now, before=before, after=window_to_json(record, now))
+    return record
 
 
-def _load_row_or_none(db: Session, principal: Principal, window_id: int) -> WindowRow | None:
-    try:
-        return _load_row(db, principal, window_id, lock=True)
-    except NotFound:
-        return None
+def is_immediate(record: WindowRecord) -> bool:
+    """Whether ``record`` was made by ``start_maintenance`` (immediate maintenance)."""
+    return bool((record.fields.vendor.get(OWN_VENDOR_KEY) or {}).get("immediate"))
 
 
 def load_all_windows(db: Session, workspace_id: int | None = None) -> list[WindowRecord]:

@@ -214,12 +214,24 @@ class MaintenanceStart(Strict):
 
 
 class MaintenanceStop(Strict):
-    targets: list[TargetName] = Field(min_length=1, max_length=10_000)
+    targets: list[TargetName] = Field(
+        default_factory=list, max_length=10_000,
+        description="End maintenance of these targets (with window_id: only these of it).")
+    window_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = Field(
+        default=None, description="End this window (as printed by maintenance/start).")
+    scope: Literal["immediate", "all"] = Field(
+        default="immediate",
+        description="By targets: 'immediate' ends only maintenance started with "
+        "maintenance/start; 'all' ends every running one-time window naming them.")
     delay_seconds: Annotated[int, Field(ge=0, le=86_400 * 7)] = 0
 
 
 class MaintenanceStopped(BaseModel):
-    stopped: list[WindowPublic]
+    stopped: list[WindowPublic] = Field(
+        description="Windows ended, or narrowed when they also cover other targets.")
+    left_running: list[WindowPublic] = Field(
+        default_factory=list,
+        description="Running windows naming the targets that this stop left alone.")
 
 
 class AlertIn(Strict):
