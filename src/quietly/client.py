@@ -128,6 +128,12 @@ class QuietlyClient:
         result: dict[str, Any] = self.request("GET", f"/api/v1/windows/{window_id}")
         return result
 
+    def update_window(self, window_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """PATCH the window; ``schedule`` keys are merged into the current schedule."""
+        result: dict[str, Any] = self.request("PATCH", f"/api/v1/windows/{window_id}",
+                                              json=changes)
+        return result
+
     def cancel_window(self, window_id: int) -> dict[str, Any]:
         result: dict[str, Any] = self.request("POST", f"/api/v1/windows/{window_id}/cancel")
         return result

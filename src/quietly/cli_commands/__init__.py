@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from quietly.cli_commands import maintenance, preview, transfer, windows
+from quietly.cli_commands import maintenance, preview, run, transfer, windows
 
 __all__ = ["register"]
 
@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
     app.command("start")(maintenance.start)
     app.command("stop")(maintenance.stop)
     app.command("check")(maintenance.check)
+    app.command("run", context_settings={"allow_interspersed_args": False})(run.run)
     app.command("preview")(preview.preview)
     app.command("export")(transfer.export)
     app.command("import")(transfer.import_windows)
