@@ -27,6 +27,21 @@ app.add_typer(db_app, name="db")
 app.add_typer(admin_app, name="admin")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"quietly {version('quietly')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print the version and exit.")] = False) -> None:
+    """quietly: self-hosted maintenance windows."""
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -51,7 +66,10 @@ def serve(
         "each one before sleeping (0: off; default QUIETLY_BUSY_POLL_US or 100). Trades "
         "CPU under load for latency.")] = None,
 ) -> None:
-    """Apply migrations, create the default workspace, and serve API, UI and worker."""
+    """Apply migrations, create the default workspace, and serve API, UI and worker.
+
+    Example: QUIETLY_DATABASE_URL=postgresql+psycopg://quietly@db/quietly quietly serve --port 8080
+    """
     import uvicorn
 
     from quietly.api.app import create_app
@@ -79,7 +97,10 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run the lifecycle worker alone (scale-out: beside `serve --no-worker`); stops on
-    SIGTERM or Ctrl-C after finishing the deliveries in flight."""
+    SIGTERM or Ctrl-C after finishing the deliveries in flight.
+
+    Example: quietly serve --no-worker & quietly worker
+    """
     from quietly.worker.cli import run_worker
 
     run_worker(get_settings())
@@ -87,7 +108,10 @@ def worker() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply pending migrations."""
+    """Apply pending migrations.
+
+    Example: quietly db upgrade
+    """
     from quietly.services.bootstrap import prepare_database
 
     prepare_database(get_settings()).dispose()
@@ -100,7 +124,10 @@ def create_workspace(
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     timezone: Annotated[str, typer.Option(help="Default IANA time zone.")] = "UTC",
 ) -> None:
-    """Create a workspace (a tenant)."""
+    """Create a workspace (a tenant).
+
+    Example: quietly admin create-workspace payments --name Payments --timezone Europe/Berlin
+    """
     from quietly.services import workspaces
     from quietly.services.bootstrap import prepare_database
 
@@ -122,7 +149,10 @@ def create_key(
     role: Annotated[Role, typer.Option(help="viewer, editor or admin.")] = Role.EDITOR,
     workspace: Annotated[str, typer.Option(help="Workspace slug.")] = "default",
 ) -> None:
-    """Create an API key; the key is printed alone on the last line."""
+    """Create an API key; the key is printed alone on the last line.
+
+    Example: export QUIETLY_API_KEY=$(quietly admin create-key --name deploy-bot)
+    """
     from quietly.services import workspaces
     from quietly.services.bootstrap import prepare_database
 
@@ -143,7 +173,10 @@ def create_key(
 
 @admin_app.command("list-workspaces")
 def list_workspaces() -> None:
-    """List workspaces."""
+    """List workspaces.
+
+    Example: quietly admin list-workspaces
+    """
     from quietly.services import workspaces
     from quietly.services.bootstrap import prepare_database
 

@@ -169,11 +169,18 @@ class QuietlyClient:
 
     # Immediate maintenance and decisions ----------------------------------------------------
 
-    def start_maintenance(self, targets: list[str], duration: str,
-                          name: str | None = None) -> dict[str, Any]:
+    def start_maintenance(self, targets: list[str], duration: str, name: str | None = None,
+                          *, description: str | None = None, effects: list[str] | None = None,
+                          publish: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {"targets": targets, "duration": duration}
         if name:
             body["name"] = name
+        if description:
+            body["description"] = description
+        if effects:
+            body["effects"] = effects
+        if publish:
+            body["publish_to_status_page"] = True
         result: dict[str, Any] = self.request("POST", "/api/v1/maintenance/start", json=body)
         return result
 

@@ -9,13 +9,24 @@ from __future__ import annotations
 
 import typer
 
-from quietly.cli_commands import maintenance, preview, run, transfer, windows
+from quietly.cli_commands import (
+    helptext,
+    maintenance,
+    preview,
+    run,
+    transfer,
+    window_edit,
+    windows,
+)
 
 __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
     """Add ``window …``, ``start``, ``stop``, ``check``, ``preview``, ``export``, ``import``."""
+    helptext.install()
+    windows.window_app.command("edit")(window_edit.edit)
+    windows.window_app.command("extend")(window_edit.extend)
     app.add_typer(windows.window_app, name="window")
     app.command("start")(maintenance.start)
     app.command("stop")(maintenance.stop)

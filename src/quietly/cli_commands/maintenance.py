@@ -37,17 +37,32 @@ Targets = Annotated[list[str], typer.Argument(help="Targets as kind:id, e.g. ser
 def start(
     targets: Targets,
     duration: Annotated[str, typer.Option(
-        "--for", help="How long: 30m, 2h, PT45M.")] = "30m",
+        "--for", metavar="DURATION", help="How long: 30m, 2h, PT45M.")] = "30m",
     name: Annotated[str | None, typer.Option(help="Name of the window.")] = None,
+    description: Annotated[str | None, typer.Option(
+        help="What is being done, for the people who see the window.")] = None,
+    effect: Annotated[list[str] | None, typer.Option(
+        metavar="EFFECT", help="mute (default), suppress_incidents, drop, reroute, attach "
+        "(repeatable).")] = None,
+    publish: Annotated[bool, typer.Option(
+        "--publish", help="Show it on the workspace's public status page.")] = False,
     url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Put targets under maintenance from now on (a one-time window); prints its id."""
+    """Put targets under maintenance from now on (a one-time window); prints its id.
+
+    End it early with `quietly stop --window ID`; `quietly run` starts and ends it around a
+    command for you.
+
+    Example: quietly start service:checkout --for 45m --name "deploy 1.4.2" --publish
+    """
     try:
         parse_duration(duration, "--for")
     except ValidationError as exc:
         raise fail_on(exc) from exc
     with connect(url, key) as client:
-        window = client.start_maintenance(targets, duration.strip(), name)
+        window = client.start_maintenance(targets, duration.strip(), name,
+                                          description=description, effects=effect,
+                                          publish=publish)
     if as_json:
         emit_json(window)
         return
@@ -162,7 +177,10 @@ def check(
     = False,
     url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Is TARGET quiet? Exit 0 quiet (any verdict but deliver), 1 not quiet, 2 error."""
+    """Is TARGET quiet? Exit 0 quiet (any verdict but deliver), 1 not quiet, 2 error.
+
+    Example: if quietly check service:checkout -q; then echo "in maintenance"; fi
+    """
     try:
         labels = parse_labels(label or [])
     except ValidationError as exc:

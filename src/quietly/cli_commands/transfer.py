@@ -43,7 +43,10 @@ def export(
     ics: Annotated[bool, typer.Option("--ics", help="Write iCalendar (RFC 5545) instead of "
                                       "JSON, as the calendar feed does.")] = False,
 ) -> None:
-    """Export every window of the workspace as JSON (all pages), or as iCalendar."""
+    """Export every window of the workspace as JSON (all pages), or as iCalendar.
+
+    Example: quietly export > windows.json
+    """
     with connect(url, key) as client:
         windows = list(client.iter_windows({}))
     if ics:  # the calendar is built by quietly.web.ical, exactly like the served feed
@@ -104,7 +107,10 @@ def import_windows(
                                          allow_dash=True)],
     url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Create the windows of an export; prints each new id. Exit 1 if any failed."""
+    """Create the windows of an export; prints each new id. Exit 1 if any failed.
+
+    Example: quietly import windows.json
+    """
     try:
         text = typer.get_text_stream("stdin").read() if str(file) == "-" \
             else file.read_text(encoding="utf-8")

@@ -391,7 +391,7 @@ def start_maintenance(
     db: Session, principal: Principal, *, targets: list[str], duration: timedelta,
     name: str | None, now: datetime, description: str | None = None,
     effects: tuple[Effect, ...] = (Effect.MUTE,), origin: str = "native",
-    vendor: dict[str, Any] | None = None,
+    vendor: dict[str, Any] | None = None, publish: bool = False,
 ) -> WindowRecord:
     """A one-time window for ``targets`` from now for ``duration``, marked as immediate
     maintenance (what ``stop TARGET`` ends without ``--all``)."""
@@ -404,6 +404,7 @@ def start_maintenance(
         description=description,
         schedule=OnceSchedule(start=now, end=now + duration, timezone=None),
         targets=tuple(targets), effects=effects, origin=origin,
+        publish_to_status_page=publish,
         vendor={**(vendor or {}), OWN_VENDOR_KEY: {"immediate": True}},
     )
     return create_window(db, principal, fields, now)

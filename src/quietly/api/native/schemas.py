@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from quietly.api.types import (
     HHMM,
+    WEEKDAY_OF_MONTH_PATTERN,
     Instant,
     IsoDate,
     LabelName,
@@ -45,7 +46,7 @@ class ScheduleRecurring(Strict):
     every: Literal["daily", "weekly", "monthly"] | None = None
     days_of_week: list[DayName] | None = Field(default=None, max_length=7)
     day_of_month: Annotated[int, Field(ge=-31, le=31)] | None = None
-    weekday_of_month: Annotated[str, Field(pattern=r"^[+-]?[1-5][A-Za-z]{2}$")] | None = None
+    weekday_of_month: Annotated[str, Field(pattern=WEEKDAY_OF_MONTH_PATTERN)] | None = None
     short_month: Literal["last_day", "skip"] | None = None
     start_time: HHMM | None = None
     end_time: HHMM | None = None
@@ -211,6 +212,7 @@ class MaintenanceStart(Strict):
     description: ShortText | None = None
     effects: list[Effect] = Field(default_factory=lambda: [Effect.MUTE], min_length=1,
                                   max_length=5)
+    publish_to_status_page: bool = False
 
 
 class MaintenanceStop(Strict):

@@ -130,7 +130,7 @@ def start_maintenance(body: MaintenanceStart, state: State, principal: Editor,
         record = windows.start_maintenance(
             db, principal, targets=list(dict.fromkeys(body.targets)), duration=duration,
             name=body.name, description=body.description, now=now,
-            effects=tuple(dict.fromkeys(body.effects)))
+            effects=tuple(dict.fromkeys(body.effects)), publish=body.publish_to_status_page)
     return window_to_json(record, now)
 
 
