@@ -101,6 +101,8 @@ def test_window_extend_by_a_duration_or_until_an_instant(tenant: Tenant) -> None
     (["window", "edit", "{id}"], "error: --name: nothing to change"),
     (["window", "edit", "{id}", "--target", "checkout"],
      "error: targets[0]: 'checkout' is not a target; write kind:id, e.g. 'service:checkout'"),
+    (["check", "checkout"],
+     "error: target: 'checkout' is not a target; write kind:id, e.g. 'service:checkout'"),
     (["start", "notatarget"],
      "error: targets[0]: 'notatarget' is not a target; write kind:id, e.g. 'service:checkout'"),
     (["window", "create", "--name", "x", "--target", "service:x", "--every", "daily",
