@@ -237,7 +237,7 @@ def _check_update_allowed(current: WindowRecord, new_fields: WindowFields,
         sched_changes, new_end = lifecycle.window_changes(current.to_window(),
                                                           new_record.to_window())
         names.discard("schedule")
-        names |= sched_changes & {"schedule", "end"}
+        names |= sched_changes & {"schedule", "end", "timezone"}
     lifecycle.allowed_update(current.to_window(), now, names, new_end)
 
 
@@ -413,28 +413,15 @@ def start_maintenance(
 def narrow_targets(
     db: Session, principal: Principal, window_id: int, remove: Iterable[str], now: datetime,
 ) -> WindowRecord:
-    """Take ``remove`` off an active window's targets from now on; the rest stay covered.
+    """Take ``remove`` off a window's targets from now on; the rest stay covered.
 
-    This is how ``stop`` ends maintenance for some targets of a multi-target window. It
-    steps past the rule that an active window keeps its scope because narrowing only ends
-    suppression early, which an active window may always do; the audit log keeps before and
-    after, and the window keeps its id, so ``stop --window ID`` still finds it.
+    This is how ``stop`` ends maintenance for some targets of a multi-target window; the
+    window keeps its id, so ``stop --window ID`` still finds it.
     """
-    row = _load_row(db, principal, window_id, lock=True)
-    current = window_record_from_row(row)
+    current = get_window(db, principal, window_id)
     gone = set(remove)
-    new_fields = replace(current.fields,
-                         targets=tuple(t for t in current.fields.targets if t not in gone))
-    if new_fields == current.fields:
-        return current
-    before = window_to_json(current, now)
-    apply_fields_to_row(row, new_fields)
-    row.updated_at = _next_version(row, now)
-    _sync_targets(db, row)
-    record = _finish(db, row, "updated", now)
-    audit.record(db, principal, action="update", object_type="window", object_id=row.id,
-                 at=now, before=before, after=window_to_json(record, now))
-    return record
+    kept = tuple(t for t in current.fields.targets if t not in gone)
+    return update_window(db, principal, window_id, {"targets": kept}, now)
 
 
 def is_immediate(record: WindowRecord) -> bool:

@@ -75,8 +75,10 @@ def get_window(window_id: ObjectId, state: State, principal: Viewer, now: Now) -
 @router.patch("/windows/{window_id}", response_model=WindowPublic, operation_id="update_window")
 def update_window(window_id: ObjectId, body: WindowUpdate, state: State, principal: Editor,
                   now: Now) -> Any:
-    """Change some fields. Scheduled windows change freely; active ones only their end and
-    description; completed and cancelled windows are immutable (409)."""
+    """Change some fields. Scheduled windows change freely. Active ones may change their end
+    (not before now), name, description, publishing, targets, groups, conditions and effects,
+    taking effect at once, but not the start of the running occurrence nor a recurring rule;
+    completed and cancelled windows are immutable (409)."""
     with state.db.transaction() as db:
         current = windows.get_window(db, principal, window_id)
         changes = update_changes(body, schedule_to_json(current.fields.schedule),
