@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 __all__ = [
     "ALERTS_INGESTED",
+    "ALERTS_UNROUTED",
     "DECISIONS",
     "DELIVERIES",
     "INDEX_STALE",
@@ -35,6 +36,9 @@ DECISIONS = Counter("quietly_decisions_total", "Decisions made, by verdict.",
                     ["verdict"], registry=REGISTRY)
 ALERTS_INGESTED = Counter("quietly_alerts_ingested_total", "Alerts ingested, by outcome.",
                           ["outcome"], registry=REGISTRY)
+ALERTS_UNROUTED = Counter(
+    "quietly_alerts_unrouted_total",
+    "Alerts to deliver that no route took: nothing was sent (add a route).", registry=REGISTRY)
 WINDOWS_BY_STATE = Gauge("quietly_windows", "Live windows by lifecycle state.",
                          ["workspace", "state"], registry=REGISTRY)
 MAINTENANCE_ACTIVE = Gauge(
