@@ -39,6 +39,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
+    func,
     insert,
     select,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "IngestResult",
     "Outcome",
     "StoredAlert",
+    "count_unrouted",
     "decide_alerts",
     "enqueue_alert_for_routes",
     "enqueue_alerts_for_routes",
@@ -388,3 +390,11 @@ def held_by_window(db: Session, workspace_id: int, window_ids: Iterable[int]) ->
             .where(AlertWindowRow.workspace_id == workspace_id,
                    AlertWindowRow.window_id.in_(ids)))
     return sorted(db.scalars(stmt))
+
+
+def count_unrouted(db: Session, workspace_id: int, since: datetime) -> int:
+    """How many alerts changed since ``since`` are stored as ``unrouted`` (sent nowhere)."""
+    stmt = (select(func.count()).select_from(AlertRow)
+            .where(AlertRow.workspace_id == workspace_id, AlertRow.delivery == UNROUTED,
+                   AlertRow.updated_at >= since))
+    return int(db.scalar(stmt) or 0)

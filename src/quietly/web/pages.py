@@ -14,6 +14,7 @@ from quietly.core.errors import NotFound
 from quietly.core.model import State
 from quietly.core.records import Role, WindowRecord
 from quietly.services import (
+    alerts,
     audit,
     calendar_feeds,
     deliveries,
@@ -105,7 +106,10 @@ def timeline(request: Request) -> Response:
     session = auth.current_session(request)
     zone = session.principal.workspace_timezone
     view = build_timeline(_all_windows(request, session.principal), _now(), zone)
-    return page(request, "timeline.html", session, timeline=view, zone=zone,
+    with get_state(request).db.read() as db:
+        unrouted = alerts.count_unrouted(db, session.principal.workspace_id,
+                                         _now() - timedelta(hours=24))
+    return page(request, "timeline.html", session, timeline=view, zone=zone, unrouted=unrouted,
                 feed_url=_feed_url(request, session.principal),
                 rotated=request.query_params.get("rotated") == "1")
 
