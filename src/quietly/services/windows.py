@@ -40,6 +40,7 @@ __all__ = [
     "WindowChanged",
     "cancel_window",
     "create_window",
+    "defer_start",
     "delete_window",
     "get_window",
     "is_immediate",
@@ -422,6 +423,33 @@ def narrow_targets(
     gone = set(remove)
     kept = tuple(t for t in current.fields.targets if t not in gone)
     return update_window(db, principal, window_id, {"targets": kept}, now)
+
+
+def defer_start(
+    db: Session, principal: Principal, window_id: int, starts_on: date, now: datetime,
+    vendor: dict[str, Any] | None = None,
+) -> WindowRecord:
+    """Move a recurring window's ``starts_on`` later, even while one of its occurrences runs.
+
+    Only for a caller that has just recorded the running occurrence as a window of its own
+    (Oh Dear's ``stop-maintenance`` turns it into a generated period that ends now): the
+    running occurrence then stops here, without a minute lost or counted twice. Nothing but
+    ``starts_on`` (and ``vendor``, when given) changes; the audit log keeps before and after.
+    """
+    row = _load_row(db, principal, window_id, lock=True)
+    current = window_record_from_row(row)
+    sched = current.fields.schedule
+    if not isinstance(sched, RecurringSchedule):
+        raise Conflict(f"window {window_id} is not recurring", field="schedule")
+    before = window_to_json(current, now)
+    new_fields = replace(current.fields, schedule=replace(sched, starts_on=starts_on),
+                         vendor=current.fields.vendor if vendor is None else vendor)
+    apply_fields_to_row(row, new_fields)
+    row.updated_at = _next_version(row, now)
+    record = _finish(db, row, "updated", now)
+    audit.record(db, principal, action="update", object_type="window", object_id=row.id,
+                 at=now, before=before, after=window_to_json(record, now))
+    return record
 
 
 def is_immediate(record: WindowRecord) -> bool:

@@ -106,9 +106,14 @@ def stop_maintenance(monitor_id: MonitorId, state: State, principal: Editor, now
     """End the monitor's running periods now, or after ``delay_seconds`` (≥ 1)."""
     delay = timedelta(seconds=(body.delay_seconds or 0) if body else 0)
     with state.db.transaction() as db:
-        # Oh Dear's document: "Ends active maintenance for a monitor", whoever started it.
-        maintenance.stop_targets(db, principal, targets=[convert.monitor_target(monitor_id)],
-                                 delay=delay, now=now, every=True)
+        # Oh Dear's document: "Ends active maintenance for a monitor", whoever started it,
+        # including an occurrence a recurring definition runs itself (that occurrence only).
+        result = maintenance.stop_targets(db, principal,
+                                          targets=[convert.monitor_target(monitor_id)],
+                                          delay=delay, now=now, every=True)
+        for record in result.left_running:
+            if record.fields.origin == convert.ORIGIN:
+                generation.stop_running(db, principal, record, now + delay, now)
     return Response(status_code=204)
 
 
