@@ -348,3 +348,13 @@ class TestRecurring:
         assert after == (started if delete_future else before)
         later = (local_now().date() + timedelta(days=20)).isoformat()
         assert decide(tenant, m, f"{later}T04:30:00")["verdict"] == "deliver"
+
+
+class TestVendorFieldNames:
+    """Errors are keyed by Oh Dear's fields, never quietly's internal paths (issue 16)."""
+
+    def test_a_period_in_the_past_is_keyed_ends_at(self, tenant: Tenant) -> None:
+        body = invalid(tenant.editor.post(f"{API}/maintenance-periods", json={
+            "monitor_id": monitor(), "starts_at": "2020-02-12 14:30",
+            "ends_at": "2020-02-12 15:30"}), "ends_at")
+        assert body["errors"] == {"ends_at": ["The ends at field must be a date after now."]}
