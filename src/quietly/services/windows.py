@@ -95,7 +95,9 @@ def _check_fields(db: Session, principal: Principal, fields: WindowFields) -> No
         raise ValidationError(
             "a window must name targets, groups or match conditions, or set all_targets: true",
             field="targets")
-    if not fields.effects:
+    if not fields.effects and fields.origin == "native":
+        # Vendor dialects that document it may have none (Ionhour: a window that suppresses
+        # nothing is still a published maintenance); natively a window must do something.
         raise ValidationError("name at least one effect", field="effects")
     if Effect.REROUTE in fields.effects and not fields.escalation_targets:
         raise ValidationError("the reroute effect needs escalation_targets",
