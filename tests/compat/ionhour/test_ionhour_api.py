@@ -164,6 +164,17 @@ class TestCreate:
                 body["endAt"]) == (200, "30 5 * * 0", "2041-03-17T04:30:00.000Z",
                                    "2041-03-17T06:30:00.000Z")
 
+    def test_a_native_weekly_window_shows_its_cron(self, tenant: Tenant) -> None:
+        """A native recurring window used to look like a one-time window here (issue 16)."""
+        window = tenant.editor.post("/api/v1/windows", json={
+            "name": "patching", "targets": ["project:7"], "schedule": {
+                "kind": "recurring", "timezone": "Europe/Berlin", "every": "weekly",
+                "days_of_week": ["sun"], "start_time": "02:00", "end_time": "04:00",
+                "starts_on": "2041-03-10"}}).json()
+        body = tenant.viewer.get(f"{BASE}/{window['id']}").json()
+        assert (body["recurringCron"], body["timezone"], body["startAt"], body["endAt"]) == (
+            "0 2 * * 0", "Europe/Berlin", "2041-03-10T01:00:00.000Z", "2041-03-10T03:00:00.000Z")
+
     def test_timezone_reads_naive_times(self, tenant: Tenant) -> None:
         body = _create(tenant, timezone="Europe/Berlin", startAt="2041-03-15T02:00:00",
                        endAt="2041-03-15T04:00:00")

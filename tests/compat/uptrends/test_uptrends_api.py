@@ -335,3 +335,25 @@ class TestVendorFieldNames:
         assert response.json()["Messages"] == [{"Message": (
             f"Id: is required on PUT and must equal the maintenancePeriodId in the path "
             f"({created['Id']})")}]
+
+
+class TestNativeWindows:
+    def test_a_native_rrule_window_is_listed_in_its_plain_form(self, tenant: Tenant,
+                                                               up: httpx.Client) -> None:
+        """A native RRULE window on an Uptrends monitor was missing from its list (issue 16)."""
+        guid = monitor()
+        window = tenant.editor.post("/api/v1/windows", json={
+            "name": "patching", "targets": [f"monitor:{guid}"], "schedule": {
+                "kind": "recurring", "timezone": "Europe/Berlin", "rrule": "FREQ=WEEKLY;BYDAY=TH",
+                "start_time": "22:00", "end_time": "22:30", "starts_on": "2038-01-01"}}).json()
+        listed = up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json()
+        assert listed == [{"Id": window["id"], **WEEKLY}]
+
+    def test_monitor_ids_that_are_not_guids_name_no_uptrends_monitor(
+            self, tenant: Tenant, up: httpx.Client) -> None:
+        """Oh Dear's monitor 1 is ``monitor:1``; Uptrends' ``Monitor/1`` used to list its
+        periods (issue 16). Uptrends monitors are GUIDs: anything else is not found."""
+        ok = tenant.editor.post("/compat/ohdear/api/monitors/1/start-maintenance")
+        response = up.get(f"{BASE}/Monitor/1/MaintenancePeriod")
+        assert (ok.status_code, response.status_code, list(response.json())) == (
+            201, 404, ["Messages"])

@@ -29,6 +29,7 @@ from quietly.core.model import (
     Schedule,
 )
 from quietly.core.records import Principal, WindowFields, WindowRecord
+from quietly.core.schedule.simplify import as_cron
 from quietly.core.timeutil import get_zone, to_local, to_utc
 
 __all__ = ["ORIGIN", "check_workspace", "fits", "from_record", "to_changes", "to_fields"]
@@ -186,7 +187,9 @@ def _times(record: WindowRecord, now: datetime) -> tuple[str, str, str, str | No
     if isinstance(sched, OnceSchedule):
         zone = sched.timezone or "UTC"
         return _js_time(sched.start), _js_time(sched.end), zone, None
-    cron = sched.rule.cron if isinstance(sched.rule, CronRule) else None
+    # A native simple or RRULE window is shown with the cron that gives the same starts,
+    # when there is one, rather than as a one-time window (issue 16).
+    cron = sched.rule.cron if isinstance(sched.rule, CronRule) else as_cron(sched)
     sent = record.fields.vendor.get(ORIGIN) or {}
     if cron is not None and sched.duration is not None and sent:
         try:
