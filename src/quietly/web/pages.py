@@ -134,6 +134,17 @@ def _matches_search(record: WindowRecord, query: str) -> bool:
     return q in f.name.lower() or any(q in t.lower() for t in (*f.targets, *f.groups))
 
 
+_STATE_ORDER = {"active": 0, "scheduled": 1, "completed": 2, "cancelled": 3}
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def _list_order(row: dict[str, Any]) -> tuple[int, datetime, int]:
+    """Active first, then scheduled, by their current or next start; ended ones last."""
+    occurrence = row["next"]
+    return (_STATE_ORDER.get(row["state"], 4), occurrence.start if occurrence else _NEVER,
+            row["record"].id)
+
+
 @router.get("/windows")
 def window_list(request: Request,
                 state: Annotated[str | None, Query(max_length=20)] = None,
@@ -149,6 +160,7 @@ def window_list(request: Request,
         rows.append({"record": record, "state": lifecycle.state_at(window, now).value,
                      "next": lifecycle.current_occurrence(window, now)
                      or lifecycle.next_occurrence(window, now)})
+    rows.sort(key=_list_order)
     return page(request, "windows.html", session, rows=rows, state=chosen.value if chosen
                 else "", q=q or "", states=STATES, zone=session.principal.workspace_timezone,
                 deleted=request.query_params.get("deleted") == "1")
