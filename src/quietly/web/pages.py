@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -134,6 +135,26 @@ def _matches_search(record: WindowRecord, query: str) -> bool:
     return q in f.name.lower() or any(q in t.lower() for t in (*f.targets, *f.groups))
 
 
+# Derived fields that change with time or with any edit: not what someone changed.
+_DERIVED = frozenset({"updated_at", "state", "current_occurrence", "next_occurrence",
+                      "human_schedule"})
+
+
+def _shown(value: Any) -> str:
+    text = "—" if value in (None, "", [], {}) else (
+        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def audit_changes(before: dict[str, Any] | None,
+                  after: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """``(field, value before, value after)`` for each field an update changed."""
+    if not before or not after:
+        return []
+    return [(key, _shown(before.get(key)), _shown(value)) for key, value in after.items()
+            if key not in _DERIVED and before.get(key) != value]
+
+
 _STATE_ORDER = {"active": 0, "scheduled": 1, "completed": 2, "cancelled": 3}
 _NEVER = datetime.max.replace(tzinfo=UTC)
 
@@ -188,7 +209,8 @@ def _window_context(request: Request, window_id: int) -> tuple[Any, dict[str, An
         children = extensions.extensions_of(db, principal, window_id)
     return session, {
         "record": record, "state": lifecycle.state_at(window, now).value,
-        "occurrences": upcoming, "now": now, "audit": list(reversed(log)),
+        "occurrences": upcoming, "now": now,
+        "audit": [(e, audit_changes(e.before, e.after)) for e in reversed(log)],
         "deliveries": sent, "extensions": children,
         "zone": getattr(record.fields.schedule, "timezone", None)
         or principal.workspace_timezone,
