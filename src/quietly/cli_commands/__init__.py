@@ -23,7 +23,8 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``window …``, ``start``, ``stop``, ``check``, ``preview``, ``export``, ``import``."""
+    """Add ``window …`` (with ``edit`` and ``extend``), ``start``, ``stop``, ``check``, ``run``,
+    ``preview``, ``export``, ``import``; plain help for every command (``helptext``)."""
     helptext.install()
     windows.window_app.command("edit")(window_edit.edit)
     windows.window_app.command("extend")(window_edit.extend)
