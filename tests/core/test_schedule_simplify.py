@@ -43,13 +43,20 @@ def test_as_simple(rrule: str, simple: SimpleRule | None) -> None:
     assert (found.rule if found else None) == simple
 
 
+AT_0430 = {"start_time": time(4, 30), "end_time": time(6)}
+
+
 @pytest.mark.parametrize(("rule", "extra", "cron"), [
-    (SimpleRule("daily"), {}, "30 2 * * *"),
-    (SimpleRule("weekly", days_of_week=("sun", "wed")), {}, "30 2 * * 0,3"),
-    (RRuleRule("FREQ=WEEKLY;BYDAY=SA"), {}, "30 2 * * 6"),
-    (SimpleRule("monthly", day_of_month=15), {}, "30 2 15 * *"),
-    (SimpleRule("monthly", day_of_month=31), {}, None),  # last_day: not what cron does
-    (SimpleRule("monthly", day_of_month=31, short_month="skip"), {}, "30 2 31 * *"),
+    (SimpleRule("daily"), AT_0430, "30 4 * * *"),
+    (SimpleRule("weekly", days_of_week=("sun", "wed")), AT_0430, "30 4 * * 0,3"),
+    (RRuleRule("FREQ=WEEKLY;BYDAY=SA"), AT_0430, "30 4 * * 6"),
+    (SimpleRule("monthly", day_of_month=15), AT_0430, "30 4 15 * *"),
+    (SimpleRule("monthly", day_of_month=31), AT_0430, None),  # last_day: not what cron does
+    (SimpleRule("monthly", day_of_month=31, short_month="skip"), AT_0430, "30 4 31 * *"),
+    # 02:30 Berlin does not exist one night a year: cron would start at 03:00 CEST, the
+    # native rule at 03:30 CEST (02:30 read with the offset before the gap).
+    (SimpleRule("daily"), {}, None),
+    (SimpleRule("daily"), {"timezone": "UTC"}, "30 2 * * *"),
     (SimpleRule("monthly", day_of_month=-1), {}, None),
     (SimpleRule("monthly", weekday_of_month="2TU"), {}, None),
     (SimpleRule("daily"), {"until": date(2030, 6, 1)}, None),

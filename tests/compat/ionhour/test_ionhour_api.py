@@ -169,11 +169,11 @@ class TestCreate:
         window = tenant.editor.post("/api/v1/windows", json={
             "name": "patching", "targets": ["project:7"], "schedule": {
                 "kind": "recurring", "timezone": "Europe/Berlin", "every": "weekly",
-                "days_of_week": ["sun"], "start_time": "02:00", "end_time": "04:00",
+                "days_of_week": ["sun"], "start_time": "05:00", "end_time": "07:00",
                 "starts_on": "2041-03-10"}}).json()
         body = tenant.viewer.get(f"{BASE}/{window['id']}").json()
         assert (body["recurringCron"], body["timezone"], body["startAt"], body["endAt"]) == (
-            "0 2 * * 0", "Europe/Berlin", "2041-03-10T01:00:00.000Z", "2041-03-10T03:00:00.000Z")
+            "0 5 * * 0", "Europe/Berlin", "2041-03-10T04:00:00.000Z", "2041-03-10T06:00:00.000Z")
 
     def test_timezone_reads_naive_times(self, tenant: Tenant) -> None:
         body = _create(tenant, timezone="Europe/Berlin", startAt="2041-03-15T02:00:00",

@@ -10,8 +10,11 @@ None rather than approximate: an interval, ordinals, ``BYSETPOS``, limits they c
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 
 from quietly.core.model import RecurringSchedule, RRuleRule, SimpleRule
+from quietly.core.timeutil import get_zone
 
 __all__ = ["as_cron", "as_simple"]
 
@@ -65,10 +68,32 @@ def as_simple(sched: RecurringSchedule) -> RecurringSchedule | None:
     return None if rule is None else replace(sched, rule=rule)
 
 
+@lru_cache(maxsize=1024)
+def _ever_skipped(zone: str, clock: time) -> bool:
+    """Whether a daylight-saving change of ``zone`` (2000-2059) skips the wall time ``clock``.
+
+    There cron and the native rule part: cron starts at the first instant after the gap, the
+    native rule at ``clock`` read with the offset before it (DESIGN §3).
+    """
+    tz = get_zone(zone)
+    day = date(2000, 1, 1)
+    while day.year < 2060:
+        first = datetime.combine(day, time(0), tz)
+        if first.utcoffset() != datetime.combine(day, time(23, 59), tz).utcoffset():
+            wall = datetime.combine(day, clock, tz)
+            if wall.astimezone(UTC).astimezone(tz).time() != clock:
+                return True
+        day += timedelta(days=1)
+    return False
+
+
 def as_cron(sched: RecurringSchedule) -> str | None:
-    """A cron giving exactly the starts of ``sched`` (a simple form), or None."""
+    """A cron giving exactly the starts of ``sched`` (a simple form), or None — also when a
+    daylight-saving change skips its start time, where cron would start elsewhere."""
     simple = as_simple(sched)
     if simple is None or simple.start_time is None or simple.count or simple.until:
+        return None
+    if _ever_skipped(simple.timezone, simple.start_time):
         return None
     rule = simple.rule
     assert isinstance(rule, SimpleRule)
