@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import timedelta
 from html import unescape
+
+import pytest
 
 from quietly.core.records import Role
 from tests.api.helpers import active_body, completed_body, now, once, window_body
 from tests.conftest import Tenant
-from tests.web.test_ui_http import _browser
+from tests.web.test_ui_http import _OPEN, _browser
 
 
 def test_the_window_list_shows_active_first_then_by_next_start(tenant: Tenant) -> None:
@@ -43,3 +46,11 @@ def test_the_audit_trail_shows_values_before_and_after(tenant: Tenant) -> None:
                       html) == [
         ("name", "first name", "second name"),
         ("targets", '["service:checkout"]', '["service:a", "service:b"]')]
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """The signed-in clients ``_browser`` opens are closed after each test."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()

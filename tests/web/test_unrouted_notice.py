@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
 from quietly.core.records import Role
 from tests.conftest import Tenant
-from tests.web.test_ui_http import _browser
+from tests.web.test_ui_http import _OPEN, _browser
 
 
 def test_the_timeline_warns_about_unrouted_alerts(tenant: Tenant) -> None:
@@ -16,3 +20,11 @@ def test_the_timeline_warns_about_unrouted_alerts(tenant: Tenant) -> None:
     text = client.get("/").text
     assert (quiet_before, "2 alerts in the last 24 hours went nowhere:" in text) == (
         False, True)
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """The signed-in clients ``_browser`` opens are closed after each test."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
