@@ -32,20 +32,34 @@ app.add_typer(admin_app, name="admin")
 app.add_typer(config_app, name="config")
 
 
-@app.callback()
-def _options(config: Annotated[Path | None, typer.Option(
-        "--config", help="Read settings from this TOML file (else $QUIETLY_CONFIG, "
-        "~/.config/quietly/config.toml, /etc/quietly/config.toml); QUIETLY_* variables "
-        "override it.", show_default=False)] = None) -> None:
-    set_config_override(config)
-    if config is not None:
-        get_settings.cache_clear()  # read again, with this file
-
-
 def _using(settings: Settings) -> Settings:
     """Say which database a server-side command works on (stderr: stdout stays clean)."""
     typer.echo(database_line(settings), err=True)
     return settings
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"quietly {version('quietly')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Read settings from this TOML file (else $QUIETLY_CONFIG, "
+        "~/.config/quietly/config.toml, /etc/quietly/config.toml); QUIETLY_* variables "
+        "override it.", show_default=False)] = None,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_print_version, is_eager=True,
+        help="Print the version and exit.")] = False,
+) -> None:
+    """quietly: self-hosted maintenance windows."""
+    set_config_override(config)
+    if config is not None:
+        get_settings.cache_clear()  # read again, with this file
 
 
 def _now() -> datetime:
@@ -72,7 +86,10 @@ def serve(
         "each one before sleeping (0: off; default QUIETLY_BUSY_POLL_US or 100). Trades "
         "CPU under load for latency.")] = None,
 ) -> None:
-    """Apply migrations, create the default workspace, and serve API, UI and worker."""
+    """Apply migrations, create the default workspace, and serve API, UI and worker.
+
+    Example: QUIETLY_DATABASE_URL=postgresql+psycopg://quietly@db/quietly quietly serve --port 8080
+    """
     import uvicorn
 
     from quietly.api.app import create_app
@@ -100,7 +117,10 @@ def serve(
 @app.command()
 def worker() -> None:
     """Run the lifecycle worker alone (scale-out: beside `serve --no-worker`); stops on
-    SIGTERM or Ctrl-C after finishing the deliveries in flight."""
+    SIGTERM or Ctrl-C after finishing the deliveries in flight.
+
+    Example: quietly serve --no-worker & quietly worker
+    """
     from quietly.worker.cli import run_worker
 
     run_worker(_using(get_settings()))
@@ -108,7 +128,10 @@ def worker() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply pending migrations."""
+    """Apply pending migrations.
+
+    Example: quietly db upgrade
+    """
     from quietly.services.bootstrap import prepare_database
 
     prepare_database(_using(get_settings())).dispose()
@@ -121,7 +144,10 @@ def create_workspace(
     name: Annotated[str | None, typer.Option(help="Display name.")] = None,
     timezone: Annotated[str, typer.Option(help="Default IANA time zone.")] = "UTC",
 ) -> None:
-    """Create a workspace (a tenant)."""
+    """Create a workspace (a tenant).
+
+    Example: quietly admin create-workspace payments --name Payments --timezone Europe/Berlin
+    """
     from quietly.services import workspaces
     from quietly.services.bootstrap import prepare_database
 
@@ -143,7 +169,10 @@ def create_key(
     role: Annotated[Role, typer.Option(help="viewer, editor or admin.")] = Role.EDITOR,
     workspace: Annotated[str, typer.Option(help="Workspace slug.")] = "default",
 ) -> None:
-    """Create an API key; the key is printed alone on the last line."""
+    """Create an API key; the key is printed alone on the last line.
+
+    Example: export QUIETLY_API_KEY=$(quietly admin create-key --name deploy-bot)
+    """
     from quietly.services import workspaces
     from quietly.services.bootstrap import prepare_database
 
@@ -164,7 +193,10 @@ def create_key(
 
 @admin_app.command("list-workspaces")
 def list_workspaces() -> None:
-    """List workspaces."""
+    """List workspaces.
+
+    Example: quietly admin list-workspaces
+    """
     from quietly.services import workspaces
     from quietly.services.bootstrap import prepare_database
 

@@ -133,6 +133,12 @@ class QuietlyClient:
         result: dict[str, Any] = self.request("GET", f"/api/v1/windows/{window_id}")
         return result
 
+    def update_window(self, window_id: int, changes: dict[str, Any]) -> dict[str, Any]:
+        """PATCH the window; ``schedule`` keys are merged into the current schedule."""
+        result: dict[str, Any] = self.request("PATCH", f"/api/v1/windows/{window_id}",
+                                              json=changes)
+        return result
+
     def cancel_window(self, window_id: int) -> dict[str, Any]:
         result: dict[str, Any] = self.request("POST", f"/api/v1/windows/{window_id}/cancel")
         return result
@@ -168,18 +174,35 @@ class QuietlyClient:
 
     # Immediate maintenance and decisions ----------------------------------------------------
 
-    def start_maintenance(self, targets: list[str], duration: str,
-                          name: str | None = None) -> dict[str, Any]:
+    def start_maintenance(self, targets: list[str], duration: str, name: str | None = None,
+                          *, description: str | None = None, effects: list[str] | None = None,
+                          publish: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {"targets": targets, "duration": duration}
         if name:
             body["name"] = name
+        if description:
+            body["description"] = description
+        if effects:
+            body["effects"] = effects
+        if publish:
+            body["publish_to_status_page"] = True
         result: dict[str, Any] = self.request("POST", "/api/v1/maintenance/start", json=body)
         return result
 
-    def stop_maintenance(self, targets: list[str], delay_seconds: int = 0) -> list[dict[str, Any]]:
-        result = self.request("POST", "/api/v1/maintenance/stop",
-                              json={"targets": targets, "delay_seconds": delay_seconds})
-        return list(result["stopped"])
+    def stop_maintenance(self, targets: list[str], delay_seconds: int = 0, *,
+                         window_id: int | None = None, every: bool = False) -> dict[str, Any]:
+        """End maintenance: window ``window_id`` (only ``targets`` of it, if given), or the
+        immediate maintenance of ``targets`` (``every``: any running one-time window).
+
+        Returns ``{"stopped": [...], "left_running": [...]}`` (windows in the wire shape).
+        """
+        body: dict[str, Any] = {"targets": targets, "delay_seconds": delay_seconds}
+        if window_id is not None:
+            body["window_id"] = window_id
+        if every:
+            body["scope"] = "all"
+        result: dict[str, Any] = self.request("POST", "/api/v1/maintenance/stop", json=body)
+        return result
 
     def decide(self, target: str, labels: Mapping[str, str] | None = None,
                at: str | None = None) -> dict[str, Any]:

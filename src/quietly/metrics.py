@@ -16,6 +16,7 @@ from prometheus_client.registry import Collector
 
 __all__ = [
     "ALERTS_INGESTED",
+    "ALERTS_UNROUTED",
     "DECISIONS",
     "DELIVERIES",
     "INDEX_CATCHUPS",
@@ -44,6 +45,9 @@ DECISIONS = Counter("quietly_decisions_total", "Decisions made, by verdict.",
                     ["verdict"], registry=REGISTRY)
 ALERTS_INGESTED = Counter("quietly_alerts_ingested_total", "Alerts ingested, by outcome.",
                           ["outcome"], registry=REGISTRY)
+ALERTS_UNROUTED = Counter(
+    "quietly_alerts_unrouted_total",
+    "Alerts to deliver that no route took: nothing was sent (add a route).", registry=REGISTRY)
 WINDOWS_BY_STATE = Gauge("quietly_windows", "Live windows by lifecycle state.",
                          ["workspace", "state"], registry=REGISTRY)
 # Label names a target kind may not take over: ours, and those Prometheus attaches on scrape.

@@ -1,9 +1,11 @@
-"""Alert ingestion end to end: verdicts, held/delivered/dropped accounting, dedup, listing."""
+"""Alert ingestion end to end: verdicts, held/delivered/unrouted/dropped accounting, dedup,
+listing."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from quietly.metrics import REGISTRY
 from tests.api.helpers import active_body
 from tests.conftest import Tenant
 
@@ -49,12 +51,13 @@ def test_each_verdict_is_held_delivered_or_dropped(tenant: Tenant) -> None:
     ])
     outcomes = [(a["verdict"], a["windows"], a["delivery"], a["id"] is not None)
                 for a in body["alerts"]]
-    assert (outcomes, body["received"], body["held"], body["delivered"], body["dropped"],
-            _listed(tenant), _listed(tenant, status="held"),
-            _listed(tenant, status="delivered")) == (
+    # The workspace has no routes: the alert to deliver goes nowhere, and says so.
+    assert (outcomes, body["received"], body["held"], body["delivered"], body["unrouted"],
+            body["dropped"], _listed(tenant), _listed(tenant, status="held"),
+            _listed(tenant, status="unrouted")) == (
         [("mute", [mute], "held", True), ("drop", [drop], "dropped", False),
-         ("suppress_incident", [quiet], "held", True), ("deliver", [], "delivered", True)],
-        4, 2, 1, 1, ["free", "muted", "no-incident"], ["muted", "no-incident"], ["free"])
+         ("suppress_incident", [quiet], "held", True), ("deliver", [], "unrouted", True)],
+        4, 2, 0, 1, 1, ["free", "muted", "no-incident"], ["muted", "no-incident"], ["free"])
 
 
 def test_a_repeated_fingerprint_updates_the_stored_alert(tenant: Tenant) -> None:
@@ -141,8 +144,8 @@ def test_roles_and_workspaces_are_respected(tenant: Tenant, other_tenant: Tenant
 
 
 def test_an_empty_batch_is_fine(tenant: Tenant) -> None:
-    assert _ingest(tenant, []) == {"received": 0, "held": 0, "delivered": 0, "dropped": 0,
-                                   "forwarded": 0, "stale": False, "alerts": []}
+    assert _ingest(tenant, []) == {"received": 0, "held": 0, "delivered": 0, "unrouted": 0,
+                                   "dropped": 0, "forwarded": 0, "stale": False, "alerts": []}
 
 
 def test_the_last_copy_rewrites_the_stored_alert_and_its_links(tenant: Tenant) -> None:
@@ -165,14 +168,14 @@ def test_the_last_copy_rewrites_the_stored_alert_and_its_links(tenant: Tenant) -
               for a in tenant.viewer.get("/api/v1/alerts").json()["alerts"]}
     shared = {(a["fingerprint"], a["id"], a["revision"]) for a in again["alerts"]}
     assert ([(a["delivery"], a["revision"]) for a in again["alerts"]],
-            (again["held"], again["delivered"]), len(shared), stored,
+            (again["held"], again["unrouted"]), len(shared), stored,
             _listed(tenant, window=str(first_window)), _listed(tenant, window=str(other_window)),
             _listed(tenant, target="service:a"), _listed(tenant, target="service:first"),
             _listed(tenant, target="service:b")) == (
-        [("delivered", 2), ("held", 2), ("held", 1), ("held", 2), ("delivered", 2)],
+        [("unrouted", 2), ("held", 2), ("held", 1), ("held", 2), ("unrouted", 2)],
         (3, 2), 3,
         {"moved": ("moved", "held", [other_window], ["service:other"], 2),
-         "freed": ("freed", "delivered", [], ["service:b"], 2),
+         "freed": ("freed", "unrouted", [], ["service:b"], 2),
          "new": ("new", "held", [other_window], ["service:other"], 1)},
         [], ["moved", "new"], [], [], ["freed"])
 
@@ -198,3 +201,21 @@ def test_labels_instants_and_annotations_come_back_as_sent(tenant: Tenant) -> No
     expected["json-like"].update(starts_at="2026-01-01T02:30:00Z",
                                  ends_at="2026-01-01T04:00:00.250000Z")
     assert stored == expected
+
+
+def test_an_alert_no_route_takes_is_unrouted_and_counted(tenant: Tenant) -> None:
+    """With no route for it, a ``deliver`` alert was recorded as delivered although nothing
+    was sent (issue 16, point 6)."""
+    channel = tenant.admin.post("/api/v1/channels", json={
+        "name": "ops", "type": "webhook", "url": "http://127.0.0.1:9/hook"}).json()
+    route = tenant.admin.post("/api/v1/routes", json={
+        "name": "checkout", "channel": channel["id"], "targets": ["service:checkout"]})
+    assert route.status_code == 201, route.text
+    before = REGISTRY.get_sample_value("quietly_alerts_unrouted_total") or 0.0
+    body = _ingest(tenant, [{"targets": ["service:checkout"], "labels": {"name": "routed"}},
+                            {"targets": ["service:search"], "labels": {"name": "lost"}}])
+    after = REGISTRY.get_sample_value("quietly_alerts_unrouted_total")
+    assert ([a["delivery"] for a in body["alerts"]], body["delivered"], body["unrouted"],
+            body["forwarded"], after - before, _listed(tenant, status="unrouted"),
+            _listed(tenant, status="delivered")) == (
+        ["delivered", "unrouted"], 1, 1, 1, 1.0, ["lost"], ["routed"])

@@ -155,3 +155,23 @@ def test_the_batch_decoder_agrees_with_the_documented_schema(body: Any) -> None:
     assert decoded.at == documented.at
     assert [(a.targets, a.labels) for a in decoded.alerts] == [
         (tuple(a.targets), a.labels) for a in documented.alerts]
+
+
+@pytest.mark.parametrize(("query", "field", "detail"), [
+    ("targt=service:checkout", "targt", "unknown parameter 'targt'; the parameters are target, "
+     "at and label.<name>"),
+    ("target=service:checkout&labels.env=prod", "labels.env", "unknown parameter 'labels.env'"),
+    ("target=checkout", "target", "'checkout' is not a target; write kind:id, e.g. "
+     "'service:checkout'"),
+    ("target=", "target", "'' is not a target"),
+    ("target=Service:checkout", "target", "'Service:checkout' is not a target"),
+])
+def test_single_decision_refuses_typos_and_malformed_targets(tenant: Tenant, query: str,
+                                                             field: str, detail: str) -> None:
+    """A typo or a target without its kind used to answer ``deliver`` while the target was
+    in maintenance (issue 16, point 4)."""
+    tenant.editor.post("/api/v1/maintenance/start", json={"targets": ["service:checkout"]})
+    response = tenant.viewer.get(f"/api/v1/decide?{query}")
+    body = response.json()
+    assert (response.status_code, body["field"], body["detail"].startswith(f"{field}: {detail}"),
+            ) == (422, field, True), body

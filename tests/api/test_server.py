@@ -207,10 +207,10 @@ def test_a_decision_without_at_is_now(running: Running, conn: _Conn) -> None:
 def test_pipelined_requests_are_answered_in_order(running: Running, conn: _Conn) -> None:
     """Fast, slow (a window list through the application) and fast again, in one write."""
     key = running.tenant.keys[Role.VIEWER]
-    conn.send(_request("/api/v1/decide?target=a&at=2030-01-01T00:00:00Z", key)
+    conn.send(_request("/api/v1/decide?target=t:a&at=2030-01-01T00:00:00Z", key)
               + _request("/api/v1/windows?limit=1", key)
-              + _request("/api/v1/decide?target=b&at=2030-01-02T00:00:00Z", key)
-              + _request("/api/v1/decide?target=c&at=2030-01-03T00:00:00Z", key))
+              + _request("/api/v1/decide?target=t:b&at=2030-01-02T00:00:00Z", key)
+              + _request("/api/v1/decide?target=t:c&at=2030-01-03T00:00:00Z", key))
     replies = [conn.read() for _ in range(4)]
     assert [r.status for r in replies] == [200] * 4
     assert [r.json()["at"] for r in replies if "at" in r.json()] == [  # type: ignore[operator, index]
@@ -222,11 +222,13 @@ def test_errors_go_to_the_application_and_keep_their_shape(running: Running,
                                                            conn: _Conn) -> None:
     key = running.tenant.keys[Role.VIEWER]
     cases = {
-        "no key": (_request("/api/v1/decide?target=a", None), 401, None),
-        "unknown key": (_request("/api/v1/decide?target=a", "qly_unknown"), 401, None),
+        "no key": (_request("/api/v1/decide?target=t:a", None), 401, None),
+        "unknown key": (_request("/api/v1/decide?target=t:a", "qly_unknown"), 401, None),
         "bad instant": (_request("/api/v1/decide?at=soon", key), 422, "at"),
         "nameless label": (_request("/api/v1/decide?label.=x", key), 422, "label"),
-        "NUL": (_request("/api/v1/decide?target=a%00b", key), 422, "query"),
+        "NUL": (_request("/api/v1/decide?target=t:a%00b", key), 422, "query"),
+        "typo": (_request("/api/v1/decide?targt=t:a", key), 422, "targt"),
+        "no kind": (_request("/api/v1/decide?target=checkout", key), 422, "target"),
     }
     before = running.counted.reached()
     got = {}
@@ -239,13 +241,13 @@ def test_errors_go_to_the_application_and_keep_their_shape(running: Running,
     assert got == {name: (status, "application/problem+json", fld)
                    for name, (_, status, fld) in cases.items()}
     assert running.counted.reached() == before + len(cases)
-    conn.send(_request("/api/v1/decide?target=a&at=2030-01-01T00:00:00Z", key))
+    conn.send(_request("/api/v1/decide?target=t:a&at=2030-01-01T00:00:00Z", key))
     assert conn.read().status == 200  # the connection stays usable
 
 
 def test_requests_it_leaves_to_the_application(running: Running) -> None:
     key = running.tenant.keys[Role.VIEWER]
-    path = "/api/v1/decide?target=a&at=2030-01-01T00:00:00Z"
+    path = "/api/v1/decide?target=t:a&at=2030-01-01T00:00:00Z"
     cases = {
         "HTTP/1.0": _request(path, key, version="1.0"),
         "Connection: close": _request(path, key, extra="Connection: close\r\n"),
@@ -262,7 +264,7 @@ def test_requests_it_leaves_to_the_application(running: Running) -> None:
 
 
 def test_connection_close_is_honoured(running: Running, conn: _Conn) -> None:
-    conn.send(_request("/api/v1/decide?target=a", running.tenant.keys[Role.VIEWER],
+    conn.send(_request("/api/v1/decide?target=t:a", running.tenant.keys[Role.VIEWER],
                        extra="Connection: close\r\n"))
     assert conn.read().status == 200
     assert conn.closed_by_server()
@@ -297,7 +299,7 @@ def test_keep_alive_timeout_closes_an_idle_connection(short_keep_alive: Running,
     try:
         before = short_keep_alive.counted.reached()
         # An unknown key is answered by the application (401), a known one here.
-        conn.send(_request("/api/v1/decide?target=a", "qly_unknown" if asgi else key))
+        conn.send(_request("/api/v1/decide?target=t:a", "qly_unknown" if asgi else key))
         assert conn.read().status == (401 if asgi else 200)
         assert short_keep_alive.counted.reached() == before + asgi
         assert 0.3 < _idle_seconds_until_closed(conn) < 4
@@ -315,7 +317,7 @@ def test_keep_alive_timeout_counts_from_the_last_answer(short_keep_alive: Runnin
         sent = 0
         while time.monotonic() - started < 1.5:
             unknown = sent % 3 == 2  # every third one through the application
-            conn.send(_request("/api/v1/decide?target=a", "qly_unknown" if unknown else key))
+            conn.send(_request("/api/v1/decide?target=t:a", "qly_unknown" if unknown else key))
             assert conn.read().status == (401 if unknown else 200)
             sent += 1
             time.sleep(0.2)
@@ -330,9 +332,9 @@ def test_keep_alive_timeout_spares_a_request_under_way(short_keep_alive: Running
     key = short_keep_alive.tenant.keys[Role.VIEWER]
     conn = _Conn(short_keep_alive.port)
     try:
-        conn.send(_request("/api/v1/decide?target=a", key))
+        conn.send(_request("/api/v1/decide?target=t:a", key))
         assert conn.read().status == 200
-        raw = _request("/api/v1/decide?target=b&at=2030-01-01T00:00:00Z", key)
+        raw = _request("/api/v1/decide?target=t:b&at=2030-01-01T00:00:00Z", key)
         conn.send(raw[:20])
         time.sleep(1.2)  # past the timeout, counted from the answer or from these bytes
         conn.send(raw[20:])
@@ -388,7 +390,7 @@ def test_a_batch_sent_in_pieces_and_pipelined_behind_another(running: Running,
     for i in range(0, len(raw), 7):  # headers and body cut anywhere
         conn.send(raw[i:i + 7])
     first = conn.read()
-    conn.send(_post(key, body) + _request("/api/v1/decide?target=a&at=2030-01-02T00:00:00Z",
+    conn.send(_post(key, body) + _request("/api/v1/decide?target=t:a&at=2030-01-02T00:00:00Z",
                                           key) + _post(key, body))
     replies = [first] + [conn.read() for _ in range(3)]
     assert [r.status for r in replies] == [200] * 4
@@ -483,8 +485,10 @@ def test_query_is_read_as_parse_qsl_reads_it(names: list[str], values: list[str 
                         for n, v in zip(names, values, strict=False))
     pairs = parse_qsl(query, keep_blank_values=True)
     raw = query.encode("latin-1")
-    if any(k == "label." for k, _ in pairs):  # a label without a name is refused
-        with pytest.raises(ValidationError, match="needs a name"):
+    bad = [k for k, _ in pairs if k == "label."
+           or not (k in ("", "target", "at") or k.startswith("label."))]
+    if bad:  # a label without a name, or an unknown parameter (typos such as targt): refused
+        with pytest.raises(ValidationError, match=r"needs a name|unknown parameter"):
             parse_decide_query(raw)
         return
     at = [v for k, v in pairs if k == "at"]
@@ -561,7 +565,7 @@ def test_serve_with_busy_poll_answers_and_spins(settings: Settings, db: Database
         conn = _Conn(port)
         try:
             for day in (1, 2):
-                conn.send(_request(f"/api/v1/decide?target=a&at=2030-01-0{day}T00:00:00Z",
+                conn.send(_request(f"/api/v1/decide?target=t:a&at=2030-01-0{day}T00:00:00Z",
                                    tenant.keys[Role.VIEWER]))
                 assert conn.read().json()["at"] == f"2030-01-0{day}T00:00:00Z"  # type: ignore[index]
             # The server thread arms it right after writing the answer just read.

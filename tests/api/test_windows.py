@@ -129,18 +129,56 @@ def test_scheduled_window_changes_freely(tenant: Tenant) -> None:
         "renamed", ["service:billing"], ["drop"], "daily")
 
 
-def test_active_window_can_extend_and_shorten_its_end_but_not_more(tenant: Tenant) -> None:
+def test_active_window_can_extend_and_shorten_its_end_but_not_move_its_start(
+        tenant: Tenant) -> None:
     window = tenant.editor.post("/api/v1/windows", json=active_body()).json()
     url = f"/api/v1/windows/{window['id']}"
     later = iso(now() + timedelta(hours=5))
     extended = tenant.editor.patch(url, json={"schedule": {"end": later},
                                               "description": "taking longer"})
-    renamed = tenant.editor.patch(url, json={"name": "other"})
+    moved = tenant.editor.patch(url, json={"schedule": {"start": iso(now())}})
     too_early = tenant.editor.patch(url, json={"schedule": {"end": iso(now() - timedelta(
         minutes=5))}})
-    assert (extended.status_code, extended.json()["schedule"]["end"], renamed.status_code,
-            renamed.json()["field"], too_early.status_code, too_early.json()["field"]) == (
-        200, later, 409, "name", 422, "schedule.end")
+    assert (extended.status_code, extended.json()["schedule"]["end"], moved.status_code,
+            moved.json()["field"], too_early.status_code, too_early.json()["field"]) == (
+        200, later, 409, "schedule", 422, "schedule.end")
+
+
+def test_active_window_changes_its_words_scope_and_effects_from_now_on(
+        tenant: Tenant) -> None:
+    """"Add one more host to the maintenance that is running" (issue 16, point 5)."""
+    tenant.editor.post("/api/v1/groups", json={"name": "caches", "targets": ["host:c1"]})
+    window = tenant.editor.post("/api/v1/windows", json=active_body(
+        "db work", ["host:db1"])).json()
+    url = f"/api/v1/windows/{window['id']}"
+    changed = tenant.editor.patch(url, json={
+        "name": "db and cache work", "description": "now with caches",
+        "publish_to_status_page": True, "targets": ["host:db1", "host:db2"],
+        "groups": ["caches"], "match": [[{"label": "env", "op": "=", "value": "staging"}]],
+        "effects": ["drop"]})
+    verdicts = [tenant.viewer.get(f"/api/v1/decide?{q}").json()["verdict"] for q in (
+        "target=host:db2", "target=host:c1", "label.env=staging", "target=host:other")]
+    audit = tenant.viewer.get("/api/v1/audit", params={
+        "object_type": "window", "object_id": str(window["id"])}).json()["entries"][-1]
+    body = changed.json()
+    assert (changed.status_code, body["state"], body["name"], body["publish_to_status_page"],
+            verdicts, (audit["before"]["targets"], audit["after"]["targets"]),
+            (audit["before"]["name"], audit["after"]["name"])) == (
+        200, "active", "db and cache work", True, ["drop", "drop", "drop", "deliver"],
+        (["host:db1"], ["host:db1", "host:db2"]), ("db work", "db and cache work"))
+
+
+def test_active_recurring_window_keeps_its_rule(tenant: Tenant) -> None:
+    start = now() - timedelta(minutes=5)
+    window = tenant.editor.post("/api/v1/windows", json=window_body("nightly", schedule={
+        "kind": "recurring", "timezone": "UTC", "every": "daily",
+        "start_time": start.strftime("%H:%M"), "duration": "PT1H",
+        "starts_on": (start - timedelta(days=1)).date().isoformat()})).json()
+    url = f"/api/v1/windows/{window['id']}"
+    renamed = tenant.editor.patch(url, json={"name": "nightly, renamed"})
+    rule = tenant.editor.patch(url, json={"schedule": {"duration": "PT2H"}})
+    assert (window["state"], renamed.status_code, rule.status_code, rule.json()["field"]) == (
+        "active", 200, 409, "schedule")
 
 
 def test_active_window_shortened_to_now_stops_suppressing(tenant: Tenant) -> None:

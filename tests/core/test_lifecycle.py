@@ -239,11 +239,35 @@ UPDATE_CASES = [
         None,
         (ValidationError, "schedule.end"),
     ),
+    # Issue 16: an active window's words, publishing, scope and effects change from now on.
+    UpdateCase("active: name and end", once(), DURING, frozenset({"name", "end"}), AFTER, None),
     UpdateCase(
-        "active: name", once(), DURING, frozenset({"name", "end"}), AFTER, (Conflict, "name")
+        "active: scope and effects",
+        once(),
+        DURING,
+        frozenset({"targets", "groups", "match", "all_targets", "effects"}),
+        None,
+        None,
     ),
     UpdateCase(
-        "active: targets", once(), DURING, frozenset({"targets"}), None, (Conflict, "targets")
+        "active: publishing", once(), DURING, frozenset({"publish_to_status_page"}), None, None
+    ),
+    UpdateCase("active: display zone", once(), DURING, frozenset({"timezone"}), None, None),
+    UpdateCase(
+        "active: the start moves",
+        once(),
+        DURING,
+        frozenset({"schedule"}),
+        None,
+        (Conflict, "schedule"),
+    ),
+    UpdateCase(
+        "active: planned notifications",
+        once(),
+        DURING,
+        frozenset({"name", "notify_channels"}),
+        None,
+        (Conflict, "notify_channels"),
     ),
     UpdateCase("completed", once(), AFTER, frozenset({"description"}), None, (Conflict, None)),
     UpdateCase(
@@ -279,11 +303,16 @@ def test_conflict_message_says_why() -> None:
         (once(description="x"), (frozenset({"description"}), None)),
         (once(schedule=OnceSchedule(START, utc(10, 5))), (frozenset({"end"}), utc(10, 5))),
         (once(schedule=OnceSchedule(utc(10, 1), END)), (frozenset({"schedule"}), None)),
+        (
+            once(schedule=OnceSchedule(START, END, "Europe/Berlin")),
+            (frozenset({"timezone"}), None),
+        ),
         (once(schedule=NIGHTLY), (frozenset({"schedule"}), None)),
         (once(name="n", targets=frozenset()), (frozenset({"name", "targets"}), None)),
         (once(cancelled_at=utc(1)), (frozenset(), None)),
     ],
-    ids=["description", "end only", "start", "to recurring", "two fields", "audit only"],
+    ids=["description", "end only", "start", "zone only", "to recurring", "two fields",
+         "audit only"],
 )
 def test_window_changes(new: Window, expected: tuple[frozenset[str], datetime | None]) -> None:
     assert window_changes(once(), new) == expected

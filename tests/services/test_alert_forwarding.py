@@ -83,5 +83,6 @@ def test_without_routes_only_rerouted_alerts_are_forwarded(db: Database,
     body = _ingest(tenant, {"fingerprint": "delivered", "targets": ["service:free"]},
                    {"fingerprint": "rerouted", "targets": ["service:esc"]})
     ids = {a["fingerprint"]: a["id"] for a in body["alerts"]}
-    assert (body["delivered"], body["forwarded"], _keys(_outbox(db, tenant), ids)) == (
-        1, 1, [f"rerouted:x{escalation['id']}:v1"])
+    # No route: the alert to deliver is unrouted (nothing sent), the rerouted one escalates.
+    assert (body["delivered"], body["unrouted"], body["forwarded"],
+            _keys(_outbox(db, tenant), ids)) == (0, 1, 1, [f"rerouted:x{escalation['id']}:v1"])

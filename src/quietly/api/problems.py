@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from quietly.api.types import PATTERN_HINTS
 from quietly.core.errors import Conflict, NotFound, QuietlyError, Unavailable, ValidationError
 
 __all__ = ["PROBLEM_RESPONSES", "ErrorRenderer", "install_problem_handlers", "loc_to_field",
@@ -98,12 +99,24 @@ def loc_to_field(loc: tuple[Any, ...] | list[Any]) -> str:
     return out
 
 
+def _plain_pattern_message(err: Any) -> str | None:
+    """``'checkout' is not a target; write kind:id …`` instead of the regular expression."""
+    hint = PATTERN_HINTS.get(str((err.get("ctx") or {}).get("pattern")))
+    if hint is None:
+        return None
+    value = str(err.get("input"))
+    shown = value if len(value) <= 60 else value[:59] + "…"
+    return f"{shown!r} {hint}"
+
+
 def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         msg = str(err.get("msg", "invalid"))
         if err.get("type") == "json_invalid":
             msg = "the body is not valid JSON"
+        elif err.get("type") == "string_pattern_mismatch":
+            msg = _plain_pattern_message(err) or msg
         out.append({"field": loc_to_field(err.get("loc", ())), "detail": msg})
     return out
 

@@ -14,6 +14,9 @@ from pydantic import Field, StringConstraints
 
 __all__ = [
            "HHMM",
+           "PATTERN_HINTS",
+           "TARGET_PATTERN",
+           "WEEKDAY_OF_MONTH_PATTERN",
            "Instant",
            "IsoDate",
            "LabelName",
@@ -24,17 +27,33 @@ __all__ = [
            "ZoneName",
 ]
 
+TARGET_PATTERN = r"^[a-z][a-z0-9_]*:\S+$"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+HHMM_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+WEEKDAY_OF_MONTH_PATTERN = r"^[+-]?[1-5][A-Za-z]{2}$"
+
+# What a value that fails each pattern should look like, said plainly (error messages print
+# this instead of the regular expression).
+PATTERN_HINTS = {
+    TARGET_PATTERN: "is not a target; write kind:id, e.g. 'service:checkout' (the kind in "
+                    "lower-case letters, digits and '_')",
+    DATE_PATTERN: "is not a date; write YYYY-MM-DD, e.g. '2026-12-06'",
+    HHMM_PATTERN: "is not a time of day; write HH:MM on a 24-hour clock, e.g. '02:00'",
+    WEEKDAY_OF_MONTH_PATTERN: "is not a weekday of the month; write e.g. '2TU' (second "
+                              "Tuesday) or '-1FR' (last Friday)",
+}
+
 Instant = Annotated[str, Field(
     min_length=1, max_length=64, json_schema_extra={"format": "date-time"},
     description="RFC 3339 with an offset; a naive date-time is read in the window's zone, "
                 "else the workspace's.",
     examples=["2026-12-01T02:00:00Z"])]
-IsoDate = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", examples=["2026-12-06"])]
-HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["02:00"])]
+IsoDate = Annotated[str, Field(pattern=DATE_PATTERN, examples=["2026-12-06"])]
+HHMM = Annotated[str, Field(pattern=HHMM_PATTERN, examples=["02:00"])]
 ZoneName = Annotated[str, Field(min_length=1, max_length=64, examples=["Europe/Berlin"])]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 ShortText = Annotated[str, StringConstraints(max_length=10_000)]
-TargetName = Annotated[str, Field(min_length=3, max_length=300, pattern=r"^[a-z][a-z0-9_]*:\S+$",
+TargetName = Annotated[str, Field(min_length=3, max_length=300, pattern=TARGET_PATTERN,
                                   examples=["service:checkout"])]
 LabelName = Annotated[str, Field(min_length=1, max_length=200)]
 

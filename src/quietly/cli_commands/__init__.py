@@ -12,10 +12,13 @@ import typer
 from quietly.cli_commands import (
     alertmanager_import,
     ascode,
+    helptext,
     maintenance,
     preview,
+    run,
     syncs,
     transfer,
+    window_edit,
     windows,
 )
 
@@ -23,12 +26,17 @@ __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``window …``, ``start``, ``stop``, ``check``, ``preview``, ``export``, ``import``,
-    ``plan``, ``apply``, ``schema``."""
+    """Add ``window …`` (with ``edit`` and ``extend``), ``start``, ``stop``, ``check``, ``run``,
+    ``preview``, ``export``, ``import`` (a file or Alertmanager), ``plan``, ``apply``,
+    ``schema``, ``sync …``; plain help for every command (``helptext``)."""
+    helptext.install()
+    windows.window_app.command("edit")(window_edit.edit)
+    windows.window_app.command("extend")(window_edit.extend)
     app.add_typer(windows.window_app, name="window")
     app.command("start")(maintenance.start)
     app.command("stop")(maintenance.stop)
     app.command("check")(maintenance.check)
+    app.command("run", context_settings={"allow_interspersed_args": False})(run.run)
     app.command("preview")(preview.preview)
     app.command("export")(transfer.export)
     import_app = typer.Typer(

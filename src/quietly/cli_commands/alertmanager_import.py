@@ -88,7 +88,10 @@ def alertmanager_silences(
         "--header", help="Extra header for Alertmanager, 'Name: value' (repeatable).")] = None,
     quietly_url: QuietlyUrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Turn Alertmanager's active and pending silences into one-time windows."""
+    """Turn Alertmanager's active and pending silences into one-time windows.
+
+    Example: quietly import alertmanager-silences --url http://127.0.0.1:9093 --take-over
+    """
     from quietly.integrations.alertmanager.silences_import import (
         AlertmanagerApi,
         AlertmanagerError,
@@ -154,7 +157,10 @@ def alertmanager_config(
         "--dry-run", help="Print what would be created; create nothing.")] = False,
     quietly_url: QuietlyUrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Turn every time interval that routes mute with into recurring windows."""
+    """Turn every time interval that routes mute with into recurring windows.
+
+    Example: quietly import alertmanager-config /etc/alertmanager/alertmanager.yml --dry-run
+    """
     from quietly.integrations.alertmanager.amconfig import ConfigError, load_config
     from quietly.integrations.alertmanager.config_import import plan_config
 

@@ -173,7 +173,10 @@ def plan(
     url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Show what `apply` would create, change and delete. Exit 0: no changes; 2: changes;
-    1: an error (each one as file:line: field: message)."""
+    1: an error (each one as file:line: field: message).
+
+    Example: quietly plan -f maintenance/ --source ops/maintenance
+    """
     result = _run(files, source, url, key, prune=prune, dry_run=True, as_json=as_json)
     if result["changed"]:
         raise typer.Exit(2)
@@ -185,7 +188,10 @@ def apply(
     url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False,
 ) -> None:
     """Make the workspace match the files, all or nothing. Exit 0: applied (or nothing to
-    do); 1: an error, and nothing was applied."""
+    do); 1: an error, and nothing was applied.
+
+    Example: quietly apply -f maintenance/ --source ops/maintenance --prune
+    """
     _run(files, source, url, key, prune=prune, dry_run=False, as_json=as_json)
 
 
@@ -193,7 +199,10 @@ def schema(
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Write to this file instead of standard output.")] = None,
 ) -> None:
-    """Print the JSON Schema of maintenance files (for editors and CI checks)."""
+    """Print the JSON Schema of maintenance files (for editors and CI checks).
+
+    Example: quietly schema > quietly-file.schema.json
+    """
     from quietly.api.native.apply_schemas import file_schema
 
     text = json.dumps(file_schema(), indent=2, ensure_ascii=False) + "\n"

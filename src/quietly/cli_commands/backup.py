@@ -30,7 +30,10 @@ def backup(
     file: Annotated[Path, typer.Argument(help="Where to write the copy (a SQLite file).")],
     force: Annotated[bool, typer.Option("--force", help="Replace FILE if it exists.")] = False,
 ) -> None:
-    """Make a consistent copy of the database, also while quietly is running and writing."""
+    """Make a consistent copy of the database, also while quietly is running and writing.
+
+    Example: quietly backup /var/backups/quietly-$(date +%F).db
+    """
     from quietly.storage.backup import BackupError, backup_sqlite, postgres_advice, sqlite_path
 
     url = _using().effective_database_url
@@ -51,7 +54,10 @@ def restore(
         "--force", help="Replace a database that already holds data (stop quietly first).")
     ] = False,
 ) -> None:
-    """Put a backup in place of the database (refuses to overwrite one without --force)."""
+    """Put a backup in place of the database (refuses to overwrite one without --force).
+
+    Example: quietly restore /var/backups/quietly-2026-12-06.db --force
+    """
     from quietly.storage.backup import BackupError, postgres_advice, restore_sqlite, sqlite_path
 
     url = _using().effective_database_url

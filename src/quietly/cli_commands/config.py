@@ -53,7 +53,10 @@ def _source(name: str, from_file: dict[str, Any], path: Path | None) -> str:
 
 @config_app.command("show")
 def show() -> None:
-    """Print the effective settings as TOML, each with where it came from."""
+    """Print the effective settings as TOML, each with where it came from.
+
+    Example: quietly config show
+    """
     settings = get_settings()
     path = config_file()
     from_file = file_values(path, set(Settings.model_fields)) if path else {}

@@ -98,6 +98,8 @@ def preview(
     """Show a schedule in words and its next occurrences (local and UTC); no server needed.
 
     Without --timezone the schedule is read in QUIETLY_DEFAULT_TIMEZONE (UTC by default).
+
+    Example: quietly preview --every weekly --days sun --start-time 02:00 --duration 2h
     """
     flags = sf.ScheduleFlags(
         rrule=rrule, cron=cron, every=every, days=days, day_of_month=day_of_month,

@@ -122,7 +122,10 @@ VerifyOpt = Annotated[bool | None, typer.Option(
 
 @sync_app.command("list")
 def list_syncs(url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False) -> None:
-    """List the workspace's syncs."""
+    """List the workspace's syncs.
+
+    Example: quietly sync list
+    """
     with connect(url, key) as client:
         syncs = client.request("GET", "/api/v1/syncs")["syncs"]
     if as_json:
@@ -137,7 +140,10 @@ def list_syncs(url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt =
 @sync_app.command("show")
 def show(sync: SyncRef, url: UrlOpt = DEFAULT_URL, key: KeyOpt = None,
          as_json: JsonOpt = False) -> None:
-    """Show one sync (secrets are never shown, only whether they are set)."""
+    """Show one sync (secrets are never shown, only whether they are set).
+
+    Example: quietly sync show prod
+    """
     with connect(url, key) as client:
         found = client.request("GET", f"/api/v1/syncs/{_resolve(client, sync)}")
     emit_json(found) if as_json else _print(found)
@@ -154,7 +160,11 @@ def create(name: NameOpt = None, am_url: AmUrlOpt = None, base_path: BasePathOpt
            verify_tls: VerifyOpt = None,
            url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False) -> None:
     """Create a sync: quietly keeps that Alertmanager's silences (--am-url), or that Icinga
-    2's downtimes (--icinga-url), equal to the windows."""
+    2's downtimes (--icinga-url), equal to the windows.
+
+    Example: quietly sync create --name prod --am-url http://alertmanager:9093
+    --target-label service=service --target-label host=instance
+    """
     if not name or bool(am_url) == bool(icinga_url):
         raise fail("a sync needs --name and one of --am-url and --icinga-url")
     body = _body(name=name, url=am_url or icinga_url, base_path=base_path,
@@ -180,7 +190,10 @@ def update(sync: SyncRef, name: NameOpt = None, am_url: AmUrlOpt = None,
            target_object: TargetObjectOpt = None, all_services: AllServicesOpt = None,
            ca_file: CaFileOpt = None, verify_tls: VerifyOpt = None,
            url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False) -> None:
-    """Change the fields given; the sync runs again at once."""
+    """Change the fields given; the sync runs again at once.
+
+    Example: quietly sync update prod --lead 48h
+    """
     body = _body(name=name, url=am_url or icinga_url, base_path=base_path,
                  target_labels=_pairs(target_label, "=", "--target-label"), lead=lead,
                  interval=interval, allow_all_targets=allow_all_targets,
@@ -196,7 +209,10 @@ def update(sync: SyncRef, name: NameOpt = None, am_url: AmUrlOpt = None,
 
 @sync_app.command("delete")
 def delete(sync: SyncRef, url: UrlOpt = DEFAULT_URL, key: KeyOpt = None) -> None:
-    """Delete a sync; its silences are left to end by themselves."""
+    """Delete a sync; its silences or downtimes are left to end by themselves.
+
+    Example: quietly sync delete prod
+    """
     with connect(url, key) as client:
         sync_id = _resolve(client, sync)
         client.request("DELETE", f"/api/v1/syncs/{sync_id}")
@@ -211,7 +227,10 @@ def _when(value: str | None) -> str:
 def status(sync: SyncRef, url: UrlOpt = DEFAULT_URL, key: KeyOpt = None,
            as_json: JsonOpt = False) -> None:
     """Objects held, last success and error, repairs, windows that cannot be expressed.
-    Exits 1 when the last run failed."""
+    Exits 1 when the last run failed.
+
+    Example: quietly sync status prod
+    """
     with connect(url, key) as client:
         sync_id = _resolve(client, sync)
         found = client.request("GET", f"/api/v1/syncs/{sync_id}/status")

@@ -49,7 +49,10 @@ def export(
         "`quietly apply`: live windows with keys, and target groups).")] = "json",
 ) -> None:
     """Export every window of the workspace as JSON (all pages), as a maintenance file
-    (--format yaml), or as iCalendar."""
+    (--format yaml), or as iCalendar.
+
+    Example: quietly export --format yaml > maintenance/all.yaml
+    """
     if fmt not in ("json", "yaml"):
         raise fail(f"--format: {fmt!r} is not json or yaml")
     with connect(url, key) as client:
@@ -127,7 +130,10 @@ def import_windows(
                                          allow_dash=True)],
     url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Create the windows of an export; prints each new id. Exit 1 if any failed."""
+    """Create the windows of an export; prints each new id. Exit 1 if any failed.
+
+    Example: quietly import windows.json
+    """
     try:
         text = typer.get_text_stream("stdin").read() if str(file) == "-" \
             else file.read_text(encoding="utf-8")

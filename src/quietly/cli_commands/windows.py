@@ -125,7 +125,11 @@ def create(
     starts_on: sf.StartsOnOpt = None, until: sf.UntilOpt = None, count: sf.CountOpt = None,
     url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """Create a window from flags or from a JSON file; prints the new window."""
+    """Create a window from flags or from a JSON file; prints the new window.
+
+    Example: quietly window create --name "db patching" --target service:db --every weekly
+    --days sun --start-time 02:00 --duration 2h --timezone Europe/Berlin
+    """
     flags = sf.ScheduleFlags(
         once=once, start=start, end=end, rrule=rrule, cron=cron, every=every, days=days,
         day_of_month=day_of_month, weekday_of_month=weekday_of_month, short_month=short_month,
@@ -166,7 +170,10 @@ def list_(
     = False,
     url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False,
 ) -> None:
-    """List windows in creation order (one page unless --all)."""
+    """List windows in creation order (one page unless --all).
+
+    Example: quietly window list --state active --target service:checkout
+    """
     filters: dict[str, str | int | None] = {"state": state, "target": target, "from": from_,
                                              "to": to, "limit": limit}
     with connect(url, key) as client:
@@ -188,7 +195,10 @@ def list_(
 @window_app.command("show")
 def show(window_id: Annotated[int, typer.Argument(help="Window id.")],
          url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False) -> None:
-    """Show one window."""
+    """Show one window.
+
+    Example: quietly window show 42
+    """
     with connect(url, key) as client:
         window = client.get_window(window_id)
     _show(window, as_json)
@@ -197,7 +207,10 @@ def show(window_id: Annotated[int, typer.Argument(help="Window id.")],
 @window_app.command("cancel")
 def cancel(window_id: Annotated[int, typer.Argument(help="Window id.")],
            url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False) -> None:
-    """Cancel a scheduled or active window: it stops applying at once and is kept."""
+    """Cancel a scheduled or active window: it stops applying at once and is kept.
+
+    Example: quietly window cancel 42
+    """
     with connect(url, key) as client:
         window = client.cancel_window(window_id)
     if as_json:
@@ -209,7 +222,10 @@ def cancel(window_id: Annotated[int, typer.Argument(help="Window id.")],
 @window_app.command("delete")
 def delete(window_id: Annotated[int, typer.Argument(help="Window id.")],
            url: UrlOpt = DEFAULT_URL, key: KeyOpt = None) -> None:
-    """Delete a window: it stops applying at once; the audit log keeps its record."""
+    """Delete a window: it stops applying at once; the audit log keeps its record.
+
+    Example: quietly window delete 42
+    """
     with connect(url, key) as client:
         client.delete_window(window_id)
     typer.echo(f"deleted window {window_id}")

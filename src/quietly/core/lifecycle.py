@@ -38,8 +38,16 @@ __all__ = [
     "window_occurrences",
 ]
 
-ACTIVE_MUTABLE_FIELDS = frozenset({"end", "description"})
-"""What an active window may still change (issue 2): its end and its description."""
+ACTIVE_MUTABLE_FIELDS = frozenset({
+    "end", "timezone", "description", "name", "publish_to_status_page", "show_in_sidebar",
+    "lead", "targets", "groups", "match", "all_targets", "effects", "escalation_targets",
+    "incident_id", "vendor",
+})
+"""What an active window may still change, taking effect from the change on (issues 2 and
+16): its end (not before now), a one-time window's display zone, its words (name,
+description), where it is shown, its scope (targets, groups, conditions) and its effects.
+Not the start of the running occurrence, nor a recurring rule, nor the notifications planned
+around it."""
 
 # Window attributes a user edits; ``window_changes`` compares exactly these.
 _EDITABLE_FIELDS = (
@@ -150,9 +158,10 @@ def allowed_update(
 
     ``changed_fields`` names the edited ``Window`` attributes, except that a change of a
     one-time schedule's end alone is named ``end`` (``window_changes`` computes both).
-    A scheduled window may change freely. An active one may change only its ``end`` — extend
-    it, or shorten it to no earlier than ``now`` (``ValidationError`` on ``schedule.end``
-    otherwise) — and its ``description``. Completed and cancelled windows are immutable
+    A scheduled window may change freely. An active one may change its ``end`` — extend it,
+    or shorten it to no earlier than ``now`` (``ValidationError`` on ``schedule.end``
+    otherwise) — and the fields of ``ACTIVE_MUTABLE_FIELDS``. Completed and cancelled windows
+    are immutable
     (``Conflict``). Changing nothing is always allowed.
     """
     if not changed_fields:
@@ -168,8 +177,9 @@ def allowed_update(
     forbidden = sorted(set(changed_fields) - ACTIVE_MUTABLE_FIELDS)
     if forbidden:
         raise Conflict(
-            "the window is active; an active window may only change its end and its "
-            f"description, not {', '.join(forbidden)}",
+            "the window is active; the start of its running occurrence cannot move and its "
+            f"schedule and notifications are fixed, so it cannot change {', '.join(forbidden)} "
+            "(extend or shorten its end, or cancel it and create a new one)",
             field=forbidden[0],
         )
     if "end" in changed_fields:
@@ -187,7 +197,8 @@ def window_changes(old: Window, new: Window) -> tuple[frozenset[str], datetime |
     """The edited fields between two versions of a window, in ``allowed_update``'s terms.
 
     Returns the changed field names and the new end when ``end`` is among them: a one-time
-    schedule whose end alone changed reports ``end``; any other schedule change ``schedule``.
+    schedule that keeps its start reports ``end`` and/or ``timezone`` (the zone it is shown
+    in); any other schedule change ``schedule``.
     """
     changed = {f for f in _EDITABLE_FIELDS if getattr(old, f) != getattr(new, f)}
     new_end: datetime | None = None
@@ -196,11 +207,14 @@ def window_changes(old: Window, new: Window) -> tuple[frozenset[str], datetime |
         "schedule" in changed
         and isinstance(old_s, OnceSchedule)
         and isinstance(new_s, OnceSchedule)
-        and (old_s.start, old_s.timezone) == (new_s.start, new_s.timezone)
+        and old_s.start == new_s.start
     ):
         changed.discard("schedule")
-        changed.add("end")
-        new_end = new_s.end
+        if old_s.timezone != new_s.timezone:
+            changed.add("timezone")
+        if old_s.end != new_s.end:
+            changed.add("end")
+            new_end = new_s.end
     return frozenset(changed), new_end
 
 

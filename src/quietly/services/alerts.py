@@ -7,7 +7,9 @@ whether to notify *now*):
 - ``mute``, ``suppress_incident``, ``reroute``, ``attach``: stored as ``held``, with the windows
   that hold it (``alerts.held_by`` and the ``alert_windows`` join table, which #4's
   ``resolve_on_end``/``reroute_on_end`` read);
-- ``deliver``: stored as ``delivered`` and handed to ``enqueue_alert_for_routes``.
+- ``deliver``: stored as ``delivered`` and handed to ``enqueue_alert_for_routes`` — or as
+  ``unrouted`` when no route of the workspace takes it: nothing is sent, and saying
+  "delivered" would hide that (counted in ``quietly_alerts_unrouted_total``).
 
 An alert is identified by its fingerprint: given, or computed the way Alertmanager does it
 (``fingerprint``). A repeat of a fingerprint updates the stored alert and bumps ``revision``;
@@ -24,7 +26,7 @@ PostgreSQL each is one small statement reading the rows from one JSON parameter
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +39,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
+    func,
     insert,
     select,
 )
@@ -44,10 +47,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from quietly.core.model import Alert, Decision, Verdict
-from quietly.metrics import ALERTS_INGESTED
+from quietly.metrics import ALERTS_INGESTED, ALERTS_UNROUTED
 from quietly.services import outbox
 from quietly.services.audit import decode_cursor, encode_cursor
 from quietly.services.decisions import DecisionService
+from quietly.services.routes import route_test
 from quietly.storage.bulk import insert_from_json, json_rows
 from quietly.storage.tables import AlertRow, AlertTargetRow, AlertWindowRow
 
@@ -57,6 +61,7 @@ __all__ = [
     "IngestResult",
     "Outcome",
     "StoredAlert",
+    "count_unrouted",
     "decide_alerts",
     "enqueue_alert_for_routes",
     "enqueue_alerts_for_routes",
@@ -68,7 +73,9 @@ __all__ = [
 
 HELD = "held"
 DELIVERED = "delivered"
+UNROUTED = "unrouted"
 DROPPED = "dropped"
+OUTCOMES = (HELD, DELIVERED, UNROUTED, DROPPED)
 # Alertmanager's label-set hash: FNV-1a 64 over "name\xffvalue\xff" in label-name order.
 _FNV_OFFSET = 0xCBF29CE484222325
 _FNV_PRIME = 0x100000001B3
@@ -121,7 +128,7 @@ class Outcome:
     fingerprint: str
     verdict: Verdict
     windows: tuple[int, ...]
-    delivery: str  # held | delivered | dropped
+    delivery: str  # held | delivered | unrouted | dropped
     id: int | None = None
     revision: int | None = None
 
@@ -129,7 +136,7 @@ class Outcome:
 @dataclass(frozen=True, slots=True)
 class IngestResult:
     outcomes: list[Outcome]
-    counts: dict[str, int]  # held / delivered / dropped
+    counts: dict[str, int]  # held / delivered / unrouted / dropped
     forwarded: int  # outbox messages queued for routes / escalation targets
 
 
@@ -159,21 +166,40 @@ def store_alerts(db: Session, workspace_id: int, alerts: Sequence[AlertInput],
         if decisions[i].verdict is not Verdict.DROP:
             latest[key] = i  # the last copy of a fingerprint wins
     rows = [_row(workspace_id, keys[i], alerts[i], decisions[i], now) for i in latest.values()]
+    routed = _route_test(db, workspace_id, decisions)
+    for row in rows:
+        if row["delivery"] == DELIVERED and not routed(row["targets"], row["labels"]):
+            row["delivery"] = UNROUTED
     stored = _upsert(db, rows)
     _write_links(db, workspace_id, rows, stored)
     forwarded = enqueue_alerts_for_routes(
         db, workspace_id, [stored[row["fingerprint"]] for row in rows if _forwardable(row)])
     outcomes = []
-    for key, decision in zip(keys, decisions, strict=True):
+    for key, alert, decision in zip(keys, alerts, decisions, strict=True):
         delivery = _delivery(decision.verdict)
+        if delivery == DELIVERED and not routed(alert.targets, alert.labels):
+            delivery = UNROUTED
         alert_id, revision = (None, None) if delivery == DROPPED else stored[key]
         outcomes.append(Outcome(key, decision.verdict, decision.windows, delivery, alert_id,
                                 revision))
     counts = Counter(o.delivery for o in outcomes)
-    for outcome in (HELD, DELIVERED, DROPPED):
+    for outcome in OUTCOMES:
         if counts[outcome]:
             ALERTS_INGESTED.labels(outcome).inc(counts[outcome])
-    return IngestResult(outcomes, {k: counts[k] for k in (HELD, DELIVERED, DROPPED)}, forwarded)
+    if counts[UNROUTED]:
+        ALERTS_UNROUTED.inc(counts[UNROUTED])
+    return IngestResult(outcomes, {k: counts[k] for k in OUTCOMES}, forwarded)
+
+
+def _route_test(db: Session, workspace_id: int,
+                decisions: Sequence[Decision]) -> Callable[[Sequence[str], dict[str, str]], bool]:
+    """Whether a route takes an alert to deliver; routes are read only if one is to deliver.
+
+    An alert to deliver that no route takes is stored as ``unrouted``: nothing is sent.
+    """
+    if any(d.verdict is Verdict.DELIVER for d in decisions):
+        return route_test(db, workspace_id)
+    return lambda _targets, _labels: True
 
 
 def _forwardable(row: dict[str, Any]) -> bool:
@@ -289,7 +315,8 @@ def enqueue_alerts_for_routes(db: Session, workspace_id: int,
 
 @dataclass(frozen=True, slots=True)
 class AlertFilter:
-    """``status``: held | delivered (where it went) or firing | resolved (the alert's own)."""
+    """``status``: held | delivered | unrouted (where it went) or firing | resolved (the
+    alert's own)."""
 
     status: str | None = None
     window: int | None = None
@@ -318,7 +345,7 @@ class StoredAlert:
 
 def _filtered(workspace_id: int, flt: AlertFilter) -> Select[AlertRow]:
     stmt = select(AlertRow).where(AlertRow.workspace_id == workspace_id)
-    if flt.status in (HELD, DELIVERED):
+    if flt.status in (HELD, DELIVERED, UNROUTED):
         stmt = stmt.where(AlertRow.delivery == flt.status)
     elif flt.status is not None:
         stmt = stmt.where(AlertRow.status == flt.status)
@@ -363,3 +390,11 @@ def held_by_window(db: Session, workspace_id: int, window_ids: Iterable[int]) ->
             .where(AlertWindowRow.workspace_id == workspace_id,
                    AlertWindowRow.window_id.in_(ids)))
     return sorted(db.scalars(stmt))
+
+
+def count_unrouted(db: Session, workspace_id: int, since: datetime) -> int:
+    """How many alerts changed since ``since`` are stored as ``unrouted`` (sent nowhere)."""
+    stmt = (select(func.count()).select_from(AlertRow)
+            .where(AlertRow.workspace_id == workspace_id, AlertRow.delivery == UNROUTED,
+                   AlertRow.updated_at >= since))
+    return int(db.scalar(stmt) or 0)

@@ -10,7 +10,7 @@ never forwards twice. Alerts a ``reroute`` window holds go instead to that windo
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -148,6 +148,22 @@ def matching_routes(db: Session, workspace_id: int, targets: Iterable[str],
                       .order_by(RouteRow.id))
     wanted = list(targets)
     return [r for r in map(_route, rows) if r.matches(wanted, labels)]
+
+
+def route_test(db: Session, workspace_id: int) -> Callable[[Sequence[str], dict[str, str]],
+                                                              bool]:
+    """``test(targets, labels)``: would any of the workspace's routes forward such an alert?
+    The routes are read and compiled once, for a whole batch."""
+    compiled = [(frozenset(r.targets), compile_groups(r.match)) for r in map(_route, db.scalars(
+        select(RouteRow).where(RouteRow.workspace_id == workspace_id)))]
+
+    def test(targets: Sequence[str], labels: dict[str, str]) -> bool:
+        given = set(targets)
+        return any((not wanted or wanted & given) and (not groups or matches_labels(groups,
+                                                                                    labels))
+                   for wanted, groups in compiled)
+
+    return test
 
 
 def alert_to_json(row: AlertRow) -> dict[str, Any]:

@@ -40,15 +40,20 @@ __all__ = [
     "WindowChanged",
     "cancel_window",
     "create_window",
+    "defer_start",
     "delete_window",
     "get_window",
+    "is_immediate",
     "list_windows",
+    "narrow_targets",
     "start_maintenance",
-    "stop_maintenance",
     "update_window",
     "window_occurrences",
 ]
 
+# quietly's own marks in a window's vendor dict: {"immediate": true} on windows made by
+# start_maintenance, which `stop TARGET` ends by default (issue 16).
+OWN_VENDOR_KEY = "quietly"
 TARGET = re.compile(r"^[a-z][a-z0-9_]*:\S{1,256}$")
 MAX_OCCURRENCE_RANGE = timedelta(days=800)
 
@@ -90,7 +95,9 @@ def _check_fields(db: Session, principal: Principal, fields: WindowFields) -> No
         raise ValidationError(
             "a window must name targets, groups or match conditions, or set all_targets: true",
             field="targets")
-    if not fields.effects:
+    if not fields.effects and fields.origin == "native":
+        # Vendor dialects that document it may have none (Ionhour: a window that suppresses
+        # nothing is still a published maintenance); natively a window must do something.
         raise ValidationError("name at least one effect", field="effects")
     if Effect.REROUTE in fields.effects and not fields.escalation_targets:
         raise ValidationError("the reroute effect needs escalation_targets",
@@ -233,7 +240,7 @@ def _check_update_allowed(current: WindowRecord, new_fields: WindowFields,
         sched_changes, new_end = lifecycle.window_changes(current.to_window(),
                                                           new_record.to_window())
         names.discard("schedule")
-        names |= sched_changes & {"schedule", "end"}
+        names |= sched_changes & {"schedule", "end", "timezone"}
     lifecycle.allowed_update(current.to_window(), now, names, new_end)
 
 
@@ -387,9 +394,10 @@ def start_maintenance(
     db: Session, principal: Principal, *, targets: list[str], duration: timedelta,
     name: str | None, now: datetime, description: str | None = None,
     effects: tuple[Effect, ...] = (Effect.MUTE,), origin: str = "native",
-    vendor: dict[str, Any] | None = None,
+    vendor: dict[str, Any] | None = None, publish: bool = False,
 ) -> WindowRecord:
-    """A one-time window for ``targets`` from now for ``duration``."""
+    """A one-time window for ``targets`` from now for ``duration``, marked as immediate
+    maintenance (what ``stop TARGET`` ends without ``--all``)."""
     if not targets:
         raise ValidationError("name at least one target", field="targets")
     if duration <= timedelta(0):
@@ -398,49 +406,57 @@ def start_maintenance(
         name=name or f"Maintenance of {', '.join(targets)}",
         description=description,
         schedule=OnceSchedule(start=now, end=now + duration, timezone=None),
-        targets=tuple(targets), effects=effects, origin=origin, vendor=vendor or {},
+        targets=tuple(targets), effects=effects, origin=origin,
+        publish_to_status_page=publish,
+        vendor={**(vendor or {}), OWN_VENDOR_KEY: {"immediate": True}},
     )
     return create_window(db, principal, fields, now)
 
 
-def stop_maintenance(
-    db: Session, principal: Principal, *, targets: list[str], delay: timedelta, now: datetime,
-) -> list[WindowRecord]:
-    """End every active one-time window naming one of ``targets`` at ``now + delay``.
+def narrow_targets(
+    db: Session, principal: Principal, window_id: int, remove: Iterable[str], now: datetime,
+) -> WindowRecord:
+    """Take ``remove`` off a window's targets from now on; the rest stay covered.
 
-    Recurring windows are left alone: cancel them to stop a series.
+    This is how ``stop`` ends maintenance for some targets of a multi-target window; the
+    window keeps its id, so ``stop --window ID`` still finds it.
     """
-    if not targets:
-        raise ValidationError("name at least one target", field="targets")
-    if delay < timedelta(0):
-        raise ValidationError("must not be negative", field="delay_seconds")
-    stmt = (select(WindowTargetRow.window_id)
-            .where(WindowTargetRow.workspace_id == principal.workspace_id,
-                   WindowTargetRow.target.in_(targets)))
-    stopped: list[WindowRecord] = []
-    for window_id in sorted(set(db.scalars(stmt))):
-        row = _load_row_or_none(db, principal, window_id)
-        if row is None:
-            continue
-        record = window_record_from_row(row)
-        sched = record.fields.schedule
-        window = record.to_window()
-        if not isinstance(sched, OnceSchedule) or lifecycle.state_at(window, now) is not \
-                State.ACTIVE:
-            continue
-        new_end = min(sched.end, now + delay)
-        if new_end <= sched.start:
-            new_end = sched.start + timedelta(seconds=1)
-        stopped.append(update_window(db, principal, window_id,
-                                     {"schedule": replace(sched, end=new_end)}, now))
-    return stopped
+    current = get_window(db, principal, window_id)
+    gone = set(remove)
+    kept = tuple(t for t in current.fields.targets if t not in gone)
+    return update_window(db, principal, window_id, {"targets": kept}, now)
 
 
-def _load_row_or_none(db: Session, principal: Principal, window_id: int) -> WindowRow | None:
-    try:
-        return _load_row(db, principal, window_id, lock=True)
-    except NotFound:
-        return None
+def defer_start(
+    db: Session, principal: Principal, window_id: int, starts_on: date, now: datetime,
+    vendor: dict[str, Any] | None = None,
+) -> WindowRecord:
+    """Move a recurring window's ``starts_on`` later, even while one of its occurrences runs.
+
+    Only for a caller that has just recorded the running occurrence as a window of its own
+    (Oh Dear's ``stop-maintenance`` turns it into a generated period that ends now): the
+    running occurrence then stops here, without a minute lost or counted twice. Nothing but
+    ``starts_on`` (and ``vendor``, when given) changes; the audit log keeps before and after.
+    """
+    row = _load_row(db, principal, window_id, lock=True)
+    current = window_record_from_row(row)
+    sched = current.fields.schedule
+    if not isinstance(sched, RecurringSchedule):
+        raise Conflict(f"window {window_id} is not recurring", field="schedule")
+    before = window_to_json(current, now)
+    new_fields = replace(current.fields, schedule=replace(sched, starts_on=starts_on),
+                         vendor=current.fields.vendor if vendor is None else vendor)
+    apply_fields_to_row(row, new_fields)
+    row.updated_at = _next_version(row, now)
+    record = _finish(db, row, "updated", now)
+    audit.record(db, principal, action="update", object_type="window", object_id=row.id,
+                 at=now, before=before, after=window_to_json(record, now))
+    return record
+
+
+def is_immediate(record: WindowRecord) -> bool:
+    """Whether ``record`` was made by ``start_maintenance`` (immediate maintenance)."""
+    return bool((record.fields.vendor.get(OWN_VENDOR_KEY) or {}).get("immediate"))
 
 
 def load_all_windows(db: Session, workspace_id: int | None = None) -> list[WindowRecord]:

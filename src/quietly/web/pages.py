@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from quietly.core.errors import NotFound
 from quietly.core.model import State
 from quietly.core.records import Role, WindowRecord
 from quietly.services import (
+    alerts,
     audit,
     calendar_feeds,
     deliveries,
@@ -112,7 +114,10 @@ def timeline(request: Request) -> Response:
     session = auth.current_session(request)
     zone = session.principal.workspace_timezone
     view = build_timeline(_all_windows(request, session.principal), _now(), zone)
-    return page(request, "timeline.html", session, timeline=view, zone=zone,
+    with get_state(request).db.read() as db:
+        unrouted = alerts.count_unrouted(db, session.principal.workspace_id,
+                                         _now() - timedelta(hours=24))
+    return page(request, "timeline.html", session, timeline=view, zone=zone, unrouted=unrouted,
                 feed_url=_feed_url(request, session.principal),
                 rotated=request.query_params.get("rotated") == "1")
 
@@ -137,6 +142,37 @@ def _matches_search(record: WindowRecord, query: str) -> bool:
     return q in f.name.lower() or any(q in t.lower() for t in (*f.targets, *f.groups))
 
 
+# Derived fields that change with time or with any edit: not what someone changed.
+_DERIVED = frozenset({"updated_at", "state", "current_occurrence", "next_occurrence",
+                      "human_schedule"})
+
+
+def _shown(value: Any) -> str:
+    text = "—" if value in (None, "", [], {}) else (
+        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
+def audit_changes(before: dict[str, Any] | None,
+                  after: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """``(field, value before, value after)`` for each field an update changed."""
+    if not before or not after:
+        return []
+    return [(key, _shown(before.get(key)), _shown(value)) for key, value in after.items()
+            if key not in _DERIVED and before.get(key) != value]
+
+
+_STATE_ORDER = {"active": 0, "scheduled": 1, "completed": 2, "cancelled": 3}
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def _list_order(row: dict[str, Any]) -> tuple[int, datetime, int]:
+    """Active first, then scheduled, by their current or next start; ended ones last."""
+    occurrence = row["next"]
+    return (_STATE_ORDER.get(row["state"], 4), occurrence.start if occurrence else _NEVER,
+            row["record"].id)
+
+
 @router.get("/windows")
 def window_list(request: Request,
                 state: Annotated[str | None, Query(max_length=20)] = None,
@@ -152,6 +188,7 @@ def window_list(request: Request,
         rows.append({"record": record, "state": lifecycle.state_at(window, now).value,
                      "next": lifecycle.current_occurrence(window, now)
                      or lifecycle.next_occurrence(window, now)})
+    rows.sort(key=_list_order)
     return page(request, "windows.html", session, rows=rows, state=chosen.value if chosen
                 else "", q=q or "", states=STATES, zone=session.principal.workspace_timezone,
                 deleted=request.query_params.get("deleted") == "1")
@@ -180,7 +217,8 @@ def _window_context(request: Request, window_id: int) -> tuple[Any, dict[str, An
         not_synced = sync_state.sync_problems_of_window(db, principal, window_id)
     return session, {
         "record": record, "state": lifecycle.state_at(window, now).value,
-        "occurrences": upcoming, "now": now, "audit": list(reversed(log)),
+        "occurrences": upcoming, "now": now,
+        "audit": [(e, audit_changes(e.before, e.after)) for e in reversed(log)],
         "deliveries": sent, "extensions": children, "not_synced": not_synced,
         "zone": getattr(record.fields.schedule, "timezone", None)
         or principal.workspace_timezone,

@@ -100,7 +100,7 @@ class TestCreateAsDocumented:
             "users": {"array_value": [LABELLED], "value": LABELLED}}]
         assert window["lead"] == {"user": {
             "email": "bob@example.com", "id": "01G0J1EXE7AXZ2C93K61WBPYEH",
-            "name": "bob@example.com", "slack_user_id": "USER123"}}
+            "name": "Bob", "role": "unset", "slack_user_id": "USER123"}}
         assert window["notify_channels"] == [{**EXAMPLE["notify_channels"][0],
                                               "is_private": False}]
         same = ("end_at", "incident_id", "name", "notification_message",
@@ -181,9 +181,12 @@ class TestEffects:
                for k in cases}
         assert got == cases
 
-    def test_empty_condition_groups_cover_every_alert(self, tenant: Tenant) -> None:
-        _create(tenant, escalation_targets=..., incident_id=..., alert_condition_groups=[])
-        assert _verdict(tenant, {"anything": "x"}) == "mute"
+    def test_empty_condition_groups_are_refused_and_mute_nothing(self, tenant: Tenant) -> None:
+        """An empty list used to be accepted and then mute every alert (issue 16)."""
+        response = tenant.editor.post(BASE, json=_payload(
+            escalation_targets=..., incident_id=..., alert_condition_groups=[]))
+        assert (_error(response, 422)[0]["source"], _verdict(tenant, {"anything": "x"})) == (
+            {"field": "alert_condition_groups"}, "deliver")
 
 
 class TestValidation:
@@ -207,6 +210,12 @@ class TestValidation:
         ({"name": "  "}, "name"),
         ({"notify_start_minutes_before": -1}, "notify_start_minutes_before"),
         ({"show_in_sidebar": "sometimes"}, "show_in_sidebar"),
+        # Issue 16: no coercion, an offset and seconds required, conditions required.
+        ({"show_in_sidebar": "yes"}, "show_in_sidebar"),
+        ({"resolve_on_end": 1}, "resolve_on_end"),
+        ({"start_at": "2041-08-18 13:00"}, "start_at"),
+        ({"end_at": "2041-08-18T15:00:00"}, "end_at"),
+        ({"alert_condition_groups": []}, "alert_condition_groups"),
     ])
     def test_invalid_values_name_the_field(self, tenant: Tenant, change: dict[str, Any],
                                            field: str) -> None:

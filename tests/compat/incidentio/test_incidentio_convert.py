@@ -32,7 +32,8 @@ condition = st.one_of(
               text, st.sampled_from(["is_set", "is_blank"])),
 )
 groups = st.lists(st.builds(lambda c: {"conditions": c},
-                            st.lists(condition, min_size=1, max_size=3)), max_size=3)
+                            st.lists(condition, min_size=1, max_size=3)), min_size=1,
+                  max_size=3)
 targets = st.lists(st.fixed_dictionaries({}, optional={"users": binding,
                                                        "escalation_paths": binding})
                    .filter(bool), max_size=2)
@@ -68,4 +69,4 @@ def test_conditions_and_targets_come_back_as_sent(groups: list[dict[str, Any]],
     assert _strip_labels(answer["escalation_targets"]) == escalation
     assert answer["notify_channels"] == [{"channel_id": "C1", "channel_type": "private",
                                           "is_private": True}]
-    assert fields.all_targets == (not groups)
+    assert fields.all_targets is False

@@ -132,11 +132,48 @@ class TestCreate:
         assert _verdict(tenant.viewer, "project:3", after) == "deliver"
         assert _verdict(tenant.viewer, "project:2", inside) == "deliver"
 
-    def test_both_flags_false_is_refused(self, tenant: Tenant) -> None:
-        response = tenant.editor.post(BASE, json=_body(tenant, suppressAlerts=False,
-                                                       suppressIncidents=False))
-        assert _nest(response, 400)[0].startswith(  # type: ignore[union-attr]
-            "suppressAlerts and suppressIncidents cannot both be false")
+    def test_both_flags_false_is_a_maintenance_that_suppresses_nothing(
+            self, tenant: Tenant) -> None:
+        """The document sets no rule against it (issue 16, point 12)."""
+        body = _create(tenant, suppressAlerts=False, suppressIncidents=False,
+                       autoPublishToStatusPage=True)
+        native = tenant.viewer.get(f"/api/v1/windows/{body['id']}").json()
+        assert ((body["suppressAlerts"], body["suppressIncidents"]), native["effects"],
+                _verdict(tenant.viewer, "project:3", "2041-03-15T03:00:00Z")) == (
+            (False, False), [], "deliver")
+
+    @pytest.mark.parametrize(("field", "value"), [
+        ("suppressAlerts", "yes"), ("suppressIncidents", "no"), ("suppressAlerts", 0),
+        ("autoPublishToStatusPage", "true"), ("workspaceId", "1"), ("projectIds", ["3"]),
+    ])
+    def test_no_coercion_where_class_validator_answers_400(self, tenant: Tenant, field: str,
+                                                           value: object) -> None:
+        response = tenant.editor.post(BASE, json=_body(tenant, **{field: value}))
+        assert field in str(_nest(response, 400))
+
+    def test_a_new_cron_alone_moves_start_at_to_its_first_occurrence(
+            self, tenant: Tenant) -> None:
+        """PUT with only ``recurringCron`` used to leave ``startAt`` at a time the new cron
+        never fires (issue 16, point 12)."""
+        created = _create(tenant, timezone="Europe/Berlin", recurringCron="0 2 * * 6",
+                          startAt="2041-03-16T02:00:00", endAt="2041-03-16T04:00:00")
+        response = tenant.editor.put(f"{BASE}/{created['id']}", json={
+            "workspaceId": tenant.id, "recurringCron": "30 5 * * 0"})
+        body = response.json()
+        assert (response.status_code, body["recurringCron"], body["startAt"],
+                body["endAt"]) == (200, "30 5 * * 0", "2041-03-17T04:30:00.000Z",
+                                   "2041-03-17T06:30:00.000Z")
+
+    def test_a_native_weekly_window_shows_its_cron(self, tenant: Tenant) -> None:
+        """A native recurring window used to look like a one-time window here (issue 16)."""
+        window = tenant.editor.post("/api/v1/windows", json={
+            "name": "patching", "targets": ["project:7"], "schedule": {
+                "kind": "recurring", "timezone": "Europe/Berlin", "every": "weekly",
+                "days_of_week": ["sun"], "start_time": "05:00", "end_time": "07:00",
+                "starts_on": "2041-03-10"}}).json()
+        body = tenant.viewer.get(f"{BASE}/{window['id']}").json()
+        assert (body["recurringCron"], body["timezone"], body["startAt"], body["endAt"]) == (
+            "0 5 * * 0", "Europe/Berlin", "2041-03-10T04:00:00.000Z", "2041-03-10T06:00:00.000Z")
 
     def test_timezone_reads_naive_times(self, tenant: Tenant) -> None:
         body = _create(tenant, timezone="Europe/Berlin", startAt="2041-03-15T02:00:00",

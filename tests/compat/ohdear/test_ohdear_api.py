@@ -273,6 +273,35 @@ class TestRecurring:
         # Day 31 runs on the last day of shorter months; the definition governs at once.
         assert decide(tenant, m, "2038-02-28T02:30:00")["windows"] == [created["id"]]
 
+    @pytest.mark.parametrize("delay", [None, 600])
+    def test_stop_maintenance_ends_the_occurrence_a_definition_runs(
+            self, tenant: Tenant, delay: int | None) -> None:
+        """``generate_now: false`` with now inside the range used to stay ``mute`` after
+        stop-maintenance (issue 16, point 10). The running occurrence alone ends (at once, or
+        after ``delay_seconds``) and is listed as a period; the next day's still comes."""
+        m = monitor()
+        now = local_now()
+        start = max(now - timedelta(minutes=5), now.replace(hour=0, minute=0, second=0,
+                                                            microsecond=0))
+        end = min(start + timedelta(hours=1), now.replace(hour=23, minute=59))
+        created = _create_recurring(tenant, m, recurrence_type="daily", days_of_week=None,
+                                    start_time=start.strftime("%H:%M"),
+                                    end_time=end.strftime("%H:%M"), generate_now=False)
+        at = datetime.now(UTC)
+        before = decide(tenant, m, at.isoformat())["verdict"]
+        ok(tenant.editor.post(f"{API}/monitors/{m}/stop-maintenance",
+                              json={"delay_seconds": delay} if delay else None), 204)
+        after = datetime.now(UTC) + timedelta(seconds=(delay or 0) + 1)
+        tomorrow = (start + timedelta(days=1, minutes=1)).astimezone(UTC).isoformat()
+        listed = _generated(tenant, m)
+        assert (before, decide(tenant, m, after.isoformat())["verdict"],
+                decide(tenant, m, tomorrow)["windows"],
+                [p["starts_at"] for p in listed]) == (
+            "mute", "deliver", [created["id"]], [start.strftime("%Y-%m-%d %H:%M:00")])
+        if delay:
+            assert decide(tenant, m, (at + timedelta(seconds=delay / 2)).isoformat())[
+                "verdict"] == "mute"
+
     def test_update_regenerates_future_periods(self, tenant: Tenant) -> None:
         m = monitor()
         created = _create_recurring(tenant, m, recurrence_type="daily", start_time="04:00",
@@ -319,3 +348,13 @@ class TestRecurring:
         assert after == (started if delete_future else before)
         later = (local_now().date() + timedelta(days=20)).isoformat()
         assert decide(tenant, m, f"{later}T04:30:00")["verdict"] == "deliver"
+
+
+class TestVendorFieldNames:
+    """Errors are keyed by Oh Dear's fields, never quietly's internal paths (issue 16)."""
+
+    def test_a_period_in_the_past_is_keyed_ends_at(self, tenant: Tenant) -> None:
+        body = invalid(tenant.editor.post(f"{API}/maintenance-periods", json={
+            "monitor_id": monitor(), "starts_at": "2020-02-12 14:30",
+            "ends_at": "2020-02-12 15:30"}), "ends_at")
+        assert body["errors"] == {"ends_at": ["The ends at field must be a date after now."]}

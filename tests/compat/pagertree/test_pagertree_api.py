@@ -7,6 +7,7 @@ checked to change quietly's native decisions.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -173,6 +174,22 @@ class TestReadUpdateDelete:
         assert _decide(tenant, "integration:int_new", "2041-03-15T09:00:00Z")["verdict"] == "drop"
         assert _decide(tenant, "integration:int_abc123",
                        "2041-03-15T07:00:00Z")["verdict"] == "deliver"
+
+    def test_put_on_a_running_window_works(self, tenant: Tenant) -> None:
+        """PagerTree's document sets no limit on updating a window that has begun (issue 16):
+        name, integrations and zone change from now on; the start stays where it was."""
+        start = datetime.now(UTC) - timedelta(minutes=10)
+        created = _create(tenant, start_datetime=start.isoformat(),
+                          end_datetime=(start + timedelta(hours=2)).isoformat())
+        response = tenant.editor.put(f"{BASE}/{created['id']}", json={
+            "name": "Upgrade, part 2", "integration_ids": ["int_abc123", "int_more"],
+            "time_zone": "UTC"})
+        body = response.json()
+        now = datetime.now(UTC).isoformat()
+        assert (response.status_code, body["name"], body["integration_ids"],
+                body["time_zone"], _decide(tenant, "integration:int_more", now)["verdict"],
+                _decide(tenant, "integration:int_def456", now)["verdict"]) == (
+            200, "Upgrade, part 2", ["int_abc123", "int_more"], "UTC", "drop", "deliver")
 
     def test_put_refuses_blank_required_values(self, tenant: Tenant) -> None:
         created = _create(tenant)

@@ -140,7 +140,7 @@ class TestRules:
         path = f"{BASE}/Monitor/{guid}/MaintenancePeriod/{period['Id']}"
         assert_messages(up.put(path, json={"Id": period["Id"] + 1, **WEEKLY}), 400,
                         "does not match")
-        assert_messages(up.put(path, json=WEEKLY), 400, "does not match")
+        assert_messages(up.put(path, json=WEEKLY), 400, "Id: is required on PUT")
         assert up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json() == [period]
 
     def test_put_and_delete_need_the_period_of_that_monitor(self, up: httpx.Client) -> None:
@@ -310,3 +310,50 @@ def test_periods_survive_a_change_of_the_account_zone(tenant: Tenant, up: httpx.
     # The daily period keeps its Berlin wall-clock times; the one-time one is shown in UTC.
     assert listed == [daily, {**once, "StartDateTime": "2038-07-01T08:00",
                               "EndDateTime": "2038-07-01T09:00"}]
+
+
+class TestVendorFieldNames:
+    """Errors name Uptrends' fields, never quietly's internal paths (issue 16, point 11)."""
+
+    @pytest.mark.parametrize(("body", "needle"), [
+        ({**ONE_TIME, "StartDateTime": "2020-01-01T10:00", "EndDateTime": "2020-01-01T11:00"},
+         "EndDateTime: "),
+    ])
+    def test_a_period_in_the_past_names_end_date_time(self, up: httpx.Client,
+                                                      body: dict[str, Any],
+                                                      needle: str) -> None:
+        response = up.post(f"{BASE}/Monitor/{monitor()}/MaintenancePeriod", json=body)
+        text = " ".join(m["Message"] for m in response.json()["Messages"])
+        assert (response.status_code, text.startswith(needle), "schedule." in text) == (
+            400, True, False), text
+
+    def test_a_put_without_id_says_so_plainly(self, up: httpx.Client) -> None:
+        guid = monitor()
+        created = create(up, guid, DAILY)
+        response = up.put(f"{BASE}/Monitor/{guid}/MaintenancePeriod/{created['Id']}",
+                          json=DAILY)
+        assert response.json()["Messages"] == [{"Message": (
+            f"Id: is required on PUT and must equal the maintenancePeriodId in the path "
+            f"({created['Id']})")}]
+
+
+class TestNativeWindows:
+    def test_a_native_rrule_window_is_listed_in_its_plain_form(self, tenant: Tenant,
+                                                               up: httpx.Client) -> None:
+        """A native RRULE window on an Uptrends monitor was missing from its list (issue 16)."""
+        guid = monitor()
+        window = tenant.editor.post("/api/v1/windows", json={
+            "name": "patching", "targets": [f"monitor:{guid}"], "schedule": {
+                "kind": "recurring", "timezone": "Europe/Berlin", "rrule": "FREQ=WEEKLY;BYDAY=TH",
+                "start_time": "22:00", "end_time": "22:30", "starts_on": "2038-01-01"}}).json()
+        listed = up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json()
+        assert listed == [{"Id": window["id"], **WEEKLY}]
+
+    def test_monitor_ids_that_are_not_guids_name_no_uptrends_monitor(
+            self, tenant: Tenant, up: httpx.Client) -> None:
+        """Oh Dear's monitor 1 is ``monitor:1``; Uptrends' ``Monitor/1`` used to list its
+        periods (issue 16). Uptrends monitors are GUIDs: anything else is not found."""
+        ok = tenant.editor.post("/compat/ohdear/api/monitors/1/start-maintenance")
+        response = up.get(f"{BASE}/Monitor/1/MaintenancePeriod")
+        assert (ok.status_code, response.status_code, list(response.json())) == (
+            201, 404, ["Messages"])

@@ -47,7 +47,8 @@ class IngestOutcome(BaseModel):
     fingerprint: str
     verdict: Verdict
     windows: list[int]
-    delivery: Literal["held", "delivered", "dropped"]
+    delivery: Literal["held", "delivered", "unrouted", "dropped"] = Field(
+        description="unrouted: to deliver, but no route took it, so nothing was sent.")
     id: int | None = Field(description="The stored alert; null when dropped.")
     revision: int | None
 
@@ -56,6 +57,7 @@ class IngestSummary(BaseModel):
     received: int
     held: int
     delivered: int
+    unrouted: int = Field(description="Alerts to deliver that no route took (nothing sent).")
     dropped: int
     forwarded: int = Field(description="Delivered alerts queued for the workspace's routes.")
     stale: bool = Field(description="Decided from an index the store could not refresh.")
@@ -66,7 +68,7 @@ class AlertPublic(BaseModel):
     id: int
     fingerprint: str
     status: Literal["firing", "resolved"]
-    delivery: Literal["held", "delivered"]
+    delivery: Literal["held", "delivered", "unrouted"]
     verdict: Verdict
     windows: list[int]
     targets: list[str]

@@ -62,8 +62,8 @@ def ingest_alerts(body: AlertBatchIn, state: State, principal: EditorKey, now: N
 
     ``drop`` → not stored, only counted; ``mute``/``suppress_incident``/``reroute``/``attach``
     → stored as held with the windows holding it; ``deliver`` → stored as delivered and
-    queued for the workspace's routes. A repeated fingerprint updates the stored alert
-    (``revision`` + 1).
+    queued for the workspace's routes, or as unrouted when no route takes it. A repeated
+    fingerprint updates the stored alert (``revision`` + 1).
     """
     zone = principal.workspace_timezone
     inputs = [_alert_input(a, i, zone) for i, a in enumerate(body.alerts)]
@@ -89,8 +89,8 @@ def _alert_json(alert: StoredAlert) -> dict[str, Any]:
 @router.get("/alerts", response_model=AlertList, operation_id="list_alerts")
 def list_alerts(
     state: State, principal: Viewer,
-    status: Annotated[Literal["held", "delivered", "firing", "resolved"] | None,
-                      Query(description="held | delivered (where it went), or "
+    status: Annotated[Literal["held", "delivered", "unrouted", "firing", "resolved"] | None,
+                      Query(description="held | delivered | unrouted (where it went), or "
                                         "firing | resolved (the alert's own status)")] = None,
     window: Annotated[int | None, Query(ge=1, le=2**63 - 1,
                                         description="Alerts this window holds.")] = None,

@@ -19,6 +19,7 @@ from quietly.api.deps import Now, State, Viewer
 from quietly.api.native import fastpath
 from quietly.api.native.schemas import DecideRequest, DecisionBatch, DecisionOne
 from quietly.api.problems import PROBLEM_RESPONSES
+from quietly.api.types import TargetName
 
 __all__ = ["router"]
 
@@ -43,7 +44,7 @@ _LABELS_PARAM = {
             openapi_extra=_LABELS_PARAM)
 async def decide(
     request: Request, state: State, principal: Viewer, now: Now,
-    target: Annotated[list[str] | None, Query(max_length=1000)] = None,
+    target: Annotated[list[TargetName] | None, Query(max_length=1000)] = None,
     at: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Any:
     """The verdict for one alert (its targets and ``label.<name>`` labels) at ``at`` or now.
@@ -51,6 +52,7 @@ async def decide(
     Evaluates the current windows at any instant, past or future (a what-if), bounded by
     each schedule's ``starts_on``, not by when the window was created. ``stale`` is true
     while the store is unreachable and the answer comes from the last loaded index.
+    Any other parameter, and a target that is not ``kind:id``, is a 422 naming it.
     """
     return await fastpath.decide_get(request)  # documentation twin; see the module docstring
 

@@ -32,14 +32,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from quietly.api.deps import AppState, authenticate_key, bearer_key
 from quietly.api.middleware import ROUTE_KEY
 from quietly.api.native.convert import parse_instant_field
+from quietly.api.types import PATTERN_HINTS, TARGET_PATTERN
 from quietly.core.codec import format_instant
 from quietly.core.errors import Unavailable, ValidationError
 from quietly.core.model import Alert, Decision, Verdict
 from quietly.core.records import Principal, Role
 from quietly.metrics import DECISIONS
 
-__all__ = ["AlertIn", "DecideIn", "DecideShortcut", "answer_get", "answer_post", "decide_get",
-           "decide_post", "decode_batch", "parse_decide_query", "principal_for_key"]
+__all__ = ["AlertIn", "DecideIn", "DecideShortcut", "answer_get", "answer_post",
+           "check_targets", "decide_get", "decide_post", "decode_batch", "parse_decide_query",
+           "principal_for_key"]
 
 MAX_ALERTS = 100_000
 MAX_TARGETS = 1000
@@ -48,6 +50,7 @@ _JSON = "application/json"
 # Keys that authenticated, for answering while the store is unreachable (bounded).
 _KNOWN: dict[str, Principal] = {}
 _KNOWN_MAX = 10_000
+_TARGET = re.compile(TARGET_PATTERN)
 
 
 def _store_down(state: AppState) -> bool:
@@ -128,13 +131,32 @@ def parse_decide_query(query_string: bytes) -> tuple[list[str], dict[str, str], 
             targets.append(value)
         elif key == "at":
             at = value
+        elif key:  # an empty part ("a=1&&b=2") is nothing, as parse_qsl reads it
+            raise _unknown_parameter(key)
     return targets, labels, at
+
+
+def _unknown_parameter(key: str) -> ValidationError:
+    """A typo such as ``targt=`` must not quietly answer ``deliver`` for no target at all."""
+    shown = key if len(key) <= 100 else key[:99] + "…"
+    return ValidationError(f"unknown parameter {shown!r}; the parameters are target, at and "
+                           "label.<name>", field=shown)
+
+
+def check_targets(targets: list[str]) -> None:
+    """Refuse a target that is not ``kind:id``: no window can name it, so the answer would
+    be a ``deliver`` that looks like an answer about something else."""
+    for target in targets:
+        if _TARGET.match(target) is None or len(target) > 300:
+            shown = target if len(target) <= 60 else target[:59] + "…"
+            raise ValidationError(f"{shown!r} {PATTERN_HINTS[TARGET_PATTERN]}", field="target")
 
 
 def answer_get(state: AppState, principal: Principal, query_string: bytes) -> str:
     """The JSON body answering ``GET /api/v1/decide?<query_string>`` for ``principal``;
     raises the domain's errors (named fields) for bad input."""
     targets, labels, at = parse_decide_query(query_string)
+    check_targets(targets)
     instant = _instant(at or None, principal)  # an empty at= means now, as documented
     decision = state.decisions.decide(principal.workspace_id,
                                       Alert(targets=tuple(targets), labels=labels), instant)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from quietly.api.types import (
     HHMM,
+    WEEKDAY_OF_MONTH_PATTERN,
     Instant,
     IsoDate,
     LabelName,
@@ -45,7 +46,7 @@ class ScheduleRecurring(Strict):
     every: Literal["daily", "weekly", "monthly"] | None = None
     days_of_week: list[DayName] | None = Field(default=None, max_length=7)
     day_of_month: Annotated[int, Field(ge=-31, le=31)] | None = None
-    weekday_of_month: Annotated[str, Field(pattern=r"^[+-]?[1-5][A-Za-z]{2}$")] | None = None
+    weekday_of_month: Annotated[str, Field(pattern=WEEKDAY_OF_MONTH_PATTERN)] | None = None
     short_month: Literal["last_day", "skip"] | None = None
     start_time: HHMM | None = None
     end_time: HHMM | None = None
@@ -221,15 +222,28 @@ class MaintenanceStart(Strict):
     description: ShortText | None = None
     effects: list[Effect] = Field(default_factory=lambda: [Effect.MUTE], min_length=1,
                                   max_length=5)
+    publish_to_status_page: bool = False
 
 
 class MaintenanceStop(Strict):
-    targets: list[TargetName] = Field(min_length=1, max_length=10_000)
+    targets: list[TargetName] = Field(
+        default_factory=list, max_length=10_000,
+        description="End maintenance of these targets (with window_id: only these of it).")
+    window_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = Field(
+        default=None, description="End this window (as printed by maintenance/start).")
+    scope: Literal["immediate", "all"] = Field(
+        default="immediate",
+        description="By targets: 'immediate' ends only maintenance started with "
+        "maintenance/start; 'all' ends every running one-time window naming them.")
     delay_seconds: Annotated[int, Field(ge=0, le=86_400 * 7)] = 0
 
 
 class MaintenanceStopped(BaseModel):
-    stopped: list[WindowPublic]
+    stopped: list[WindowPublic] = Field(
+        description="Windows ended, or narrowed when they also cover other targets.")
+    left_running: list[WindowPublic] = Field(
+        default_factory=list,
+        description="Running windows naming the targets that this stop left alone.")
 
 
 class AlertIn(Strict):

@@ -27,7 +27,7 @@ from quietly.api.problems import PROBLEM_RESPONSES
 from quietly.api.types import ObjectId
 from quietly.core.codec import parse_duration, schedule_to_json
 from quietly.core.model import State as WindowState
-from quietly.services import windows
+from quietly.services import maintenance, windows
 from quietly.services.serialize import occurrence_to_json, window_to_json
 
 router = APIRouter(prefix="/api/v1", tags=["windows"], responses=PROBLEM_RESPONSES)
@@ -75,8 +75,10 @@ def get_window(window_id: ObjectId, state: State, principal: Viewer, now: Now) -
 @router.patch("/windows/{window_id}", response_model=WindowPublic, operation_id="update_window")
 def update_window(window_id: ObjectId, body: WindowUpdate, state: State, principal: Editor,
                   now: Now) -> Any:
-    """Change some fields. Scheduled windows change freely; active ones only their end and
-    description; completed and cancelled windows are immutable (409)."""
+    """Change some fields. Scheduled windows change freely. Active ones may change their end
+    (not before now), name, description, publishing, targets, groups, conditions and effects,
+    taking effect at once, but not the start of the running occurrence nor a recurring rule;
+    completed and cancelled windows are immutable (409)."""
     with state.db.transaction() as db:
         current = windows.get_window(db, principal, window_id)
         changes = update_changes(body, schedule_to_json(current.fields.schedule),
@@ -130,16 +132,24 @@ def start_maintenance(body: MaintenanceStart, state: State, principal: Editor,
         record = windows.start_maintenance(
             db, principal, targets=list(dict.fromkeys(body.targets)), duration=duration,
             name=body.name, description=body.description, now=now,
-            effects=tuple(dict.fromkeys(body.effects)))
+            effects=tuple(dict.fromkeys(body.effects)), publish=body.publish_to_status_page)
     return window_to_json(record, now)
 
 
 @router.post("/maintenance/stop", response_model=MaintenanceStopped, tags=["maintenance"],
              operation_id="stop_maintenance")
 def stop_maintenance(body: MaintenanceStop, state: State, principal: Editor, now: Now) -> Any:
-    """End the active one-time windows of these targets now, or after ``delay_seconds``."""
+    """End maintenance now, or after ``delay_seconds``: window ``window_id``, or the
+    immediate maintenance of ``targets`` (``scope: all``: every running one-time window naming
+    them). A window that also covers other targets keeps covering them."""
+    targets = list(dict.fromkeys(body.targets))
+    delay = timedelta(seconds=body.delay_seconds)
     with state.db.transaction() as db:
-        stopped = windows.stop_maintenance(
-            db, principal, targets=list(dict.fromkeys(body.targets)),
-            delay=timedelta(seconds=body.delay_seconds), now=now)
-    return {"stopped": [window_to_json(r, now) for r in stopped]}
+        if body.window_id is not None:
+            result = maintenance.stop_window(db, principal, body.window_id, targets=targets,
+                                             delay=delay, now=now)
+        else:
+            result = maintenance.stop_targets(db, principal, targets=targets, delay=delay,
+                                              now=now, every=body.scope == "all")
+    return {"stopped": [window_to_json(r, now) for r in result.stopped],
+            "left_running": [window_to_json(r, now) for r in result.left_running]}

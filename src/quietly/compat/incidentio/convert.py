@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,7 +37,6 @@ from quietly.core.codec import check_instant_range
 from quietly.core.errors import ValidationError
 from quietly.core.model import Effect, Occurrence, OnceSchedule
 from quietly.core.records import WindowFields, WindowRecord
-from quietly.core.timeutil import to_utc
 
 __all__ = ["ORIGIN", "fits", "from_record", "to_changes", "to_fields"]
 
@@ -44,17 +44,34 @@ ORIGIN = "incidentio"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?"
+                      r"([Zz]|[+-]\d{2}:\d{2})$")
+
+
 # Far-off dates overflow schedule arithmetic (datetime's year 1..9999) and mean nothing for a
 # maintenance window; refuse them with a message rather than fail.
+
+
 def _instant(value: str, zone: str, field: str) -> datetime:
-    """RFC 3339; a value without an offset is read in the workspace's zone (DESIGN §3)."""
+    """RFC 3339 with seconds and an offset, as the document's ``date-time`` format requires
+    (``2027-08-18 13:00`` is refused, not read in some zone: issue 16)."""
     text = value.strip()
+    if _RFC3339.match(text) is None:
+        raise ValidationError(f"{value!r} is not an RFC 3339 date-time with an offset, e.g. "
+                              "2027-08-18T13:00:00Z", field=field)
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(text[:19].replace(" ", "T") + _fraction(text[19:]))
     except ValueError as exc:
         raise ValidationError(f"{value!r} is not an RFC 3339 date-time", field=field) from exc
-    instant = to_utc(parsed, zone) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    return check_instant_range(instant, field)
+    return check_instant_range(parsed.astimezone(UTC), field)
+
+
+def _fraction(rest: str) -> str:
+    """Python reads at most microseconds: keep six digits of a longer fraction."""
+    found = re.match(r"^\.(\d+)(.*)$", rest)
+    if found is None:
+        return rest.replace("z", "Z")
+    return "." + found.group(1)[:6].ljust(6, "0") + found.group(2).replace("z", "Z")
 
 
 def _effects(escalations: tuple[str, ...], incident_id: str | None) -> tuple[Effect, ...]:
@@ -215,11 +232,22 @@ def _lead(record: WindowRecord) -> dict[str, Any]:
         return {k: v for k, v in lead.items() if k in ("user", "api_key")}
     ident = lead.get("id") or lead.get("email") or lead.get("slack_user_id")
     if ident:
-        user = {k: str(lead[k]) for k in ("email", "slack_user_id", "role") if lead.get(k)}
-        name = lead.get("name") or lead.get("email") or str(ident)
-        return {"user": {**user, "id": str(ident), "name": str(name)}}
+        user = {k: str(lead[k]) for k in ("email", "slack_user_id") if lead.get(k)}
+        # UserV1 requires a name and a role: a name from the e-mail's local part ("bob" for
+        # bob@example.com), never the address itself, and role "unset" (quietly keeps none).
+        name = lead.get("name") or _name_from(lead.get("email")) or str(ident)
+        return {"user": {**user, "id": str(ident), "name": str(name),
+                         "role": str(lead.get("role") or "unset")}}
     creator = record.created_by or "quietly"
     return {"api_key": {"id": creator, "name": creator.removeprefix("key:")}}
+
+
+def _name_from(email: object) -> str | None:
+    """``bob.smith@example.com`` → ``Bob Smith``."""
+    if not isinstance(email, str) or "@" not in email:
+        return None
+    words = re.split(r"[._+-]+", email.split("@", 1)[0])
+    return " ".join(w.capitalize() for w in words if w) or None
 
 
 def from_record(record: WindowRecord, now: datetime) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 __all__ = [
     "IncidentIoError",
@@ -23,7 +23,9 @@ Short = Annotated[str, Field(max_length=500)]
 Long = Annotated[str, Field(max_length=10_000)]
 DateTimeText = Annotated[str, Field(max_length=64, json_schema_extra={"format": "date-time"},
                                     examples=["2026-12-17T13:28:57.801578Z"])]
-Minutes = Annotated[int, Field(ge=0, le=60 * 24 * 30)]
+Minutes = Annotated[int, Strict(), Field(ge=0, le=60 * 24 * 30)]
+# A JSON boolean only: incident.io's API refuses "yes" for a boolean (issue 16).
+Flag = Annotated[bool, Strict()]
 
 
 class _In(BaseModel):
@@ -70,7 +72,8 @@ class NotifyChannelIn(_In):
 class MaintenanceWindowPayload(_In):
     """Create and update (PUT replaces the window, so it takes the same payload)."""
 
-    alert_condition_groups: list[ConditionGroupIn] = Field(max_length=100)
+    # Required and not empty: an empty list would mute every alert of the workspace.
+    alert_condition_groups: list[ConditionGroupIn] = Field(min_length=1, max_length=100)
     end_at: DateTimeText
     escalation_targets: list[EscalationTargetIn] | None = Field(default=None, max_length=100)
     incident_id: Short | None = None
@@ -80,9 +83,9 @@ class MaintenanceWindowPayload(_In):
     notify_channels: list[NotifyChannelIn] | None = Field(default=None, max_length=100)
     notify_end_minutes_before: Minutes | None = None
     notify_start_minutes_before: Minutes | None = None
-    reroute_on_end: bool | None = None
-    resolve_on_end: bool | None = None
-    show_in_sidebar: bool
+    reroute_on_end: Flag | None = None
+    resolve_on_end: Flag | None = None
+    show_in_sidebar: Flag
     start_at: DateTimeText
 
 

@@ -29,6 +29,7 @@ from quietly.core.model import (
     Schedule,
 )
 from quietly.core.records import Principal, WindowFields, WindowRecord
+from quietly.core.schedule.simplify import as_cron
 from quietly.core.timeutil import get_zone, to_local, to_utc
 
 __all__ = ["ORIGIN", "check_workspace", "fits", "from_record", "to_changes", "to_fields"]
@@ -78,9 +79,8 @@ def _schedule(start_at: str, end_at: str, zone: str, cron: str | None) -> Schedu
 
 
 def _effects(current: tuple[Effect, ...], alerts: bool, incidents: bool) -> tuple[Effect, ...]:
-    if not (alerts or incidents):
-        raise ValidationError("and suppressIncidents cannot both be false: the window would "
-                              "suppress nothing", field="suppressAlerts")
+    """Both flags false is allowed: the document sets no such rule, and a window that
+    suppresses nothing is still a published maintenance (no effect: every alert delivered)."""
     kept = tuple(e for e in current if e not in _OWN_EFFECTS)
     own = (Effect.MUTE,) * alerts + (Effect.SUPPRESS_INCIDENTS,) * incidents
     return kept + own
@@ -122,8 +122,15 @@ def _schedule_changes(body: MaintenanceWindowUpdate, shown: dict[str, Any],
     start_at = body.startAt if body.startAt is not None else shown["startAt"]
     end_at = body.endAt if body.endAt is not None else shown["endAt"]
     cron = body.recurringCron if "recurringCron" in given else shown["recurringCron"]
+    new = _schedule(start_at, end_at, zone, cron)
+    if body.startAt is None and cron is not None and cron != shown["recurringCron"]:
+        # A new cron alone: startAt/endAt follow its first occurrence (from the same first
+        # date), so startAt never disagrees with the cron (issue 16).
+        first = schedule.next_occurrence(new, _EPOCH)
+        if first is not None:
+            start_at, end_at = _js_time(first.start), _js_time(first.end)
     vendor = {**current.vendor, ORIGIN: _sent(start_at, end_at, zone)}
-    return {"schedule": _schedule(start_at, end_at, zone, cron), "vendor": vendor}
+    return {"schedule": new, "vendor": vendor}
 
 
 def to_changes(body: MaintenanceWindowUpdate, record: WindowRecord,
@@ -180,7 +187,9 @@ def _times(record: WindowRecord, now: datetime) -> tuple[str, str, str, str | No
     if isinstance(sched, OnceSchedule):
         zone = sched.timezone or "UTC"
         return _js_time(sched.start), _js_time(sched.end), zone, None
-    cron = sched.rule.cron if isinstance(sched.rule, CronRule) else None
+    # A native simple or RRULE window is shown with the cron that gives the same starts,
+    # when there is one, rather than as a one-time window (issue 16).
+    cron = sched.rule.cron if isinstance(sched.rule, CronRule) else as_cron(sched)
     sent = record.fields.vendor.get(ORIGIN) or {}
     if cron is not None and sched.duration is not None and sent:
         try:

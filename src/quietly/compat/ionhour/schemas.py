@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 __all__ = ["IonhourError", "MaintenanceWindowCreate", "MaintenanceWindowPublic",
            "MaintenanceWindowUpdate", "ProjectRef", "StateName"]
 
 StateName = Literal["SCHEDULED", "ACTIVE", "COMPLETED", "CANCELLED"]
-Id = Annotated[int, Field(ge=0, le=2**53)]
+# Strict: class-validator's @IsInt/@IsBoolean answer 400 to "1", "yes" or 0 where pydantic's
+# lax mode would coerce them (issue 16).
+Id = Annotated[int, Strict(), Field(ge=0, le=2**53)]
+Flag = Annotated[bool, Strict()]
 Text = Annotated[str, Field(max_length=10_000)]
 Name = Annotated[str, Field(max_length=500)]
 DateTimeText = Annotated[str, Field(max_length=64, json_schema_extra={"format": "date-time"},
@@ -35,9 +38,9 @@ class MaintenanceWindowCreate(_Body):
     startAt: DateTimeText
     endAt: DateTimeText
     projectIds: list[Id] = Field(max_length=1000)
-    suppressAlerts: bool = True
-    suppressIncidents: bool = True
-    autoPublishToStatusPage: bool = False
+    suppressAlerts: Flag = True
+    suppressIncidents: Flag = True
+    autoPublishToStatusPage: Flag = False
     timezone: ZoneText = "UTC"
     recurringCron: CronText | None = None
 
@@ -51,9 +54,9 @@ class MaintenanceWindowUpdate(_Body):
     startAt: DateTimeText | None = None
     endAt: DateTimeText | None = None
     projectIds: list[Id] | None = Field(default=None, max_length=1000)
-    suppressAlerts: bool | None = None
-    suppressIncidents: bool | None = None
-    autoPublishToStatusPage: bool | None = None
+    suppressAlerts: Flag | None = None
+    suppressIncidents: Flag | None = None
+    autoPublishToStatusPage: Flag | None = None
     timezone: ZoneText | None = None
     recurringCron: CronText | None = None
 

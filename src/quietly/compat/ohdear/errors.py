@@ -36,6 +36,7 @@ _MESSAGES: list[tuple[re.Pattern[str], str]] = [
      "The {a} field must not be greater than {0} characters."),
     (re.compile(r"^String should have at least"), "The {a} field is required."),
     (re.compile(r"^Input should be "), "The selected {a} is invalid."),
+    (re.compile(r".*has already passed"), "The {a} field must be a date after now."),
 ]
 _STATUS_TEXT = {401: "Unauthenticated.", 403: "This action is unauthorized.",
                 404: "Not Found", 405: "Method Not Allowed"}
@@ -55,8 +56,19 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+# Native field paths the shared services name, as Oh Dear's own fields (issue 16: a past
+# period's error was keyed ``schedule.end``).
+_FIELDS = {"schedule.start": "starts_at", "schedule.end": "ends_at", "schedule": "starts_at",
+           "schedule.start_time": "start_time", "schedule.end_time": "end_time",
+           "schedule.days_of_week": "days_of_week", "schedule.day_of_month": "day_of_month",
+           "schedule.every": "recurrence_type", "targets": "monitor_id", "state": "starts_at"}
+
+
 def _field(field: str) -> str:
-    """``days_of_week[0]`` → ``days_of_week.0`` (Laravel's dotted array notation)."""
+    """``days_of_week[0]`` → ``days_of_week.0`` (Laravel's dotted array notation); native
+    paths (``schedule.end``, ``targets[0]``) → Oh Dear's names (``ends_at``, ``monitor_id``)."""
+    head = re.sub(r"\[\d+\]$", "", field) if field.startswith("targets[") else field
+    field = _FIELDS.get(head, field)
     return re.sub(r"\[(\d+)\]", r".\1", field)
 
 

@@ -49,7 +49,7 @@ from quietly.core.timeutil import to_local, to_utc
 from quietly.services import windows, workspaces
 
 __all__ = ["GENERATE_DAYS", "children", "create_recurring", "delete_recurring", "extend_all",
-           "extend_generation", "generated_occurrences", "update_recurring"]
+           "extend_generation", "generated_occurrences", "stop_running", "update_recurring"]
 
 GENERATE_DAYS = 7
 
@@ -220,3 +220,29 @@ def extend_all(db: Session, now: datetime) -> int:
             if cursor is None:
                 break
     return made
+
+
+def stop_running(db: Session, principal: Principal, parent: WindowRecord, end: datetime,
+                 now: datetime) -> WindowRecord | None:
+    """End the occurrence a definition itself runs at ``now``, at ``end`` (stop-maintenance).
+
+    Oh Dear: "Ends active maintenance for a monitor." The running occurrence becomes a
+    generated period from its start to ``end`` (so it is listed, and the minutes already
+    suppressed stay on record), and the definition governs again from the next day, like
+    after generation. Later occurrences are untouched. None when nothing runs.
+    """
+    sched = parent.fields.schedule
+    monitor_id = monitor_of(parent)
+    running = lifecycle.current_occurrence(parent.to_window(), now)
+    if not isinstance(sched, RecurringSchedule) or running is None or monitor_id is None:
+        return None
+    # A period must end after now to be created: "now" is the next microsecond.
+    stop_at = max(min(running.end, end), now + timedelta(microseconds=1))
+    mine = parent.fields.vendor.get(ORIGIN) or {}
+    fields = period_fields(monitor_id, OnceSchedule(running.start, stop_at, sched.timezone),
+                           mine.get("name"), parent_id=parent.id, generated=True)
+    period = windows.create_window(db, principal, fields, now)
+    day = to_local(running.start, sched.timezone).date()
+    windows.defer_start(db, principal, parent.id, day + timedelta(days=1), now,
+                        vendor=_vendor(parent.fields.vendor, mine.get("name"), day))
+    return period

@@ -32,7 +32,7 @@ from quietly.core.errors import Conflict, NotFound, ValidationError
 from quietly.core.model import Effect, OnceSchedule
 from quietly.core.model import State as WindowState
 from quietly.core.records import Principal, WindowRecord
-from quietly.services import windows
+from quietly.services import maintenance, windows
 
 __all__ = ["router"]
 
@@ -106,8 +106,14 @@ def stop_maintenance(monitor_id: MonitorId, state: State, principal: Editor, now
     """End the monitor's running periods now, or after ``delay_seconds`` (≥ 1)."""
     delay = timedelta(seconds=(body.delay_seconds or 0) if body else 0)
     with state.db.transaction() as db:
-        windows.stop_maintenance(db, principal, targets=[convert.monitor_target(monitor_id)],
-                                 delay=delay, now=now)
+        # Oh Dear's document: "Ends active maintenance for a monitor", whoever started it,
+        # including an occurrence a recurring definition runs itself (that occurrence only).
+        result = maintenance.stop_targets(db, principal,
+                                          targets=[convert.monitor_target(monitor_id)],
+                                          delay=delay, now=now, every=True)
+        for record in result.left_running:
+            if record.fields.origin == convert.ORIGIN:
+                generation.stop_running(db, principal, record, now + delay, now)
     return Response(status_code=204)
 
 

@@ -20,16 +20,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from quietly.compat.uptrends.schemas import WEEK_DAYS, MaintenancePeriodIn
 from quietly.core.codec import MAX_YEAR, MIN_YEAR
-from quietly.core.errors import ValidationError
+from quietly.core.errors import NotFound, ValidationError
 from quietly.core.model import Effect, OnceSchedule, RecurringSchedule, Schedule, SimpleRule
 from quietly.core.records import WindowFields, WindowRecord
+from quietly.core.schedule.simplify import as_simple
 from quietly.core.timeutil import to_local, to_utc
 
 __all__ = ["ORIGIN", "before_date", "from_record", "monitor_target", "to_changes", "to_fields"]
@@ -42,12 +42,17 @@ _MODES = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
 
 
 def monitor_target(monitor_guid: str) -> str:
-    """``monitor:<guid>``; a well-formed GUID is normalised to lower case."""
-    text = monitor_guid.strip()
-    # Not a GUID: kept as given; the target rules still apply when it is stored.
-    with contextlib.suppress(ValueError):
-        text = str(uuid.UUID(text))
-    return f"monitor:{text}"
+    """``monitor:<guid>``, the GUID normalised to lower case.
+
+    Uptrends and Oh Dear share the ``monitor:`` kind on purpose (a native window on a monitor
+    shows in the API that names it), and their ids cannot meet: Oh Dear's are integers,
+    Uptrends' GUIDs. So a ``monitorGuid`` that is not a GUID names no Uptrends monitor (404):
+    ``Monitor/1`` must not list Oh Dear monitor 1's periods (issue 16).
+    """
+    try:
+        return f"monitor:{uuid.UUID(monitor_guid.strip())}"
+    except ValueError:
+        raise NotFound(f"Monitor with GUID {monitor_guid[:100]!r} not found") from None
 
 
 def _datetime(value: str | None, zone: str, field: str) -> datetime:
@@ -171,7 +176,9 @@ def _maintenance_type(effects: tuple[Effect, ...]) -> str | None:
 
 def _recurring_out(s: RecurringSchedule, zone: str | None) -> dict[str, Any] | None:
     """``zone`` None accepts any zone (a period made here keeps its zone if the account's
-    changes later; its times stay wall-clock times of that zone)."""
+    changes later; its times stay wall-clock times of that zone). A native RRULE that says
+    no more than a simple form is shown as that form (issue 16)."""
+    s = as_simple(s) or s
     rule = s.rule
     if (not isinstance(rule, SimpleRule) or (zone and s.timezone != zone) or s.end_time is None
             or s.start_time is None or s.until or s.count or rule.weekday_of_month):

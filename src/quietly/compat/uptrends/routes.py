@@ -108,6 +108,9 @@ def update_period(monitorGuid: MonitorGuid, maintenancePeriodId: PeriodId,
                   body: MaintenancePeriodIn, state: State, principal: UptrendsEditor,
                   now: Now) -> Response:
     """Replaces the period; the body's ``Id`` must equal ``maintenancePeriodId``."""
+    if body.Id is None:
+        raise ValidationError(f"is required on PUT and must equal the maintenancePeriodId in "
+                              f"the path ({maintenancePeriodId})", field="Id")
     if body.Id != maintenancePeriodId:
         raise ValidationError(
             f"the Id in the body ({body.Id}) does not match the maintenancePeriodId in the "
