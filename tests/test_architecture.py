@@ -19,7 +19,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "notify": ("api", "compat", "web", "cli"),
 }
 # The pure core may use only the standard library and these.
-CORE_THIRD_PARTY = {"dateutil", "cronsim", "tzdata"}
+CORE_THIRD_PARTY = {"dateutil", "cronsim", "tzdata", "re2"}
 
 
 def _imports(path: Path) -> set[str]:
