@@ -45,6 +45,22 @@ class Settings(BaseSettings):
         "apart), keep polling the sockets this many microseconds after each one before "
         "sleeping (0: off). Lowers the latency of one-connection request loops at the price "
         "of CPU under load; see the README's Operating section.")
+    # Request-size caps (issue #14), enforced while reading, before authentication and JSON
+    # decoding: a larger body is a 413 whether sent with Content-Length or chunked.
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024,
+        description="Largest request body of every route but the batch ones below (bytes).")
+    max_alerts_body_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024,
+        description="Largest body of alert ingest: POST /api/v1/alerts and the Alertmanager "
+        "receiver (bytes).")
+    max_decide_body_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024,
+        description="Largest body of a batch decision, POST /api/v1/decide (bytes).")
+    max_head_bytes: int = Field(
+        default=1024 * 1024, ge=8192,
+        description="Largest request line plus headers (bytes); beyond it the connection "
+        "is answered 431 and closed.")
     alertmanager_target_labels: str = Field(
         default="service:{service}",
         description="How the Alertmanager receiver maps labels to targets: comma-separated "

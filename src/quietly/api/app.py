@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 import quietly
 from quietly.api import health as health_api
 from quietly.api.deps import AppState
-from quietly.api.middleware import NulGuard, RequestMetrics
+from quietly.api.middleware import BodyLimit, NulGuard, RequestMetrics
 from quietly.api.native import admin, decide, windows
 from quietly.api.native import alerts as alerts_api
 from quietly.api.native import calendar as calendar_api
@@ -35,7 +35,7 @@ from quietly.storage.db import Database
 from quietly.web import install_web
 from quietly.worker.embedded import start_background
 
-__all__ = ["create_app", "prepare_database"]
+__all__ = ["body_caps", "create_app", "prepare_database"]
 
 log = structlog.get_logger("quietly")
 
@@ -73,6 +73,13 @@ class _Ticker:
                     refresh_states(session, now)
             except Exception as exc:
                 log.warning("state refresh failed; retrying next tick", error=str(exc))
+
+
+def body_caps(settings: Settings) -> dict[str, int]:
+    """The batch routes' body caps (every other route: ``settings.max_body_bytes``)."""
+    return {"/api/v1/decide": settings.max_decide_body_bytes,
+            "/api/v1/alerts": settings.max_alerts_body_bytes,
+            "/api/v1/integrations/alertmanager": settings.max_alerts_body_bytes}
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -116,8 +123,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         redoc_url=None,
     )
     install_problem_handlers(app)
+    app.state.settings = settings  # read by api.server's protocol (caps) before start-up
     app.add_middleware(DecideShortcut)  # the decision hot path skips routing (bench/)
     app.add_middleware(NulGuard)  # outside the shortcut: it guards the shortcut too
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes,
+                       caps=body_caps(settings))  # outside the NUL guard, which buffers
     app.add_middleware(RequestMetrics)  # added last, so outermost: it times everything
     app.include_router(windows.router)
     app.include_router(decide.router)

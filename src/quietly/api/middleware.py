@@ -1,8 +1,9 @@
-"""ASGI middleware around every route: the NUL guard and the request latency metric."""
+"""ASGI middleware around every route: body-size caps, the NUL guard, the latency metric."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -10,7 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from quietly.api.problems import render_error
 from quietly.metrics import REQUEST_LATENCY
 
-__all__ = ["ROUTE_KEY", "NulGuard", "RequestMetrics"]
+__all__ = ["ROUTE_KEY", "BodyLimit", "NulGuard", "RequestMetrics"]
 
 # Set in the scope by handlers that answer before routing (``DecideShortcut``).
 ROUTE_KEY = "quietly.route"
@@ -109,3 +110,63 @@ def _replay(bodies: list[bytes], first: Message | None, receive: Receive) -> Rec
 
 async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+class BodyLimit:
+    """Refuse a request body larger than its route's cap with a 413, while reading it.
+
+    Runs before routing, authentication and JSON decoding, so an unauthenticated client
+    cannot make the process buffer more than the cap. A ``Content-Length`` over the cap is
+    refused before a byte of the body is read; a chunked body is read up to the cap and
+    refused as soon as it passes it. ``caps`` maps exact paths (the batch routes) to their
+    own cap; every other path gets ``default``.
+    """
+
+    def __init__(self, app: ASGIApp, *, default: int, caps: Mapping[str, int]) -> None:
+        self.app = app
+        self.default = default
+        self.caps = dict(caps)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cap = self.caps.get(scope["path"], self.default)
+        length = chunked = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = value
+        if length is not None and chunked is None:
+            # The server frames the body by Content-Length: it cannot be longer than that.
+            if length.isdigit() and int(length) > cap:
+                await _too_large(scope, send, cap)
+                return
+            await self.app(scope, receive, send)
+            return
+        if chunked is None:
+            await self.app(scope, receive, send)  # no body
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > cap:
+                await _too_large(scope, send, cap)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay([b"".join(chunks)], None, receive), send)
+
+
+async def _too_large(scope: Scope, send: Send, cap: int) -> None:
+    response = render_error(Request(scope), 413, f"the request body is larger than this "
+                            f"route accepts ({cap:,} bytes)", None,
+                            headers={"Connection": "close"})
+    await response(scope, _no_receive, send)

@@ -50,6 +50,10 @@ __all__ = [
 ]
 
 TARGET = re.compile(r"^[a-z][a-z0-9_]*:\S{1,256}$")
+# Caps whatever API a window comes through (a window naming 10,000 targets made /metrics
+# answer ~1 MB); the native schemas declare the same numbers.
+MAX_TARGETS = 1000
+MAX_MATCHERS_PER_GROUP = 50
 MAX_OCCURRENCE_RANGE = timedelta(days=800)
 
 
@@ -80,6 +84,13 @@ def _check_fields(db: Session, principal: Principal, fields: WindowFields) -> No
     if not fields.name.strip():
         raise ValidationError("must not be empty", field="name")
     schedule.validate(fields.schedule)
+    if len(fields.targets) > MAX_TARGETS:
+        raise ValidationError(f"at most {MAX_TARGETS:,} targets per window; name a group "
+                              "or match labels instead", field="targets")
+    for i, group in enumerate(fields.match):
+        if len(group.matchers) > MAX_MATCHERS_PER_GROUP:
+            raise ValidationError(f"at most {MAX_MATCHERS_PER_GROUP} matchers per condition "
+                                  "group", field=f"match[{i}]")
     for i, target in enumerate(fields.targets):
         if not TARGET.match(target):
             raise ValidationError(

@@ -18,6 +18,7 @@ from quietly.api.types import (
 )
 from quietly.core.model import Effect, MatcherOp, State, Verdict
 from quietly.core.records import Role
+from quietly.services.windows import MAX_MATCHERS_PER_GROUP, MAX_TARGETS
 
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Minutes = Annotated[int, Field(ge=0, le=60 * 24 * 7)]
@@ -67,15 +68,16 @@ class MatcherIn(Strict):
                                                                        max_length=1000)
 
 
+MatcherGroup = Annotated[list[MatcherIn], Field(max_length=MAX_MATCHERS_PER_GROUP)]
 ChannelRef = Annotated[str, Field(min_length=1, max_length=200)] | int
 
 
 class WindowBase(Strict):
     description: ShortText | None = None
-    targets: list[TargetName] = Field(default_factory=list, max_length=10_000)
+    targets: list[TargetName] = Field(default_factory=list, max_length=MAX_TARGETS)
     groups: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=1000)
-    match: list[list[MatcherIn]] = Field(default_factory=list, max_length=100)
+    match: list[MatcherGroup] = Field(default_factory=list, max_length=100)
     all_targets: bool = False
     effects: list[Effect] = Field(default_factory=lambda: [Effect.MUTE], max_length=5)
     notify_channels: list[ChannelRef] = Field(default_factory=list, max_length=100)
@@ -104,9 +106,9 @@ class WindowUpdate(Strict):
     description: ShortText | None = None
     schedule: dict[str, Any] | None = Field(
         default=None, description="Keys to change in the schedule, e.g. {\"end\": …}.")
-    targets: list[TargetName] | None = Field(default=None, max_length=10_000)
+    targets: list[TargetName] | None = Field(default=None, max_length=MAX_TARGETS)
     groups: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
-    match: list[list[MatcherIn]] | None = Field(default=None, max_length=100)
+    match: list[MatcherGroup] | None = Field(default=None, max_length=100)
     all_targets: bool | None = None
     effects: list[Effect] | None = Field(default=None, max_length=5)
     notify_channels: list[ChannelRef] | None = None
@@ -204,7 +206,7 @@ class OccurrenceList(BaseModel):
 
 
 class MaintenanceStart(Strict):
-    targets: list[TargetName] = Field(min_length=1, max_length=10_000)
+    targets: list[TargetName] = Field(min_length=1, max_length=MAX_TARGETS)
     duration: Annotated[str, Field(min_length=2, max_length=40)] = Field(
         default="PT30M", description="ISO 8601 (PT30M) or short (30m, 2h).")
     name: Name | None = None
@@ -214,7 +216,7 @@ class MaintenanceStart(Strict):
 
 
 class MaintenanceStop(Strict):
-    targets: list[TargetName] = Field(min_length=1, max_length=10_000)
+    targets: list[TargetName] = Field(min_length=1, max_length=MAX_TARGETS)
     delay_seconds: Annotated[int, Field(ge=0, le=86_400 * 7)] = 0
 
 
