@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         default=1024 * 1024, ge=8192,
         description="Largest request line plus headers (bytes); beyond it the connection "
         "is answered 431 and closed.")
+    auth_failures_per_minute: int = Field(
+        default=30, ge=0,
+        description="Failed authentications a client address may make per minute before "
+        "it gets 429 with Retry-After for unknown keys until the minute is over (0: off). "
+        "Keys already known good are never held back.")
     alertmanager_target_labels: str = Field(
         default="service:{service}",
         description="How the Alertmanager receiver maps labels to targets: comma-separated "

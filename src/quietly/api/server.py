@@ -242,7 +242,9 @@ class DecideHttpProtocol(HttpToolsProtocol):
         if raw is None:
             return None
         try:
-            principal = principal_for_key(raw, state)
+            # Failures are counted by the application, which answers them (see fastpath).
+            principal = principal_for_key(raw, state, self.client[0] if self.client else None,
+                                          count=False)
             if method == b"POST":
                 if b"\\u0000" in request_body or b"\x00" in request_body:
                     return None  # the NUL guard answers it
