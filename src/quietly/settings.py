@@ -66,6 +66,15 @@ class Settings(BaseSettings):
         description="Failed authentications a client address may make per minute before "
         "it gets 429 with Retry-After for unknown keys until the minute is over (0: off). "
         "Keys already known good are never held back.")
+    public_url: str | None = Field(
+        default=None, description="The URL users reach quietly at, e.g. https://quietly."
+        "example.com; when https, every response carries Strict-Transport-Security.")
+    metrics_public: bool = Field(
+        default=False, description="Serve /metrics without QUIETLY_METRICS_TOKEN even when "
+        "listening beyond loopback (by default it then answers 403 until a token is set).")
+    docs_require_key: bool = Field(
+        default=False, description="/docs and /openapi.json answer only requests with an "
+        "API key (Authorization: Bearer <key>, any role).")
     alertmanager_target_labels: str = Field(
         default="service:{service}",
         description="How the Alertmanager receiver maps labels to targets: comma-separated "

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 import quietly
 from quietly.api import health as health_api
 from quietly.api.deps import AppState
+from quietly.api.exposure import SecurityHeaders
 from quietly.api.middleware import BodyLimit, NulGuard, RequestMetrics
 from quietly.api.native import admin, decide, windows
 from quietly.api.native import alerts as alerts_api
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.add_middleware(NulGuard)  # outside the shortcut: it guards the shortcut too
     app.add_middleware(BodyLimit, default=settings.max_body_bytes,
                        caps=body_caps(settings))  # outside the NUL guard, which buffers
+    app.add_middleware(SecurityHeaders, settings=settings)  # on every answer, errors too
     app.add_middleware(RequestMetrics)  # added last, so outermost: it times everything
     app.include_router(windows.router)
     app.include_router(decide.router)

@@ -34,6 +34,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from quietly.api.exposure import fast_path_headers
 from quietly.api.native.fastpath import answer_get, answer_post, principal_for_key
 from quietly.metrics import REQUEST_LATENCY
 
@@ -70,6 +71,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
     # buffers a request line and headers without any bound: count them while they arrive.
     post_max: int = _POST_MAX
     head_max: int = _HEAD_MAX
+    security_headers: bytes = fast_path_headers(None)  # api.exposure, as on every answer
     _in_head: bool = True
     _head_seen: int = 0
     # Keep-alive after answers given here: the loop time of the last one (None once more
@@ -164,6 +166,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
             return cached[1]
         head = b"".join([b"HTTP/1.1 200 OK\r\n",
                          *(name + b": " + value + b"\r\n" for name, value in defaults),
+                         self.security_headers,
                          b"content-type: application/json\r\ncontent-length: "])
         type(self).head_cache = (defaults, head)
         return head
@@ -324,7 +327,8 @@ def decide_protocol(app: FastAPI, busy_poll_us: int = 0) -> type[DecideHttpProto
     poll = BusyPoll(busy_poll_us / 1e6) if busy_poll_us > 0 else None
     settings = getattr(app.state, "settings", None)  # create_app puts them there
     caps = {"post_max": settings.max_decide_body_bytes,
-            "head_max": settings.max_head_bytes} if settings is not None else {}
+            "head_max": settings.max_head_bytes,
+            "security_headers": fast_path_headers(settings)} if settings is not None else {}
     return type("QuietlyHttpProtocol", (DecideHttpProtocol,),
                 {"quietly_app": app, "busy_poll": poll, "head_cache": None, **caps})
 
