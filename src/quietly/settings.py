@@ -75,6 +75,17 @@ class Settings(BaseSettings):
     docs_require_key: bool = Field(
         default=False, description="/docs and /openapi.json answer only requests with an "
         "API key (Authorization: Bearer <key>, any role).")
+    write_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300,
+        description="A write (POST, PUT, PATCH, DELETE) not answered within this many seconds "
+        "gets 503 with Retry-After, and its transaction is rolled back rather than committed "
+        "later.")
+    db_statement_timeout_ms: int = Field(
+        default=30_000, ge=100, description="PostgreSQL statement_timeout per session.")
+    db_lock_timeout_ms: int = Field(
+        default=5_000, ge=10, description="PostgreSQL lock_timeout; SQLite busy_timeout.")
+    db_connect_timeout_seconds: int = Field(
+        default=2, ge=1, le=60, description="PostgreSQL connect_timeout.")
     alertmanager_target_labels: str = Field(
         default="service:{service}",
         description="How the Alertmanager receiver maps labels to targets: comma-separated "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 
@@ -10,8 +11,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from quietly.api.problems import render_error
 from quietly.metrics import REQUEST_LATENCY
+from quietly.storage.db import write_deadline
 
-__all__ = ["ROUTE_KEY", "BodyLimit", "NulGuard", "RequestMetrics"]
+__all__ = ["ROUTE_KEY", "BodyLimit", "NulGuard", "RequestMetrics", "WriteDeadline"]
 
 # Set in the scope by handlers that answer before routing (``DecideShortcut``).
 ROUTE_KEY = "quietly.route"
@@ -170,3 +172,52 @@ async def _too_large(scope: Scope, send: Send, cap: int) -> None:
                             f"route accepts ({cap:,} bytes)", None,
                             headers={"Connection": "close"})
     await response(scope, _no_receive, send)
+
+
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_NOT_WRITES = frozenset({"/api/v1/decide"})  # answered from memory, never waits on the store
+
+
+class WriteDeadline:
+    """A write not answered within ``seconds`` gets 503 with ``Retry-After``, and never
+    commits later: its transactions run under ``storage.db.write_deadline``, which rolls
+    back one still open past the deadline. The handler keeps running in its thread until
+    the database lets it go (a thread cannot be stopped); what it sends is dropped.
+    """
+
+    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["method"] not in _WRITES
+                or scope["path"] in _NOT_WRITES):
+            await self.app(scope, receive, send)
+            return
+        started = abandoned = False
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if abandoned:
+                return
+            started = True
+            await send(message)
+
+        with write_deadline(self.seconds):  # the task below copies this context
+            task = asyncio.ensure_future(self.app(scope, receive, guarded))
+        done, _ = await asyncio.wait({task}, timeout=self.seconds)
+        if task in done or started:
+            await task  # finished, or already answering: let it finish
+            return
+        abandoned = True
+        task.add_done_callback(_retrieve)
+        response = render_error(Request(scope), 503, f"the database did not answer within "
+                                f"{self.seconds:g} s; nothing was saved, retry later", None,
+                                headers={"Retry-After": "5"})
+        await response(scope, _no_receive, send)
+
+
+def _retrieve(task: asyncio.Future[None]) -> None:
+    """Collect an abandoned handler's outcome (its 503 was already sent)."""
+    if not task.cancelled():
+        task.exception()
