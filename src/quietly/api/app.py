@@ -16,6 +16,7 @@ import quietly
 from quietly.api import health as health_api
 from quietly.api.deps import AppState
 from quietly.api.exposure import SecurityHeaders
+from quietly.api.idempotency import Idempotency
 from quietly.api.middleware import BodyLimit, NulGuard, RequestMetrics, WriteDeadline
 from quietly.api.native import admin, decide, windows
 from quietly.api.native import alerts as alerts_api
@@ -126,6 +127,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     install_problem_handlers(app)
     app.state.settings = settings  # read by api.server's protocol (caps) before start-up
     app.add_middleware(DecideShortcut)  # the decision hot path skips routing (bench/)
+    app.add_middleware(Idempotency)  # inside the write deadline: its claims are writes
     app.add_middleware(WriteDeadline, seconds=settings.write_timeout_seconds)
     app.add_middleware(NulGuard)  # outside the shortcut: it guards the shortcut too
     app.add_middleware(BodyLimit, default=settings.max_body_bytes,

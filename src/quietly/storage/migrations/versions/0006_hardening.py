@@ -1,4 +1,4 @@
-"""hardening: unique live key names per workspace
+"""hardening: unique live key names per workspace, Idempotency-Key records
 
 Revision ID: 0006
 Revises: 0004
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+import quietly.storage.types
 
 revision = "0006"
 down_revision = "0004"
@@ -37,7 +39,24 @@ def upgrade() -> None:
     op.create_index("ux_api_keys_live_name", "api_keys", ["workspace_id", "name"], unique=True,
                     sqlite_where=sa.text("revoked_at IS NULL"),
                     postgresql_where=sa.text("revoked_at IS NULL"))
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("scope", sa.String(length=64), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=True),
+        sa.Column("content_type", sa.String(length=200), nullable=True),
+        sa.Column("body", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", quietly.storage.types.UTCDateTime(timezone=True),
+                  nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("scope", "key"),
+    )
+    op.create_index("ix_idempotency_keys_created", "idempotency_keys", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_idempotency_keys_created", table_name="idempotency_keys")
+    op.drop_table("idempotency_keys")
     op.drop_index("ux_api_keys_live_name", table_name="api_keys")
