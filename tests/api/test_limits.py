@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import httpx2 as httpx
 import pytest
 
-from quietly.services.windows import MAX_MATCHERS_PER_GROUP, MAX_TARGETS
+from quietly.core.limits import MAX_MATCHERS_PER_GROUP, MAX_TARGETS
 from quietly.settings import Settings
 from tests.api.helpers import window_body
 from tests.conftest import Tenant

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from quietly.core import lifecycle, schedule
 from quietly.core.errors import Conflict, NotFound, ValidationError
+from quietly.core.limits import MAX_MATCHERS_PER_GROUP, MAX_TARGETS
 from quietly.core.matching import validate_match
 from quietly.core.model import (
     Effect,
@@ -50,10 +51,6 @@ __all__ = [
 ]
 
 TARGET = re.compile(r"^[a-z][a-z0-9_]*:\S{1,256}$")
-# Caps whatever API a window comes through (a window naming 10,000 targets made /metrics
-# answer ~1 MB); the native schemas declare the same numbers.
-MAX_TARGETS = 1000
-MAX_MATCHERS_PER_GROUP = 50
 MAX_OCCURRENCE_RANGE = timedelta(days=800)
 
 

@@ -16,9 +16,9 @@ from quietly.api.types import (
     TargetName,
     ZoneName,
 )
+from quietly.core.limits import MAX_MATCHERS_PER_GROUP, MAX_TARGETS
 from quietly.core.model import Effect, MatcherOp, State, Verdict
 from quietly.core.records import Role
-from quietly.services.windows import MAX_MATCHERS_PER_GROUP, MAX_TARGETS
 
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Minutes = Annotated[int, Field(ge=0, le=60 * 24 * 7)]
