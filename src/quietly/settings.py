@@ -76,7 +76,7 @@ class Settings(BaseSettings):
         default=False, description="/docs and /openapi.json answer only requests with an "
         "API key (Authorization: Bearer <key>, any role).")
     write_timeout_seconds: float = Field(
-        default=10.0, gt=0, le=300,
+        default=15.0, gt=0, le=300,
         description="A write (POST, PUT, PATCH, DELETE) not answered within this many seconds "
         "gets 503 with Retry-After, and its transaction is rolled back rather than committed "
         "later.")
