@@ -82,3 +82,21 @@ def test_patching_a_channel_field_to_null_is_a_problem_naming_it(
                                   json={field: None})
     body = response.json()
     assert (response.status_code, body["field"]) == (422, field), body
+
+
+NOT_NULL_ON_PATCH = [("/api/v1/windows/{window_id}", "WindowUpdate", f) for f in (
+    "name", "all_targets", "resolve_on_end", "reroute_on_end", "publish_to_status_page",
+    "show_in_sidebar")] + [("/api/v1/channels/{channel_id}", "ChannelUpdate", f)
+                           for f in ("name", "type", "url")]
+
+
+@pytest.mark.parametrize(("path", "schema", "field"), NOT_NULL_ON_PATCH,
+                         ids=[f"{s}.{f}" for _, s, f in NOT_NULL_ON_PATCH])
+def test_the_spec_refuses_null_where_the_server_does(
+        server: str, path: str, schema: str, field: str) -> None:
+    # Issue #14 point 5: the spec allowed "name": null on PATCH windows, the server refused.
+    with httpx.Client(base_url=server, timeout=30) as client:
+        spec = client.get("/openapi.json").json()
+    prop = spec["components"]["schemas"][schema]["properties"][field]
+    types = [prop.get("type")] + [option.get("type") for option in prop.get("anyOf", [])]
+    assert "null" not in types, prop

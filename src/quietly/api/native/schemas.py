@@ -99,29 +99,34 @@ class WindowCreate(WindowBase):
     schedule: ScheduleIn
 
 
+# An omitted PATCH field keeps its value; the fields below have no "no value", so the schema
+# refuses null for them, as the server does (``convert.update_changes``).
+_KEEP: Any = None
+
+
 class WindowUpdate(Strict):
     """Every field optional; ``schedule`` is merged into the current one key by key."""
 
-    name: Name | None = None
+    name: Name = _KEEP
     description: ShortText | None = None
     schedule: dict[str, Any] | None = Field(
         default=None, description="Keys to change in the schedule, e.g. {\"end\": …}.")
     targets: list[TargetName] | None = Field(default=None, max_length=MAX_TARGETS)
     groups: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
     match: list[MatcherGroup] | None = Field(default=None, max_length=100)
-    all_targets: bool | None = None
+    all_targets: bool = _KEEP
     effects: list[Effect] | None = Field(default=None, max_length=5)
     notify_channels: list[ChannelRef] | None = None
     notify_start_minutes_before: Minutes | None = None
     notify_end_minutes_before: Minutes | None = None
     notification_message: ShortText | None = None
-    resolve_on_end: bool | None = None
-    reroute_on_end: bool | None = None
+    resolve_on_end: bool = _KEEP
+    reroute_on_end: bool = _KEEP
     escalation_targets: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = None
     incident_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     lead: dict[str, Any] | None = None
-    publish_to_status_page: bool | None = None
-    show_in_sidebar: bool | None = None
+    publish_to_status_page: bool = _KEEP
+    show_in_sidebar: bool = _KEEP
 
 
 class OccurrencePublic(BaseModel):
