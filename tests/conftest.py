@@ -62,7 +62,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(database_url=database_url, data_dir=Path(tmp_path_factory.mktemp("data")),
                     webhook_allow_private=True, cookie_secure=False, run_worker=False,
-                    access_log=False)  # tests/api/test_access_log.py turns it on
+                    access_log=False,  # tests/api/test_access_log.py turns it on
+                    # Every test shares 127.0.0.1; tests/api/test_keys_hardening.py throttles.
+                    auth_failures_per_minute=100_000)
 
 
 @pytest.fixture(scope="session")

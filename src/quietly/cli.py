@@ -98,6 +98,7 @@ def serve(
     settings = _using(get_settings())
     settings.run_worker = not no_worker
     host, port = host or settings.host, port or settings.port
+    settings.host = host  # what /metrics checks (api.exposure.metrics_open)
     if reuse_port and settings.effective_database_url.startswith("sqlite"):
         raise _fail("--reuse-port needs PostgreSQL (QUIETLY_DATABASE_URL): processes "
                     "sharing one SQLite file do not see each other's changes")

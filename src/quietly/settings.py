@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     public_url: str | None = Field(
         default=None, description="The address people reach this server at "
-        "(https://quietly.example.com); links to windows written into Alertmanager silences.")
+        "(https://quietly.example.com): links to windows in synced silences and downtimes; "
+        "when https, every response carries Strict-Transport-Security.")
     metrics_token: str | None = Field(
         default=None, description="When set, /metrics answers only requests with "
         "'Authorization: Bearer <token>' (its series name workspaces and targets).")
@@ -65,6 +66,44 @@ class Settings(BaseSettings):
         "apart), keep polling the sockets this many microseconds after each one before "
         "sleeping (0: off). Lowers the latency of one-connection request loops at the price "
         "of CPU under load; see the README's Operating section.")
+    # Request-size caps (issue #14), enforced while reading, before authentication and JSON
+    # decoding: a larger body is a 413 whether sent with Content-Length or chunked.
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024,
+        description="Largest request body of every route but the batch ones below (bytes).")
+    max_alerts_body_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1024,
+        description="Largest body of alert ingest: POST /api/v1/alerts and the Alertmanager "
+        "receiver (bytes).")
+    max_decide_body_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024,
+        description="Largest body of a batch decision, POST /api/v1/decide (bytes).")
+    max_head_bytes: int = Field(
+        default=1024 * 1024, ge=8192,
+        description="Largest request line plus headers (bytes); beyond it the connection "
+        "is answered 431 and closed.")
+    auth_failures_per_minute: int = Field(
+        default=30, ge=0,
+        description="Failed authentications a client address may make per minute before "
+        "it gets 429 with Retry-After for unknown keys until the minute is over (0: off). "
+        "Keys already known good are never held back.")
+    metrics_public: bool = Field(
+        default=False, description="Serve /metrics without QUIETLY_METRICS_TOKEN even when "
+        "listening beyond loopback (by default it then answers 403 until a token is set).")
+    docs_require_key: bool = Field(
+        default=False, description="/docs and /openapi.json answer only requests with an "
+        "API key (Authorization: Bearer <key>, any role).")
+    write_timeout_seconds: float = Field(
+        default=15.0, gt=0, le=300,
+        description="A write (POST, PUT, PATCH, DELETE) not answered within this many seconds "
+        "gets 503 with Retry-After, and its transaction is rolled back rather than committed "
+        "later.")
+    db_statement_timeout_ms: int = Field(
+        default=30_000, ge=100, description="PostgreSQL statement_timeout per session.")
+    db_lock_timeout_ms: int = Field(
+        default=5_000, ge=10, description="PostgreSQL lock_timeout; SQLite busy_timeout.")
+    db_connect_timeout_seconds: int = Field(
+        default=2, ge=1, le=60, description="PostgreSQL connect_timeout.")
     alertmanager_target_labels: str = Field(
         default="service:{service}",
         description="How the Alertmanager receiver maps labels to targets: comma-separated "

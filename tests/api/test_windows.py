@@ -111,6 +111,24 @@ def test_bad_window_is_a_problem_naming_the_field(
         422, "application/problem+json", field), body
 
 
+RE2_REFUSED = [
+    ("look-ahead", "(?=db)db-.*", "invalid perl operator: (?="),
+    ("back-reference", r"(a)\1", r"invalid escape sequence: \1"),
+]
+
+
+@pytest.mark.parametrize(("case", "pattern", "construct"), RE2_REFUSED,
+                         ids=[r[0] for r in RE2_REFUSED])
+def test_a_regex_re2_refuses_is_a_problem_naming_field_and_construct(
+        tenant: Tenant, case: str, pattern: str, construct: str) -> None:
+    match = [[{"label": "env", "op": "=", "value": "prod"},
+              {"label": "service", "op": "!~", "value": pattern}]]
+    response = tenant.editor.post("/api/v1/windows", json={**window_body(), "match": match})
+    body = response.json()
+    assert (response.status_code, body["field"], construct in body["detail"]) == (
+        422, "match[0][1].value", True), body
+
+
 def test_malformed_json_is_400(tenant: Tenant) -> None:
     response = tenant.editor.post("/api/v1/windows", content=b"{not json",
                                   headers={"content-type": "application/json"})

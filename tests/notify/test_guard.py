@@ -11,6 +11,8 @@ REFUSED = [
     "http://172.16.0.1/", "http://192.168.1.1/", "http://169.254.169.254/latest/meta-data",
     "http://[::1]/", "http://[fe80::1]/", "http://[fd00::1]/", "http://0.0.0.0/",
     "http://[::ffff:127.0.0.1]/", "http://224.0.0.1/",
+    # Not global (issue #14 point 6): carrier-grade NAT, where cloud metadata services live.
+    "http://100.100.100.200/latest/meta-data", "http://100.64.0.1/", "http://198.18.0.1/",
 ]
 BAD_SHAPES = ["ftp://example.com/", "http:///x", "https://user:pw@example.com/", "not a url",
               "http://example.com:99999/"]

@@ -17,7 +17,9 @@ import quietly
 from quietly.api import health as health_api
 from quietly.api.access_log import AccessLog, open_stream
 from quietly.api.deps import AppState
-from quietly.api.middleware import NulGuard, RequestMetrics
+from quietly.api.exposure import SecurityHeaders
+from quietly.api.idempotency import Idempotency
+from quietly.api.middleware import BodyLimit, NulGuard, RequestMetrics, WriteDeadline
 from quietly.api.native import admin, decide, windows
 from quietly.api.native import alerts as alerts_api
 from quietly.api.native import apply as apply_api
@@ -41,7 +43,7 @@ from quietly.web import install_web
 from quietly.worker.embedded import start_background, start_listener
 from quietly.worker.listener import ChangeListener
 
-__all__ = ["create_app", "prepare_database"]
+__all__ = ["body_caps", "create_app", "prepare_database"]
 
 log = structlog.get_logger("quietly")
 
@@ -90,6 +92,13 @@ class _Ticker:
                     refresh_states(session, now)
             except Exception as exc:
                 log.warning("state refresh failed; retrying next tick", error=str(exc))
+
+
+def body_caps(settings: Settings) -> dict[str, int]:
+    """The batch routes' body caps (every other route: ``settings.max_body_bytes``)."""
+    return {"/api/v1/decide": settings.max_decide_body_bytes,
+            "/api/v1/alerts": settings.max_alerts_body_bytes,
+            "/api/v1/integrations/alertmanager": settings.max_alerts_body_bytes}
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -141,8 +150,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         redoc_url=None,
     )
     install_problem_handlers(app)
+    app.state.settings = settings  # read by api.server's protocol (caps) before start-up
     app.add_middleware(DecideShortcut)  # the decision hot path skips routing (bench/)
+    app.add_middleware(Idempotency)  # inside the write deadline: its claims are writes
+    app.add_middleware(WriteDeadline, seconds=settings.write_timeout_seconds)
     app.add_middleware(NulGuard)  # outside the shortcut: it guards the shortcut too
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes,
+                       caps=body_caps(settings))  # outside the NUL guard, which buffers
+    app.add_middleware(SecurityHeaders, settings=settings)  # on every answer, errors too
     app.add_middleware(RequestMetrics)  # added last, so outermost: it times everything
     if settings.access_log:
         app.add_middleware(AccessLog, stream=open_stream(settings.access_log_file),

@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from quietly.api.keyguard import AuthThrottle, KeyUsage
 from quietly.core.records import Principal, Role
 from quietly.services import workspaces
 from quietly.services.decisions import DecisionService
@@ -21,7 +22,7 @@ from quietly.settings import Settings
 from quietly.storage.db import Database
 
 __all__ = ["Admin", "AppState", "Editor", "Now", "State", "Viewer", "authenticate_key",
-           "bearer_key", "get_state"]
+           "bearer_key", "client_of", "get_state"]
 
 AUTH_CACHE_SECONDS = 10.0
 
@@ -33,18 +34,37 @@ class AppState:
     decisions: DecisionService
     extras: dict[str, object] = field(default_factory=dict)
     _auth_cache: dict[str, tuple[Principal | None, float]] = field(default_factory=dict)
+    throttle: AuthThrottle = field(init=False)
+    key_usage: KeyUsage = field(init=False)
 
-    def principal_for(self, raw_key: str) -> Principal | None:
+    def __post_init__(self) -> None:
+        self.throttle = AuthThrottle(self.settings.auth_failures_per_minute)
+        self.key_usage = KeyUsage(self.db)
+
+    def principal_for(self, raw_key: str, client: str | None = None) -> Principal | None:
+        """The key's principal (None: unknown or revoked), cached briefly. A key not in the
+        cache is looked up only if ``client`` is not throttled for failing (else 429)."""
         cached = self._auth_cache.get(raw_key)  # by the key itself: no hash per request
         now = _time.monotonic()
         if cached is not None and cached[1] > now:
             return cached[0]
+        wait = self.throttle.retry_after(client, now)
+        if wait is not None:
+            raise _throttled(wait)
         with self.db.read() as session:
             principal = workspaces.authenticate(session, raw_key)
         if len(self._auth_cache) > 10_000:
             self._auth_cache.clear()
         self._auth_cache[raw_key] = (principal, now + AUTH_CACHE_SECONDS)
+        if principal is not None:  # once per cache period at most: off the hot path
+            self.key_usage.used(principal.key_id)
         return principal
+
+    def auth_failed(self, client: str | None) -> None:
+        """Count a failed authentication of ``client``; 429 once it is over its limit."""
+        wait = self.throttle.failed(client, _time.monotonic())
+        if wait is not None:
+            raise _throttled(wait)
 
     def forget_keys(self) -> None:
         self._auth_cache.clear()
@@ -71,16 +91,31 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="quietly"'})
 
 
+def _throttled(seconds: int) -> HTTPException:
+    return HTTPException(429, "too many failed authentications from this address; retry "
+                         f"in {seconds} s", headers={"Retry-After": str(seconds)})
+
+
+def client_of(request: Request) -> str | None:
+    """The address failed authentications are counted against."""
+    return request.client.host if request.client is not None else None
+
+
 def authenticate_request(request: Request, state: AppState, needed: Role) -> Principal:
-    return authenticate_key(bearer_key(request), state, needed)
+    return authenticate_key(bearer_key(request), state, needed, client_of(request))
 
 
-def authenticate_key(raw: str | None, state: AppState, needed: Role) -> Principal:
-    """The principal of a raw bearer key with at least the ``needed`` role, or 401/403."""
+def authenticate_key(raw: str | None, state: AppState, needed: Role,
+                     client: str | None = None, *, count: bool = True) -> Principal:
+    """The principal of a raw bearer key with at least the ``needed`` role, or 401/403;
+    429 for a ``client`` whose authentications keep failing (``AuthThrottle``). ``count``
+    False: a failure is not counted (a fast path whose failures the app answers again)."""
     if raw is None:
         raise _unauthorized("send an API key as 'Authorization: Bearer <key>'")
-    principal = state.principal_for(raw)
+    principal = state.principal_for(raw, client)
     if principal is None:
+        if count:
+            state.auth_failed(client)
         raise _unauthorized("the API key is unknown or revoked")
     if not principal.role.allows(needed):
         raise HTTPException(403, f"this needs the {needed.value} role; the key is a "

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from quietly.api.deps import State, bearer_key
+from quietly.api.exposure import metrics_open
 from quietly.metrics import REGISTRY
 from quietly.services.observability import refresh_gauges
 
@@ -27,12 +28,17 @@ router = APIRouter(tags=["health"])
             responses={200: {"content": {"text/plain": {}},
                              "description": "Prometheus text exposition format."},
                        401: {"description": "QUIETLY_METRICS_TOKEN is set and the request "
-                                            "does not carry it."}})
+                                            "does not carry it."},
+                       403: {"description": "Listening beyond loopback without "
+                                            "QUIETLY_METRICS_TOKEN or QUIETLY_METRICS_PUBLIC."}})
 def metrics(state: State, request: Request) -> Response:
     """Every metric; store-derived gauges are recomputed first (kept as they were when the
     database cannot be read, so a scrape never fails because of it). With
     ``QUIETLY_METRICS_TOKEN`` set, only for ``Authorization: Bearer <that token>``."""
     token = state.settings.metrics_token
+    if not token and not metrics_open(state.settings):
+        raise HTTPException(403, "/metrics is served beyond loopback: set "
+                            "QUIETLY_METRICS_TOKEN, or QUIETLY_METRICS_PUBLIC=true to open it")
     if token and not hmac.compare_digest((bearer_key(request) or "").encode(), token.encode()):
         raise HTTPException(401, "/metrics needs 'Authorization: Bearer <QUIETLY_METRICS_TOKEN>'",
                             headers={"WWW-Authenticate": "Bearer"})

@@ -1,16 +1,19 @@
-"""ASGI middleware around every route: the NUL guard and the request latency metric."""
+"""ASGI middleware around every route: body-size caps, the NUL guard, the latency metric."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Mapping
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from quietly.api.problems import render_error
 from quietly.metrics import REQUEST_LATENCY
+from quietly.storage.db import write_deadline
 
-__all__ = ["ROUTE_KEY", "NulGuard", "RequestMetrics"]
+__all__ = ["ROUTE_KEY", "BodyLimit", "NulGuard", "RequestMetrics", "WriteDeadline"]
 
 # Set in the scope by handlers that answer before routing (``DecideShortcut``).
 ROUTE_KEY = "quietly.route"
@@ -109,3 +112,112 @@ def _replay(bodies: list[bytes], first: Message | None, receive: Receive) -> Rec
 
 async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+class BodyLimit:
+    """Refuse a request body larger than its route's cap with a 413, while reading it.
+
+    Runs before routing, authentication and JSON decoding, so an unauthenticated client
+    cannot make the process buffer more than the cap. A ``Content-Length`` over the cap is
+    refused before a byte of the body is read; a chunked body is read up to the cap and
+    refused as soon as it passes it. ``caps`` maps exact paths (the batch routes) to their
+    own cap; every other path gets ``default``.
+    """
+
+    def __init__(self, app: ASGIApp, *, default: int, caps: Mapping[str, int]) -> None:
+        self.app = app
+        self.default = default
+        self.caps = dict(caps)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cap = self.caps.get(scope["path"], self.default)
+        length = chunked = None
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                length = value
+            elif name == b"transfer-encoding":
+                chunked = value
+        if length is not None and chunked is None:
+            # The server frames the body by Content-Length: it cannot be longer than that.
+            if length.isdigit() and int(length) > cap:
+                await _too_large(scope, send, cap)
+                return
+            await self.app(scope, receive, send)
+            return
+        if chunked is None:
+            await self.app(scope, receive, send)  # no body
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > cap:
+                await _too_large(scope, send, cap)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        await self.app(scope, _replay([b"".join(chunks)], None, receive), send)
+
+
+async def _too_large(scope: Scope, send: Send, cap: int) -> None:
+    response = render_error(Request(scope), 413, f"the request body is larger than this "
+                            f"route accepts ({cap:,} bytes)", None,
+                            headers={"Connection": "close"})
+    await response(scope, _no_receive, send)
+
+
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_NOT_WRITES = frozenset({"/api/v1/decide"})  # answered from memory, never waits on the store
+
+
+class WriteDeadline:
+    """A write not answered within ``seconds`` gets 503 with ``Retry-After``, and never
+    commits later: its transactions run under ``storage.db.write_deadline``, which rolls
+    back one still open past the deadline. The handler keeps running in its thread until
+    the database lets it go (a thread cannot be stopped); what it sends is dropped.
+    """
+
+    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["method"] not in _WRITES
+                or scope["path"] in _NOT_WRITES):
+            await self.app(scope, receive, send)
+            return
+        started = abandoned = False
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if abandoned:
+                return
+            started = True
+            await send(message)
+
+        with write_deadline(self.seconds):  # the task below copies this context
+            task = asyncio.ensure_future(self.app(scope, receive, guarded))
+        done, _ = await asyncio.wait({task}, timeout=self.seconds)
+        if task in done or started:
+            await task  # finished, or already answering: let it finish
+            return
+        abandoned = True
+        task.add_done_callback(_retrieve)
+        response = render_error(Request(scope), 503, f"the database did not answer within "
+                                f"{self.seconds:g} s; nothing was saved, retry later", None,
+                                headers={"Retry-After": "5"})
+        await response(scope, _no_receive, send)
+
+
+def _retrieve(task: asyncio.Future[None]) -> None:
+    """Collect an abandoned handler's outcome (its 503 was already sent)."""
+    if not task.cancelled():
+        task.exception()

@@ -123,6 +123,10 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 async def _on_validation(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    # A path parameter that is no id we could have issued (api.types.ObjectId) names nothing:
+    # the same 404 in every API as for an id that does not exist.
+    if any(tuple(err.get("loc", ()))[:1] == ("path",) for err in exc.errors()):
+        return render_error(request, 404, "not found", None)
     errors = validation_errors(exc)
     if any(e["detail"] == "the body is not valid JSON" for e in errors):
         return render_error(request, 400, "the body is not valid JSON", None)

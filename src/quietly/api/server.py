@@ -5,8 +5,8 @@ ASGI each request costs uvicorn an ``asyncio`` task, a scope, two ``send`` messa
 middleware chain, several times what the decision itself costs (bench/README.md, part 2).
 :class:`DecideHttpProtocol` is uvicorn's own httptools protocol with one addition: when the
 parser has a complete, keep-alive ``GET /api/v1/decide`` (no body) or ``POST
-/api/v1/decide`` (a ``Content-Length`` body of at most 32 MiB) and nothing else is in flight
-on the connection, it answers right there, synchronously, with the body
+/api/v1/decide`` (a ``Content-Length`` body within ``max_decide_body_bytes``) and nothing
+else is in flight on the connection, it answers right there, synchronously, with the body
 :func:`~quietly.api.native.fastpath.answer_get` or ``answer_post`` computes — the functions
 the ASGI endpoints use, so both paths give the same answers. A batch body is read whole as
 it arrives, where uvicorn would pause reading every 64 KiB until an ASGI task took it.
@@ -34,6 +34,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from quietly.api.exposure import fast_path_headers
 from quietly.api.native.fastpath import answer_get, answer_post, principal_for_key
 from quietly.metrics import REQUEST_LATENCY
 
@@ -42,8 +43,12 @@ __all__ = ["BusyPoll", "DecideHttpProtocol", "decide_protocol", "reuse_port_sock
 
 _PATH = b"/api/v1/decide"
 _PATH_QUERY = _PATH + b"?"
-# A larger POST body (100,000 alerts are about 20 MB) goes through the application.
+# Without settings on the app: a larger POST body (100,000 alerts are about 20 MB) goes
+# through the application, whose BodyLimit refuses it (413) before reading it.
 _POST_MAX = 32 * 1024 * 1024
+_HEAD_MAX = 1024 * 1024
+_TOO_LARGE_HEAD = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: "
+                   b"application/problem+json\r\nconnection: close\r\ncontent-length: ")
 _LATENCY = {m: REQUEST_LATENCY.labels(m.decode(), "/api/v1/decide", "200")
             for m in (b"GET", b"POST")}
 
@@ -62,6 +67,13 @@ class DecideHttpProtocol(HttpToolsProtocol):
     _decide_method: bytes | None = None
     _decide_body: list[bytes]
     _decide_authorization: bytes | None = None  # the first Authorization header, if any
+    # Caps (settings.max_decide_body_bytes, max_head_bytes), set by decide_protocol. httptools
+    # buffers a request line and headers without any bound: count them while they arrive.
+    post_max: int = _POST_MAX
+    head_max: int = _HEAD_MAX
+    security_headers: bytes = fast_path_headers(None)  # api.exposure, as on every answer
+    _in_head: bool = True
+    _head_seen: int = 0
     # Keep-alive after answers given here: the loop time of the last one (None once more
     # data came), and the one timer per connection that checks it (see _answered).
     _idle_since: float | None = None
@@ -84,6 +96,17 @@ class DecideHttpProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         self._idle_since = None
         super().data_received(data)
+        if self._in_head:  # still no end of headers after this data: all of it was head
+            self._head_seen += len(data)
+            if self._head_seen > self.head_max and not self.transport.is_closing():
+                self._refuse_head()
+
+    def _refuse_head(self) -> None:
+        body = (b'{"type":"about:blank","title":"Request header fields too large",'
+                b'"status":431,"detail":"the request line and headers are longer than '
+                + str(self.head_max).encode() + b' bytes","field":null}')
+        self.transport.write(_TOO_LARGE_HEAD + str(len(body)).encode() + b"\r\n\r\n" + body)
+        self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._idle_timer is not None:
@@ -92,6 +115,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def on_headers_complete(self) -> None:
+        self._in_head = False
         method = self._answerable_method()
         if method is not None:
             # Answered in on_message_complete: no task, no cycle. A POST body is read here
@@ -109,6 +133,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
         self._decide_body.append(body)
 
     def on_message_complete(self) -> None:
+        self._in_head, self._head_seen = True, 0  # the next request's head comes next
         method = self._decide_method
         if method is None:
             super().on_message_complete()
@@ -141,6 +166,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
             return cached[1]
         head = b"".join([b"HTTP/1.1 200 OK\r\n",
                          *(name + b": " + value + b"\r\n" for name, value in defaults),
+                         self.security_headers,
                          b"content-type: application/json\r\ncontent-length: "])
         type(self).head_cache = (defaults, head)
         return head
@@ -207,7 +233,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
         self._decide_authorization = authorization
         if method == b"GET":
             return method if length is None else None
-        if length is None or not length.isdigit() or int(length) > _POST_MAX:
+        if length is None or not length.isdigit() or int(length) > self.post_max:
             return None
         return method
 
@@ -219,7 +245,9 @@ class DecideHttpProtocol(HttpToolsProtocol):
         if raw is None:
             return None
         try:
-            principal = principal_for_key(raw, state)
+            # Failures are counted by the application, which answers them (see fastpath).
+            principal = principal_for_key(raw, state, self.client[0] if self.client else None,
+                                          count=False)
             if method == b"POST":
                 if b"\\u0000" in request_body or b"\x00" in request_body:
                     return None  # the NUL guard answers it
@@ -297,8 +325,12 @@ def decide_protocol(app: FastAPI, busy_poll_us: int = 0) -> type[DecideHttpProto
     """The protocol class for ``app``, for ``uvicorn.Config(http=…)``; ``busy_poll_us`` > 0
     turns on :class:`BusyPoll` for that many microseconds after each answer."""
     poll = BusyPoll(busy_poll_us / 1e6) if busy_poll_us > 0 else None
+    settings = getattr(app.state, "settings", None)  # create_app puts them there
+    caps = {"post_max": settings.max_decide_body_bytes,
+            "head_max": settings.max_head_bytes,
+            "security_headers": fast_path_headers(settings)} if settings is not None else {}
     return type("QuietlyHttpProtocol", (DecideHttpProtocol,),
-                {"quietly_app": app, "busy_poll": poll, "head_cache": None})
+                {"quietly_app": app, "busy_poll": poll, "head_cache": None, **caps})
 
 
 def server_config(app: FastAPI, *, busy_poll_us: int = 0, **options: Any) -> uvicorn.Config:

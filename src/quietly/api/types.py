@@ -13,18 +13,22 @@ from fastapi import Path
 from pydantic import Field, StringConstraints
 
 __all__ = [
-           "HHMM",
-           "PATTERN_HINTS",
-           "TARGET_PATTERN",
-           "WEEKDAY_OF_MONTH_PATTERN",
-           "Instant",
-           "IsoDate",
-           "LabelName",
-           "Name",
-           "ObjectId",
-           "ShortText",
-           "TargetName",
-           "ZoneName",
+    "HHMM",
+    "PATH_ID_DIGITS",
+    "PATH_ID_MAX",
+    "PATTERN_HINTS",
+    "TARGET_PATTERN",
+    "WEEKDAY_OF_MONTH_PATTERN",
+    "Instant",
+    "IsoDate",
+    "LabelName",
+    "Name",
+    "ObjectId",
+    "ShortText",
+    "SmallId",
+    "TargetName",
+    "ZoneName",
+    "parse_path_id",
 ]
 
 TARGET_PATTERN = r"^[a-z][a-z0-9_]*:\S+$"
@@ -57,7 +61,19 @@ TargetName = Annotated[str, Field(min_length=3, max_length=300, pattern=TARGET_P
                                   examples=["service:checkout"])]
 LabelName = Annotated[str, Field(min_length=1, max_length=200)]
 
-# Path ids: bounded by their column's type so a huge number is a 422, not an overflow inside
-# the database driver: windows have 64-bit ids, keys, channels and routes 32-bit ones.
-ObjectId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# Path ids, the same in every API (native and compatibility): a positive decimal of at most
+# PATH_ID_DIGITS digits, within every id column (windows have 64-bit ids; keys, channels and
+# routes 32-bit ones) and within what a ``monitor:<id>`` target reads back as a monitor id.
+# Anything else names nothing we could have stored: the API's 404 (``problems`` turns a path
+# parameter's validation error into one), never an overflow in the database driver.
+PATH_ID_DIGITS = 18
+PATH_ID_MAX = 10**PATH_ID_DIGITS - 1
+ObjectId = Annotated[int, Path(ge=1, le=PATH_ID_MAX)]
 SmallId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def parse_path_id(raw: str) -> int | None:
+    """The id a string path parameter names, or None when it cannot name one (→ 404)."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= PATH_ID_DIGITS and int(raw) >= 1:
+        return int(raw)
+    return None

@@ -6,8 +6,12 @@ operators (DESIGN §1):
 - a label the alert lacks reads as the empty string, so ``env!=prod`` matches an alert
   without ``env`` and ``env=""`` matches it too;
 - ``=~`` and ``!~`` are *fully anchored*: ``db-.*`` matches ``db-1`` but not ``xdb-1``.
-  Alertmanager anchors with ``^(?:…)$``; in Python ``$`` also matches before a trailing
-  newline, so we compile ``(?:…)`` once and use ``fullmatch`` instead;
+  Alertmanager anchors with ``^(?:…)$``; we compile ``(?:…)`` once and use ``fullmatch``;
+- regular expressions are RE2 (``google-re2``): Alertmanager's own dialect (Go's regexp is
+  RE2), matched in time linear in the value, so no label value can stall the server. What
+  RE2 refuses (look-around, back-references, ``\\Z``, repetitions over 1000) is a
+  ``ValidationError`` naming the construct. An RE2 call costs ~20 times a ``re`` call, and alert
+  streams repeat their label values, so each pattern keeps a bounded cache of its results;
 - ``one_of`` / ``not_one_of`` test membership in ``values``;
 - ``is_set`` is "present and non-empty", ``is_blank`` is "missing or empty";
 - a group matches when every matcher in it does; a window's list of groups matches when any
@@ -22,6 +26,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
+
+import re2  # type: ignore[import-untyped]  # google-re2 ships no type hints
 
 from quietly.core.errors import ValidationError
 from quietly.core.model import Alert, ConditionGroup, Matcher, MatcherOp, Window
@@ -29,9 +36,12 @@ from quietly.core.model import Alert, ConditionGroup, Matcher, MatcherOp, Window
 __all__ = [
     "CompiledGroup",
     "LabelTest",
+    "UnsupportedRegex",
     "compile_groups",
     "compile_matcher",
     "matches_labels",
+    "regex_engine",
+    "regex_fullmatch",
     "scope_matches",
     "validate_match",
 ]
@@ -60,17 +70,74 @@ def compile_matcher(matcher: Matcher, *, field: str = "match") -> LabelTest:
     return _compile_simple(label, op, matcher.value)
 
 
+RESULT_CACHE_SIZE = 4096
+"""Values remembered per pattern; the cache is emptied when full (alert streams repeat)."""
+CACHED_VALUE_LENGTH = 256
+"""Longer values are matched every time rather than remembered."""
+_SURROGATE = re.compile("[\ud800-\udfff]")  # our own pattern: stdlib re is fine here
+_OPTIONS = re2.Options()
+_OPTIONS.log_errors = False  # else RE2 (absl) writes every parse error to stderr
+
+
+class UnsupportedRegex(ValueError):
+    """RE2 refused a pattern; the message names the construct (``invalid perl operator: (?=``)."""
+
+
+def regex_engine() -> str:
+    """The engine matching ``=~`` and ``!~`` (for tests and diagnostics)."""
+    return str(re2.__name__)
+
+
+@lru_cache(maxsize=1024)
+def regex_fullmatch(pattern: str) -> Callable[[str], bool]:
+    """A fully anchored RE2 match of ``pattern``, with a bounded cache of its results.
+
+    Shared by every matcher with the same pattern. Raises ``UnsupportedRegex``.
+    """
+    try:
+        # The pattern alone first: errors then quote what the user wrote, and "a)|(b",
+        # valid only inside the group we wrap it in, is refused.
+        re2.compile(pattern, _OPTIONS)
+        # Compile the group once; fullmatch anchors both ends (see module docstring).
+        fullmatch = re2.compile(f"(?:{pattern})", _OPTIONS).fullmatch
+    except UnicodeEncodeError:
+        raise UnsupportedRegex("a lone surrogate is not a character") from None
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise UnsupportedRegex(str(reason)) from None
+    results: dict[str, bool] = {}
+    remembered = results.get
+
+    def test(value: str) -> bool:
+        hit = remembered(value)
+        if hit is None:
+            try:
+                hit = fullmatch(value) is not None
+            except UnicodeEncodeError:  # a lone surrogate: read it as U+FFFD, as Go does
+                hit = fullmatch(_SURROGATE.sub("\ufffd", value)) is not None
+            if len(value) <= CACHED_VALUE_LENGTH:
+                if len(results) >= RESULT_CACHE_SIZE:
+                    results.clear()
+                results[value] = hit
+        return hit
+
+    return test
+
+
 def _compile_regex(label: str, pattern: str, *, negate: bool, field: str) -> LabelTest:
     try:
-        # Compile the group once; fullmatch anchors both ends (see module docstring).
-        fullmatch = re.compile(f"(?:{pattern})").fullmatch
-    except (re.error, RecursionError, OverflowError) as exc:
+        test = regex_fullmatch(pattern)
+    except UnsupportedRegex as exc:
         raise ValidationError(
-            f"invalid regular expression {pattern!r}: {exc}", field=f"{field}.value"
+            f"invalid or unsupported regular expression {pattern!r}: {exc} "
+            "(RE2 syntax, as Alertmanager: no look-around or back-references)",
+            field=f"{field}.value",
         ) from exc
     if negate:
-        return lambda labels: fullmatch(labels.get(label, "")) is None
-    return lambda labels: fullmatch(labels.get(label, "")) is not None
+        return lambda labels: not test(labels.get(label, ""))
+    return lambda labels: test(labels.get(label, ""))
 
 
 def _compile_set(label: str, values: frozenset[str], *, negate: bool) -> LabelTest:

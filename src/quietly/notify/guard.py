@@ -1,20 +1,24 @@
 """Destination guard: webhook URLs are user input, so internal addresses are refused.
 
-``check_destination(url, allow_private)`` resolves the host and refuses loopback, link-local,
-private, multicast, reserved and unspecified addresses (IPv4 and IPv6, IPv4-mapped included)
-unless ``allow_private`` (``QUIETLY_WEBHOOK_ALLOW_PRIVATE=true``) is set. Every address a name
-resolves to must be public, so a name with one public and one private address is refused.
-The check runs right before each attempt; a DNS answer that changes between this check and
-the connection (rebinding) is not covered — keep ``allow_private`` off on shared networks.
+``check_destination(url, allow_private)`` resolves the host and accepts only globally
+routable addresses (``ipaddress``'s ``is_global``: no loopback, link-local, private,
+carrier-grade NAT ``100.64.0.0/10`` — where cloud metadata services such as
+``100.100.100.200`` live —, multicast, reserved, documentation or unspecified addresses; IPv4
+and IPv6, IPv4-mapped included) unless ``allow_private`` (``QUIETLY_WEBHOOK_ALLOW_PRIVATE=
+true``) is set. Every address a name resolves to must be global, so a name with one public
+and one private address is refused. It returns the address it checked, and the transport
+connects to that very address (``pin``), so a DNS answer that changes between the check and
+the connection (rebinding) cannot send the request elsewhere.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["DestinationRefused", "check_destination", "check_url_shape"]
+__all__ = ["DestinationRefused", "Pinned", "check_destination", "check_url_shape", "pin"]
 
 
 class DestinationRefused(Exception):
@@ -48,15 +52,15 @@ def _is_internal(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return (ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast
-            or ip.is_reserved or ip.is_unspecified)
+    return not ip.is_global or ip.is_multicast
 
 
-def check_destination(url: str, allow_private: bool) -> None:
-    """Raise ``DestinationRefused`` unless ``url`` may be sent to (see the module docstring)."""
+def check_destination(url: str, allow_private: bool) -> str | None:
+    """The address ``url`` may be sent to, or ``None`` when ``allow_private`` skips the check;
+    raise ``DestinationRefused`` otherwise (see the module docstring)."""
     host, port = check_url_shape(url)
     if allow_private:
-        return
+        return None
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except OSError as exc:
@@ -65,5 +69,29 @@ def check_destination(url: str, allow_private: bool) -> None:
         address = str(info[4][0])
         if _is_internal(address):
             raise DestinationRefused(
-                f"{host} resolves to {address}, a loopback, private or link-local address; "
+                f"{host} resolves to {address}, which is not a public (global) address; "
                 "set QUIETLY_WEBHOOK_ALLOW_PRIVATE=true to allow internal destinations")
+    if not infos:
+        raise DestinationRefused(f"{host!r} resolves to no address", retryable=True)
+    return str(infos[0][4][0]).split("%", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Pinned:
+    """A request rewritten to connect to one checked address: the URL names the address,
+    ``host`` goes in the Host header and ``sni`` is the TLS server name (and the name the
+    certificate is verified against)."""
+
+    url: str
+    host: str
+    sni: str
+
+
+def pin(url: str, address: str) -> Pinned:
+    """``url`` with its host replaced by ``address`` (see :class:`Pinned`)."""
+    parts = urlsplit(url)
+    hostname = parts.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    netloc = f"{literal}:{parts.port}" if parts.port else literal
+    host_header = parts.netloc.rpartition("@")[2]
+    return Pinned(urlunsplit(parts._replace(netloc=netloc)), host_header, hostname)

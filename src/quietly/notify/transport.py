@@ -21,7 +21,7 @@ from typing import Protocol
 
 import httpx2 as httpx
 
-from quietly.notify.guard import DestinationRefused, check_destination
+from quietly.notify.guard import DestinationRefused, check_destination, pin
 
 __all__ = ["HttpTransport", "OutboundRequest", "OutboundResponse", "Transport",
            "TransportError"]
@@ -76,13 +76,18 @@ class HttpTransport:
     def send(self, request: OutboundRequest) -> OutboundResponse:
         started = time.monotonic()
         try:
-            check_destination(request.url, self._allow_private)
+            address = check_destination(request.url, self._allow_private)
         except DestinationRefused as exc:
             raise TransportError(str(exc), retryable=exc.retryable) from exc
         headers = {"content-type": "application/json", **request.headers}
+        url, extensions = request.url, {}
+        if address is not None:  # connect to the address checked, not to a new DNS answer
+            pinned = pin(request.url, address)
+            url, headers["host"] = pinned.url, pinned.host
+            extensions = {"sni_hostname": pinned.sni}
         try:
-            with self._client.stream("POST", request.url, content=request.body,
-                                     headers=headers) as response:
+            with self._client.stream("POST", url, content=request.body, headers=headers,
+                                     extensions=extensions) as response:
                 body = self._read_capped(response, started)
                 status = response.status_code
         except httpx.TimeoutException as exc:

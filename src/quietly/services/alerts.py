@@ -48,7 +48,7 @@ from sqlalchemy.orm import Session
 
 from quietly.core.model import Alert, Decision, Verdict
 from quietly.metrics import ALERTS_INGESTED, ALERTS_UNROUTED
-from quietly.services import outbox
+from quietly.services import routes
 from quietly.services.audit import decode_cursor, encode_cursor
 from quietly.services.decisions import DecisionService
 from quietly.services.routes import route_test
@@ -294,20 +294,20 @@ def enqueue_alert_for_routes(db: Session, workspace_id: int, alert_row_id: int,
                              revision: int) -> int:
     """Queue revision ``revision`` of stored alert ``alert_row_id`` for the workspace's routes.
 
-    The seam between ingestion and delivery (``services.outbox.enqueue_alert``): runs in the
+    The seam between ingestion and delivery (``services.routes.forward_alerts``): runs in the
     ingest transaction, so the outbox messages exist if and only if the alert revision
     does, and ``(alert id, route, revision)`` keys them, so a retried batch never forwards
     twice. Called for delivered alerts and for held alerts with verdict ``reroute``.
     Returns how many messages were queued.
     """
-    return outbox.enqueue_alert(db, workspace_id, alert_row_id, revision)
+    return routes.forward_alerts(db, workspace_id, [(alert_row_id, revision)])
 
 
 def enqueue_alerts_for_routes(db: Session, workspace_id: int,
                               revisions: Sequence[tuple[int, int]]) -> int:
     """``enqueue_alert_for_routes`` for many ``(alert id, revision)`` pairs at once: the
-    routes are read once and the messages written in bulk (``outbox.enqueue_alerts``)."""
-    return outbox.enqueue_alerts(db, workspace_id, revisions)
+    routes are read once and the messages written in bulk (``routes.forward_alerts``)."""
+    return routes.forward_alerts(db, workspace_id, revisions)
 
 
 # -- listing ---------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def _channel(row: ChannelRow) -> Channel:
 
 
 def _check_name(name: str) -> str:
-    if not NAME.match(name) or name.isdigit():
+    if not isinstance(name, str) or not NAME.match(name) or name.isdigit():
         raise ValidationError("use letters, digits, spaces, '_', '.', ':' and '-' (at most "
                               "200), starting with a letter or digit, not only digits",
                               field="name")

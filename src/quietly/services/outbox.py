@@ -39,9 +39,8 @@ from quietly.storage.bulk import insert_from_json, json_rows
 from quietly.storage.mappers import window_record_from_row
 from quietly.storage.tables import GroupRow, OutboxRow, WindowJobRow, WindowRow
 
-__all__ = ["CHANGES_CHANNEL", "Message", "enqueue", "enqueue_alert", "enqueue_alerts",
-           "enqueue_event", "enqueue_many", "enqueue_window_event", "event_id_for",
-           "notify_change"]
+__all__ = ["CHANGES_CHANNEL", "Message", "enqueue", "enqueue_event", "enqueue_many",
+           "enqueue_window_event", "event_id_for", "notify_change"]
 
 CHANGES_CHANNEL = "quietly_changes"
 
@@ -214,22 +213,4 @@ def _notify_group_changes(session: Session, _context: Any) -> None:
         if isinstance(obj, GroupRow):
             notify_change(session, f"g:{obj.workspace_id}:{obj.name}")
 
-
-def enqueue_alert(db: Session, workspace_id: int, alert_id: int, revision: int) -> int:
-    """Forward revision ``revision`` of an ingested alert, in the ingesting transaction.
-
-    A ``delivered`` alert goes to every route of the workspace that matches it; a ``held``
-    alert with verdict ``reroute`` goes to the escalation targets of the windows holding it.
-    Anything else is a no-op. Returns how many messages were new (0 on a repeat call).
-    """
-    return enqueue_alerts(db, workspace_id, [(alert_id, revision)])
-
-
-def enqueue_alerts(db: Session, workspace_id: int,
-                   revisions: Sequence[tuple[int, int]]) -> int:
-    """``enqueue_alert`` for many ``(alert id, revision)`` pairs of one ingest batch: the
-    alerts, routes and holding windows are read once and the messages written in bulk."""
-    from quietly.services import routes  # routes imports this module's Message
-
-    return routes.forward_alerts(db, workspace_id, revisions)
 

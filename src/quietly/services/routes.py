@@ -265,7 +265,8 @@ def _escalation_channels(db: Session, workspace_id: int, refs: Iterable[str]) ->
 
 def forward_alerts(db: Session, workspace_id: int,
                    revisions: Sequence[tuple[int, int]]) -> int:
-    """``outbox.enqueue_alerts``: route delivered alerts, escalate rerouted ones.
+    """Forward ``(alert id, revision)`` pairs of one ingest batch in the ingesting
+    transaction: route delivered alerts, escalate rerouted ones (outbox messages).
 
     A pair whose alert has moved on to a later revision in this transaction, or belongs to
     another workspace, is skipped. Returns how many messages were new.

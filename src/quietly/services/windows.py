@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from quietly.core import lifecycle, schedule
 from quietly.core.errors import Conflict, NotFound, ValidationError
+from quietly.core.limits import MAX_MATCHERS_PER_GROUP, MAX_TARGETS
 from quietly.core.matching import validate_match
 from quietly.core.model import (
     Effect,
@@ -85,6 +86,13 @@ def _check_fields(db: Session, principal: Principal, fields: WindowFields) -> No
     if not fields.name.strip():
         raise ValidationError("must not be empty", field="name")
     schedule.validate(fields.schedule)
+    if len(fields.targets) > MAX_TARGETS:
+        raise ValidationError(f"at most {MAX_TARGETS:,} targets per window; name a group "
+                              "or match labels instead", field="targets")
+    for i, group in enumerate(fields.match):
+        if len(group.matchers) > MAX_MATCHERS_PER_GROUP:
+            raise ValidationError(f"at most {MAX_MATCHERS_PER_GROUP} matchers per condition "
+                                  "group", field=f"match[{i}]")
     for i, target in enumerate(fields.targets):
         if not TARGET.match(target):
             raise ValidationError(

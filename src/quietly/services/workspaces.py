@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from quietly.core.errors import Conflict, NotFound, ValidationError
@@ -29,6 +29,7 @@ __all__ = [
     "hash_key",
     "list_keys",
     "list_workspaces",
+    "record_key_use",
     "revoke_key",
     "update_workspace",
 ]
@@ -151,6 +152,12 @@ def create_key(
     """Create a key and return it with its secret, which is never shown again."""
     if not name.strip():
         raise ValidationError("must not be empty", field="name")
+    taken = select(ApiKeyRow.id).where(ApiKeyRow.workspace_id == workspace_id,
+                                       ApiKeyRow.name == name.strip(),
+                                       ApiKeyRow.revoked_at.is_(None))
+    if db.scalar(taken) is not None:
+        raise Conflict(f"a key named {name.strip()!r} already exists in this workspace; "
+                       "pick another name or revoke that key first", field="name")
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKeyRow(workspace_id=workspace_id, name=name.strip(), role=role.value,
                     prefix=raw[:10], key_hash=hash_key(raw), created_at=now,
@@ -174,6 +181,15 @@ def revoke_key(db: Session, principal: Principal, key_id: int, now: datetime) ->
         audit.record(db, principal, action="revoke", object_type="api_key", object_id=key_id,
                      at=now, before={"name": row.name, "role": row.role}, after=None)
     return _key(row)
+
+
+def record_key_use(db: Session, uses: dict[int, datetime]) -> None:
+    """Set ``last_used_at`` of each key id to its instant unless it is already later."""
+    for key_id, at in uses.items():
+        db.execute(update(ApiKeyRow)
+                   .where(ApiKeyRow.id == key_id,
+                          or_(ApiKeyRow.last_used_at.is_(None), ApiKeyRow.last_used_at < at))
+                   .values(last_used_at=at))
 
 
 def authenticate(db: Session, raw_key: str) -> Principal | None:

@@ -9,8 +9,12 @@ locked" when another connection committed in between (busy_timeout does not help
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +22,45 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-__all__ = ["Database", "create_db_engine", "on_commit", "publish"]
+from quietly.core.errors import Unavailable
+
+__all__ = ["Database", "DbTimeouts", "create_db_engine", "on_commit", "publish",
+           "write_deadline"]
 
 
-def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+@dataclass(frozen=True, slots=True)
+class DbTimeouts:
+    """How long the database may make us wait (settings ``db_*``).
+
+    PostgreSQL: ``statement_timeout`` and ``lock_timeout`` per session, ``connect_timeout``;
+    SQLite: ``busy_timeout`` (waiting for another writer's lock) is ``lock_ms``.
+    """
+
+    statement_ms: int = 30_000
+    lock_ms: int = 5_000
+    connect_s: int = 2
+
+
+# A request's deadline (time.monotonic): a transaction still open past it is rolled back
+# instead of committed, so a write whose client got a 503 never lands later.
+_DEADLINE: ContextVar[float | None] = ContextVar("quietly_write_deadline", default=None)
+
+
+@contextmanager
+def write_deadline(seconds: float) -> Iterator[None]:
+    """Transactions in this context (threads started from it included) must commit within
+    ``seconds`` from now, or are rolled back with ``Unavailable``."""
+    token = _DEADLINE.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def _sqlite_on_connect(busy_ms: int, dbapi_conn: sqlite3.Connection, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
     cur = dbapi_conn.cursor()
-    for pragma in ("journal_mode=WAL", "busy_timeout=5000", "foreign_keys=ON",
+    for pragma in ("journal_mode=WAL", f"busy_timeout={int(busy_ms)}", "foreign_keys=ON",
                    "synchronous=NORMAL"):
         cur.execute(f"PRAGMA {pragma}")
     cur.close()
@@ -34,14 +70,15 @@ def _sqlite_on_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
+def create_db_engine(url: str, timeouts: DbTimeouts | None = None, **kwargs: Any) -> Engine:
     """Create the engine for ``url``; for SQLite, create the file's folder first."""
+    timeouts = timeouts or DbTimeouts()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
-        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "connect", partial(_sqlite_on_connect, timeouts.lock_ms))
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
@@ -49,7 +86,10 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_timeout", 5)
     # Fail fast when the server is unreachable instead of hanging the request.
-    kwargs.setdefault("connect_args", {"connect_timeout": 2})
+    kwargs.setdefault("connect_args", {
+        "connect_timeout": timeouts.connect_s,
+        "options": f"-c statement_timeout={int(timeouts.statement_ms)} "
+                   f"-c lock_timeout={int(timeouts.lock_ms)}"})
     return create_engine(url, **kwargs)
 
 
@@ -60,9 +100,10 @@ class Database:
     state (the decision index) only ever reflects durable changes.
     """
 
-    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+    def __init__(self, url: str, timeouts: DbTimeouts | None = None,
+                 **engine_kwargs: Any) -> None:
         self.url = url
-        self.engine = create_db_engine(url, **engine_kwargs)
+        self.engine = create_db_engine(url, timeouts, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._subscribers: list[Callable[[Any], None]] = []
 
@@ -88,6 +129,10 @@ class Database:
         try:
             with session.begin():
                 yield session
+                deadline = _DEADLINE.get()
+                if deadline is not None and time.monotonic() > deadline:
+                    raise Unavailable("the database was too slow: the change was not saved; "
+                                      "retry (with the same Idempotency-Key)")
         finally:
             session.close()
         for hook in hooks:

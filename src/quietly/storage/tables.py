@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -36,6 +37,7 @@ __all__ = [
     "ChannelRow",
     "DeliveryAttemptRow",
     "GroupRow",
+    "IdempotencyRow",
     "OutboxRow",
     "RouteRow",
     "SyncObjectRow",
@@ -70,6 +72,11 @@ class WorkspaceRow(Base):
 
 class ApiKeyRow(Base):
     __tablename__ = "api_keys"
+    __table_args__ = (  # two live keys of a workspace never share a name (migration 0006)
+        Index("ux_api_keys_live_name", "workspace_id", "name", unique=True,
+              sqlite_where=text("revoked_at IS NULL"),
+              postgresql_where=text("revoked_at IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
@@ -497,3 +504,21 @@ class SyncObjectRow(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     object_id: Mapped[str] = mapped_column(String(200))
     ends_at: Mapped[datetime]
+
+
+class IdempotencyRow(Base):
+    """One ``Idempotency-Key`` of one credential: the request it named and, once answered,
+    the answer replayed to a retry (kept 24 h; migration 0006)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("scope", "key"),
+                      Index("ix_idempotency_keys_created", "created_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64))  # SHA-256 of the credential sent
+    key: Mapped[str] = mapped_column(String(255))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of method, path, body
+    status: Mapped[int | None] = mapped_column(Integer)  # None while the first is running
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]

@@ -7,6 +7,7 @@ with NestJS's error shape for bad input. Windows are checked to change native de
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,8 +39,9 @@ EXAMPLE: dict[str, Any] = {
 def default_ws(db: Database, server: str) -> Iterator[httpx.Client]:
     """An editor key of the default workspace (id 1), the one the document's examples use."""
     with db.transaction() as session:
-        _, key = workspaces.create_key(session, 1, name="ionhour-doc", role=Role.EDITOR,
-                                       now=datetime.now(UTC))
+        # Key names are unique per workspace, and this fixture runs once per test.
+        _, key = workspaces.create_key(session, 1, name=f"ionhour-doc-{uuid.uuid4().hex[:8]}",
+                                       role=Role.EDITOR, now=datetime.now(UTC))
     with httpx.Client(base_url=server, timeout=30,
                       headers={"Authorization": f"Bearer {key}"}) as client:
         yield client

@@ -31,10 +31,15 @@ class ChannelCreate(Strict):
     secret: Secret | None = None
 
 
+# An omitted field keeps its value (PATCH reads only the fields sent); ``null`` is no name,
+# type or URL, so the schema refuses it rather than the service failing on it.
+_KEEP: Any = None
+
+
 class ChannelUpdate(Strict):
-    name: ChannelName | None = None
-    type: ChannelType | None = None
-    url: Url | None = None
+    name: ChannelName = _KEEP
+    type: ChannelType = _KEEP
+    url: Url = _KEEP
     secret: Secret | None = Field(default=None, description="null generates a new secret.")
 
 

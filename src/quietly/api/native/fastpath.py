@@ -51,6 +51,9 @@ _JSON = "application/json"
 _KNOWN: dict[str, Principal] = {}
 _KNOWN_MAX = 10_000
 _TARGET = re.compile(TARGET_PATTERN)
+# Set in the scope while DecideShortcut tries a request: a failure it meets is answered (and
+# its failed authentication counted) by the full application it hands the request to.
+_COUNTED_BY_APP = "quietly.auth_counted_by_app"
 
 
 def _store_down(state: AppState) -> bool:
@@ -60,10 +63,13 @@ def _store_down(state: AppState) -> bool:
 
 def principal_for_decisions(request: Request, state: AppState) -> Principal:
     """The caller's principal; a known key keeps working while the store is down."""
-    return principal_for_key(bearer_key(request), state)
+    client = request.client.host if request.client is not None else None
+    return principal_for_key(bearer_key(request), state, client,
+                             count=_COUNTED_BY_APP not in request.scope)
 
 
-def principal_for_key(raw: str | None, state: AppState) -> Principal:
+def principal_for_key(raw: str | None, state: AppState, client: str | None = None, *,
+                      count: bool = True) -> Principal:
     """The principal of a raw bearer key (``None``: no key sent), as the endpoints need it:
     any role may decide; a key seen before keeps working while the store is unreachable."""
     if raw is not None and _store_down(state):
@@ -71,7 +77,7 @@ def principal_for_key(raw: str | None, state: AppState) -> Principal:
         if known is not None:
             return known
     try:
-        principal = authenticate_key(raw, state, Role.VIEWER)
+        principal = authenticate_key(raw, state, Role.VIEWER, client, count=count)
     except HTTPException:
         if raw is not None:
             _KNOWN.pop(raw, None)  # revoked or unknown: forget it
@@ -318,9 +324,11 @@ class DecideShortcut:
             body = b"".join(chunks)
         scope[ROUTE_KEY] = "/api/v1/decide"  # for the latency metric: no router ran
         endpoint = decide_get if method == "GET" else decide_post
+        scope[_COUNTED_BY_APP] = True
         try:
             response = await endpoint(Request(scope, _replay(body)))
         except Exception:  # rendered by the app's own handlers, see the docstring
+            del scope[_COUNTED_BY_APP]
             await self.app(scope, _replay(body), send)
             return
         await response(scope, receive, send)

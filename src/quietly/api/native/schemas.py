@@ -17,6 +17,7 @@ from quietly.api.types import (
     TargetName,
     ZoneName,
 )
+from quietly.core.limits import MAX_MATCHERS_PER_GROUP, MAX_TARGETS
 from quietly.core.model import Effect, MatcherOp, State, Verdict
 from quietly.core.records import Role
 
@@ -68,15 +69,16 @@ class MatcherIn(Strict):
                                                                        max_length=1000)
 
 
+MatcherGroup = Annotated[list[MatcherIn], Field(max_length=MAX_MATCHERS_PER_GROUP)]
 ChannelRef = Annotated[str, Field(min_length=1, max_length=200)] | int
 
 
 class WindowBase(Strict):
     description: ShortText | None = None
-    targets: list[TargetName] = Field(default_factory=list, max_length=10_000)
+    targets: list[TargetName] = Field(default_factory=list, max_length=MAX_TARGETS)
     groups: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=1000)
-    match: list[list[MatcherIn]] = Field(default_factory=list, max_length=100)
+    match: list[MatcherGroup] = Field(default_factory=list, max_length=100)
     all_targets: bool = False
     effects: list[Effect] = Field(default_factory=lambda: [Effect.MUTE], max_length=5)
     notify_channels: list[ChannelRef] = Field(default_factory=list, max_length=100)
@@ -98,29 +100,34 @@ class WindowCreate(WindowBase):
     schedule: ScheduleIn
 
 
+# An omitted PATCH field keeps its value; the fields below have no "no value", so the schema
+# refuses null for them, as the server does (``convert.update_changes``).
+_KEEP: Any = None
+
+
 class WindowUpdate(Strict):
     """Every field optional; ``schedule`` is merged into the current one key by key."""
 
-    name: Name | None = None
+    name: Name = _KEEP
     description: ShortText | None = None
     schedule: dict[str, Any] | None = Field(
         default=None, description="Keys to change in the schedule, e.g. {\"end\": …}.")
-    targets: list[TargetName] | None = Field(default=None, max_length=10_000)
+    targets: list[TargetName] | None = Field(default=None, max_length=MAX_TARGETS)
     groups: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
-    match: list[list[MatcherIn]] | None = Field(default=None, max_length=100)
-    all_targets: bool | None = None
+    match: list[MatcherGroup] | None = Field(default=None, max_length=100)
+    all_targets: bool = _KEEP
     effects: list[Effect] | None = Field(default=None, max_length=5)
     notify_channels: list[ChannelRef] | None = None
     notify_start_minutes_before: Minutes | None = None
     notify_end_minutes_before: Minutes | None = None
     notification_message: ShortText | None = None
-    resolve_on_end: bool | None = None
-    reroute_on_end: bool | None = None
+    resolve_on_end: bool = _KEEP
+    reroute_on_end: bool = _KEEP
     escalation_targets: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = None
     incident_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     lead: dict[str, Any] | None = None
-    publish_to_status_page: bool | None = None
-    show_in_sidebar: bool | None = None
+    publish_to_status_page: bool = _KEEP
+    show_in_sidebar: bool = _KEEP
 
 
 class OccurrencePublic(BaseModel):
@@ -215,7 +222,7 @@ class OccurrenceList(BaseModel):
 
 
 class MaintenanceStart(Strict):
-    targets: list[TargetName] = Field(min_length=1, max_length=10_000)
+    targets: list[TargetName] = Field(min_length=1, max_length=MAX_TARGETS)
     duration: Annotated[str, Field(min_length=2, max_length=40)] = Field(
         default="PT30M", description="ISO 8601 (PT30M) or short (30m, 2h).")
     name: Name | None = None
@@ -227,7 +234,7 @@ class MaintenanceStart(Strict):
 
 class MaintenanceStop(Strict):
     targets: list[TargetName] = Field(
-        default_factory=list, max_length=10_000,
+        default_factory=list, max_length=MAX_TARGETS,
         description="End maintenance of these targets (with window_id: only these of it).")
     window_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = Field(
         default=None, description="End this window (as printed by maintenance/start).")

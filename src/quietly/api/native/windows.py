@@ -40,7 +40,7 @@ def create_window(body: WindowCreate, state: State, principal: Editor, now: Now)
     fields = window_fields_from_create(body, principal.workspace_timezone)
     with state.db.transaction() as db:
         record = windows.create_window(db, principal, fields, now)
-    return window_to_json(record, now)
+        return window_to_json(record, now)
 
 
 @router.get("/windows", response_model=WindowList, operation_id="list_windows")
@@ -84,7 +84,7 @@ def update_window(window_id: ObjectId, body: WindowUpdate, state: State, princip
         changes = update_changes(body, schedule_to_json(current.fields.schedule),
                                  principal.workspace_timezone)
         record = windows.update_window(db, principal, window_id, changes, now)
-    return window_to_json(record, now)
+        return window_to_json(record, now)
 
 
 @router.delete("/windows/{window_id}", status_code=204, response_class=Response,
@@ -102,7 +102,7 @@ def cancel_window(window_id: ObjectId, state: State, principal: Editor, now: Now
     """Cancel a scheduled or active window; suppression stops at once."""
     with state.db.transaction() as db:
         record = windows.cancel_window(db, principal, window_id, now)
-    return window_to_json(record, now)
+        return window_to_json(record, now)
 
 
 @router.get("/windows/{window_id}/occurrences", response_model=OccurrenceList,

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query, Response
 
 from quietly.api.deps import AppState, Editor, Now, State, Viewer
 from quietly.api.problems import register_error_renderer
+from quietly.api.types import parse_path_id
 from quietly.compat.incidentio import convert
 from quietly.compat.incidentio.errors import ERROR_RESPONSES, render_error
 from quietly.compat.incidentio.schemas import (
@@ -39,10 +40,11 @@ _STATUS = {"active": {WindowState.ACTIVE}, "upcoming": {WindowState.SCHEDULED},
 
 def _load(db: Any, principal: Principal, raw_id: str) -> WindowRecord:
     missing = NotFound(f"no maintenance window with id {raw_id!r}")
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    window_id = parse_path_id(raw_id)
+    if window_id is None:
         raise missing
     try:
-        record = windows.get_window(db, principal, int(raw_id))
+        record = windows.get_window(db, principal, window_id)
     except NotFound:
         raise missing from None
     if not convert.fits(record):
@@ -85,7 +87,7 @@ def create(body: MaintenanceWindowPayload, state: State, principal: Editor, now:
         fields = convert.to_fields(body, principal.workspace_timezone,
                                    _native_channels(db, principal, body))
         record = windows.create_window(db, principal, fields, now)
-    return {"maintenance_window": convert.from_record(record, now)}
+        return {"maintenance_window": convert.from_record(record, now)}
 
 
 @router.get(PATH, response_model=MaintenanceWindowList,
@@ -132,7 +134,7 @@ def update(window_id: str, body: MaintenanceWindowPayload, state: State, princip
         changes = convert.to_changes(body, current, principal.workspace_timezone,
                                      _native_channels(db, principal, body))
         record = windows.update_window(db, principal, current.id, changes, now)
-    return {"maintenance_window": convert.from_record(record, now)}
+        return {"maintenance_window": convert.from_record(record, now)}
 
 
 @router.delete(PATH + "/{window_id}", status_code=204, response_class=Response,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 
 from quietly.api.deps import AppState, Editor, Now, State, Viewer
 from quietly.api.problems import register_error_renderer
+from quietly.api.types import parse_path_id
 from quietly.compat.ionhour import convert
 from quietly.compat.ionhour.errors import ERROR_RESPONSES, render_error
 from quietly.compat.ionhour.schemas import (
@@ -39,10 +40,11 @@ PATH = "/api/maintenance-windows"
 def _load(db: Any, principal: Principal, raw_id: str) -> WindowRecord:
     """The window Ionhour may show, or NestJS's 404."""
     missing = NotFound(f"Maintenance window {raw_id} not found")
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    window_id = parse_path_id(raw_id)
+    if window_id is None:
         raise missing
     try:
-        record = windows.get_window(db, principal, int(raw_id))
+        record = windows.get_window(db, principal, window_id)
     except NotFound:
         raise missing from None
     if not convert.fits(record):
@@ -74,7 +76,7 @@ def create(body: MaintenanceWindowCreate, state: State, principal: Editor, now: 
     fields = convert.to_fields(body, principal)
     with state.db.transaction() as db:
         record = windows.create_window(db, principal, fields, now)
-    return convert.from_record(record, now)
+        return convert.from_record(record, now)
 
 
 @router.get(PATH, response_model=list[MaintenanceWindowPublic],
@@ -115,7 +117,7 @@ def update(window_id: str, body: MaintenanceWindowUpdate, state: State, principa
                 "CANCELLED windows are immutable)")
         changes = convert.to_changes(body, current, principal, now)
         record = windows.update_window(db, principal, current.id, changes, now)
-    return convert.from_record(record, now)
+        return convert.from_record(record, now)
 
 
 @router.post(PATH + "/{window_id}/cancel", response_model=MaintenanceWindowPublic,
@@ -130,7 +132,7 @@ def cancel(window_id: str, state: State, principal: Editor, now: Now) -> Any:
                 f"Maintenance window {window_id} is {found.value.upper()}: only SCHEDULED or "
                 "ACTIVE windows can be cancelled")
         record = windows.cancel_window(db, principal, current.id, now)
-    return convert.from_record(record, now)
+        return convert.from_record(record, now)
 
 
 @router.delete(PATH + "/{window_id}", response_model=MaintenanceWindowPublic,
@@ -140,7 +142,7 @@ def delete(window_id: str, state: State, principal: Editor, now: Now) -> Any:
     with state.db.transaction() as db:
         current = _load(db, principal, window_id)
         windows.delete_window(db, principal, current.id, now)
-    return convert.from_record(current, now)
+        return convert.from_record(current, now)
 
 
 # Every error under this prefix — validation, auth, not found, database — in NestJS's shape.

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from quietly.api.types import parse_path_id
 from quietly.core import lifecycle
 from quietly.core.errors import ValidationError
 from quietly.core.model import Effect, OnceSchedule, RecurringSchedule, SimpleRule
@@ -39,8 +40,9 @@ def monitor_of(record: WindowRecord) -> int | None:
     """The Oh Dear monitor a window belongs to: its first ``monitor:<integer>`` target."""
     for target in record.fields.targets:
         kind, _, ident = target.partition(":")
-        if kind == "monitor" and ident.isdigit() and len(ident) < 19:
-            return int(ident)
+        monitor = parse_path_id(ident) if kind == "monitor" else None
+        if monitor is not None:  # the bound every path id has, so the path can name it
+            return monitor
     return None
 
 

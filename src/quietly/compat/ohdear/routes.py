@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from quietly.api.deps import Editor, Now, State, Viewer
+from quietly.api.types import ObjectId as PathId
 from quietly.compat.ohdear import convert, errors, generation, pagination
 from quietly.compat.ohdear.schemas import (
     MaintenancePeriodCreate,
@@ -40,8 +41,7 @@ router = APIRouter(prefix="/compat/ohdear/api", tags=["compat: Oh Dear"],
                    responses=errors.ERROR_RESPONSES)
 errors.install()
 
-MonitorId = Annotated[int, Path(ge=1, le=2**62)]
-ObjectId = Annotated[int, Path(ge=1, le=2**62)]
+MonitorId = PathId  # the same bound as every path id (a monitor:<id> target reads back)
 _NO_CONTENT: dict[str, Any] = {"status_code": 204, "response_class": Response}
 
 
@@ -96,7 +96,7 @@ def start_maintenance(monitor_id: MonitorId, state: State, principal: Editor, no
             duration=timedelta(seconds=body.stop_maintenance_after_seconds),
             name=body.name, now=now, effects=(Effect.MUTE,), origin=convert.ORIGIN,
             vendor={convert.ORIGIN: {"name": body.name}})
-    return _period(record, principal)
+        return _period(record, principal)  # inside: a failure here must not commit
 
 
 @router.post("/monitors/{monitor_id}/stop-maintenance", **_NO_CONTENT,
@@ -126,12 +126,12 @@ def create_period(body: MaintenancePeriodCreate, state: State, principal: Editor
                                principal.workspace_timezone)
     with state.db.transaction() as db:
         record = windows.create_window(db, principal, fields, now)
-    return _period(record, principal)
+        return _period(record, principal)  # inside: a failure here must not commit
 
 
 @router.put("/maintenance-periods/{period_id}", response_model=MaintenancePeriodPublic,
             operation_id="ohdear_update_maintenance_period")
-def update_period(period_id: ObjectId, body: MaintenancePeriodUpdate, state: State,
+def update_period(period_id: PathId, body: MaintenancePeriodUpdate, state: State,
                   principal: Editor, now: Now) -> Any:
     """Change the times or name of a period that has not started yet."""
     with state.db.transaction() as db:
@@ -142,12 +142,12 @@ def update_period(period_id: ObjectId, body: MaintenancePeriodUpdate, state: Sta
         changes = convert.to_changes(record, body.starts_at, body.ends_at, body.name,
                                      principal.workspace_timezone)
         record = windows.update_window(db, principal, period_id, changes, now)
-    return _period(record, principal)
+        return _period(record, principal)  # inside: a failure here must not commit
 
 
 @router.delete("/maintenance-periods/{period_id}", **_NO_CONTENT,
                operation_id="ohdear_delete_maintenance_period")
-def delete_period(period_id: ObjectId, state: State, principal: Editor, now: Now) -> Response:
+def delete_period(period_id: PathId, state: State, principal: Editor, now: Now) -> Response:
     with state.db.transaction() as db:
         _load(db, principal, period_id, recurring=False)
         windows.delete_window(db, principal, period_id, now)
@@ -185,7 +185,7 @@ def list_periods(
 
 @router.get("/recurring-maintenance-periods/{recurring_id}", response_model=RecurringPublic,
             operation_id="ohdear_get_recurring_maintenance_period")
-def get_recurring(recurring_id: ObjectId, state: State, principal: Viewer) -> Any:
+def get_recurring(recurring_id: PathId, state: State, principal: Viewer) -> Any:
     with state.db.read() as db:
         record = _load(db, principal, recurring_id, recurring=True)
     return _recurring(record, principal)
@@ -212,12 +212,12 @@ def create_recurring(body: RecurringCreate, state: State, principal: Editor, now
     with state.db.transaction() as db:
         record = generation.create_recurring(db, principal, body.monitor_id, body.name,
                                              definition, body.generate_now, now)
-    return _recurring(record, principal)
+        return _recurring(record, principal)  # inside: a failure here must not commit
 
 
 @router.put("/recurring-maintenance-periods/{recurring_id}", response_model=RecurringPublic,
             operation_id="ohdear_update_recurring_maintenance_period")
-def update_recurring(recurring_id: ObjectId, body: RecurringUpdate, state: State,
+def update_recurring(recurring_id: PathId, body: RecurringUpdate, state: State,
                      principal: Editor, now: Now) -> Any:
     """Change only the given fields; ``regenerate_future_periods`` defaults to true."""
     zone = principal.workspace_timezone
@@ -242,7 +242,7 @@ def update_recurring(recurring_id: ObjectId, body: RecurringUpdate, state: State
             raise ValidationError(
                 "The recurring maintenance period cannot be changed while one of its own "
                 "occurrences is running; try again after it ends.", field="start_time") from exc
-    return _recurring(record, principal)
+        return _recurring(record, principal)  # inside: a failure here must not commit
 
 
 def _as_dict(definition: convert.Definition) -> dict[str, Any]:
@@ -253,7 +253,7 @@ def _as_dict(definition: convert.Definition) -> dict[str, Any]:
 
 @router.delete("/recurring-maintenance-periods/{recurring_id}", **_NO_CONTENT,
                operation_id="ohdear_delete_recurring_maintenance_period")
-def delete_recurring(recurring_id: ObjectId, state: State, principal: Editor, now: Now,
+def delete_recurring(recurring_id: PathId, state: State, principal: Editor, now: Now,
                      delete_future_periods: bool = False) -> Response:
     """Delete a definition; ``delete_future_periods`` also deletes periods not yet started."""
     with state.db.transaction() as db:

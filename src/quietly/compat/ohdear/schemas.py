@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from quietly.api.types import PATH_ID_MAX
 from quietly.core.codec import MAX_YEAR, MIN_YEAR
 
 __all__ = ["MaintenancePeriodCreate", "MaintenancePeriodPage", "MaintenancePeriodPublic",
@@ -23,7 +24,7 @@ _CLOCK = re.compile(r"^\d{2}:\d{2}$")
 
 MAX_SECONDS = 10 * 366 * 86400  # ten years: far beyond any maintenance, far below overflow
 
-MonitorId = Annotated[int, Field(ge=1, le=2**62)]
+MonitorId = Annotated[int, Field(ge=1, le=PATH_ID_MAX)]  # monitor_of reads it back
 Label = Annotated[str, Field(max_length=255)]
 DateText = Annotated[str, Field(max_length=64, examples=["2027-02-12 14:30"])]
 ClockText = Annotated[str, Field(max_length=16, examples=["02:00"])]

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 
 from quietly.api.deps import AppState, Editor, Now, State, Viewer
 from quietly.api.problems import register_error_renderer
+from quietly.api.types import parse_path_id
 from quietly.compat.pagertree import convert
 from quietly.compat.pagertree.errors import ERROR_RESPONSES, render_error
 from quietly.compat.pagertree.schemas import (
@@ -36,9 +37,10 @@ PATH = "/api/v4/maintenance_windows"
 
 def _window_id(raw: str) -> int:
     """Ids are quietly's integer window ids; anything else is simply not found (as in Rails)."""
-    if not raw.isdigit() or len(raw) > 18:
+    window_id = parse_path_id(raw)
+    if window_id is None:
         raise NotFound(f"Couldn't find MaintenanceWindow with 'id'={raw}")
-    return int(raw)
+    return window_id
 
 
 def _load(db: Any, principal: Principal, raw_id: str) -> WindowRecord:
@@ -73,7 +75,7 @@ def create(body: MaintenanceWindowCreate, state: State, principal: Editor, now: 
     fields = convert.to_fields(body)
     with state.db.transaction() as db:
         record = windows.create_window(db, principal, fields, now)
-    return convert.from_record(record, now, principal.workspace_timezone)
+        return convert.from_record(record, now, principal.workspace_timezone)
 
 
 @router.get(PATH, response_model=MaintenanceWindowList,
@@ -110,7 +112,7 @@ def update(window_id: str, body: MaintenanceWindowUpdate, state: State, principa
         current = _load(db, principal, window_id)
         changes = convert.to_changes(body, current, principal.workspace_timezone)
         record = windows.update_window(db, principal, current.id, changes, now)
-    return convert.from_record(record, now, principal.workspace_timezone)
+        return convert.from_record(record, now, principal.workspace_timezone)
 
 
 @router.delete(PATH + "/{window_id}", response_model=MaintenanceWindowPublic,
@@ -120,7 +122,7 @@ def delete(window_id: str, state: State, principal: Editor, now: Now) -> Any:
     with state.db.transaction() as db:
         current = _load(db, principal, window_id)
         windows.delete_window(db, principal, current.id, now)
-    return convert.from_record(current, now, principal.workspace_timezone)
+        return convert.from_record(current, now, principal.workspace_timezone)
 
 
 # Every error under this prefix — validation, auth, not found, database — in PagerTree's shape.

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from quietly.api.deps import get_state
+from quietly.api.deps import client_of, get_state
 from quietly.core.records import Principal, Role
 
 __all__ = ["UptrendsEditor", "UptrendsViewer", "basic_password"]
@@ -38,8 +38,10 @@ def _principal(request: Request, needed: Role) -> Principal:
     if password is None:
         raise HTTPException(401, "Authorization has been denied for this request: send HTTP "
                             "Basic credentials whose password is an API key", headers=_CHALLENGE)
-    principal = get_state(request).principal_for(password)
+    state, client = get_state(request), client_of(request)
+    principal = state.principal_for(password, client)
     if principal is None:
+        state.auth_failed(client)  # 429 once this address keeps failing
         raise HTTPException(401, "Authorization has been denied for this request: the API "
                             "key is unknown or revoked", headers=_CHALLENGE)
     if not principal.role.allows(needed):

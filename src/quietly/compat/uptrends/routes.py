@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Response
 from sqlalchemy.orm import Session
 
 from quietly.api.deps import Now, State
+from quietly.api.types import ObjectId
 from quietly.compat.uptrends import convert, errors
 from quietly.compat.uptrends.auth import UptrendsEditor, UptrendsViewer
 from quietly.compat.uptrends.schemas import MaintenancePeriodIn, MaintenancePeriodPublic
@@ -30,7 +31,7 @@ errors.install()
 
 MonitorGuid = Annotated[str, Path(min_length=1, max_length=200)]
 GroupGuid = Annotated[str, Path(min_length=1, max_length=200)]
-PeriodId = Annotated[int, Path(ge=1, le=2**62)]
+PeriodId = ObjectId
 _NO_CONTENT: dict[str, Any] = {"status_code": 204, "response_class": Response}
 
 
@@ -99,7 +100,7 @@ def create_period(monitorGuid: MonitorGuid, body: MaintenancePeriodIn, state: St
     fields = convert.to_fields(body, monitorGuid, principal.workspace_timezone)
     with state.db.transaction() as db:
         record = windows.create_window(db, principal, fields, now)
-    return _public(record, principal)
+        return _public(record, principal)
 
 
 @router.put("/Monitor/{monitorGuid}/MaintenancePeriod/{maintenancePeriodId}", **_NO_CONTENT,
