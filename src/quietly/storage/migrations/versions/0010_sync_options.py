@@ -17,11 +17,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("syncs") as batch:
-        batch.add_column(sa.Column("options", sa.JSON(), nullable=False,
-                                   server_default=sa.text("'{}'")))
+    # A plain ADD COLUMN, not a batch copy: on SQLite the copy would drop the table's
+    # AUTOINCREMENT, and a deleted sync's id must never be given to a new one.
+    op.add_column("syncs", sa.Column("options", sa.JSON(), nullable=False,
+                                     server_default=sa.text("'{}'")))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("syncs") as batch:
+    with op.batch_alter_table("syncs", table_kwargs={"sqlite_autoincrement": True}) as batch:
         batch.drop_column("options")
