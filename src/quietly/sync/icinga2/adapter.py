@@ -8,8 +8,8 @@ What Icinga 2.13 does that this module relies on (checked against the real daemo
 - ``POST /v1/actions/schedule-downtime`` schedules one more downtime each time it is called
   (twice makes two), so a run always lists before it creates (see ``sync.reconciler``). The
   object is named by its full name (``host``, ``service: "web1!http"``), a lookup: a
-  ``filter`` would be evaluated against every host, which made 10,000 downtimes take 25
-  minutes instead of about one. An unknown name answers 404 (a filter that matches nothing,
+  ``filter`` would be evaluated against every host (10,000 downtimes took 26 minutes that
+  way, 3 by name; ``bench/icinga.py``). An unknown name answers 404 (a filter that matches nothing,
   500 with no results): that object is refused (``Rejected``), not an outage.
 - With ``all_services`` a host downtime gets one child downtime per service (``parent`` set):
   children belong to their parent and are never listed as objects of their own; removing
