@@ -29,17 +29,20 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from quietly.core import lifecycle
 from quietly.core.codec import format_instant
 from quietly.core.model import Occurrence, Window
 
 __all__ = ["Adapter", "DesiredObject", "LeaseLost", "NotExpressible", "Outcome",
-           "OwnedObject", "Plan", "Rejected", "Repair", "SyncError", "Tag", "apply_plan",
-           "next_wake", "occurrences_in_lead", "plan"]
+           "OwnedObject", "Plan", "Rejected", "Repair", "SyncError", "SyncTarget", "Tag",
+           "apply_plan", "desired_objects", "last_millisecond_before", "next_wake",
+           "object_comment", "occurrences_in_lead", "plan"]
 
 MAX_OCCURRENCES_PER_WINDOW = 100
+_MS = timedelta(milliseconds=1)
+Part = TypeVar("Part")
 
 
 class SyncError(Exception):
@@ -272,3 +275,62 @@ def next_wake(windows: Sequence[Window], now: datetime, lead: timedelta) -> date
         if nxt is not None and (soonest is None or nxt.start - lead < soonest):
             soonest = nxt.start - lead
     return soonest
+
+
+def last_millisecond_before(end: datetime) -> datetime:
+    """The last whole millisecond strictly before ``end``: an object whose end is inclusive
+    (a silence, a downtime) then never covers the instant an occurrence ``[start, end)`` stops
+    covering."""
+    whole_ms = end.replace(microsecond=end.microsecond // 1000 * 1000)
+    ceiling = whole_ms if whole_ms == end else whole_ms + _MS
+    return ceiling - _MS
+
+
+@dataclass(frozen=True, slots=True)
+class SyncTarget:
+    """Which sync the objects are for, how far ahead they are made, and where the UI is."""
+
+    workspace_id: int
+    sync_id: int
+    lead: timedelta
+    public_url: str | None = None
+
+
+def object_comment(window: Window, target: SyncTarget, tag: Tag) -> str:
+    """The comment every object carries: the window's name, its address, and the tag."""
+    name = window.name if len(window.name) <= 200 else window.name[:199] + "…"
+    where = (f" — {target.public_url.rstrip('/')}/windows/{window.id}"
+             if target.public_url else f" (quietly window {window.id})")
+    return f"{name}{where}\n{tag.render()}"
+
+
+def desired_objects(windows: Iterable[Window], target: SyncTarget, now: datetime, *,
+                    translate: Callable[[Window], tuple[Sequence[Part], Sequence[str]]],
+                    digest: Callable[[Part], str],
+                    payload: Callable[[Part, str], object],
+                    ) -> tuple[list[DesiredObject], list[NotExpressible]]:
+    """Every object that should exist at ``now``, for any system, and what its windows ask
+    that the system cannot express.
+
+    ``translate`` gives a window's parts (one object per part and occurrence) and reasons;
+    ``digest`` names a part in the tag; ``payload`` is what the adapter sends besides the
+    bounds (given the part and the comment). Only occurrences running now or starting within
+    the lead make objects; reasons are reported for every window that still has an
+    occurrence to come, so the status shows a problem before the window starts.
+    """
+    desired: dict[str, DesiredObject] = {}
+    problems: list[NotExpressible] = []
+    for window in windows:
+        occurrences = occurrences_in_lead(window, now, target.lead)
+        if not occurrences and lifecycle.next_occurrence(window, now) is None:
+            continue  # over, or cancelled: nothing to say about it any more
+        parts, reasons = translate(window)
+        problems += [NotExpressible(window.id, window.name, r) for r in reasons]
+        for occurrence in occurrences:
+            for part in parts:
+                tag = Tag(target.workspace_id, target.sync_id, window.id, occurrence.start,
+                          digest(part))
+                desired[tag.key] = DesiredObject(
+                    tag, occurrence.start, last_millisecond_before(occurrence.end),
+                    payload(part, object_comment(window, target, tag)))
+    return list(desired.values()), problems

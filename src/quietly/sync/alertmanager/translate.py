@@ -32,9 +32,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from quietly.core import lifecycle
 from quietly.core.model import ConditionGroup, Effect, Matcher, MatcherOp, Window
-from quietly.sync.reconciler import DesiredObject, NotExpressible, Tag, occurrences_in_lead
+from quietly.sync.reconciler import (
+    DesiredObject,
+    NotExpressible,
+    SyncTarget,
+    desired_objects,
+    last_millisecond_before,
+)
 
 __all__ = ["SILENCING_EFFECTS", "Part", "SilenceMatcher", "SilencePayload", "SyncScope",
            "Translation", "desired_silences", "digest", "map_matcher",
@@ -43,7 +48,6 @@ __all__ = ["SILENCING_EFFECTS", "Part", "SilenceMatcher", "SilencePayload", "Syn
 SILENCING_EFFECTS = frozenset({Effect.MUTE, Effect.SUPPRESS_INCIDENTS, Effect.DROP})
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _GO_META = frozenset("\\.+*?()|[]{}^$")
-_MS = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -195,9 +199,7 @@ def digest(part: Part) -> str:
 
 def occurrence_end_to_silence_end(end: datetime) -> datetime:
     """The last whole millisecond strictly before ``end`` (see the module docstring)."""
-    whole_ms = end.replace(microsecond=end.microsecond // 1000 * 1000)
-    ceiling = whole_ms if whole_ms == end else whole_ms + _MS
-    return ceiling - _MS
+    return last_millisecond_before(end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,36 +222,16 @@ class SilencePayload:
     comment: str
 
 
-def _comment(window: Window, scope: SyncScope, tag: Tag) -> str:
-    name = window.name if len(window.name) <= 200 else window.name[:199] + "…"
-    where = (f" — {scope.public_url.rstrip('/')}/windows/{window.id}"
-             if scope.public_url else f" (quietly window {window.id})")
-    return f"{name}{where}\n{tag.render()}"
-
-
 def desired_silences(windows: list[Window], members: Mapping[str, frozenset[str]],
                      scope: SyncScope, now: datetime
                      ) -> tuple[list[DesiredObject], list[NotExpressible]]:
-    """Every silence that should exist at ``now``, and what cannot be expressed.
+    """Every silence that should exist at ``now``, and what cannot be expressed (see
+    ``sync.reconciler.desired_objects``)."""
+    def translate(window: Window) -> tuple[tuple[Part, ...], tuple[str, ...]]:
+        found = translate_scope(window, members, scope.target_labels,
+                                allow_all_targets=scope.allow_all_targets)
+        return found.parts, found.reasons
 
-    Only windows with a silencing effect whose occurrence runs now or starts within the lead
-    produce silences; reasons are reported for every window that still has an occurrence to
-    come, so the status shows a problem before the window starts.
-    """
-    desired: dict[str, DesiredObject] = {}
-    problems: list[NotExpressible] = []
-    for window in windows:
-        occurrences = occurrences_in_lead(window, now, scope.lead)
-        if not occurrences and lifecycle.next_occurrence(window, now) is None:
-            continue  # over, or cancelled: nothing to say about it any more
-        translation = translate_scope(window, members, scope.target_labels,
-                                      allow_all_targets=scope.allow_all_targets)
-        problems += [NotExpressible(window.id, window.name, r) for r in translation.reasons]
-        for occurrence in occurrences:
-            for part in translation.parts:
-                tag = Tag(scope.workspace_id, scope.sync_id, window.id, occurrence.start,
-                          digest(part))
-                desired[tag.key] = DesiredObject(
-                    tag, occurrence.start, occurrence_end_to_silence_end(occurrence.end),
-                    SilencePayload(part, _comment(window, scope, tag)))
-    return list(desired.values()), problems
+    return desired_objects(
+        windows, SyncTarget(scope.workspace_id, scope.sync_id, scope.lead, scope.public_url),
+        now, translate=translate, digest=digest, payload=SilencePayload)

@@ -27,9 +27,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from quietly.core import lifecycle
 from quietly.core.model import Effect, Window
-from quietly.sync.reconciler import DesiredObject, NotExpressible, Tag, occurrences_in_lead
+from quietly.sync.reconciler import (
+    DesiredObject,
+    NotExpressible,
+    SyncTarget,
+    desired_objects,
+    last_millisecond_before,
+)
 
 __all__ = ["DEFAULT_TARGET_OBJECTS", "OBJECT_TYPES", "SILENCING_EFFECTS", "DowntimePayload",
            "IcingaObject", "IcingaScope", "Translation", "desired_downtimes", "digest",
@@ -38,7 +43,6 @@ __all__ = ["DEFAULT_TARGET_OBJECTS", "OBJECT_TYPES", "SILENCING_EFFECTS", "Downt
 SILENCING_EFFECTS = frozenset({Effect.MUTE, Effect.SUPPRESS_INCIDENTS, Effect.DROP})
 OBJECT_TYPES = ("Host", "Service")
 DEFAULT_TARGET_OBJECTS: Mapping[str, str] = {"host": "Host", "service": "Service"}
-_MS = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -121,9 +125,7 @@ def digest(obj: IcingaObject) -> str:
 def occurrence_end_to_downtime_end(end: datetime) -> datetime:
     """The last whole millisecond strictly before ``end``: the downtime never covers the
     instant the window stops covering."""
-    whole_ms = end.replace(microsecond=end.microsecond // 1000 * 1000)
-    ceiling = whole_ms if whole_ms == end else whole_ms + _MS
-    return ceiling - _MS
+    return last_millisecond_before(end)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,32 +148,16 @@ class DowntimePayload:
     comment: str
 
 
-def _comment(window: Window, scope: IcingaScope, tag: Tag) -> str:
-    name = window.name if len(window.name) <= 200 else window.name[:199] + "…"
-    where = (f" — {scope.public_url.rstrip('/')}/windows/{window.id}"
-             if scope.public_url else f" (quietly window {window.id})")
-    return f"{name}{where}\n{tag.render()}"
-
-
 def desired_downtimes(windows: list[Window], members: Mapping[str, frozenset[str]],
                       scope: IcingaScope, now: datetime
                       ) -> tuple[list[DesiredObject], list[NotExpressible]]:
-    """Every downtime that should exist at ``now``, and what cannot be expressed (reported
-    for every window that still has an occurrence to come)."""
-    desired: dict[str, DesiredObject] = {}
-    problems: list[NotExpressible] = []
-    for window in windows:
-        occurrences = occurrences_in_lead(window, now, scope.lead)
-        if not occurrences and lifecycle.next_occurrence(window, now) is None:
-            continue
-        translation = translate_scope(window, members, scope.target_objects,
-                                      all_services=scope.all_services)
-        problems += [NotExpressible(window.id, window.name, r) for r in translation.reasons]
-        for occurrence in occurrences:
-            for obj in translation.objects:
-                tag = Tag(scope.workspace_id, scope.sync_id, window.id, occurrence.start,
-                          digest(obj))
-                desired[tag.key] = DesiredObject(
-                    tag, occurrence.start, occurrence_end_to_downtime_end(occurrence.end),
-                    DowntimePayload(obj, _comment(window, scope, tag)))
-    return list(desired.values()), problems
+    """Every downtime that should exist at ``now``, and what cannot be expressed (see
+    ``sync.reconciler.desired_objects``)."""
+    def translate(window: Window) -> tuple[tuple[IcingaObject, ...], tuple[str, ...]]:
+        found = translate_scope(window, members, scope.target_objects,
+                                all_services=scope.all_services)
+        return found.objects, found.reasons
+
+    return desired_objects(
+        windows, SyncTarget(scope.workspace_id, scope.sync_id, scope.lead, scope.public_url),
+        now, translate=translate, digest=digest, payload=DowntimePayload)
