@@ -202,3 +202,27 @@ def test_the_sync_pages_show_an_icinga_sync(tenant: Tenant, icinga: Icinga) -> N
     assert ("Icinga 2 <code>" + icinga.url + "</code>" in listing,
             "Icinga 2 downtimes" in page, "the host alone" in page,
             f"verified with <code>{icinga.ca_file}</code>" in page) == (True, True, True, True)
+
+
+@pytest.mark.usefixtures("sync_worker")
+def test_an_icinga_that_is_down_is_counted_then_converges(tenant: Tenant) -> None:
+    """Its own daemon, stopped while a window is made: the sync fails (counted in its status,
+    decisions unaffected), then puts the downtime in place once the daemon is back."""
+    if BINARY is None:
+        pytest.skip("icinga2 (Debian package) is not installed")
+    with Icinga({"lonely": []}) as down:
+        sync = _sync(tenant, down)
+        down.stop()
+        target = "host:lonely"
+        make_window(tenant, targets=[target])
+
+        def status() -> dict[str, Any]:
+            body: dict[str, Any] = tenant.admin.get(f"/api/v1/syncs/{sync['id']}/status").json()
+            return body
+
+        failing = _until(lambda: status()["errors_total"] >= 1, True)
+        decided = tenant.viewer.get("/api/v1/decide", params={"target": target}).json()
+        down.start()
+        back = _until(lambda: down.depth("lonely"), 1, timeout=30)
+        healthy = _until(lambda: status()["healthy"], True)
+    assert (failing, decided["verdict"], back, healthy) == (True, "mute", 1, True)
