@@ -36,19 +36,28 @@ def test_sign_in_create_weekly_window_extend_and_cancel(page: Page, tenant: Tena
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New window").click()
     page.get_by_label("Name", exact=True).fill("Weekly DB patching")
     preview = _preview(page)
-    # The form opens on a weekly rule (Sundays 02:00-04:00 in the workspace's zone).
+    # The form opens on a one-time window; make it weekly on Sundays, 02:00-04:00.
+    expect(preview).to_contain_text("Once, ")
+    page.locator("label[for=kind-recurring]").click()
+    page.get_by_label("Repeats").select_option("weekly")
+    for day in page.locator("input[name=days_of_week]:checked").all():
+        page.locator(f"label[for={day.get_attribute('id')}]").click()
+    page.locator("label[for=day-sun]").click()
+    page.get_by_label("Starts at").fill("02:00")
+    page.get_by_label("Ends at").fill("04:00")
     expect(preview).to_contain_text("Every Sunday from 02:00 to 04:00 (Europe/Berlin)")
-    expect(preview.locator("tbody tr")).to_have_count(5)
-    first_before = preview.locator("tbody tr").first.inner_text()
+    expect(preview.locator(".occ")).to_have_count(5)
+    first_before = preview.locator(".occ").first.inner_text()
 
     page.locator("label[for=day-wed]").click()
     expect(preview).to_contain_text("Every Wednesday and Sunday from 02:00 to 04:00")
     page.get_by_label("Starts at").fill("03:30")
     expect(preview).to_contain_text("Every Wednesday and Sunday from 03:30 to 04:00")
-    expect(preview.locator("tbody tr").first).not_to_have_text(first_before)
-    # Times in three zones: the browser's (New York), the window's (Berlin) and UTC.
-    expect(preview.locator("thead")).to_contain_text("Europe/Berlin")
-    expect(preview.locator("tbody tr").first).to_contain_text("UTC")
+    expect(preview.locator(".occ").first).not_to_have_text(first_before)
+    # Times in three zones: the window's (Berlin), the browser's (New York) and UTC.
+    expect(preview.locator(".preview-zone")).to_contain_text("Europe/Berlin")
+    expect(preview.locator(".occ").first).to_contain_text("Your time")
+    expect(preview.locator(".occ").first).to_contain_text("UTC")
     page.locator("#targets").fill("service:postgres\nmonitor:42")
     shoot(page, "02-window-form")
     page.get_by_role("button", name="Create window").click()
@@ -62,7 +71,7 @@ def test_sign_in_create_weekly_window_extend_and_cancel(page: Page, tenant: Tena
         tenant.viewer.get(f"/api/v1/windows/{window_id}").json()["next_occurrence"]["start"])
     first = page.locator("table tbody tr").first.locator("time").first
     expect(first).to_contain_text(start.astimezone(ZoneInfo(BROWSER_ZONE)).strftime("%H:%M"))
-    expect(first).to_have_attribute("title", re.compile(r"03:30 CES?T \(Europe/Berlin\)"))
+    expect(first).to_have_attribute("title", re.compile(r"03:30 UTC\+[12] \(Europe/Berlin\)"))
     shoot(page, "03-window-page")
 
     page.get_by_role("link", name="Timeline").click()
@@ -97,6 +106,7 @@ def test_validation_errors_show_beside_their_fields(page: Page, tenant: Tenant,
     sign_in(page, tenant)
     page.goto(tenant.base_url + "/windows/new")
     page.get_by_label("Name", exact=True).fill("Hourly is not allowed")
+    page.locator("label[for=kind-recurring]").click()
     page.get_by_label("Repeats").select_option("rrule")
     page.get_by_label("RRULE").fill("FREQ=HOURLY")
     expect(_preview(page)).to_contain_text("finer than daily")
@@ -176,7 +186,7 @@ def test_phone_layout(page: Page, tenant: Tenant, shoot: Any) -> None:
     expect(page.locator(".tl-bar").first).to_be_visible()
     shoot(page, "11-phone-timeline")
     page.goto(tenant.base_url + "/windows/new")
-    expect(_preview(page)).to_contain_text("Every Sunday")
+    expect(_preview(page)).to_contain_text("Once, ")
     shoot(page, "12-phone-form")
     # Nothing overflows the viewport except the timeline's own scroller.
     width = page.evaluate("document.documentElement.scrollWidth")

@@ -10,11 +10,13 @@ from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
 from quietly.api.deps import get_state
-from quietly.core import schedule as sched
 from quietly.core.codec import parse_duration
 from quietly.core.errors import Conflict, NotFound, QuietlyError
 from quietly.core.model import Effect, RecurringSchedule
 from quietly.core.records import WindowFields
+from quietly.core.schedule.dstnotes import annotated_occurrences
+from quietly.core.schedule.rules import DAY_NAMES
+from quietly.core.timeutil import to_local
 from quietly.services import extensions, windows
 from quietly.services.web_sessions import WebSession
 from quietly.web import auth
@@ -54,10 +56,22 @@ def _check_id(window_id: int) -> None:
         raise UiError(404, f"There is no window {window_id} in this workspace.")
 
 
-def _blank_values(zone: str) -> dict[str, Any]:
-    return {"kind": "recurring", "rule": "weekly", "timezone": zone, "days_of_week": ["sun"],
-            "start_time": "02:00", "end_mode": "end_time", "end_time": "04:00",
-            "effects": ["mute"], "monthly_by": "day", "short_month": "last_day"}
+def _blank_values(zone: str, now: datetime) -> dict[str, Any]:
+    """A new window: one hour from the next full hour, in the workspace's zone.
+
+    Switching to "Recurring" keeps that hour, weekly on that weekday: nothing is picked
+    that the person did not see (no Sunday-night default).
+    """
+    start = (to_local(now, zone) + timedelta(hours=1)).replace(minute=0, second=0,
+                                                                microsecond=0)
+    # The wall clock of the next hour (a DST change may skip or repeat it; the API reads it).
+    end = start + timedelta(hours=1)
+    return {"kind": "once", "timezone": zone,
+            "start": start.strftime("%Y-%m-%dT%H:%M"), "end": end.strftime("%Y-%m-%dT%H:%M"),
+            "rule": "weekly", "days_of_week": [DAY_NAMES[start.weekday()]],
+            "start_time": start.strftime("%H:%M"), "end_mode": "end_time",
+            "end_time": end.strftime("%H:%M"), "effects": ["mute"], "monthly_by": "day",
+            "short_month": "last_day"}
 
 
 def _form_page(request: Request, session: WebSession, values: dict[str, Any],
@@ -74,7 +88,7 @@ def _form_page(request: Request, session: WebSession, values: dict[str, Any],
 def new_window(request: Request) -> Response:
     session = auth.current_session(request)
     auth.require_editor(session)
-    values = _blank_values(session.principal.workspace_timezone)
+    values = _blank_values(session.principal.workspace_timezone, _now())
     return _form_page(request, session, values, {}, None)
 
 
@@ -143,19 +157,20 @@ async def update_window(request: Request, window_id: int) -> Response:
 
 @router.post("/windows/preview")
 async def preview(request: Request) -> Response:
-    """The live preview: the schedule in words and its next five occurrences (htmx)."""
+    """The live preview (htmx): the schedule in words and its next five occurrences, each
+    with what daylight saving does to it, and the occurrences it drops."""
     session = auth.current_session(request)
     form = await request.form()
     result = parse_schedule_form(form, session.principal.workspace_timezone)
-    context: dict[str, Any] = {"errors": result.errors, "human": None, "occurrences": []}
+    context: dict[str, Any] = {"errors": result.errors, "schedule": None, "occurrences": []}
     if result.schedule is not None:
         now = _now()
         schedule = result.schedule
-        context["human"] = sched.human_schedule(schedule)
         context["zone"] = getattr(schedule, "timezone", None) \
             or session.principal.workspace_timezone
-        context["occurrences"] = sched.occurrences(schedule, now, now + timedelta(days=3660),
-                                                   limit=PREVIEW_COUNT)
+        context["schedule"] = schedule
+        context["occurrences"] = annotated_occurrences(schedule, now, limit=PREVIEW_COUNT,
+                                                       horizon=timedelta(days=3660))
     return page(request, "_preview.html", session, **context)
 
 

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
 from quietly.api.deps import get_state
-from quietly.core import lifecycle
-from quietly.core.errors import NotFound
-from quietly.core.model import State
+from quietly.core import codec, lifecycle
+from quietly.core.errors import NotFound, QuietlyError
+from quietly.core.model import Schedule, State
 from quietly.core.records import Role, WindowRecord
 from quietly.services import (
     alerts,
@@ -110,14 +110,19 @@ def _feed_url(request: Request, principal: Any) -> str | None:
 
 
 @router.get("/")
-def timeline(request: Request) -> Response:
+def timeline(request: Request,
+             hide: Annotated[str | None, Query(max_length=20)] = None) -> Response:
+    """``?hide=ended`` leaves out completed and cancelled windows (a link keeps the choice)."""
     session = auth.current_session(request)
     zone = session.principal.workspace_timezone
-    view = build_timeline(_all_windows(request, session.principal), _now(), zone)
+    hide_ended = hide == "ended"
+    view = build_timeline(_all_windows(request, session.principal), _now(), zone,
+                          hide_ended=hide_ended)
     with get_state(request).db.read() as db:
         unrouted = alerts.count_unrouted(db, session.principal.workspace_id,
                                          _now() - timedelta(hours=24))
     return page(request, "timeline.html", session, timeline=view, zone=zone, unrouted=unrouted,
+                hide_ended=hide_ended,
                 feed_url=_feed_url(request, session.principal),
                 rotated=request.query_params.get("rotated") == "1")
 
@@ -153,12 +158,23 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 120 else text[:119] + "…"
 
 
+def _schedule_or_shown(value: Any) -> Schedule | str:
+    """A schedule is shown in words, like everywhere else in the UI; other values as JSON."""
+    try:
+        return codec.schedule_from_json(value)
+    except (QuietlyError, KeyError, TypeError, ValueError, AttributeError):
+        return _shown(value)
+
+
 def audit_changes(before: dict[str, Any] | None,
-                  after: dict[str, Any] | None) -> list[tuple[str, str, str]]:
-    """``(field, value before, value after)`` for each field an update changed."""
+                  after: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
+    """``(field, value before, value after)`` for each field an update changed; a schedule's
+    values are ``Schedule`` objects (the template writes them in words)."""
     if not before or not after:
         return []
-    return [(key, _shown(before.get(key)), _shown(value)) for key, value in after.items()
+    shown = {"schedule": _schedule_or_shown}
+    return [(key, shown.get(key, _shown)(before.get(key)), shown.get(key, _shown)(value))
+            for key, value in after.items()
             if key not in _DERIVED and before.get(key) != value]
 
 
@@ -222,6 +238,7 @@ def _window_context(request: Request, window_id: int) -> tuple[Any, dict[str, An
         "deliveries": sent, "extensions": children, "not_synced": not_synced,
         "zone": getattr(record.fields.schedule, "timezone", None)
         or principal.workspace_timezone,
+        "zone_is_workspace": getattr(record.fields.schedule, "timezone", None) is None,
     }
 
 

@@ -59,6 +59,8 @@ class Timeline:
     now_left: float
     days: list[Day]
     groups: list[Group]
+    hidden: int = 0
+    """Windows left out because they have ended or were cancelled (``hide_ended``)."""
 
 
 def _zone_of(record: WindowRecord, default: str) -> str:
@@ -96,18 +98,30 @@ def _days(start: datetime, zone: str, now: datetime, span: float) -> list[Day]:
     return days
 
 
-def build_timeline(records: list[WindowRecord], now: datetime, zone: str) -> Timeline:
-    """Lay out the 14 days from today's midnight in ``zone`` (the browser redraws the grid)."""
+_ENDED = frozenset({State.COMPLETED, State.CANCELLED})
+
+
+def build_timeline(records: list[WindowRecord], now: datetime, zone: str, *,
+                   hide_ended: bool = False) -> Timeline:
+    """Lay out the 14 days from today's midnight in ``zone`` (the browser redraws the grid).
+
+    ``hide_ended`` leaves out windows that are completed or cancelled at ``now`` (their bars
+    from earlier today, or a cancelled window's occurrences), and counts them.
+    """
     start = to_utc(datetime.combine(to_local(now, zone).date(), time()), zone)
     end = start + timedelta(days=DAYS)
     span = (end - start).total_seconds()
     groups: dict[str, Group] = {}
+    hidden = 0
     for record in records:
         window = record.to_window()
         occurrences = lifecycle.window_occurrences(window, start, end, limit=500)
         if not occurrences:
             continue
         state = lifecycle.state_at(window, now)
+        if hide_ended and state in _ENDED:
+            hidden += 1
+            continue
         row = Row(record, state, _zone_of(record, zone))
         for occ in occurrences:
             left = _percent(max(occ.start, start), start, span)
@@ -119,4 +133,4 @@ def build_timeline(records: list[WindowRecord], now: datetime, zone: str) -> Tim
         group.rows.sort(key=lambda r: (r.bars[0].occurrence.start, r.record.id))
     ordered = sorted(groups.values(), key=lambda g: (g.label[0].isupper(), g.label))
     return Timeline(start, end, _percent(now, start, span), _days(start, zone, now, span),
-                    ordered)
+                    ordered, hidden)

@@ -149,6 +149,15 @@ class CompiledSchedule:
                     break
         return found
 
+    def starts_with_occurrences(self, lower: datetime
+                                ) -> Iterator[tuple[Start, Occurrence | None]]:
+        """Yield each start of the rule at or after ``lower`` with its occurrence, or None
+        when daylight saving collapses it to nothing (bounded like every search)."""
+        for seen, start in enumerate(self._source.starts_from(ensure_utc(lower, "lower"))):
+            if seen >= _SCAN_CAP:
+                return
+            yield start, self._make(start)
+
     def collapsed_starts(self, start: datetime, end: datetime) -> list[Start]:
         """Return the rule's starts in ``[start, end)`` whose occurrence collapses (bounded).
 

@@ -2,23 +2,100 @@
 // confirm destructive forms. The server renders everything else (rules never expand here).
 (function () {
   "use strict";
-  var FORMATS = {
-    datetime: { weekday: "short", day: "numeric", month: "short", hour: "2-digit",
-                minute: "2-digit", timeZoneName: "short" },
-    time: { hour: "2-digit", minute: "2-digit" },
-    date: { weekday: "short", day: "numeric", month: "short", year: "numeric" },
-    day: { weekday: "short", day: "numeric" }
-  };
+  // One format for the whole UI, the same rules as quietly/web/timefmt.py: "Tue 15 Jan"
+  // (+ the year when not this year), the browser's 24/12-hour habit, zones as IANA names and
+  // instants with their UTC offset ("UTC+1"), never a locale's "CET" or "GMT+1".
+  var WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+                "Dec"];
+  var BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+  var CLOCK = (function () {
+    var cycle = new Intl.DateTimeFormat(undefined, { hour: "numeric" }).resolvedOptions().hourCycle;
+    return cycle === "h11" || cycle === "h12" ? "h12" : "h23";
+  })();
+  var formatters = {};
+
+  function fields(when, zone) {
+    var format = formatters[zone] || (formatters[zone] = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric",
+      hour: "numeric", minute: "numeric", second: "numeric" }));
+    var p = {};
+    format.formatToParts(when).forEach(function (part) { p[part.type] = part.value; });
+    var f = { y: +p.year, mo: +p.month, d: +p.day, h: +p.hour % 24, mi: +p.minute, s: +p.second };
+    var wall = Date.UTC(f.y, f.mo - 1, f.d, f.h, f.mi, f.s);
+    f.offset = Math.round((wall - Math.floor(when.getTime() / 1000) * 1000) / 60000);
+    f.wd = new Date(Date.UTC(f.y, f.mo - 1, f.d)).getUTCDay();
+    return f;
+  }
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function clockText(h, mi, s) {
+    var seconds = s ? ":" + pad(s) : "";
+    if (CLOCK === "h23") { return pad(h) + ":" + pad(mi) + seconds; }
+    return (h % 12 || 12) + ":" + pad(mi) + seconds + (h < 12 ? " AM" : " PM");
+  }
+  function offsetText(minutes) {
+    if (!minutes) { return "UTC"; }
+    var abs = Math.abs(minutes), rest = abs % 60;
+    return "UTC" + (minutes > 0 ? "+" : "\u2212") + Math.floor(abs / 60) + (rest ? ":" + pad(rest) : "");
+  }
+  function dateText(f, thisYear) {
+    var text = WEEKDAYS[f.wd] + " " + f.d + " " + MONTHS[f.mo - 1];
+    return f.y === thisYear ? text : text + " " + f.y;
+  }
+  function sameDay(a, b) { return a.y === b.y && a.mo === b.mo && a.d === b.d; }
+  // Instants to the minute; wall-clock times of a rule (data-wall) keep their seconds.
+  function instantText(when, zone, style) {
+    var f = fields(when, zone), thisYear = fields(new Date(), zone).y;
+    if (style === "time") { return clockText(f.h, f.mi, 0); }
+    if (style === "date") { return dateText(f, thisYear); }
+    if (style === "day") { return WEEKDAYS[f.wd] + " " + f.d + (f.d === 1 ? " " + MONTHS[f.mo - 1] : ""); }
+    return dateText(f, thisYear) + ", " + clockText(f.h, f.mi, 0) + " " + offsetText(f.offset);
+  }
+  function rangeText(start, end, zone) {
+    var a = fields(start, zone), b = fields(end, zone), thisYear = fields(new Date(), zone).y;
+    var day = sameDay(a, b);
+    var first = dateText(a, thisYear) + ", " + clockText(a.h, a.mi, 0);
+    var last = day ? clockText(b.h, b.mi, 0) : dateText(b, thisYear) + ", " + clockText(b.h, b.mi, 0);
+    if (a.offset === b.offset) { return first + (day ? "\u2013" : " \u2013 ") + last + " " + offsetText(b.offset); }
+    return first + " " + offsetText(a.offset) + " \u2013 " + last + " " + offsetText(b.offset);
+  }
 
   function localize(root) {
     root.querySelectorAll("time[data-local]").forEach(function (el) {
       var when = new Date(el.getAttribute("datetime"));
       if (isNaN(when)) { return; }
-      var options = FORMATS[el.dataset.local] || FORMATS.datetime;
-      el.textContent = new Intl.DateTimeFormat(undefined, options).format(when);
+      el.textContent = instantText(when, el.dataset.zone || BROWSER_ZONE, el.dataset.local);
+      if (el.dataset.home) {
+        el.title = instantText(when, el.dataset.home, "datetime") + " (" + el.dataset.home + ")";
+      }
     });
-    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    root.querySelectorAll("[data-browser-zone]").forEach(function (el) { el.textContent = zone; });
+    root.querySelectorAll("[data-range]").forEach(function (el) {
+      var start = new Date(el.dataset.start), end = new Date(el.dataset.end);
+      if (isNaN(start) || isNaN(end)) { return; }
+      el.textContent = rangeText(start, end, el.dataset.zone || BROWSER_ZONE);
+      if (el.dataset.home) {
+        el.title = rangeText(start, end, el.dataset.home) + " (" + el.dataset.home + ")";
+      }
+    });
+    root.querySelectorAll("time[data-wall]").forEach(function (el) {
+      var t = (el.getAttribute("datetime") || "").split(":");
+      if (t.length < 2) { return; }
+      el.textContent = clockText(+t[0], +t[1], +(t[2] || 0));
+    });
+    root.querySelectorAll("[data-your-time]").forEach(function (el) {
+      el.hidden = el.dataset.home === BROWSER_ZONE;
+    });
+    var here = BROWSER_ZONE + " (" + offsetText(fields(new Date(), BROWSER_ZONE).offset) + ")";
+    root.querySelectorAll("[data-zone-note]").forEach(function (el) {
+      el.textContent = el.dataset.zoneNote.replace("{zone}", here);
+    });
+  }
+
+  // The server writes times in this habit too (schedules in words, pages without a <time>).
+  function rememberClock() {
+    if (document.cookie.indexOf("quietly_clock=" + CLOCK) === -1) {
+      document.cookie = "quietly_clock=" + CLOCK + "; path=/; max-age=31536000; samesite=lax";
+    }
   }
 
   // Day columns at the browser's local midnights; bars are already placed by the server.
@@ -36,10 +113,8 @@
       var to = Math.min(100, (next - start) / span * 100);
       var box = 'style="left:' + from.toFixed(3) + "%;width:" + (to - from).toFixed(3) + '%"';
       var cls = day.getTime() === today.getTime() ? " today" : "";
-      var text = new Intl.DateTimeFormat(undefined, FORMATS.day).format(day);
-      if (day.getDate() === 1) {
-        text += " " + new Intl.DateTimeFormat(undefined, { month: "short" }).format(day);
-      }
+      var text = WEEKDAYS[day.getDay()] + " " + day.getDate()
+        + (day.getDate() === 1 ? " " + MONTHS[day.getMonth()] : "");
       labels.push('<span class="tl-day' + cls + '" ' + box + ">" + text + "</span>");
       marks.push('<span class="tl-gridline' + cls + '" ' + box + "></span>");
     }
@@ -103,6 +178,7 @@
   });
   document.addEventListener("htmx:afterSettle", function (event) { localize(event.target); });
   document.addEventListener("DOMContentLoaded", function () {
+    rememberClock();
     localize(document);
     drawTimeline();
     focusErrorSummary();
