@@ -256,3 +256,49 @@ def test_wall_times_are_marked_for_the_browser() -> None:
                       "(Europe/Berlin) &lt;b&gt;")
     assert timefmt.date_text(date(2027, 1, 1), 2027) == "Fri 1 Jan"
     assert timefmt.clock_text(time(0, 5), "h12") == "12:05 AM"
+
+
+def test_the_sync_pages_write_times_like_every_other_page(tenant: Tenant) -> None:
+    created = tenant.admin.post("/api/v1/syncs", json={
+        "name": "am-times", "url": "http://127.0.0.1:9", "interval": "1h",
+        "target_labels": {"service": "service"}})
+    assert created.status_code == 201, created.text
+    sync = created.json()
+    try:
+        client, _ = _browser(tenant, Role.ADMIN)
+        pages = [client.get("/syncs").text, client.get(f"/syncs/{sync['id']}").text]
+        # No raw RFC 3339 text: every instant is a <time> in the one format.
+        raw = re.compile(r">[^<]*\d{4}-\d\d-\d\dT\d\d:\d\d")
+        assert [bool(raw.search(html)) for html in pages] == [False, False]
+        next_run = re.search(r"<dt>Next run</dt><dd>(.*?)</dd>", pages[1], re.S)
+        assert next_run is not None
+        assert re.fullmatch(r"(\w{3} \d+ \w{3}( \d{4})?, \d\d:\d\d UTC\+[12]|\u2014)",
+                            _text(next_run[1])), next_run[1]
+    finally:
+        tenant.admin.delete(f"/api/v1/syncs/{sync['id']}")
+
+
+def _next_spring_change_in_berlin(after: date) -> date:
+    """The last Sunday of March (Europe/Berlin springs forward) after ``after``."""
+    for year in (after.year, after.year + 1):
+        last = date(year, 3, 31)
+        sunday = last - timedelta(days=(last.weekday() + 1) % 7)
+        if sunday > after:
+            return sunday
+    raise AssertionError("unreachable")
+
+
+def test_the_window_page_notes_daylight_saving_beside_its_occurrences(tenant: Tenant) -> None:
+    """The page lists the occurrences of the coming 800 days: the next spring change."""
+    change = _next_spring_change_in_berlin(datetime.now(UTC).date() + timedelta(days=2))
+    body = window_body("spring", schedule={
+        "kind": "recurring", "timezone": "Europe/Berlin", "every": "daily",
+        "start_time": "02:30", "end_time": "04:00",
+        "starts_on": (change - timedelta(days=1)).isoformat()})
+    window = tenant.editor.post("/api/v1/windows", json=body).json()
+    client, _ = _browser(tenant, Role.VIEWER)
+    html = client.get(f"/windows/{window['id']}").text
+    notes = [_text(n) for n in re.findall(r'<tr class="dst-row">(.*?)</tr>', html, re.S)]
+    assert notes == ["\u26a0 02:30 does not exist that day in Europe/Berlin (clocks go forward "
+                     "1 hour at 02:00): starts at 03:30 \u26a0 lasts 30 minutes instead of "
+                     "1 hour 30 minutes"]

@@ -12,8 +12,9 @@ from fastapi.responses import RedirectResponse
 from quietly.api.deps import get_state
 from quietly.core import codec, lifecycle
 from quietly.core.errors import NotFound, QuietlyError
-from quietly.core.model import Schedule, State
+from quietly.core.model import Occurrence, RecurringSchedule, Schedule, State
 from quietly.core.records import Role, WindowRecord
+from quietly.core.schedule.dstnotes import annotated_occurrences
 from quietly.services import (
     alerts,
     audit,
@@ -210,6 +211,16 @@ def window_list(request: Request,
                 deleted=request.query_params.get("deleted") == "1")
 
 
+def _dst_notes(schedule: Schedule, now: datetime, shown: list[Occurrence]
+               ) -> dict[datetime, tuple[str, ...]]:
+    """What daylight saving does to each occurrence shown (by start), as in the preview."""
+    if not isinstance(schedule, RecurringSchedule) or not shown:
+        return {}
+    items = annotated_occurrences(schedule, shown[0].start, limit=len(shown),
+                                  horizon=shown[-1].end - shown[0].start + timedelta(days=1))
+    return {i.occurrence.start: i.notes for i in items if i.occurrence is not None and i.notes}
+
+
 def _window_context(request: Request, window_id: int) -> tuple[Any, dict[str, Any]]:
     session = auth.current_session(request)
     principal = session.principal
@@ -224,6 +235,7 @@ def _window_context(request: Request, window_id: int) -> tuple[Any, dict[str, An
         window = record.to_window()
         upcoming = lifecycle.window_occurrences(window, now - timedelta(days=1),
                                                 now + timedelta(days=800), limit=10)
+        notes = _dst_notes(window.schedule, now, upcoming)
         log, _ = audit.list_audit(db, principal, object_type="window",
                                   object_id=str(window_id), limit=100)
         sent, _ = deliveries.list_deliveries(db, principal, window_id=window_id,
@@ -233,7 +245,7 @@ def _window_context(request: Request, window_id: int) -> tuple[Any, dict[str, An
         not_synced = sync_state.sync_problems_of_window(db, principal, window_id)
     return session, {
         "record": record, "state": lifecycle.state_at(window, now).value,
-        "occurrences": upcoming, "now": now,
+        "occurrences": upcoming, "now": now, "dst_notes": notes,
         "audit": [(e, audit_changes(e.before, e.after)) for e in reversed(log)],
         "deliveries": sent, "extensions": children, "not_synced": not_synced,
         "zone": getattr(record.fields.schedule, "timezone", None)

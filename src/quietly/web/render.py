@@ -86,6 +86,18 @@ def _local_date(context: Context, day: date, zone: str) -> str:
     return timefmt.date_text(day, to_local(_clock_now(context)[1], zone).year)
 
 
+@pass_context
+def _when(context: Context, value: datetime | str | None, zone: str | None = None) -> Markup:
+    """An instant given as a datetime or an RFC 3339 string (``None`` → ``—``), in ``zone``
+    or the signed-in workspace's zone (then the browser's, like every time tag)."""
+    if not value:
+        return Markup("—")
+    instant = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    principal = context.get("principal")
+    home = zone or getattr(principal, "workspace_timezone", None) or "UTC"
+    return timefmt.time_markup(instant, home, "datetime", *_clock_now(context))
+
+
 def _from_iso(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
@@ -104,6 +116,7 @@ TEMPLATES.env.globals["range_tag"] = _range_tag
 TEMPLATES.env.globals["schedule_text"] = _schedule
 TEMPLATES.env.globals["range_text"] = _range_text
 TEMPLATES.env.globals["local_date"] = _local_date
+TEMPLATES.env.globals["when"] = _when
 TEMPLATES.env.filters["from_iso"] = _from_iso
 TEMPLATES.env.filters["wall"] = _wall
 TEMPLATES.env.filters["iso"] = format_instant
