@@ -101,7 +101,9 @@ _TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=4)
 # Valid bodies with every limit reached, then at most one defect each (a limit passed by
 # one, a wrong type, an unknown field), so that valid and almost-valid bodies are common.
 _ALERT = st.fixed_dictionaries({}, optional={
-    "targets": st.lists(st.one_of(_TEXT, st.just("t" * 300)), max_size=3),
+    "targets": st.lists(st.one_of(_TEXT, st.just("t:" + "x" * 298), st.just("service:a"),
+                                  st.builds(lambda k, i: f"{k}:{i}", _TEXT, _TEXT)),
+                        max_size=3),
     "labels": st.dictionaries(st.one_of(_TEXT, st.just("n" * 200)),
                               st.one_of(_TEXT, st.just("v" * 10_000)), max_size=3)})
 _VALID = st.fixed_dictionaries({"alerts": st.lists(_ALERT, max_size=3)}, optional={
@@ -110,7 +112,8 @@ _BODY_DEFECTS: list[Any] = [[], 1, {}, {"alerts": "x"}, {"alerts": None}, {"aler
 _FIELD_DEFECTS: dict[str, list[Any]] = {"when": [1], "at": ["", "x" * 65, 5]}
 _ALERT_DEFECTS: list[Any] = [3, None, "x", {"severity": "x"}]
 _PART_DEFECTS: dict[str, list[Any]] = {
-    "targets": [None, "x", [1], ["t" * 301], ["t:x"] * 1000, ["t:x"] * 1001],
+    "targets": [None, "x", [1], ["t" * 301], ["t:" + "x" * 299], ["t:x"] * 1000,
+                ["t:x"] * 1001, ["checkout"], ["service:a\n"], ["Service:a"]],
     "labels": [None, [], {"a": 1}, {"a": None}, {"n" * 201: "v"}, {"a": "v" * 10_001}]}
 
 
@@ -172,6 +175,25 @@ def test_single_decision_refuses_typos_and_malformed_targets(tenant: Tenant, que
     in maintenance (issue 16, point 4)."""
     tenant.editor.post("/api/v1/maintenance/start", json={"targets": ["service:checkout"]})
     response = tenant.viewer.get(f"/api/v1/decide?{query}")
+    body = response.json()
+    assert (response.status_code, body["field"], body["detail"].startswith(f"{field}: {detail}"),
+            ) == (422, field, True), body
+
+
+@pytest.mark.parametrize(("alerts", "field", "detail"), [
+    ([{"targets": ["checkout"]}], "alerts[0].targets[0]",
+     "'checkout' is not a target; write kind:id, e.g. 'service:checkout'"),
+    ([{"targets": ["service:checkout"]}, {"targets": ["service:a", "Service:b"]}],
+     "alerts[1].targets[1]", "'Service:b' is not a target"),
+    ([{"targets": ["service:a\n"]}], "alerts[0].targets[0]", "'service:a\\n' is not a target"),
+    ([{"targets": [""]}], "alerts[0].targets[0]", "'' is not a target"),
+])
+def test_batch_decisions_refuse_targets_without_a_kind(tenant: Tenant, alerts: list[Any],
+                                                        field: str, detail: str) -> None:
+    """``POST /decide`` with ``"checkout"`` answered ``deliver`` while service:checkout was in
+    maintenance (issue 16); like ``GET /decide`` it is a 422 naming the alert and target."""
+    tenant.editor.post("/api/v1/maintenance/start", json={"targets": ["service:checkout"]})
+    response = tenant.viewer.post("/api/v1/decide", json={"alerts": alerts})
     body = response.json()
     assert (response.status_code, body["field"], body["detail"].startswith(f"{field}: {detail}"),
             ) == (422, field, True), body

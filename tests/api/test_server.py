@@ -384,7 +384,7 @@ def test_batches_are_answered_in_the_protocol_exactly_as_the_application(
 def test_a_batch_sent_in_pieces_and_pipelined_behind_another(running: Running,
                                                              conn: _Conn) -> None:
     key = running.tenant.keys[Role.VIEWER]
-    body = json.dumps({"alerts": [{"targets": ["a"]}, {}],
+    body = json.dumps({"alerts": [{"targets": ["service:a"]}, {}],
                        "at": "2030-01-01T00:00:00Z"}).encode()
     raw = _post(key, body)
     for i in range(0, len(raw), 7):  # headers and body cut anywhere
@@ -432,7 +432,7 @@ def test_batch_errors_go_to_the_application_and_keep_their_shape(running: Runnin
 
 def test_batches_it_leaves_to_the_application(running: Running) -> None:
     key = running.tenant.keys[Role.VIEWER]
-    body = b'{"alerts":[{"targets":["a"]}],"at":"2030-01-01T00:00:00Z"}'
+    body = b'{"alerts":[{"targets":["service:a"]}],"at":"2030-01-01T00:00:00Z"}'
     chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
     cases = {
         "HTTP/1.0": _post(key, body, version="1.0"),

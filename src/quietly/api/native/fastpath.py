@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -50,7 +51,10 @@ _JSON = "application/json"
 # Keys that authenticated, for answering while the store is unreachable (bounded).
 _KNOWN: dict[str, Principal] = {}
 _KNOWN_MAX = 10_000
-_TARGET = re.compile(TARGET_PATTERN)
+# TARGET_PATTERN as OpenAPI and pydantic (Rust's regex) read it, ``$`` being the very end:
+# Python's ``$`` would also accept a trailing newline ("service:a\n").
+_TARGET_EXACT = TARGET_PATTERN.removesuffix("$") + r"\Z"
+_TARGET = re.compile(_TARGET_EXACT)
 # Set in the scope while DecideShortcut tries a request: a failure it meets is answered (and
 # its failed authentication counted) by the full application it hands the request to.
 _COUNTED_BY_APP = "quietly.auth_counted_by_app"
@@ -149,13 +153,17 @@ def _unknown_parameter(key: str) -> ValidationError:
                            "label.<name>", field=shown)
 
 
+def _not_a_target(value: str, field: str) -> ValidationError:
+    shown = value if len(value) <= 60 else value[:59] + "…"
+    return ValidationError(f"{shown!r} {PATTERN_HINTS[TARGET_PATTERN]}", field=field)
+
+
 def check_targets(targets: list[str]) -> None:
     """Refuse a target that is not ``kind:id``: no window can name it, so the answer would
     be a ``deliver`` that looks like an answer about something else."""
     for target in targets:
         if _TARGET.match(target) is None or len(target) > 300:
-            shown = target if len(target) <= 60 else target[:59] + "…"
-            raise ValidationError(f"{shown!r} {PATTERN_HINTS[TARGET_PATTERN]}", field="target")
+            raise _not_a_target(target, "target")
 
 
 def answer_get(state: AppState, principal: Principal, query_string: bytes) -> str:
@@ -218,11 +226,37 @@ def decode_batch(raw: bytes) -> DecideIn:
     """A ``POST /api/v1/decide`` body, decoded and validated; raises ``ValidationError``
     naming the field, or a 400 for a body that is not JSON."""
     try:
-        return _DECODER.decode(raw)
+        decoded = _DECODER.decode(raw)
     except msgspec.ValidationError as error:
         raise _batch_error(error) from None
     except (msgspec.DecodeError, UnicodeDecodeError):
         raise HTTPException(400, "the body is not valid JSON") from None
+    _check_batch_targets(decoded.alerts)
+    return decoded
+
+
+# Targets already found to be ``kind:id``. A batch names few distinct targets, mostly the
+# same from batch to batch: one set union (in C) and a set difference leave only new ones
+# for the regular expression, which would cost more than decoding if run on every target.
+_CHECKED: set[str] = set()
+_CHECKED_MAX = 200_000
+_TARGETS_OF = attrgetter("targets")
+
+
+def _check_batch_targets(alerts: list[AlertIn]) -> None:
+    """Refuse a target that is not ``kind:id`` (``"checkout"``), naming ``alerts[i].targets[j]``
+    as ``GET /decide`` names ``target``: no window can name it, so ``deliver`` would mislead."""
+    new = set().union(*map(_TARGETS_OF, alerts)) - _CHECKED
+    if not new:
+        return
+    bad = {target for target in new if _TARGET.match(target) is None}
+    if len(_CHECKED) + len(new) > _CHECKED_MAX:
+        _CHECKED.clear()
+    _CHECKED.update(new - bad)
+    if bad:
+        i, j, target = next((i, j, t) for i, alert in enumerate(alerts)
+                            for j, t in enumerate(alert.targets) if t in bad)
+        raise _not_a_target(target, f"alerts[{i}].targets[{j}]")
 
 
 def _batch_error(error: msgspec.ValidationError) -> ValidationError:

@@ -254,8 +254,7 @@ class MaintenanceStopped(BaseModel):
 
 
 class AlertIn(Strict):
-    targets: list[Annotated[str, Field(max_length=300)]] = Field(default_factory=list,
-                                                                 max_length=1000)
+    targets: list[TargetName] = Field(default_factory=list, max_length=1000)
     labels: dict[Annotated[str, Field(max_length=200)],
                  Annotated[str, Field(max_length=10_000)]] = Field(default_factory=dict)
 
