@@ -21,12 +21,12 @@ from quietly.core.records import Role
 from tests.api.helpers import active_body, window_body
 from tests.conftest import Tenant
 from tests.web.conftest import BROWSER_ZONE, needs_chromium, sign_in
+from tests.web.test_times import LOCALE_ZONES, day_text, next_spring_change_in_berlin
 
 pytestmark = needs_chromium
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1360, "height": 900}
-LOCALE_ZONE_WORDS = re.compile(r"\b(GMT|CET|CEST|EST|EDT)\b")
 
 
 @pytest.fixture
@@ -46,15 +46,18 @@ def contexts(browser: Browser) -> Iterator[Any]:
         context.close()
 
 
+YEARS_AHEAD = datetime(datetime.now(UTC).year + 4, 1, 15, 22, tzinfo=UTC)  # 23:00 in Berlin
+
+
 def _seed_times(tenant: Tenant) -> dict[str, int]:
-    start = datetime(2030, 1, 15, 22, tzinfo=UTC)  # 23:00 in Berlin, 17:00 in New York
+    start = YEARS_AHEAD  # and 17:00 in New York
     bodies = {
-        "2030": window_body("Upgrade in 2030", schedule={
+        "ahead": window_body("Upgrade years ahead", schedule={
             "kind": "once", "start": start.isoformat(),
             "end": (start + timedelta(minutes=30)).isoformat(), "timezone": "Europe/Berlin"}),
         "nightly": window_body("Nightly reindex", schedule={
             "kind": "recurring", "timezone": "Europe/Berlin", "every": "daily",
-            "start_time": "02:00", "end_time": "04:00", "starts_on": "2031-01-01"}),
+            "start_time": "02:00", "end_time": "04:00", "starts_on": f"{start.year}-01-01"}),
     }
     return {k: tenant.editor.post("/api/v1/windows", json=b).json()["id"]
             for k, b in bodies.items()}
@@ -68,7 +71,7 @@ def test_one_format_in_the_browsers_habit_with_and_without_javascript(
     for js in (True, False):
         page = contexts(locale, js=js)
         sign_in(page, tenant, Role.VIEWER)
-        page.goto(f"{tenant.base_url}/windows/{ids['2030']}")
+        page.goto(f"{tenant.base_url}/windows/{ids['ahead']}")
         lead = page.locator(".lead").inner_text()
         page.goto(f"{tenant.base_url}/windows/{ids['nightly']}")
         nightly = page.locator(".lead").inner_text()
@@ -79,23 +82,22 @@ def test_one_format_in_the_browsers_habit_with_and_without_javascript(
     # A window's own zone reads the same with and without JavaScript.
     assert seen[True]["lead"] == seen[False]["lead"]
     assert seen[True]["nightly"] == seen[False]["nightly"]
+    day = day_text(YEARS_AHEAD.date())
     expected = {
-        "24-hour": ("Once, Tue 15 Jan 2030, 23:00\u201323:30 UTC+1 (Europe/Berlin)",
-                    "Every day from 02:00 to 04:00, until",
-                    "Tue 15 Jan 2030, 17:00 UTC\u22125"),
-        "12-hour": ("Once, Tue 15 Jan 2030, 11:00 PM\u201311:30 PM UTC+1 (Europe/Berlin)",
-                    "Every day from 2:00 AM to 4:00 AM, until",
-                    "Tue 15 Jan 2030, 5:00 PM UTC\u22125"),
+        "24-hour": (f"Once, {day}, 23:00\u201323:30 UTC+1 (Europe/Berlin)",
+                    "Every day from 02:00 to 04:00", f"{day}, 17:00 UTC\u22125"),
+        "12-hour": (f"Once, {day}, 11:00 PM\u201311:30 PM UTC+1 (Europe/Berlin)",
+                    "Every day from 2:00 AM to 4:00 AM", f"{day}, 5:00 PM UTC\u22125"),
     }[habit]
     assert seen[True]["lead"] == expected[0]
     # The list's "next" column is in the browser's zone (New York), its year included.
     assert expected[2] in seen[True]["list"]
-    assert LOCALE_ZONE_WORDS.findall(seen[True]["list"]) == []
+    assert LOCALE_ZONES.findall(seen[True]["list"]) == []
     assert re.search(r"your browser's time zone, America/New_York \(UTC\u2212[45]\)",
                      seen[True]["foot"])
     assert "each window's own time zone" in seen[False]["foot"]
     words = seen[True]["nightly"]
-    assert words.startswith(expected[1].split(", until")[0]), words
+    assert words.startswith(expected[1]), words
 
 
 def _fill_recurring(page: Page, start: str, end: str, first_date: str) -> None:
@@ -129,21 +131,22 @@ def test_the_preview_notes_daylight_saving_and_keeps_each_range_on_one_line(
         re.compile(r"^Once, .+ \(Europe/Berlin\)$"))
     expect(preview.locator(".occ")).to_have_count(1)
 
-    # Berlin springs forward on Sun 30 Mar 2031: 02:30 does not exist that day.
-    _fill_recurring(page, "02:30", "04:00", "2031-03-29")
+    # Berlin springs forward on the last Sunday of March: 02:30 does not exist that day.
+    change = next_spring_change_in_berlin(datetime.now(UTC).date() + timedelta(days=400))
+    _fill_recurring(page, "02:30", "04:00", (change - timedelta(days=1)).isoformat())
     expect(preview).to_contain_text("Every day from 02:30 to 04:00")
     items = preview.locator(".occ")
     expect(items).to_have_count(5)
     expect(items.nth(0).locator("[data-dst-note]")).to_have_count(0)
     noted = items.nth(1)
-    expect(noted.locator(".occ-main")).to_have_text("Sun 30 Mar 2031, 03:30\u201304:00 UTC+2")
+    expect(noted.locator(".occ-main")).to_have_text(f"{day_text(change)}, 03:30\u201304:00 UTC+2")
     expect(noted.locator("[data-dst-note]")).to_have_text([
         re.compile(r"02:30 does not exist that day in Europe/Berlin \(clocks go forward 1 hour "
                    r"at 02:00\): starts at 03:30"),
         re.compile(r"lasts 30 minutes instead of 1 hour 30 minutes")])
     # The browser (New York) sees its own time too; UTC is named, never split across lines.
     expect(noted).to_contain_text("Your time")
-    expect(noted).to_contain_text("UTC Sun 30 Mar 2031, 01:30\u201302:00 UTC")
+    expect(noted).to_contain_text(f"UTC {day_text(change)}, 01:30\u201302:00 UTC")
     assert _one_line(page, "#preview .when") == []
     shoot(page, f"ui16-preview-dst-{size}")
 
@@ -151,7 +154,7 @@ def test_the_preview_notes_daylight_saving_and_keeps_each_range_on_one_line(
     page.get_by_label("Ends at").fill("03:00")
     dropped = preview.locator(".occ-dropped")
     expect(dropped).to_have_count(1)
-    expect(dropped).to_contain_text("No occurrence on Sun 30 Mar 2031")
+    expect(dropped).to_contain_text(f"No occurrence on {day_text(change)}")
     expect(dropped).to_contain_text("02:00 to 03:00 does not exist that day in Europe/Berlin")
     shoot(page, f"ui16-preview-dropped-{size}")
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
