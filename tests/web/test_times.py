@@ -261,6 +261,8 @@ def test_the_favicon_is_an_svg_linked_from_every_page(tenant: Tenant) -> None:
     pages["/status"] = anonymous.get(f"/status/{tenant.slug}").text
     pages["/status (unknown)"] = anonymous.get("/status/no-such-workspace").text
     assert [url for url, html in pages.items() if link not in html] == []
+    # The API docs (Swagger UI's own page) name the same icon.
+    assert 'rel="shortcut icon" href="/static/favicon.svg"' in anonymous.get("/docs").text
 
 
 @pytest.fixture(autouse=True)
