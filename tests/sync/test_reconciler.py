@@ -159,7 +159,7 @@ def test_an_error_stops_sending_and_lets_what_was_sent_finish() -> None:
     adapter = FakeAdapter(fail=frozenset({1}))
     with pytest.raises(SyncError, match="connection reset"):
         apply_plan(_work(50), adapter, known={}, parallelism=4)
-    assert len(adapter.calls) < 50 and adapter.running == 0
+    assert (len(adapter.calls) < 50, adapter.running) == (True, 0)
 
 
 def test_a_lost_lease_stops_sending() -> None:

@@ -155,8 +155,9 @@ class IcingaAdapter:
             with self._lock:
                 self._current, self.endpoint = index, url
             return self._checked(response, method, path)
-        what = "Icinga 2" if len(urls) == 1 else "no endpoint of the Icinga 2 zone"
-        raise SyncError(f"{what} is unreachable: " + "; ".join(failures))
+        what = ("Icinga 2 is unreachable" if len(urls) == 1
+                else "no endpoint of the Icinga 2 zone could be reached")
+        raise SyncError(f"{what}: " + "; ".join(failures))
 
     def _unreachable(self, url: str) -> None:
         with self._lock:
