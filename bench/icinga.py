@@ -1,6 +1,7 @@
 """Icinga 2 sync: N running windows converging into a freshly started Icinga 2.
 
     PYTHONTZPATH="" .venv/bin/python -m bench.icinga [--windows 10000] [--parallelism 1 8]
+        [--delay-ms 20]
 
 Seeds a fresh SQLite database with N one-time windows running now, each naming one host
 (``host:h<i>``), starts Debian's Icinga 2 with those N hosts (no services) and no downtime,
@@ -9,6 +10,8 @@ creates one ``icinga2`` sync and runs the reconciler the way the worker does
 and the requests made, then a steady-state reconcile (nothing to change): one list call.
 With several ``--parallelism`` values, each converges into its own fresh Icinga 2 from the
 same database, one after the other (the same machine state for every figure).
+``--delay-ms`` sends every request through a local TLS proxy that holds it that long first
+(an Icinga 2 across a network: the round trip that parallel requests hide).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import argparse
 from typing import Any
 
 from tests.sync.icinga_harness import BINARY, Icinga
+from tests.sync.proxy import Proxy
 
 from bench.common import print_figures
 from bench.sync_common import converge, seed
@@ -29,7 +33,8 @@ def _body(i: int, schedule: dict[str, str]) -> dict[str, Any]:
     return {"name": f"host-{i}", "schedule": schedule, "targets": [f"host:h{i}"]}
 
 
-def run(count: int, parallelisms: tuple[int, ...] = (DEFAULT_PARALLELISM,)) -> dict[str, Any]:
+def run(count: int, parallelisms: tuple[int, ...] = (DEFAULT_PARALLELISM,),
+        delay_ms: float = 0) -> dict[str, Any]:
     if BINARY is None:
         print("icinga2 is not installed: no figures")
         return {}
@@ -38,12 +43,20 @@ def run(count: int, parallelisms: tuple[int, ...] = (DEFAULT_PARALLELISM,)) -> d
                                         ("seconds to seed", round(seeded.seconds, 1), "s")]
     for parallelism in parallelisms:
         with Icinga({f"h{i}": [] for i in range(count)}) as icinga:
-            found = converge(seeded, count, {
-                "type": "icinga2", "name": f"bench-{parallelism}", "url": icinga.url,
-                "basic_auth": {"username": icinga.username, "password": icinga.password},
-                "ca_file": str(icinga.ca_file), "parallelism": parallelism})
+            proxy = (Proxy(icinga.url, delay=delay_ms / 1000,
+                           tls=(icinga.cert_file, icinga.key_file), ca_file=icinga.ca_file)
+                     if delay_ms else None)
+            try:
+                found = converge(seeded, count, {
+                    "type": "icinga2", "name": f"bench-{parallelism}",
+                    "url": proxy.url if proxy else icinga.url,
+                    "basic_auth": {"username": icinga.username, "password": icinga.password},
+                    "ca_file": str(icinga.ca_file), "parallelism": parallelism})
+            finally:
+                if proxy is not None:
+                    proxy.close()
             held = len(icinga.downtimes())
-        at = f" (parallelism {parallelism})"
+        at = f" (parallelism {parallelism}{f', {delay_ms:g} ms delay' if delay_ms else ''})"
         rows += [("downtimes held after convergence" + at, held, ""),
                  ("seconds to converge" + at, round(found.seconds, 1), "s"),
                  ("runs to converge" + at, found.runs, ""),
@@ -60,8 +73,10 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=10_000)
     parser.add_argument("--parallelism", type=int, nargs="+", default=[DEFAULT_PARALLELISM],
                         help="one or more values, each measured (1: one request at a time)")
+    parser.add_argument("--delay-ms", type=float, default=0,
+                        help="hold every request this long in a proxy (a remote Icinga)")
     args = parser.parse_args()
-    run(args.windows, tuple(args.parallelism))
+    run(args.windows, tuple(args.parallelism), args.delay_ms)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,8 @@ class Proxy:
         lock = threading.Lock()
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: no new TLS handshake per request
+
             def _forward(self) -> None:
                 with lock:
                     proxy.requests += 1
