@@ -37,6 +37,7 @@ class Proxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: no new TLS handshake per request
+            disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms stall
 
             def _forward(self) -> None:
                 with lock:
