@@ -172,6 +172,9 @@ def _reconcile(database: Database, sync: SyncConfig, settings: RunSettings,
         requests = adapter.requests
         via = {"endpoint": adapter.endpoint, "unreachable": list(adapter.unreachable)} if (
             isinstance(adapter, IcingaAdapter)) else {}
+    if via.get("unreachable"):
+        log.warning("sync endpoints unreachable; another endpoint of the zone answered",
+                    sync=sync.id, unreachable=via["unreachable"], endpoint=via["endpoint"])
     names = {w.id: w.name for w in windows}
     problems += [NotExpressible(d.tag.window_id, names.get(d.tag.window_id, ""), reason)
                  for d, reason in outcome.rejected]
