@@ -3,7 +3,6 @@ concurrent workers never leave a silence missing or duplicated."""
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,12 +12,10 @@ import pytest
 from quietly.storage.db import Database
 from quietly.sync.reconciler import Tag
 from tests.conftest import Tenant, make_tenant
-from tests.sync.amserver import Alertmanager, Proxy, eventually
-from tests.sync.conftest import make_sync, make_window, unique
+from tests.sync.amserver import Alertmanager, eventually
+from tests.sync.conftest import make_sync, make_window, sync_status, unique
+from tests.sync.proxy import Proxy
 from tests.worker.processes import Proc, start_serve, start_worker
-
-SYNC_ENV = {"QUIETLY_WORKER_SYNC_LEASE_SECONDS": "3",
-            "QUIETLY_WORKER_SYNC_POLL_SECONDS": "0.1"}
 
 
 @pytest.fixture
@@ -26,33 +23,6 @@ def own_am() -> Iterator[Alertmanager]:
     made = Alertmanager().start()
     yield made
     made.close()
-
-
-@pytest.fixture
-def procs() -> Iterator[list[Proc]]:
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        proc.kill()
-
-
-@pytest.fixture
-def sync_env() -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in SYNC_ENV}
-    os.environ.update(SYNC_ENV)
-    yield
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
-def status(tenant: Tenant, sync_id: int) -> dict[str, object]:
-    response = tenant.admin.get(f"/api/v1/syncs/{sync_id}/status")
-    assert response.status_code == 200, response.text
-    found: dict[str, object] = response.json()
-    return found
 
 
 def keys(am: Alertmanager, sync_id: int) -> Counter[str]:
@@ -74,10 +44,10 @@ def test_restarted_with_empty_storage_gets_its_silences_back(tenant: Tenant,
     own_am.stop(wipe=True)
     own_am.start()
     eventually(lambda: len(own_am.live(sync["id"])) == 3, what="silences restored")
-    found = eventually(lambda: (s := status(tenant, sync["id"]))["repairs_total"] == 3 and s,
+    found = eventually(lambda: (s := sync_status(tenant, sync["id"]))["repairs_total"] == 3 and s,
                        what="repairs shown")
     assert isinstance(found, dict)
-    assert [r["what"] for r in found["repairs"]][:1] == [  # type: ignore[index]
+    assert [r["what"] for r in found["repairs"]][:1] == [
         "missing (expired by hand or lost by a restart); recreated"]
 
 
@@ -90,7 +60,7 @@ def test_silence_expired_by_hand_is_recreated(tenant: Tenant, am: Alertmanager) 
     again = eventually(lambda: [s for s in am.live(sync["id"]) if s["id"] != first[0]["id"]],
                        what="recreated")
     assert len(again) == 1
-    eventually(lambda: status(tenant, sync["id"])["repairs_total"] == 1, what="repair counted")
+    eventually(lambda: sync_status(tenant, sync["id"])["repairs_total"] == 1, what="repair counted")
 
 
 @pytest.mark.usefixtures("sync_worker")
@@ -102,14 +72,14 @@ def test_alertmanager_down_counts_errors_then_converges(tenant: Tenant, am: Aler
     target = unique("svc")
     make_window(tenant, targets=[f"service:{target}"])
     eventually(lambda: am.live(healthy["id"]), what="the other sync unaffected")
-    eventually(lambda: int(status(tenant, down["id"])["errors_total"]) >= 2,  # type: ignore[call-overload]
+    eventually(lambda: int(sync_status(tenant, down["id"])["errors_total"]) >= 2,
                what="errors counted")
-    assert "unreachable" in str(status(tenant, down["id"])["last_error"])
+    assert "unreachable" in str(sync_status(tenant, down["id"])["last_error"])
     decision = tenant.viewer.get("/api/v1/decide", params={"target": f"service:{target}"})
     assert decision.json()["verdict"] == "mute"
     own_am.start()
     eventually(lambda: len(own_am.live(down["id"])) == 1, what="converged")
-    eventually(lambda: status(tenant, down["id"])["healthy"], what="healthy again")
+    eventually(lambda: sync_status(tenant, down["id"])["healthy"], what="healthy again")
 
 
 @pytest.mark.usefixtures("sync_worker")
@@ -119,7 +89,7 @@ def test_5xx_is_retried_then_converges(tenant: Tenant, am: Alertmanager) -> None
         proxy.failing = True
         sync = make_sync(tenant, am, url=proxy.url, interval="1s")
         make_window(tenant, targets=[f"service:{unique()}"])
-        eventually(lambda: "503" in str(status(tenant, sync["id"])["last_error"]),
+        eventually(lambda: "503" in str(sync_status(tenant, sync["id"])["last_error"]),
                    what="5xx recorded")
         proxy.failing = False
         eventually(lambda: len(am.live(sync["id"])) == 1, what="converged")

@@ -10,7 +10,6 @@ matchers, unknown hosts) in the sync's status. Fields of the other type are refu
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +21,7 @@ from quietly.core.records import Role
 from quietly.worker.runner import Worker
 from tests.cli.helpers import client_cli, ok, ok_json, rows
 from tests.conftest import Tenant
-from tests.sync.conftest import make_window
+from tests.sync.conftest import make_icinga_sync, make_window
 from tests.sync.icinga_harness import BINARY, Icinga
 from tests.sync.test_sync_pages import browser
 
@@ -48,13 +47,8 @@ def _forget_syncs(tenant: Tenant) -> Iterator[None]:
 
 
 def _sync(tenant: Tenant, icinga: Icinga, **extra: Any) -> dict[str, Any]:
-    response = tenant.admin.post("/api/v1/syncs", json={
-        "type": "icinga2", "name": "icinga-" + uuid.uuid4().hex[:6], "url": icinga.url,
-        "basic_auth": {"username": icinga.username, "password": icinga.password},
-        "ca_file": str(icinga.ca_file), "interval": "1s", **extra})
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
+    """A sync repairing drift every second (unless ``interval`` says otherwise)."""
+    return make_icinga_sync(tenant, icinga, **{"interval": "1s", **extra})
 
 
 def _until(check: Callable[[], Any], expected: Any, timeout: float = 15) -> Any:
@@ -73,7 +67,10 @@ def _ours(icinga: Icinga, sync: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_a_window_puts_hosts_and_services_in_downtime_and_follows_changes(
         tenant: Tenant, icinga: Icinga, sync_worker: Worker) -> None:
-    sync = _sync(tenant, icinga)
+    """The sync's interval is an hour: only the change marks of the window's create, extend
+    and cancel can make the downtimes follow within the test (the worker polls every 0.1 s,
+    so each change is in Icinga well within 2 s)."""
+    sync = _sync(tenant, icinga, interval="1h")
     window = make_window(tenant, targets=["host:web1", "service:db1!pg"])
     depths = _until(lambda: (icinga.depth("web1"), icinga.depth("web1", "http"),
                              icinga.depth("db1", "pg")), (1, 1, 1))
@@ -128,6 +125,14 @@ BAD = {
     "object type": ({"target_objects": {"host": "HostGroup"}}, "target_objects"),
     "kind": ({"target_objects": {"Host": "Host"}}, "target_objects"),
     "relative ca file": ({"ca_file": "ca.crt"}, "ca_file"),
+    "http endpoint": ({"endpoints": ["http://127.0.0.1:5666"]}, "endpoints"),
+    "endpoint is the url": ({"endpoints": ["https://127.0.0.1:5665/"]}, "endpoints"),
+    "endpoint twice": ({"endpoints": ["https://127.0.0.1:5666"] * 2}, "endpoints"),
+    "nine endpoints": ({"endpoints": [f"https://127.0.0.1:{p}" for p in range(9)]},
+                       "endpoints"),
+    "no parallelism": ({"parallelism": 0}, "parallelism"),
+    "too much parallelism": ({"parallelism": 33}, "parallelism"),
+    "parallelism as text": ({"parallelism": "many"}, "parallelism"),
 }
 
 
@@ -144,10 +149,13 @@ def test_bad_icinga_syncs_are_refused_naming_the_field(tenant: Tenant, case: str
     assert (response.status_code, found.split(".")[0].split("[")[0]) == (422, field)
 
 
-def test_icinga_fields_are_refused_on_an_alertmanager_sync(tenant: Tenant) -> None:
+@pytest.mark.parametrize("field", ["all_services", "endpoints", "parallelism"])
+def test_icinga_fields_are_refused_on_an_alertmanager_sync(tenant: Tenant, field: str) -> None:
+    value = {"all_services": False, "endpoints": ["https://127.0.0.1:5666"],
+             "parallelism": 4}[field]
     response = tenant.admin.post("/api/v1/syncs", json={
-        "name": "am", "url": "http://127.0.0.1:9", "all_services": False})
-    assert (response.status_code, response.json().get("field")) == (422, "all_services")
+        "name": "am", "url": "http://127.0.0.1:9", field: value})
+    assert (response.status_code, response.json().get("field")) == (422, field)
 
 
 def test_an_icinga_sync_shows_its_settings_and_never_its_password(tenant: Tenant) -> None:
@@ -155,15 +163,21 @@ def test_an_icinga_sync_shows_its_settings_and_never_its_password(tenant: Tenant
         "type": "icinga2", "name": "ic", "url": "https://127.0.0.1:5665",
         "basic_auth": {"username": "quietly", "password": "pw-never-shown"},
         "target_objects": {"host": "Host", "node": "Host"}, "all_services": False,
-        "verify_tls": False})
+        "verify_tls": False, "endpoints": ["https://127.0.0.1:5666"]})
     body = response.json()
     shown = {k: body[k] for k in ("type", "target_objects", "all_services", "ca_file",
                                   "verify_tls", "basic_auth_username",
-                                  "basic_auth_password_set")}
-    assert (response.status_code, shown, "pw-never-shown" in response.text) == (201, {
+                                  "basic_auth_password_set", "endpoints", "parallelism")}
+    changed = tenant.admin.patch(f"/api/v1/syncs/{body['id']}",
+                                 json={"endpoints": None, "parallelism": 2}).json()
+    reset = tenant.admin.patch(f"/api/v1/syncs/{body['id']}",
+                               json={"parallelism": None}).json()
+    assert (response.status_code, shown, "pw-never-shown" in response.text,
+            (changed["endpoints"], changed["parallelism"]), reset["parallelism"]) == (201, {
         "type": "icinga2", "target_objects": {"host": "Host", "node": "Host"},
         "all_services": False, "ca_file": None, "verify_tls": False,
-        "basic_auth_username": "quietly", "basic_auth_password_set": True}, False)
+        "basic_auth_username": "quietly", "basic_auth_password_set": True,
+        "endpoints": ["https://127.0.0.1:5666"], "parallelism": 8}, False, ([], 2), 8)
 
 
 @pytest.mark.usefixtures("sync_worker")
@@ -172,18 +186,24 @@ def test_sync_commands_for_icinga(tenant: Tenant, icinga: Icinga) -> None:
         tenant, "sync", "create", "--name", "icinga", "--icinga-url", icinga.url,
         "--basic-user", icinga.username, "--basic-password", icinga.password,
         "--ca-file", str(icinga.ca_file), "--host-only", "--target-object", "node=Host",
+        "--icinga-endpoint", "https://127.0.0.1:9", "--parallelism", "4",
         "--interval", "1s", "--json", role=Role.ADMIN))
     shown = ok(client_cli(tenant, "sync", "show", "icinga", role=Role.ADMIN)).stdout
     make_window(tenant, targets=["node:app1"])
     depth = _until(lambda: (icinga.depth("app1"), icinga.depth("app1", "http")), (1, 0))
-    listed = rows(ok(client_cli(tenant, "sync", "list", role=Role.ADMIN)).stdout)
+    # the row of this sync (a worker's log line may share the captured output)
+    listed = [row for row in rows(ok(client_cli(tenant, "sync", "list", role=Role.ADMIN)).stdout)
+              if row[0] == str(created["id"])]
     status = _until(lambda: "icinga: healthy, 1 downtimes" in ok(client_cli(
         tenant, "sync", "status", "icinga", role=Role.ADMIN)).stdout, True)
-    assert status
+    answered = ok(client_cli(tenant, "sync", "status", "icinga", role=Role.ADMIN)).stdout
+    assert (status, f"answered by {icinga.url}\n" in answered) == (True, True)
     assert ((created["type"], created["target_objects"], created["all_services"]),
             icinga.password in shown, f"url:           {icinga.url}\n" in shown, depth,
-            listed[1][:4]) == (("icinga2", {"node": "Host"}, False), False, True, (1, 0),
-                               [str(created["id"]), "icinga", "icinga2", icinga.url])
+            listed[0][:4], "endpoints:     https://127.0.0.1:9\n" in shown,
+            "parallelism:   4\n" in shown) == (
+        ("icinga2", {"node": "Host"}, False), False, True, (1, 0),
+        [str(created["id"]), "icinga", "icinga2", icinga.url], True, True)
     ok(client_cli(tenant, "sync", "delete", "icinga", role=Role.ADMIN))
     for downtime in icinga.downtimes():
         icinga.client.post("/v1/actions/remove-downtime",
@@ -201,7 +221,8 @@ def test_the_sync_pages_show_an_icinga_sync(tenant: Tenant, icinga: Icinga) -> N
             made.close()
     assert ("Icinga 2 <code>" + icinga.url + "</code>" in listing,
             "Icinga 2 downtimes" in page, "the host alone" in page,
-            f"verified with <code>{icinga.ca_file}</code>" in page) == (True, True, True, True)
+            f"verified with <code>{icinga.ca_file}</code>" in page,
+            "<dt>Parallel requests</dt><dd>8</dd>" in page) == (True, True, True, True, True)
 
 
 @pytest.mark.usefixtures("sync_worker")

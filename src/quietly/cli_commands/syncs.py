@@ -69,8 +69,11 @@ def _print(sync: dict[str, Any]) -> None:
             else "bearer" if sync["bearer_token_set"] else "none")
     if sync["type"] == "icinga2":
         tls = (sync["ca_file"] or "system CAs") if sync["verify_tls"] else "NOT verified"
-        specific = [("url", sync["url"]), ("objects", sync["target_objects"]),
-                    ("all services", sync["all_services"]), ("tls", tls)]
+        specific = [("url", sync["url"]),
+                    ("endpoints", ", ".join(sync.get("endpoints") or []) or "-"),
+                    ("objects", sync["target_objects"]),
+                    ("all services", sync["all_services"]), ("tls", tls),
+                    ("parallelism", sync.get("parallelism"))]
     else:
         specific = [("url", sync["url"] + sync["base_path"]),
                     ("target labels", sync["target_labels"] or "default (receiver rule)"),
@@ -118,6 +121,11 @@ CaFileOpt = Annotated[str | None, typer.Option(
 VerifyOpt = Annotated[bool | None, typer.Option(
     "--verify-tls/--insecure-tls", help="Icinga 2: check the API's certificate (default) or "
     "not (self-signed certificates on a trusted network only).")]
+EndpointOpt = Annotated[list[str] | None, typer.Option(
+    "--icinga-endpoint", help="Icinga 2: another endpoint of the same HA zone (repeatable), "
+    "tried in order when --icinga-url cannot be reached.")]
+ParallelismOpt = Annotated[int | None, typer.Option(
+    min=1, max=32, help="Icinga 2: downtimes scheduled or removed at once (default 8).")]
 
 
 @sync_app.command("list")
@@ -158,12 +166,16 @@ def create(name: NameOpt = None, am_url: AmUrlOpt = None, base_path: BasePathOpt
            icinga_url: IcingaUrlOpt = None, target_object: TargetObjectOpt = None,
            all_services: AllServicesOpt = None, ca_file: CaFileOpt = None,
            verify_tls: VerifyOpt = None,
+           icinga_endpoint: EndpointOpt = None, parallelism: ParallelismOpt = None,
            url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False) -> None:
     """Create a sync: quietly keeps that Alertmanager's silences (--am-url), or that Icinga
     2's downtimes (--icinga-url), equal to the windows.
 
     Example: quietly sync create --name prod --am-url http://alertmanager:9093
     --target-label service=service --target-label host=instance
+
+    Example: quietly sync create --name icinga --icinga-url https://icinga-1:5665
+    --icinga-endpoint https://icinga-2:5665 --basic-user quietly --ca-file /etc/quietly/ca.crt
     """
     if not name or bool(am_url) == bool(icinga_url):
         raise fail("a sync needs --name and one of --am-url and --icinga-url")
@@ -174,7 +186,8 @@ def create(name: NameOpt = None, am_url: AmUrlOpt = None, base_path: BasePathOpt
                  basic_user=basic_user, basic_password=basic_password,
                  bearer_token=bearer_token, headers=_pairs(header, ":", "--header"),
                  target_objects=_pairs(target_object, "=", "--target-object"),
-                 all_services=all_services, ca_file=ca_file, verify_tls=verify_tls)
+                 all_services=all_services, ca_file=ca_file, verify_tls=verify_tls,
+                 endpoints=icinga_endpoint or None, parallelism=parallelism)
     with connect(url, key) as client:
         created = client.request("POST", "/api/v1/syncs", json=body)
     emit_json(created) if as_json else _print(created)
@@ -189,6 +202,7 @@ def update(sync: SyncRef, name: NameOpt = None, am_url: AmUrlOpt = None,
            header: HeaderOpt = None, icinga_url: IcingaUrlOpt = None,
            target_object: TargetObjectOpt = None, all_services: AllServicesOpt = None,
            ca_file: CaFileOpt = None, verify_tls: VerifyOpt = None,
+           icinga_endpoint: EndpointOpt = None, parallelism: ParallelismOpt = None,
            url: UrlOpt = DEFAULT_URL, key: KeyOpt = None, as_json: JsonOpt = False) -> None:
     """Change the fields given; the sync runs again at once.
 
@@ -200,7 +214,8 @@ def update(sync: SyncRef, name: NameOpt = None, am_url: AmUrlOpt = None,
                  basic_user=basic_user, basic_password=basic_password,
                  bearer_token=bearer_token, headers=_pairs(header, ":", "--header"),
                  target_objects=_pairs(target_object, "=", "--target-object"),
-                 all_services=all_services, ca_file=ca_file, verify_tls=verify_tls)
+                 all_services=all_services, ca_file=ca_file, verify_tls=verify_tls,
+                 endpoints=icinga_endpoint or None, parallelism=parallelism)
     with connect(url, key) as client:
         updated = client.request("PATCH", f"/api/v1/syncs/{_resolve(client, sync)}",
                                  json=body)
@@ -247,6 +262,11 @@ def status(sync: SyncRef, url: UrlOpt = DEFAULT_URL, key: KeyOpt = None,
                        f"{found['consecutive_failures']} in a row): {found['last_error']}")
         typer.echo(f"errors {found['errors_total']}, repairs {found['repairs_total']}, "
                    f"next run {_when(found['next_run_at'])}")
+        last = found.get("last_run") or {}
+        if last.get("endpoint"):
+            down = ", ".join(last.get("unreachable") or [])
+            typer.echo(f"answered by {last['endpoint']}" + (f" (unreachable: {down})"
+                                                             if down else ""))
         for repair in found["repairs"]:
             typer.echo(f"repaired {format_wire_utc(repair['at'])}: {repair['key']}: "
                        f"{repair['what']}")

@@ -106,8 +106,10 @@ class RunResult:
     def __init__(self, *, created: int, changed: int, removed: int, requests: int,
                  duration_ms: int, repairs: list[dict[str, Any]],
                  not_expressible: list[dict[str, Any]],
-                 present: Mapping[str, tuple[str, datetime]]) -> None:
+                 present: Mapping[str, tuple[str, datetime]],
+                 via: Mapping[str, Any] | None = None) -> None:
         self.created, self.changed, self.removed = created, changed, removed
+        self.via = dict(via or {})  # Icinga 2: the endpoint that answered, those that did not
         self.requests, self.duration_ms = requests, duration_ms
         self.repairs, self.not_expressible, self.present = repairs, not_expressible, present
 
@@ -127,7 +129,8 @@ def record_success(db: Session, sync_id: int, worker_id: str, now: datetime,
     row.not_expressible = result.not_expressible[:MAX_PROBLEMS_SHOWN]
     row.last_run = {"at": format_instant(now), "created": result.created,
                     "changed": result.changed, "removed": result.removed,
-                    "requests": result.requests, "duration_ms": result.duration_ms}
+                    "requests": result.requests, "duration_ms": result.duration_ms,
+                    **result.via}
     row.last_success_at = now
     row.failures = 0
     row.next_run_at = next_run_at

@@ -27,15 +27,20 @@ from quietly.notify.guard import DestinationRefused, check_destination
 from quietly.services import audit
 from quietly.storage.tables import SyncRow
 
-__all__ = ["SYNC_TYPES", "SyncConfig", "config_from_row", "create_sync", "default_target_labels",
-           "delete_sync", "format_seconds", "get_sync", "list_syncs", "update_sync"]
+__all__ = ["DEFAULT_PARALLELISM", "SYNC_TYPES", "SyncConfig", "config_from_row", "create_sync",
+           "default_target_labels", "delete_sync", "format_seconds", "get_sync",
+           "list_syncs", "update_sync"]
 
 SYNC_TYPES = ("alertmanager", "icinga2")
 # Fields that mean something for one type only.
 _TYPE_OF_FIELD = {"base_path": "alertmanager", "target_labels": "alertmanager",
                   "allow_all_targets": "alertmanager", "bearer_token": "alertmanager",
                   "headers": "alertmanager", "target_objects": "icinga2",
-                  "all_services": "icinga2", "ca_file": "icinga2", "verify_tls": "icinga2"}
+                  "all_services": "icinga2", "ca_file": "icinga2", "verify_tls": "icinga2",
+                  "endpoints": "icinga2", "parallelism": "icinga2"}
+DEFAULT_PARALLELISM = 8
+MAX_PARALLELISM = 32
+MAX_ENDPOINTS = 8
 ICINGA_OBJECT_TYPES = ("Host", "Service")
 CA_FILE = re.compile(r"^/[^\0\r\n]{0,999}$")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,199}$")
@@ -98,12 +103,14 @@ class SyncConfig:
     def _options_json(self) -> dict[str, Any]:
         if self.type != "icinga2":
             return {"target_objects": None, "all_services": None, "ca_file": None,
-                    "verify_tls": None}
+                    "verify_tls": None, "endpoints": None, "parallelism": None}
         return {"target_objects": dict(self.options.get("target_objects")
                                        or DEFAULT_TARGET_OBJECTS),
                 "all_services": bool(self.options.get("all_services", True)),
                 "ca_file": self.options.get("ca_file"),
-                "verify_tls": bool(self.options.get("verify_tls", True))}
+                "verify_tls": bool(self.options.get("verify_tls", True)),
+                "endpoints": list(self.options.get("endpoints") or []),
+                "parallelism": int(self.options.get("parallelism", DEFAULT_PARALLELISM))}
 
 
 DEFAULT_TARGET_OBJECTS = {"host": "Host", "service": "Service"}
@@ -199,7 +206,7 @@ def _check_headers(headers: dict[str, str]) -> dict[str, str]:
 
 def _check_type_fields(sync_type: str, changes: dict[str, Any]) -> None:
     for name, owner in _TYPE_OF_FIELD.items():
-        if owner != sync_type and changes.get(name) not in (None, {}):
+        if owner != sync_type and changes.get(name) not in (None, {}, []):
             raise ValidationError(f"only {owner} syncs have this field (this sync is "
                                   f"{sync_type})", field=name)
 
@@ -231,7 +238,39 @@ def _apply_icinga(row: SyncRow, changes: dict[str, Any]) -> None:
         options["ca_file"] = ca_file
     if changes.get("verify_tls") is not None:
         options["verify_tls"] = bool(changes["verify_tls"])
+    if "parallelism" in changes:
+        options["parallelism"] = _check_parallelism(changes["parallelism"])
+    if "endpoints" in changes:
+        options["endpoints"] = changes["endpoints"] or None
     row.options = {k: v for k, v in options.items() if v is not None}
+
+
+def _check_parallelism(value: int | None) -> int | None:
+    if value is not None and not 1 <= value <= MAX_PARALLELISM:
+        raise ValidationError(f"must be between 1 and {MAX_PARALLELISM}", field="parallelism")
+    return value
+
+
+def _check_endpoints(row: SyncRow, allow_private: bool) -> None:
+    """The other endpoints of the zone: HTTPS, allowed destinations, none twice."""
+    endpoints = list((row.options or {}).get("endpoints") or [])
+    if len(endpoints) > MAX_ENDPOINTS:
+        raise ValidationError(f"at most {MAX_ENDPOINTS} endpoints", field="endpoints")
+    seen = {row.url.rstrip("/").lower()}
+    for index, url in enumerate(endpoints):
+        where = f"endpoints[{index}]"
+        if not isinstance(url, str) or not url.lower().startswith("https://"):
+            raise ValidationError("Icinga 2's API is served over HTTPS only (https://…:5665)",
+                                  field=where)
+        try:
+            check_destination(url, allow_private)
+        except DestinationRefused as exc:
+            if not exc.retryable:
+                raise ValidationError(str(exc), field=where) from exc
+        if url.rstrip("/").lower() in seen:
+            raise ValidationError("each endpoint once (and not the sync's url again)",
+                                  field=where)
+        seen.add(url.rstrip("/").lower())
 
 
 def _check_icinga_row(row: SyncRow) -> None:
@@ -270,6 +309,7 @@ def _apply(row: SyncRow, changes: dict[str, Any], allow_private: bool) -> None:
     if row.type == "icinga2":
         _apply_icinga(row, changes)
         _check_icinga_row(row)
+        _check_endpoints(row, allow_private)
 
 
 def _apply_secrets(row: SyncRow, changes: dict[str, Any]) -> None:

@@ -14,7 +14,15 @@ objects with one key (left by a bug or a split brain) are removed down to one.
 A system plugs in as an ``Adapter`` (list own, create, change end, remove); Alertmanager is
 ``sync.alertmanager``. Runs are serialised per sync by a lease held in the database
 (``services.sync_state``); ``apply`` calls ``keep_alive`` between operations to renew it and
-stops when it is lost.
+stops when it is lost. ``apply`` sends at most ``parallelism`` operations at once (a system
+with slow writes, such as Icinga 2's ``schedule-downtime``, converges that many times faster);
+each phase (removals, changed ends, creations) ends before the next begins.
+
+Several objects with one key are duplicates: one is kept and the rest removed, and each key
+so repaired is reported. Icinga 2 HA zones are known to produce near-duplicate downtimes (both
+nodes scheduling one, or a failover before the zone has synced); Alertmanager clusters can do
+the same after a split. Which one is kept is deterministic (the one with the wanted end, then
+the smallest id), so two processes looking at the same objects choose the same.
 
 Errors::
 
@@ -26,7 +34,8 @@ Errors::
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -43,6 +52,8 @@ __all__ = ["Adapter", "DesiredObject", "LeaseLost", "NotExpressible", "Outcome",
 MAX_OCCURRENCES_PER_WINDOW = 100
 _MS = timedelta(milliseconds=1)
 Part = TypeVar("Part")
+Item = TypeVar("Item")
+Result = TypeVar("Result")
 
 
 class SyncError(Exception):
@@ -162,6 +173,8 @@ class Plan:
     change: tuple[tuple[OwnedObject, DesiredObject], ...] = ()
     remove: tuple[OwnedObject, ...] = ()
     keep: tuple[OwnedObject, ...] = ()
+    # of ``remove``: the extra objects of keys that are wanted (duplicates)
+    duplicates: tuple[OwnedObject, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -182,19 +195,21 @@ def plan(desired: Iterable[DesiredObject], actual: Iterable[OwnedObject]) -> Pla
     change: list[tuple[OwnedObject, DesiredObject]] = []
     remove: list[OwnedObject] = []
     keep: list[OwnedObject] = []
+    duplicates: list[OwnedObject] = []
     for key, want in wanted.items():
         have = sorted(by_key.pop(key, []), key=lambda o: (o.ends_at != want.ends_at, o.id))
         if not have:
             create.append(want)
             continue
         remove += have[1:]
+        duplicates += have[1:]
         if have[0].ends_at == want.ends_at:
             keep.append(have[0])
         else:
             change.append((have[0], want))
     for leftovers in by_key.values():
         remove += leftovers
-    return Plan(tuple(create), tuple(change), tuple(remove), tuple(keep))
+    return Plan(tuple(create), tuple(change), tuple(remove), tuple(keep), tuple(duplicates))
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,32 +235,41 @@ class Outcome:
 
 
 def apply_plan(todo: Plan, adapter: Adapter, *, known: Mapping[str, datetime],
-               keep_alive: Callable[[], None] = lambda: None) -> Outcome:
-    """Carry ``todo`` out. ``known`` is key → end of the objects the last run left; creating
-    one of those again, or putting back an end it had, is a repair. ``keep_alive`` runs before
-    each operation (it renews the lease and raises ``LeaseLost`` to stop)."""
+               keep_alive: Callable[[], None] = lambda: None,
+               parallelism: int = 1) -> Outcome:
+    """Carry ``todo`` out, at most ``parallelism`` operations at once. ``known`` is key → end
+    of the objects the last run left; creating one of those again, or putting back an end it
+    had, is a repair, and so is removing duplicates. ``keep_alive`` runs before each operation
+    is sent (it renews the lease and raises ``LeaseLost`` to stop).
+
+    A refused object (``Rejected``) is recorded and the others go on; any other ``SyncError``
+    stops sending, lets the operations already sent finish, and is raised.
+    """
+    if parallelism < 1:
+        raise ValueError("parallelism must be at least 1")
     out = Outcome(present={o.key: (o.id, o.ends_at) for o in todo.keep})
-    for have in todo.remove:
-        keep_alive()
-        adapter.remove(have)
+    for _have, removed in _each(todo.remove, adapter.remove, parallelism, keep_alive):
+        if isinstance(removed, Rejected):
+            raise removed  # a refused removal fails the run: the object stays, is retried
         out.removed += 1
-    for have, want in todo.change:
-        keep_alive()
-        try:
-            new_id = adapter.change_end(have, want)
-        except Rejected as exc:
-            out.rejected.append((want, str(exc)))
+    copies: dict[str, int] = {}
+    for extra in todo.duplicates:
+        copies[extra.key] = copies.get(extra.key, 1) + 1
+    out.repairs += [Repair(key, f"duplicate: {count} objects carried one tag (as an HA pair "
+                                f"can make); {count - 1} removed")
+                    for key, count in sorted(copies.items())]
+    for (_have, want), new_id in _each(todo.change, lambda hw: adapter.change_end(*hw),
+                                      parallelism, keep_alive):
+        if isinstance(new_id, Rejected):
+            out.rejected.append((want, str(new_id)))
             continue
         out.changed += 1
         out.present[want.key] = (new_id, want.ends_at)
         if known.get(want.key) == want.ends_at:
             out.repairs.append(Repair(want.key, "end changed outside quietly; restored"))
-    for want in todo.create:
-        keep_alive()
-        try:
-            new_id = adapter.create(want)
-        except Rejected as exc:
-            out.rejected.append((want, str(exc)))
+    for want, new_id in _each(todo.create, adapter.create, parallelism, keep_alive):
+        if isinstance(new_id, Rejected):
+            out.rejected.append((want, str(new_id)))
             continue
         out.created += 1
         out.present[want.key] = (new_id, want.ends_at)
@@ -253,6 +277,51 @@ def apply_plan(todo: Plan, adapter: Adapter, *, known: Mapping[str, datetime],
             out.repairs.append(Repair(want.key, "missing (expired by hand or lost by a "
                                                 "restart); recreated"))
     return out
+
+
+def _each(items: Sequence[Item], work: Callable[[Item], Result], parallelism: int,
+          keep_alive: Callable[[], None]) -> Iterator[tuple[Item, Result | Rejected]]:
+    """``(item, work(item))`` for every item, or ``(item, Rejected)``, in the order they
+    finish, with at most ``parallelism`` running at once. After any other error no more
+    work is sent; the work already sent finishes (and is yielded), then the error is raised.
+    """
+    if parallelism == 1 or len(items) <= 1:
+        for item in items:
+            keep_alive()
+            try:
+                yield item, work(item)
+            except Rejected as exc:
+                yield item, exc
+        return
+    queue = iter(items)
+    pending: dict[Future[Result], Item] = {}
+    error: Exception | None = None
+    with ThreadPoolExecutor(max_workers=min(parallelism, len(items)),
+                            thread_name_prefix="quietly-sync") as pool:
+        while True:
+            while error is None and len(pending) < parallelism:
+                following = next(queue, None)
+                if following is None:
+                    break
+                try:
+                    keep_alive()
+                except Exception as exc:  # LeaseLost: stop sending, let the rest finish
+                    error = exc
+                    break
+                pending[pool.submit(work, following)] = following
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                item = pending.pop(future)
+                try:
+                    yield item, future.result()
+                except Rejected as exc:
+                    yield item, exc
+                except Exception as exc:  # the first error wins; the rest are alike
+                    error = error or exc
+    if error is not None:
+        raise error
 
 
 def occurrences_in_lead(window: Window, now: datetime, lead: timedelta) -> list[Occurrence]:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx2 as httpx
 import structlog
@@ -20,7 +21,7 @@ import structlog
 from quietly.core.model import Window
 from quietly.services import sync_state
 from quietly.services.groups import load_all_groups
-from quietly.services.syncs import SyncConfig, default_target_labels
+from quietly.services.syncs import DEFAULT_PARALLELISM, SyncConfig, default_target_labels
 from quietly.services.windows import load_all_windows
 from quietly.settings import Settings
 from quietly.storage.db import Database
@@ -79,7 +80,8 @@ def _icinga_connection(sync: SyncConfig, settings: RunSettings) -> IcingaConnect
     return IcingaConnection(
         sync.url, sync.basic_username or "", str(sync.secrets.get("password") or ""),
         ca_file=options.get("ca_file"), verify_tls=bool(options.get("verify_tls", True)),
-        allow_private=settings.allow_private, timeout=settings.http_timeout)
+        allow_private=settings.allow_private, timeout=settings.http_timeout,
+        endpoints=tuple(options.get("endpoints") or ()))
 
 
 def _alertmanager(sync: SyncConfig, settings: RunSettings, windows: list[Window],
@@ -161,11 +163,18 @@ def _reconcile(database: Database, sync: SyncConfig, settings: RunSettings,
     now = clock()
     system = _icinga if sync.type == "icinga2" else _alertmanager
     desired, problems, chosen = system(sync, settings, windows, members, now)
+    parallelism = (int(sync.options.get("parallelism", DEFAULT_PARALLELISM))
+                   if sync.type == "icinga2" else 1)
     with chosen as adapter:
         todo = plan(desired, adapter.list_own())
-        outcome = apply_plan(todo, adapter, known=known,
+        outcome = apply_plan(todo, adapter, known=known, parallelism=parallelism,
                              keep_alive=_KeepAlive(database, sync.id, settings, clock))
         requests = adapter.requests
+        via = {"endpoint": adapter.endpoint, "unreachable": list(adapter.unreachable)} if (
+            isinstance(adapter, IcingaAdapter)) else {}
+    if via.get("unreachable"):
+        log.warning("sync endpoints unreachable; another endpoint of the zone answered",
+                    sync=sync.id, unreachable=via["unreachable"], endpoint=via["endpoint"])
     names = {w.id: w.name for w in windows}
     problems += [NotExpressible(d.tag.window_id, names.get(d.tag.window_id, ""), reason)
                  for d, reason in outcome.rejected]
@@ -174,19 +183,19 @@ def _reconcile(database: Database, sync: SyncConfig, settings: RunSettings,
     if wake is not None and wake < next_run:
         next_run = max(wake, now)
     _record(database, sync, settings, clock, outcome, problems, known, next_run, requests,
-            started)
+            started, via)
 
 
 def _record(database: Database, sync: SyncConfig, settings: RunSettings,
             clock: Callable[[], datetime], outcome: Outcome, problems: list[NotExpressible],
             known: dict[str, datetime], next_run: datetime, requests: int,
-            started: float) -> None:
+            started: float, via: dict[str, Any]) -> None:
     now = clock()
     result = sync_state.RunResult(
         created=outcome.created, changed=outcome.changed, removed=outcome.removed,
         requests=requests, duration_ms=int((time.monotonic() - started) * 1000),
         repairs=[r.to_json(now) for r in outcome.repairs],
-        not_expressible=[p.to_json() for p in problems], present=outcome.present)
+        not_expressible=[p.to_json() for p in problems], present=outcome.present, via=via)
     with database.transaction() as db:
         if not sync_state.record_success(db, sync.id, settings.worker_id, now, result, known,
                                          next_run):

@@ -31,6 +31,14 @@ TargetObjects = Annotated[dict[Kind, Literal["Host", "Service"]], Field(
     description="Icinga 2 only: which object type each target kind stands for "
                 "(host:web1 → host web1; service:web1!http → service http of web1); "
                 "null: {'host': 'Host', 'service': 'Service'}.")]
+Endpoints = Annotated[list[Url], Field(
+    max_length=8, examples=[["https://icinga-2.example.com:5665"]],
+    description="Icinga 2 only: the other endpoints of the same HA zone, tried in order "
+                "when `url` cannot be reached; [] or null: none.")]
+Parallelism = Annotated[int, Field(
+    ge=1, le=32, examples=[8],
+    description="Icinga 2 only: how many downtimes are scheduled or removed at once "
+                "(default 8).")]
 CaFile = Annotated[str, Field(min_length=1, max_length=1000,
                               examples=["/etc/quietly/icinga-ca.crt"],
                               description="Icinga 2 only: the CA certificate to verify the "
@@ -67,6 +75,8 @@ class SyncCreate(Strict):
     ca_file: CaFile | None = None
     verify_tls: bool | None = Field(default=None, description="Icinga 2 only: false skips "
                                     "certificate checks (default true).")
+    endpoints: Endpoints | None = None
+    parallelism: Parallelism | None = None
 
 
 class SyncUpdate(Strict):
@@ -84,6 +94,8 @@ class SyncUpdate(Strict):
     all_services: bool | None = None
     ca_file: CaFile | None = Field(default=None, description="null removes it.")
     verify_tls: bool | None = None
+    endpoints: Endpoints | None = Field(default=None, description="null removes them.")
+    parallelism: Parallelism | None = Field(default=None, description="null: the default.")
 
 
 class SyncPublic(BaseModel):
@@ -105,6 +117,8 @@ class SyncPublic(BaseModel):
     all_services: bool | None = Field(description="Icinga 2 only.")
     ca_file: str | None = Field(description="Icinga 2 only.")
     verify_tls: bool | None = Field(description="Icinga 2 only.")
+    endpoints: list[str] | None = Field(default=None, description="Icinga 2 only.")
+    parallelism: int | None = Field(default=None, description="Icinga 2 only.")
     created_at: str
     updated_at: str
 
@@ -132,6 +146,11 @@ class LastRunPublic(BaseModel):
     removed: int
     requests: int
     duration_ms: int
+    endpoint: str | None = Field(default=None, description="Icinga 2 only: the endpoint of "
+                                 "the zone that answered.")
+    unreachable: list[str] = Field(default_factory=list, description="Icinga 2 only: "
+                                   "endpoints that could not be reached in this run (another "
+                                   "one took over).")
 
 
 class SyncStatus(BaseModel):

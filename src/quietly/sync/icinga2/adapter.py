@@ -21,12 +21,24 @@ What Icinga 2.13 does that this module relies on (checked against the real daemo
   scheduled anew and the old downtime removed afterwards, so the object stays in downtime
   throughout (a crash in between leaves two with one tag; the next run removes one).
 
+An HA zone has several endpoints (``Connection.endpoints`` after ``url``), any of which takes
+API calls and replicates downtimes to the others. Every run starts with ``url``; a call whose
+connection cannot be made (refused, timed out, TLS failure: the request was never sent) is
+sent to the next endpoint, which then serves the rest of the run; ``endpoint`` says which one
+answered and ``unreachable`` which did not. A call that failed after it was sent is not
+retried elsewhere (``schedule-downtime`` might have been carried out): the run fails and the
+next run, which lists first, finds what was made.
+
+The adapter is safe to call from several threads at once (``reconciler.apply_plan`` sends
+``parallelism`` requests at a time over one connection pool).
+
 Transport errors, TLS failures and 5xx answers are retryable ``SyncError``; 401/403 are not.
 """
 
 from __future__ import annotations
 
 import ssl
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +67,11 @@ class Connection:
     verify_tls: bool = True
     allow_private: bool = False
     timeout: float = 10.0
+    endpoints: tuple[str, ...] = ()  # the other endpoints of the zone, tried in order
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return (self.url, *self.endpoints)
 
     def tls(self) -> ssl.SSLContext | bool:
         """What to verify the API's certificate with: the CA file, the system's CAs, or
@@ -87,11 +104,16 @@ class IcingaAdapter:
         self._sync_id = sync_id
         self._now = now
         self.requests = 0
+        self.endpoint: str | None = None  # the endpoint that answered last
+        self.unreachable: list[str] = []  # endpoints whose connection failed in this run
+        self._current = 0
+        self._lock = threading.Lock()
         self._http: httpx.Client | None = None
 
     def __enter__(self) -> IcingaAdapter:
         try:
-            check_destination(self._conn.url, self._conn.allow_private)
+            for url in self._conn.urls:
+                check_destination(url, self._conn.allow_private)
             verify = self._conn.tls()
         except DestinationRefused as exc:
             raise SyncError(str(exc), retryable=exc.retryable) from exc
@@ -99,7 +121,6 @@ class IcingaAdapter:
             raise SyncError(f"ca_file {self._conn.ca_file!r} cannot be read: {exc}",
                             retryable=False) from exc
         self._http = httpx.Client(
-            base_url=self._conn.url.rstrip("/") + "/v1",
             auth=(self._conn.username, self._conn.password), verify=verify,
             headers={"Accept": "application/json"},
             timeout=httpx.Timeout(self._conn.timeout, connect=3.0))
@@ -110,13 +131,41 @@ class IcingaAdapter:
             self._http.close()
 
     def _call(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        """Send to the current endpoint; on a connection that cannot be made, to the next."""
         assert self._http is not None, "use the adapter as a context manager"
-        self.requests += 1
-        try:
-            response = self._http.request(method, path, json=body)
-        except httpx.TransportError as exc:
-            raise SyncError(f"Icinga 2 at {self._conn.url} is unreachable: "
-                            f"{exc.__class__.__name__}: {exc}") from exc
+        urls = self._conn.urls
+        with self._lock:
+            first = self._current
+        failures: list[str] = []
+        for step in range(len(urls)):
+            index = (first + step) % len(urls)
+            url = urls[index]
+            with self._lock:
+                self.requests += 1
+            try:
+                response = self._http.request(method, url.rstrip("/") + "/v1" + path,
+                                              json=body)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                failures.append(f"{url}: {exc.__class__.__name__}: {exc}")
+                self._unreachable(url)
+                continue
+            except httpx.TransportError as exc:
+                raise SyncError(f"Icinga 2 at {url} is unreachable: "
+                                f"{exc.__class__.__name__}: {exc}") from exc
+            with self._lock:
+                self._current, self.endpoint = index, url
+            return self._checked(response, method, path)
+        what = ("Icinga 2 is unreachable" if len(urls) == 1
+                else "no endpoint of the Icinga 2 zone could be reached")
+        raise SyncError(f"{what}: " + "; ".join(failures))
+
+    def _unreachable(self, url: str) -> None:
+        with self._lock:
+            if url not in self.unreachable:
+                self.unreachable.append(url)
+
+    @staticmethod
+    def _checked(response: httpx.Response, method: str, path: str) -> httpx.Response:
         if response.status_code in (401, 403):
             raise SyncError(f"Icinga 2 answered {method} {path} with HTTP "
                             f"{response.status_code}: check the API user and its "
