@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from quietly.api.deps import Editor, Now, State, Viewer
+from quietly.api.deps import Editor, Maintainer, Now, State, Viewer
 from quietly.api.native.convert import (
     parse_instant_field,
     update_changes,
@@ -124,7 +124,7 @@ def list_occurrences(
 
 @router.post("/maintenance/start", status_code=201, response_model=WindowPublic,
              tags=["maintenance"], operation_id="start_maintenance")
-def start_maintenance(body: MaintenanceStart, state: State, principal: Editor,
+def start_maintenance(body: MaintenanceStart, state: State, principal: Maintainer,
                       now: Now) -> Any:
     """Put targets under maintenance from now for ``duration`` (a one-time window)."""
     duration = parse_duration(body.duration, "duration")
@@ -138,7 +138,7 @@ def start_maintenance(body: MaintenanceStart, state: State, principal: Editor,
 
 @router.post("/maintenance/stop", response_model=MaintenanceStopped, tags=["maintenance"],
              operation_id="stop_maintenance")
-def stop_maintenance(body: MaintenanceStop, state: State, principal: Editor, now: Now) -> Any:
+def stop_maintenance(body: MaintenanceStop, state: State, principal: Maintainer, now: Now) -> Any:
     """End maintenance now, or after ``delay_seconds``: window ``window_id``, or the
     immediate maintenance of ``targets`` (``scope: all``: every running one-time window naming
     them). A window that also covers other targets keeps covering them."""
