@@ -58,7 +58,7 @@ def _option_error(exc: QuietlyError) -> str:
     field = exc.field or ""
     for name, option in (("scope", "--scope"), ("expires_at", "--expires"), ("name", "--name")):
         if field == name or field.startswith(name + "["):
-            return f"{option} {field[len(name):]}: {exc.message}".replace(" :", ":")
+            return f"{option}: {exc.message}"  # the message quotes the value at fault
     return str(exc)
 
 
