@@ -234,6 +234,23 @@ class TestMaintenanceRole:
             201, "mute", 200, "deliver")
 
 
+    def test_may_move_the_end_of_what_it_started_only(self, tenant: Tenant) -> None:
+        """What ``quietly run`` does while its command outlives ``--for``."""
+        deploy = tenant.client(Role.MAINTENANCE)
+        started = deploy.post("/api/v1/maintenance/start",
+                              json={"targets": ["service:a"], "duration": "PT5M"}).json()
+        later = iso(now() + timedelta(minutes=30))
+        url = f"/api/v1/windows/{started['id']}"
+        extended = deploy.patch(url, json={"schedule": {"end": later}})
+        renamed = deploy.patch(url, json={"name": "mine"})
+        retargeted = deploy.patch(url, json={"targets": ["service:b"]})
+        planned = _window(tenant, ["service:a"])
+        other = deploy.patch(f"/api/v1/windows/{planned['id']}",
+                             json={"schedule": {"end": later}})
+        assert (extended.status_code, extended.json()["schedule"]["end"], renamed.status_code,
+                retargeted.status_code, other.status_code) == (200, later, 403, 403, 403)
+
+
 class TestExpiry:
     def _expired_key(self, tenant: Tenant, db: Any) -> str:
         from quietly.services import workspaces

@@ -32,13 +32,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from quietly.core.errors import Forbidden
-from quietly.core.records import Principal, WindowFields
+from quietly.core.model import OnceSchedule
+from quietly.core.records import Principal, Role, WindowFields, WindowRecord
 from quietly.core.scopes import first_outside, matches
 from quietly.storage.mappers import window_record_from_row
 from quietly.storage.tables import WindowRow
 
-__all__ = ["check_alerts", "check_fields", "check_group_change", "check_targets",
-           "check_update", "check_window"]
+__all__ = ["check_alerts", "check_fields", "check_group_change", "check_role_update",
+           "check_targets", "check_update", "check_window"]
+
+# quietly's own mark in a window's vendor dict on windows made by start_maintenance
+# (services.windows.OWN_VENDOR_KEY; repeated here, as windows imports this module).
+_OWN_VENDOR_KEY = "quietly"
+
+
+def _is_immediate(record: WindowRecord) -> bool:
+    """Whether ``record`` was made by ``start_maintenance`` (immediate maintenance)."""
+    return bool((record.fields.vendor.get(_OWN_VENDOR_KEY) or {}).get("immediate"))
 
 
 def _scope_text(principal: Principal) -> str:
@@ -95,6 +105,22 @@ def check_update(db: Session, principal: Principal, window_id: int,
     known = {k: v for k, v in changes.items() if k in WindowFields.__slots__}
     if current is not None and known:
         check_fields(principal, current.with_changes(**known))
+
+
+def check_role_update(principal: Principal, current: WindowRecord,
+                      changes: Mapping[str, Any]) -> None:
+    """A ``maintenance`` key may change a window only by moving the end of immediate
+    maintenance (a one-time window made by ``start``): extending or shortening what it
+    started, as ``quietly run`` does. Editors and admins pass."""
+    if principal.role.allows(Role.EDITOR):
+        return
+    sched, new = current.fields.schedule, changes.get("schedule")
+    if (set(changes) <= {"schedule"} and _is_immediate(current)
+            and isinstance(sched, OnceSchedule) and isinstance(new, OnceSchedule)
+            and (new.start, new.timezone) == (sched.start, sched.timezone)):
+        return
+    raise Forbidden(f"this needs the editor role; a {principal.role.value} key may only move "
+                    "the end of maintenance started with maintenance/start", field=None)
 
 
 def check_targets(principal: Principal, targets: Iterable[str], field: str = "targets"
