@@ -14,6 +14,7 @@ from quietly.core.scopes import (
     MAX_PATTERN_LENGTH,
     MAX_PATTERNS,
     MAX_STARS,
+    SCOPE_PATTERN,
     first_outside,
     matches,
     validate_scope,
@@ -116,3 +117,13 @@ def test_matching_agrees_with_a_reference_glob(glob: str, ident: str, kind: str)
     pattern = "service:" + glob
     target = f"{kind}:{ident}"
     assert matches((pattern,), target) == _reference(pattern, target)
+
+
+@given(text=st.text(alphabet="sa:*- Z_1\t", min_size=0, max_size=20))
+def test_the_openapi_pattern_agrees_with_the_checks(text: str) -> None:
+    try:
+        validate_scope([text])
+        valid = text == text.strip()  # the API refuses what the pattern refuses, unstripped
+    except ValidationError:
+        valid = False
+    assert (re.match(SCOPE_PATTERN, text) is not None) == valid

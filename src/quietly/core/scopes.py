@@ -30,6 +30,7 @@ __all__ = [
     "MAX_PATTERNS",
     "MAX_PATTERN_LENGTH",
     "MAX_STARS",
+    "SCOPE_PATTERN",
     "Pattern",
     "compile_scope",
     "first_outside",
@@ -41,6 +42,10 @@ MAX_PATTERNS = 50
 MAX_PATTERN_LENGTH = 200
 MAX_STARS = 4
 _KIND = re.compile(r"[a-z][a-z0-9_]*")
+# The same rules as one regular expression, for the OpenAPI document (a kind, ':', an id of
+# no spaces with at most MAX_STARS stars); the checks below give the precise messages.
+SCOPE_PATTERN = (r"^[a-z][a-z0-9_]*:(\*[^\s*]*(\*[^\s*]*){0,"
+                 + str(MAX_STARS - 1) + r"}|[^\s*]+(\*[^\s*]*){0," + str(MAX_STARS) + r"})$")
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from quietly.api.types import (
 from quietly.core.limits import MAX_MATCHERS_PER_GROUP, MAX_TARGETS
 from quietly.core.model import Effect, MatcherOp, State, Verdict
 from quietly.core.records import Role
-from quietly.core.scopes import MAX_PATTERN_LENGTH, MAX_PATTERNS
+from quietly.core.scopes import MAX_PATTERN_LENGTH, MAX_PATTERNS, SCOPE_PATTERN
 
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Minutes = Annotated[int, Field(ge=0, le=60 * 24 * 7)]
@@ -311,7 +311,8 @@ class KeyCreate(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     role: Role = Field(description="viewer, maintenance (start, stop and check only), editor "
                                    "or admin.")
-    scope: Annotated[list[Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH)]],
+    scope: Annotated[list[Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH,
+                                               pattern=SCOPE_PATTERN)]],
                      Field(max_length=MAX_PATTERNS,
                            validation_alias=AliasChoices("scope", "targets"),
                            description="Target patterns the key may change windows of "
