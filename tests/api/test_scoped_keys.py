@@ -271,8 +271,9 @@ class TestExpiry:
                           headers={"Authorization": f"Bearer {key}"}) as client:
             responses = [client.get("/api/v1/windows"),
                          client.get("/api/v1/decide", params={"target": "service:a"})]
-        assert [(r.status_code, "expired" in r.json()["detail"]) for r in responses] == [
-            (401, True), (401, True)]
+        assert [(r.status_code, "expired" in r.json()["detail"],
+                 'error="invalid_token"' in r.headers["www-authenticate"])
+                for r in responses] == [(401, True, True), (401, True, True)]
 
     def test_a_key_not_yet_expired_works(self, tenant: Tenant) -> None:
         client = scoped_client(tenant, [], role="viewer",

@@ -13,6 +13,7 @@ import copy
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2 as httpx
@@ -24,6 +25,8 @@ from tests.compat.uptrends.test_uptrends_api import DAILY as UPTRENDS_DAILY
 from tests.conftest import Tenant
 
 from quietly.core.records import Role
+from quietly.storage.db import Database
+from quietly.storage.tables import ApiKeyRow
 
 Send = Callable[[httpx.Client, bool], httpx.Response]  # (client, inside the scope?)
 Change = Callable[[httpx.Client, dict[str, Any]], httpx.Response]  # on a created window
@@ -196,3 +199,28 @@ def test_reads_are_not_limited(tenant: Tenant, clients: Callable[..., httpx.Clie
     listed = deploy.get(IO)
     assert (listed.status_code, [w["id"] for w in listed.json()["maintenance_windows"]]) == (
         200, [_io_id(created.json())])
+
+
+READS = {
+    "pagertree": PT,
+    "ionhour": IH,
+    "incidentio": IO,
+    "uptrends": UP,
+    "ohdear": f"{OD}/monitors/101/maintenance-periods",
+}
+
+
+@pytest.mark.parametrize("vendor", VENDORS, ids=IDS)
+def test_an_expired_key_is_401_saying_it_expired(
+        tenant: Tenant, db: Database, clients: Callable[..., httpx.Client],
+        vendor: Vendor) -> None:
+    response = tenant.admin.post("/api/v1/keys", json={
+        "name": f"short-{vendor.name}", "role": "viewer",
+        "expires_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()})
+    with db.transaction() as session:  # an hour later
+        row = session.get(ApiKeyRow, response.json()["id"])
+        assert row is not None
+        row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    refused = clients(vendor, response.json()["key"]).get(READS[vendor.name])
+    assert (refused.status_code, "expired at" in refused.text,
+            "application/json" in refused.headers["content-type"]) == (401, True, True)

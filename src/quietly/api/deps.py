@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 AUTH_CACHE_SECONDS = 10.0
+EXPIRED_CHALLENGE = ('Bearer realm="quietly", error="invalid_token", '
+                     'error_description="the API key has expired"')
 
 
 @dataclass
@@ -145,7 +147,8 @@ def authenticate_key(raw: str | None, state: AppState, needed: Role,
     if expired is not None:
         if count:
             state.auth_failed(client)
-        raise _unauthorized(expired)
+        # RFC 6750's error code tells a client that this key will not work again.
+        raise HTTPException(401, expired, headers={"WWW-Authenticate": EXPIRED_CHALLENGE})
     if not principal.role.allows(needed):
         raise HTTPException(403, f"this needs the {needed.value} role; the key is a "
                             f"{principal.role.value} key")
