@@ -15,11 +15,11 @@ import typer
 from pydantic import ValidationError
 
 from quietly.cli_commands import backup as backup_commands
+from quietly.cli_commands import keys as key_commands
 from quietly.cli_commands import register as register_client_commands
 from quietly.cli_commands.config import config_app, database_line
 from quietly.config_file import ConfigFileError, set_config_override
 from quietly.core.errors import QuietlyError
-from quietly.core.records import Role
 from quietly.settings import Settings, get_settings
 
 app = typer.Typer(help="quietly: self-hosted maintenance windows.", no_args_is_help=True,
@@ -164,34 +164,6 @@ def create_workspace(
     typer.echo(f"created workspace {ws.slug} (id {ws.id}, {ws.timezone})")
 
 
-@admin_app.command("create-key")
-def create_key(
-    name: Annotated[str, typer.Option(help="What the key is for, e.g. 'deploy-bot'.")],
-    role: Annotated[Role, typer.Option(help="viewer, editor or admin.")] = Role.EDITOR,
-    workspace: Annotated[str, typer.Option(help="Workspace slug.")] = "default",
-) -> None:
-    """Create an API key; the key is printed alone on the last line.
-
-    Example: export QUIETLY_API_KEY=$(quietly admin create-key --name deploy-bot)
-    """
-    from quietly.services import workspaces
-    from quietly.services.bootstrap import prepare_database
-
-    db = prepare_database(_using(get_settings()))
-    try:
-        with db.transaction() as session:
-            ws = workspaces.get_workspace(session, workspace)
-            info, raw = workspaces.create_key(session, ws.id, name=name, role=role, now=_now(),
-                                              created_by="cli")
-    except QuietlyError as exc:
-        raise _fail(str(exc)) from exc
-    finally:
-        db.dispose()
-    typer.echo(f"created {info.role.value} key {info.name!r} (id {info.id}) in {ws.slug}; "
-               "store it now, it is not shown again:", err=True)
-    typer.echo(raw)
-
-
 @admin_app.command("list-workspaces")
 def list_workspaces() -> None:
     """List workspaces.
@@ -210,6 +182,9 @@ def list_workspaces() -> None:
 
 # Client commands (window, start, stop, check, preview, export, import) live in cli_commands.
 register_client_commands(app)
+admin_app.command("create-key")(key_commands.create_key)
+admin_app.command("list-keys")(key_commands.list_keys)
+admin_app.command("revoke-key")(key_commands.revoke_key)
 app.command("backup")(backup_commands.backup)
 app.command("restore")(backup_commands.restore)
 

@@ -25,8 +25,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, Role]] = [
     ("POST", "/api/v1/windows/{id}/cancel", None, Role.EDITOR),
     ("DELETE", "/api/v1/windows/{id}", None, Role.EDITOR),
     ("POST", "/api/v1/maintenance/start", {"targets": ["service:a"], "duration": "PT5M"},
-     Role.EDITOR),
-    ("POST", "/api/v1/maintenance/stop", {"targets": ["service:a"]}, Role.EDITOR),
+     Role.MAINTENANCE),
+    ("POST", "/api/v1/maintenance/stop", {"targets": ["service:a"]}, Role.MAINTENANCE),
     ("GET", "/api/v1/decide?target=service:a", None, Role.VIEWER),
     ("POST", "/api/v1/decide", {"alerts": [{"targets": ["service:a"]}]}, Role.VIEWER),
     ("GET", "/api/v1/groups", None, Role.VIEWER),
@@ -41,7 +41,8 @@ ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, Role]] = [
     ("PATCH", "/api/v1/workspace", {"name": "renamed"}, Role.ADMIN),
     ("GET", "/api/v1/audit", None, Role.VIEWER),
 ]
-WEAKER = {Role.EDITOR: Role.VIEWER, Role.ADMIN: Role.EDITOR}
+# The role just below: a maintenance key may start and stop, never create, edit or delete.
+WEAKER = {Role.MAINTENANCE: Role.VIEWER, Role.EDITOR: Role.MAINTENANCE, Role.ADMIN: Role.EDITOR}
 
 
 def _objects(tenant: Tenant) -> dict[str, str]:

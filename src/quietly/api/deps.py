@@ -15,16 +15,31 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from quietly.api.keyguard import AuthThrottle, KeyUsage
+from quietly.core.codec import format_instant
 from quietly.core.records import Principal, Role
 from quietly.services import workspaces
 from quietly.services.decisions import DecisionService
 from quietly.settings import Settings
 from quietly.storage.db import Database
 
-__all__ = ["Admin", "AppState", "Editor", "Now", "State", "Viewer", "authenticate_key",
-           "bearer_key", "client_of", "get_state"]
+__all__ = [
+    "Admin",
+    "AppState",
+    "Editor",
+    "Maintainer",
+    "Now",
+    "State",
+    "Viewer",
+    "authenticate_key",
+    "bearer_key",
+    "client_of",
+    "expired_message",
+    "get_state",
+]
 
 AUTH_CACHE_SECONDS = 10.0
+EXPIRED_CHALLENGE = ('Bearer realm="quietly", error="invalid_token", '
+                     'error_description="the API key has expired"')
 
 
 @dataclass
@@ -101,6 +116,17 @@ def client_of(request: Request) -> str | None:
     return request.client.host if request.client is not None else None
 
 
+def expired_message(principal: Principal) -> str | None:
+    """Why ``principal``'s key no longer works (it has expired), or None while it does.
+
+    Checked on every request, the cached ones too: only keys with an expiry pay for the clock.
+    """
+    if principal.expires_at is None or principal.expires_at > datetime.now(UTC):
+        return None
+    return (f"the API key {principal.key_name!r} expired at "
+            f"{format_instant(principal.expires_at)}; ask an admin for a new one")
+
+
 def authenticate_request(request: Request, state: AppState, needed: Role) -> Principal:
     return authenticate_key(bearer_key(request), state, needed, client_of(request))
 
@@ -117,6 +143,12 @@ def authenticate_key(raw: str | None, state: AppState, needed: Role,
         if count:
             state.auth_failed(client)
         raise _unauthorized("the API key is unknown or revoked")
+    expired = expired_message(principal)
+    if expired is not None:
+        if count:
+            state.auth_failed(client)
+        # RFC 6750's error code tells a client that this key will not work again.
+        raise HTTPException(401, expired, headers={"WWW-Authenticate": EXPIRED_CHALLENGE})
     if not principal.role.allows(needed):
         raise HTTPException(403, f"this needs the {needed.value} role; the key is a "
                             f"{principal.role.value} key")
@@ -133,5 +165,7 @@ def _require(needed: Role):  # type: ignore[no-untyped-def]
 State = Annotated[AppState, Depends(get_state)]
 Now = Annotated[datetime, Depends(utcnow)]
 Viewer = Annotated[Principal, Depends(_require(Role.VIEWER))]
+Maintainer = Annotated[Principal, Depends(_require(Role.MAINTENANCE))]
+"""Start and stop immediate maintenance: the ``maintenance`` role and above."""
 Editor = Annotated[Principal, Depends(_require(Role.EDITOR))]
 Admin = Annotated[Principal, Depends(_require(Role.ADMIN))]

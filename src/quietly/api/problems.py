@@ -16,7 +16,14 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from quietly.api.types import PATTERN_HINTS
-from quietly.core.errors import Conflict, NotFound, QuietlyError, Unavailable, ValidationError
+from quietly.core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    QuietlyError,
+    Unavailable,
+    ValidationError,
+)
 
 __all__ = ["PROBLEM_RESPONSES", "ErrorRenderer", "install_problem_handlers", "loc_to_field",
            "problem", "register_error_renderer", "render_error", "validation_errors"]
@@ -142,6 +149,8 @@ async def _on_quietly(request: Request, exc: Exception) -> Response:
         status = 404
     elif isinstance(exc, Conflict):
         status = 409
+    elif isinstance(exc, Forbidden):
+        status = 403
     elif isinstance(exc, Unavailable):
         status = 503
     elif not isinstance(exc, ValidationError):

@@ -12,6 +12,8 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import Field, StringConstraints
 
+from quietly.core.scopes import MAX_STARS, SCOPE_PATTERN
+
 __all__ = [
     "HHMM",
     "PATH_ID_DIGITS",
@@ -45,6 +47,9 @@ PATTERN_HINTS = {
     HHMM_PATTERN: "is not a time of day; write HH:MM on a 24-hour clock, e.g. '02:00'",
     WEEKDAY_OF_MONTH_PATTERN: "is not a weekday of the month; write e.g. '2TU' (second "
                               "Tuesday) or '-1FR' (last Friday)",
+    SCOPE_PATTERN: "is not a target pattern; write kind:id, e.g. 'service:checkout', "
+                   "'service:pay-*' or 'group:web-tier' (the kind written out, no spaces, "
+                   f"at most {MAX_STARS} '*')",
 }
 
 Instant = Annotated[str, Field(

@@ -6,6 +6,8 @@
      │                          impossible rule, end not after start, …)
      ├── NotFound               no such object in this workspace (→ 404)
      ├── Conflict               the object exists but its state forbids the change (→ 409)
+     ├── Forbidden              the caller may see the object but not change it: a scoped
+     │                          key and a target outside its scope (→ 403)
      └── Unavailable            the store cannot be reached; retrying later can help (→ 503)
 
 Every error carries ``field`` (a dotted path such as ``schedule.rrule``, or ``None`` when the
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 __all__ = [
     "Conflict",
+    "Forbidden",
     "NotFound",
     "QuietlyError",
     "ScheduleError",
@@ -50,6 +53,10 @@ class NotFound(QuietlyError):
 
 class Conflict(QuietlyError):
     """The object's current state forbids the change (e.g. a completed window is immutable)."""
+
+
+class Forbidden(QuietlyError):
+    """The caller's key may not make this change (outside its scope); retrying cannot help."""
 
 
 class Unavailable(QuietlyError):

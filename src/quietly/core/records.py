@@ -17,7 +17,14 @@ __all__ = ["Principal", "Role", "WindowFields", "WindowRecord"]
 
 
 class Role(enum.StrEnum):
+    """What a key or person may do; each role can do everything the one before it can.
+
+    ``maintenance`` is a viewer that may also start and stop immediate maintenance (what a
+    deploy pipeline needs: start, stop, check) but not create, change or delete windows.
+    """
+
     VIEWER = "viewer"
+    MAINTENANCE = "maintenance"
     EDITOR = "editor"
     ADMIN = "admin"
 
@@ -29,12 +36,16 @@ class Role(enum.StrEnum):
         return _RANKS[self] >= _RANKS[needed]
 
 
-_RANKS = {Role.VIEWER: 0, Role.EDITOR: 1, Role.ADMIN: 2}
+_RANKS = {Role.VIEWER: 0, Role.MAINTENANCE: 1, Role.EDITOR: 2, Role.ADMIN: 3}
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a key of one workspace with one role."""
+    """Who is calling: a key of one workspace with one role.
+
+    ``scope``: the target patterns a restricted key may change windows of (empty: no
+    restriction; see ``core.scopes``). ``expires_at``: when the key stops working (None: never).
+    """
 
     workspace_id: int
     workspace_slug: str
@@ -42,6 +53,8 @@ class Principal:
     role: Role
     key_id: int | None
     key_name: str
+    scope: tuple[str, ...] = ()
+    expires_at: datetime | None = None
 
     @property
     def actor(self) -> str:

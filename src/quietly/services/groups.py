@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from quietly.core.errors import Conflict, NotFound, ValidationError
 from quietly.core.records import Principal
-from quietly.services import audit
+from quietly.services import audit, scopes
 from quietly.services.serialize import managed_by
 from quietly.services.windows import TARGET
 from quietly.storage.db import publish
@@ -75,6 +75,7 @@ def create_group(db: Session, principal: Principal, *, name: str, targets: list[
                  description: str | None, now: datetime,
                  managed_source: str | None = None) -> Group:
     """Create a group; ``managed_source`` marks it as managed by that apply source."""
+    scopes.check_group_change(principal, name)
     members = _check(name, targets)
     if _row(db, principal, name) is not None:
         raise Conflict(f"a group named {name!r} already exists; PUT replaces its members",
@@ -93,6 +94,7 @@ def create_group(db: Session, principal: Principal, *, name: str, targets: list[
 def put_group(db: Session, principal: Principal, *, name: str, targets: list[str],
               description: str | None, now: datetime) -> tuple[Group, bool]:
     """Replace a group's members (creating it if needed); returns (group, created)."""
+    scopes.check_group_change(principal, name)
     row = _row(db, principal, name)
     if row is None:
         return create_group(db, principal, name=name, targets=targets,
@@ -124,6 +126,7 @@ def list_groups(db: Session, principal: Principal) -> list[Group]:
 
 def delete_group(db: Session, principal: Principal, name: str, now: datetime) -> None:
     """Delete a group no live window names (a window would silently lose its scope)."""
+    scopes.check_group_change(principal, name)
     row = _row(db, principal, name)
     if row is None:
         raise NotFound(f"no group named {name!r}", field="name")

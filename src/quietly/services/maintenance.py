@@ -22,7 +22,7 @@ from quietly.core import lifecycle
 from quietly.core.errors import Conflict, NotFound, ValidationError
 from quietly.core.model import OnceSchedule, State
 from quietly.core.records import Principal, WindowRecord
-from quietly.services import windows
+from quietly.services import scopes, windows
 from quietly.storage.tables import WindowTargetRow
 
 __all__ = ["Stopped", "stop_targets", "stop_window"]
@@ -83,6 +83,7 @@ def stop_targets(
 ) -> Stopped:
     """End the running immediate maintenance of ``targets`` (``every``: any running one-time
     window naming them) at ``now + delay``. Nothing running is not an error."""
+    scopes.check_targets(principal, targets)
     if not targets:
         raise ValidationError("name at least one target, or a window id", field="targets")
     _check_delay(delay)
@@ -113,6 +114,7 @@ def stop_window(
     A window that has already ended is nothing to stop; one that has not started yet, or a
     recurring one, is refused (409): that is what cancelling is for.
     """
+    scopes.check_window(db, principal, window_id)
     _check_delay(delay)
     record = windows.get_window(db, principal, window_id)
     state = lifecycle.state_at(record.to_window(), now)

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from quietly.core.records import Principal, Role
@@ -43,7 +43,7 @@ def start_session(db: Session, raw_key: str, now: datetime) -> tuple[str, WebSes
     Expired sessions are purged on the way, so the table does not grow without bound.
     """
     principal = workspaces.authenticate(db, raw_key.strip())
-    if principal is None or principal.key_id is None:
+    if principal is None or principal.key_id is None or workspaces.key_expired(principal, now):
         return None
     db.execute(delete(WebSessionRow).where(WebSessionRow.expires_at <= now))
     token = secrets.token_urlsafe(32)
@@ -62,14 +62,16 @@ def resolve_session(db: Session, token: str, now: datetime) -> WebSession | None
             .join(WorkspaceRow, WorkspaceRow.id == ApiKeyRow.workspace_id)
             .where(WebSessionRow.token_hash == _hash(token),
                    WebSessionRow.expires_at > now,
-                   ApiKeyRow.revoked_at.is_(None)))
+                   ApiKeyRow.revoked_at.is_(None),
+                   or_(ApiKeyRow.expires_at.is_(None), ApiKeyRow.expires_at > now)))
     found = db.execute(stmt).first()
     if found is None:
         return None
     session, key, ws = found
     principal = Principal(workspace_id=ws.id, workspace_slug=ws.slug,
                           workspace_timezone=ws.timezone, role=Role(key.role), key_id=key.id,
-                          key_name=key.name)
+                          key_name=key.name, scope=tuple(key.scope or ()),
+                          expires_at=key.expires_at)
     return WebSession(principal, session.csrf_token, session.expires_at)
 
 

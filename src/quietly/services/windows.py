@@ -30,7 +30,7 @@ from quietly.core.model import (
 )
 from quietly.core.records import Principal, WindowFields, WindowRecord
 from quietly.core.timeutil import to_local
-from quietly.services import audit, channels, outbox
+from quietly.services import audit, channels, outbox, scopes
 from quietly.services.serialize import window_to_json
 from quietly.storage.db import publish
 from quietly.storage.mappers import apply_fields_to_row, window_record_from_row
@@ -213,6 +213,7 @@ def create_window(
     db: Session, principal: Principal, fields: WindowFields, now: datetime
 ) -> WindowRecord:
     """Validate and store a new window. A one-time window that has already ended is refused."""
+    scopes.check_fields(principal, fields)
     fields = _with_default_start(fields, now)
     _check_fields(db, principal, fields)
     _reject_ended_once(fields, now)
@@ -256,6 +257,7 @@ def update_window(
     db: Session, principal: Principal, window_id: int, changes: dict[str, Any], now: datetime
 ) -> WindowRecord:
     """Apply a partial update under the lifecycle rules (see ``lifecycle.check_update``)."""
+    scopes.check_update(db, principal, window_id, changes)
     row = _load_row(db, principal, window_id, lock=True)
     current = window_record_from_row(row)
     unknown = set(changes) - set(WindowFields.__slots__)
@@ -284,6 +286,7 @@ def cancel_window(
     db: Session, principal: Principal, window_id: int, now: datetime
 ) -> WindowRecord:
     """Cancel a scheduled or active window; suppression stops at ``now``."""
+    scopes.check_window(db, principal, window_id)
     row = _load_row(db, principal, window_id, lock=True)
     current = window_record_from_row(row)
     state = lifecycle.state_at(current.to_window(), now)
@@ -301,6 +304,7 @@ def cancel_window(
 
 def delete_window(db: Session, principal: Principal, window_id: int, now: datetime) -> None:
     """Archive the window: it stops applying at once and keeps its record for the audit log."""
+    scopes.check_window(db, principal, window_id)
     row = _load_row(db, principal, window_id, lock=True)
     before = window_to_json(window_record_from_row(row), now)
     row.archived_at = now
@@ -406,6 +410,7 @@ def start_maintenance(
 ) -> WindowRecord:
     """A one-time window for ``targets`` from now for ``duration``, marked as immediate
     maintenance (what ``stop TARGET`` ends without ``--all``)."""
+    scopes.check_targets(principal, targets)
     if not targets:
         raise ValidationError("name at least one target", field="targets")
     if duration <= timedelta(0):
@@ -446,6 +451,7 @@ def defer_start(
     running occurrence then stops here, without a minute lost or counted twice. Nothing but
     ``starts_on`` (and ``vendor``, when given) changes; the audit log keeps before and after.
     """
+    scopes.check_window(db, principal, window_id)
     row = _load_row(db, principal, window_id, lock=True)
     current = window_record_from_row(row)
     sched = current.fields.schedule

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from quietly.core.errors import Conflict, NotFound, ValidationError
 from quietly.core.records import Principal, Role
+from quietly.core.scopes import validate_scope
 from quietly.core.timeutil import get_zone
 from quietly.services import audit
 from quietly.storage.tables import ApiKeyRow, WorkspaceRow
@@ -27,6 +29,7 @@ __all__ = [
     "ensure_default_workspace",
     "get_workspace",
     "hash_key",
+    "key_expired",
     "list_keys",
     "list_workspaces",
     "record_key_use",
@@ -58,6 +61,11 @@ class ApiKeyInfo:
     created_by: str | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    scope: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
 
 
 def _workspace(row: WorkspaceRow) -> Workspace:
@@ -66,7 +74,8 @@ def _workspace(row: WorkspaceRow) -> Workspace:
 
 def _key(row: ApiKeyRow) -> ApiKeyInfo:
     return ApiKeyInfo(row.id, row.workspace_id, row.name, Role(row.role), row.prefix,
-                      row.created_at, row.created_by, row.last_used_at, row.revoked_at)
+                      row.created_at, row.created_by, row.last_used_at, row.revoked_at,
+                      tuple(row.scope or ()), row.expires_at)
 
 
 def hash_key(raw: str) -> str:
@@ -147,11 +156,28 @@ def update_workspace(
 
 def create_key(
     db: Session, workspace_id: int, *, name: str, role: Role, now: datetime,
-    created_by: str | None = None,
+    created_by: str | None = None, scope: Sequence[str] = (),
+    expires_at: datetime | None = None,
 ) -> tuple[ApiKeyInfo, str]:
-    """Create a key and return it with its secret, which is never shown again."""
+    """Create a key and return it with its secret, which is never shown again.
+
+    ``scope``: target patterns the key may change windows of (``core.scopes``); an admin key
+    cannot be scoped, since it could create itself an unscoped key. ``expires_at`` must be
+    in the future.
+    """
     if not name.strip():
         raise ValidationError("must not be empty", field="name")
+    patterns = validate_scope(scope)
+    if patterns and role is Role.ADMIN:
+        raise ValidationError("an admin key cannot be limited to targets (it could create "
+                              "an unlimited key); use the editor or maintenance role",
+                              field="scope")
+    if expires_at is not None:
+        if expires_at.tzinfo is None:
+            raise ValidationError("give an offset or Z (e.g. 2027-03-01T00:00:00Z)",
+                                  field="expires_at")
+        if expires_at <= now:
+            raise ValidationError("must be in the future", field="expires_at")
     taken = select(ApiKeyRow.id).where(ApiKeyRow.workspace_id == workspace_id,
                                        ApiKeyRow.name == name.strip(),
                                        ApiKeyRow.revoked_at.is_(None))
@@ -161,7 +187,8 @@ def create_key(
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
     row = ApiKeyRow(workspace_id=workspace_id, name=name.strip(), role=role.value,
                     prefix=raw[:10], key_hash=hash_key(raw), created_at=now,
-                    created_by=created_by, last_used_at=None, revoked_at=None)
+                    created_by=created_by, last_used_at=None, revoked_at=None,
+                    scope=list(patterns), expires_at=expires_at)
     db.add(row)
     db.flush()
     return _key(row), raw
@@ -193,7 +220,11 @@ def record_key_use(db: Session, uses: dict[int, datetime]) -> None:
 
 
 def authenticate(db: Session, raw_key: str) -> Principal | None:
-    """The principal a key stands for, or ``None`` for an unknown or revoked key."""
+    """The principal a key stands for, or ``None`` for an unknown or revoked key.
+
+    An expired key is returned too (with its ``expires_at``) so that callers can say it
+    expired rather than that it is unknown: check ``key_expired`` before trusting it.
+    """
     stmt = (
         select(ApiKeyRow, WorkspaceRow)
         .join(WorkspaceRow, WorkspaceRow.id == ApiKeyRow.workspace_id)
@@ -204,4 +235,10 @@ def authenticate(db: Session, raw_key: str) -> Principal | None:
         return None
     key, ws = found
     return Principal(workspace_id=ws.id, workspace_slug=ws.slug, workspace_timezone=ws.timezone,
-                     role=Role(key.role), key_id=key.id, key_name=key.name)
+                     role=Role(key.role), key_id=key.id, key_name=key.name,
+                     scope=tuple(key.scope or ()), expires_at=key.expires_at)
+
+
+def key_expired(principal: Principal, now: datetime) -> bool:
+    """Whether ``principal``'s key has expired at ``now``."""
+    return principal.expires_at is not None and principal.expires_at <= now

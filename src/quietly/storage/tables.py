@@ -89,6 +89,9 @@ class ApiKeyRow(Base):
     created_by: Mapped[str | None] = mapped_column(String(200))
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Target patterns the key may change windows of; empty: unrestricted (migration 0011).
+    scope: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    expires_at: Mapped[datetime | None]
 
 
 class WindowRow(Base):

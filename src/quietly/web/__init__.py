@@ -20,6 +20,7 @@ def install_web(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
 
     from quietly.web import docs, editor, feeds, pages, sso, status
+    from quietly.web import keys as key_pages
     from quietly.web import syncs as sync_pages
     from quietly.web.auth import NotSignedIn, UiError
     from quietly.web.errors import on_not_signed_in, on_ui_error
@@ -35,3 +36,4 @@ def install_web(app: FastAPI) -> None:
     app.include_router(sso.router)
     app.include_router(docs.router)  # /docs with the vendored Swagger UI (offline)
     app.include_router(sync_pages.router)
+    app.include_router(key_pages.router)

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote
 
-from fastapi import Request, Response
+from fastapi import HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
 
-from quietly.api.deps import get_state
+from quietly.api.deps import client_of, expired_message, get_state
 from quietly.api.proxies import TRUSTED_SCOPE_KEY
+from quietly.core.codec import format_instant
 from quietly.core.errors import NotFound
 from quietly.core.identity import RoleRule, grant_for, parse_groups, parse_role_map
 from quietly.core.records import Role
@@ -121,6 +122,35 @@ def current_session(request: Request) -> WebSession:
             path = "/"
         raise NotSignedIn(path, request.headers.get("HX-Request") == "true")
     return session
+
+
+def check_signin_key(request: Request, raw: str) -> tuple[int, str, dict[str, str]] | None:
+    """Why the sign-in form must refuse ``raw`` — (status, message, headers) — or None.
+
+    The same policy as the API's (``AppState.principal_for`` and ``auth_failed``, issue #14):
+    a client address whose authentications keep failing gets 429 with ``Retry-After`` and no
+    key is looked up for it, and failures here count against the API's budget too (one
+    address, one budget). Valid keys are not slowed: nothing waits, and a key that
+    authenticated recently (in the key cache) signs in even from a throttled address.
+    """
+    state = get_state(request)
+    client = client_of(request)
+    try:
+        principal = state.principal_for(raw, client) if raw else None
+        if principal is not None and expired_message(principal) is None:
+            return None
+        state.auth_failed(client)
+    except HTTPException as exc:
+        if exc.status_code != 429:
+            raise
+        retry = (exc.headers or {}).get("Retry-After", "60")
+        return 429, (f"Too many failed sign-ins from your address. Try again in {retry} "
+                     "seconds."), {"Retry-After": retry}
+    if principal is not None:
+        return 401, (f"That key expired at {format_instant(principal.expires_at)} "
+                     "(it was valid until then). Ask an admin for a new one."
+                     if principal.expires_at else "That key has expired."), {}
+    return 401, "That key is unknown or revoked. Paste a quietly API key (qly_…).", {}
 
 
 def require_editor(session: WebSession) -> None:

@@ -64,12 +64,21 @@ def sign_in(request: Request, api_key: Annotated[str, Form(max_length=500)] = ""
             csrf_token: Annotated[str, Form(max_length=200)] = "",
             next: Annotated[str, Form(max_length=500)] = "/") -> Response:
     auth.check_signin_csrf(request, csrf_token)
-    if not get_state(request).settings.ui_key_sign_in:
+    state = get_state(request)
+    if not state.settings.ui_key_sign_in:
         raise UiError(403, "Signing in with an API key is turned off on this server; use "
                            "single sign-on.")
-    with get_state(request).db.transaction() as db:
-        started = web_sessions.start_session(db, api_key, _now()) if api_key.strip() else None
-    if started is None:
+    refused = auth.check_signin_key(request, api_key.strip())
+    if refused is not None:
+        status, message, headers = refused
+        response = page(request, "sign_in.html", None, status=status,
+                        signin_csrf=request.cookies.get(auth.SIGNIN_CSRF_COOKIE, ""),
+                        next=_safe_next(next), **sso.sign_in_options(request), error=message)
+        response.headers.update(headers)
+        return response
+    with state.db.transaction() as db:
+        started = web_sessions.start_session(db, api_key, _now())
+    if started is None:  # revoked between the check and now
         return page(request, "sign_in.html", None, status=401,
                     signin_csrf=request.cookies.get(auth.SIGNIN_CSRF_COOKIE, ""),
                     next=_safe_next(next), **sso.sign_in_options(request),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
 from quietly.api.deps import Admin, Editor, Now, State, Viewer
+from quietly.api.native.convert import parse_instant_field
 from quietly.api.native.schemas import (
     AuditList,
     GroupIn,
@@ -36,12 +38,14 @@ def _group(g: Group) -> dict[str, Any]:
             "updated_at": format_instant(g.updated_at)}
 
 
-def _key(k: ApiKeyInfo) -> dict[str, Any]:
+def _key(k: ApiKeyInfo, now: datetime) -> dict[str, Any]:
     def instant(v: Any) -> str | None:
         return format_instant(v) if v else None
     return {"id": k.id, "name": k.name, "role": k.role, "prefix": k.prefix,
             "created_at": format_instant(k.created_at), "created_by": k.created_by,
-            "last_used_at": instant(k.last_used_at), "revoked_at": instant(k.revoked_at)}
+            "last_used_at": instant(k.last_used_at), "revoked_at": instant(k.revoked_at),
+            "scope": list(k.scope), "expires_at": instant(k.expires_at),
+            "expired": k.expired(now)}
 
 
 def _workspace(w: Workspace) -> dict[str, Any]:
@@ -97,18 +101,27 @@ def delete_group(name: GroupName, state: State, principal: Editor, now: Now) -> 
              operation_id="create_key")
 def create_key(body: KeyCreate, state: State, principal: Admin, now: Now) -> Any:
     """Create an API key in this workspace; the secret is in this response only."""
+    expires_at = (parse_instant_field(body.expires_at, "expires_at",
+                                      principal.workspace_timezone)
+                  if body.expires_at is not None else None)
     with state.db.transaction() as db:
         info, raw = workspaces.create_key(db, principal.workspace_id, name=body.name,
-                                          role=body.role, now=now, created_by=principal.actor)
+                                          role=body.role, now=now, created_by=principal.actor,
+                                          scope=body.scope, expires_at=expires_at)
         audit.record(db, principal, action="create", object_type="api_key", object_id=info.id,
-                     at=now, before=None, after={"name": info.name, "role": info.role.value})
-    return {**_key(info), "key": raw}
+                     at=now, before=None, after=_key_audit(info))
+    return {**_key(info, now), "key": raw}
+
+
+def _key_audit(info: ApiKeyInfo) -> dict[str, Any]:
+    return {"name": info.name, "role": info.role.value, "scope": list(info.scope),
+            "expires_at": format_instant(info.expires_at) if info.expires_at else None}
 
 
 @router.get("/keys", response_model=KeyList, tags=["keys"], operation_id="list_keys")
-def list_keys(state: State, principal: Admin) -> Any:
+def list_keys(state: State, principal: Admin, now: Now) -> Any:
     with state.db.read() as db:
-        return {"keys": [_key(k) for k in workspaces.list_keys(db, principal.workspace_id)]}
+        return {"keys": [_key(k, now) for k in workspaces.list_keys(db, principal.workspace_id)]}
 
 
 @router.delete("/keys/{key_id}", response_model=KeyPublic, tags=["keys"],
@@ -118,7 +131,7 @@ def revoke_key(key_id: SmallId, state: State, principal: Admin, now: Now) -> Any
     with state.db.transaction() as db:
         info = workspaces.revoke_key(db, principal, key_id, now)
     state.forget_keys()
-    return _key(info)
+    return _key(info, now)
 
 
 @router.get("/workspace", response_model=WorkspacePublic, tags=["workspace"],

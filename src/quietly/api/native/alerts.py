@@ -16,7 +16,7 @@ from quietly.api.native.convert import parse_instant_field
 from quietly.api.problems import PROBLEM_RESPONSES
 from quietly.core.codec import format_instant
 from quietly.core.records import Principal
-from quietly.services import alerts
+from quietly.services import alerts, scopes
 from quietly.services.alerts import AlertFilter, AlertInput, IngestResult, StoredAlert
 
 __all__ = ["ingest_and_summarise", "router"]
@@ -40,6 +40,7 @@ def ingest_and_summarise(state: AppState, principal: Principal, inputs: Sequence
 
     Shared by the native endpoint and the Alertmanager receiver.
     """
+    scopes.check_alerts(principal, [a.targets for a in inputs])
     decided = alerts.decide_alerts(state.decisions, principal.workspace_id, inputs, now)
     with state.db.transaction() as db:
         result = alerts.store_alerts(db, principal.workspace_id, inputs, decided, now)

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from quietly.api.deps import AppState, authenticate_key, bearer_key
+from quietly.api.deps import AppState, authenticate_key, bearer_key, expired_message
 from quietly.api.middleware import ROUTE_KEY
 from quietly.api.native.convert import parse_instant_field
 from quietly.api.types import PATTERN_HINTS, TARGET_PATTERN
@@ -78,7 +78,7 @@ def principal_for_key(raw: str | None, state: AppState, client: str | None = Non
     any role may decide; a key seen before keeps working while the store is unreachable."""
     if raw is not None and _store_down(state):
         known = _KNOWN.get(raw)
-        if known is not None:
+        if known is not None and expired_message(known) is None:
             return known
     try:
         principal = authenticate_key(raw, state, Role.VIEWER, client, count=count)
@@ -88,7 +88,7 @@ def principal_for_key(raw: str | None, state: AppState, client: str | None = Non
         raise
     except DBAPIError:
         known = _KNOWN.get(raw) if raw is not None else None
-        if known is None:
+        if known is None or expired_message(known) is not None:
             raise Unavailable("the database is unreachable and this key was not seen "
                               "before it went away; retry later") from None
         return known

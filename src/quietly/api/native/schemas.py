@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from quietly.api.types import (
     HHMM,
@@ -20,6 +20,7 @@ from quietly.api.types import (
 from quietly.core.limits import MAX_MATCHERS_PER_GROUP, MAX_TARGETS
 from quietly.core.model import Effect, MatcherOp, State, Verdict
 from quietly.core.records import Role
+from quietly.core.scopes import MAX_PATTERN_LENGTH, MAX_PATTERNS, SCOPE_PATTERN
 
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Minutes = Annotated[int, Field(ge=0, le=60 * 24 * 7)]
@@ -307,7 +308,18 @@ class GroupList(BaseModel):
 
 class KeyCreate(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    role: Role
+    role: Role = Field(description="viewer, maintenance (start, stop and check only), editor "
+                                   "or admin.")
+    scope: Annotated[list[Annotated[str, Field(min_length=1, max_length=MAX_PATTERN_LENGTH,
+                                               pattern=SCOPE_PATTERN)]],
+                     Field(max_length=MAX_PATTERNS,
+                           validation_alias=AliasChoices("scope", "targets"),
+                           description="Target patterns the key may change windows of "
+                                       "('service:checkout', 'service:pay-*', "
+                                       "'group:web-tier'); empty: every target. Also "
+                                       "accepted as 'targets'.")] = []
+    expires_at: Annotated[str, Field(max_length=64, description="RFC 3339 instant after "
+                                     "which the key is refused (401).")] | None = None
 
 
 class KeyPublic(BaseModel):
@@ -319,6 +331,9 @@ class KeyPublic(BaseModel):
     created_by: str | None
     last_used_at: str | None
     revoked_at: str | None
+    scope: list[str] = Field(description="Target patterns; empty: unrestricted.")
+    expires_at: str | None
+    expired: bool
 
 
 class KeyCreated(KeyPublic):

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from quietly.api.deps import Editor, Now, State, Viewer
+from quietly.api.deps import Editor, Maintainer, Now, State, Viewer
 from quietly.api.native.convert import (
     parse_instant_field,
     update_changes,
@@ -27,7 +27,7 @@ from quietly.api.problems import PROBLEM_RESPONSES
 from quietly.api.types import ObjectId
 from quietly.core.codec import parse_duration, schedule_to_json
 from quietly.core.model import State as WindowState
-from quietly.services import maintenance, windows
+from quietly.services import maintenance, scopes, windows
 from quietly.services.serialize import occurrence_to_json, window_to_json
 
 router = APIRouter(prefix="/api/v1", tags=["windows"], responses=PROBLEM_RESPONSES)
@@ -73,16 +73,18 @@ def get_window(window_id: ObjectId, state: State, principal: Viewer, now: Now) -
 
 
 @router.patch("/windows/{window_id}", response_model=WindowPublic, operation_id="update_window")
-def update_window(window_id: ObjectId, body: WindowUpdate, state: State, principal: Editor,
-                  now: Now) -> Any:
+def update_window(window_id: ObjectId, body: WindowUpdate, state: State,
+                  principal: Maintainer, now: Now) -> Any:
     """Change some fields. Scheduled windows change freely. Active ones may change their end
     (not before now), name, description, publishing, targets, groups, conditions and effects,
     taking effect at once, but not the start of the running occurrence nor a recurring rule;
-    completed and cancelled windows are immutable (409)."""
+    completed and cancelled windows are immutable (409). A maintenance key may only move the
+    end of immediate maintenance (what ``quietly run`` does while its command runs)."""
     with state.db.transaction() as db:
         current = windows.get_window(db, principal, window_id)
         changes = update_changes(body, schedule_to_json(current.fields.schedule),
                                  principal.workspace_timezone)
+        scopes.check_role_update(principal, current, changes)
         record = windows.update_window(db, principal, window_id, changes, now)
         return window_to_json(record, now)
 
@@ -124,7 +126,7 @@ def list_occurrences(
 
 @router.post("/maintenance/start", status_code=201, response_model=WindowPublic,
              tags=["maintenance"], operation_id="start_maintenance")
-def start_maintenance(body: MaintenanceStart, state: State, principal: Editor,
+def start_maintenance(body: MaintenanceStart, state: State, principal: Maintainer,
                       now: Now) -> Any:
     """Put targets under maintenance from now for ``duration`` (a one-time window)."""
     duration = parse_duration(body.duration, "duration")
@@ -138,7 +140,7 @@ def start_maintenance(body: MaintenanceStart, state: State, principal: Editor,
 
 @router.post("/maintenance/stop", response_model=MaintenanceStopped, tags=["maintenance"],
              operation_id="stop_maintenance")
-def stop_maintenance(body: MaintenanceStop, state: State, principal: Editor, now: Now) -> Any:
+def stop_maintenance(body: MaintenanceStop, state: State, principal: Maintainer, now: Now) -> Any:
     """End maintenance now, or after ``delay_seconds``: window ``window_id``, or the
     immediate maintenance of ``targets`` (``scope: all``: every running one-time window naming
     them). A window that also covers other targets keeps covering them."""

@@ -105,9 +105,13 @@ def render(request: Request, status: int, detail: str, field: str | None,
         if not errors and field:
             errors = [{"field": field, "detail": detail}]
         return _validation(errors, detail)
-    # Laravel's fixed words for auth failures; our own detail for everything else.
-    return JSONResponse({"message": _STATUS_TEXT.get(status, detail) if status != 404
-                         else detail or "Not Found"}, status_code=status)
+    # Laravel's fixed words for auth failures; our own detail for everything else, and for
+    # an expired key (a client must learn that a new key is needed, not retry this one).
+    fixed = _STATUS_TEXT.get(status, detail)
+    if status == 401 and "expired at" in detail:
+        fixed = f"Unauthenticated: {detail}."
+    return JSONResponse({"message": fixed if status != 404 else detail or "Not Found"},
+                        status_code=status)
 
 
 def install() -> None:

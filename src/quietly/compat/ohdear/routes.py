@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from quietly.api.deps import Editor, Now, State, Viewer
+from quietly.api.deps import Editor, Maintainer, Now, State, Viewer
 from quietly.api.types import ObjectId as PathId
 from quietly.compat.ohdear import convert, errors, generation, pagination
 from quietly.compat.ohdear.schemas import (
@@ -86,7 +86,7 @@ def _recurring(record: WindowRecord, principal: Principal) -> dict[str, Any]:
 
 @router.post("/monitors/{monitor_id}/start-maintenance", status_code=201,
              response_model=MaintenancePeriodPublic, operation_id="ohdear_start_maintenance")
-def start_maintenance(monitor_id: MonitorId, state: State, principal: Editor, now: Now,
+def start_maintenance(monitor_id: MonitorId, state: State, principal: Maintainer, now: Now,
                       body: Annotated[StartMaintenance | None, Body()] = None) -> Any:
     """Start maintenance now for ``stop_maintenance_after_seconds`` (≥ 5, default 3600)."""
     body = body or StartMaintenance()
@@ -101,7 +101,7 @@ def start_maintenance(monitor_id: MonitorId, state: State, principal: Editor, no
 
 @router.post("/monitors/{monitor_id}/stop-maintenance", **_NO_CONTENT,
              operation_id="ohdear_stop_maintenance")
-def stop_maintenance(monitor_id: MonitorId, state: State, principal: Editor, now: Now,
+def stop_maintenance(monitor_id: MonitorId, state: State, principal: Maintainer, now: Now,
                      body: Annotated[StopMaintenance | None, Body()] = None) -> Response:
     """End the monitor's running periods now, or after ``delay_seconds`` (≥ 1)."""
     delay = timedelta(seconds=(body.delay_seconds or 0) if body else 0)

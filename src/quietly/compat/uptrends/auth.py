@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from quietly.api.deps import client_of, get_state
+from quietly.api.deps import client_of, expired_message, get_state
 from quietly.core.records import Principal, Role
 
 __all__ = ["UptrendsEditor", "UptrendsViewer", "basic_password"]
@@ -44,6 +44,11 @@ def _principal(request: Request, needed: Role) -> Principal:
         state.auth_failed(client)  # 429 once this address keeps failing
         raise HTTPException(401, "Authorization has been denied for this request: the API "
                             "key is unknown or revoked", headers=_CHALLENGE)
+    expired = expired_message(principal)
+    if expired is not None:
+        state.auth_failed(client)
+        raise HTTPException(401, f"Authorization has been denied for this request: {expired}",
+                            headers=_CHALLENGE)
     if not principal.role.allows(needed):
         raise HTTPException(403, f"this needs the {needed.value} role; the key is a "
                             f"{principal.role.value} key")
