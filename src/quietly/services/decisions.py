@@ -15,20 +15,27 @@ it read the store, so no committed change is lost to a reload racing a write.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+
+import structlog
 
 from quietly.core.engine import DecisionIndex
 from quietly.core.model import Alert, AlertLike, Decision, Verdict
 from quietly.metrics import INDEX_STALE, INDEX_WINDOWS
 from quietly.services.groups import GroupChanged, load_all_groups
-from quietly.services.windows import WindowChanged, load_all_windows
+from quietly.services.index_load import read_entries
+from quietly.services.windows import WindowChanged
 from quietly.storage.db import Database
 
 __all__ = ["DecisionService"]
 
 _DELIVER = Decision(Verdict.DELIVER)
+EXPAND_CHUNK = 256  # recurring windows expanded per hold of the writers' lock
+
+log = structlog.get_logger("quietly")
 
 
 class DecisionService:
@@ -45,8 +52,12 @@ class DecisionService:
         # delete committed — is stale and ignored. Ids only: a few bytes per deleted window.
         self._gone: set[tuple[int, int]] = set()
         self._loading = 0  # reloads in progress
+        self._expander: threading.Thread | None = None
         self.stale = False
         self.loaded = False
+        # Set once every recurring window of the last load has its intervals (until then the
+        # rules answer for those that have none: exact, slower).
+        self.expanded = threading.Event()
 
     def load(self, now: datetime) -> None:
         """(Re)build every index from the store; raises the store's error when unreachable.
@@ -72,7 +83,9 @@ class DecisionService:
             self._indexes = fresh
             self._now = now
             self.loaded = True
+            self.expanded.clear()
         INDEX_WINDOWS.set(self.window_count())
+        self._start_expanding()
 
     def _done_loading(self) -> None:
         self._loading -= 1
@@ -81,18 +94,47 @@ class DecisionService:
 
     def _read_store(self, now: datetime) -> dict[int, DecisionIndex]:
         with self._db.read() as session:
-            records = load_all_windows(session)
+            entries = read_entries(session)
             groups = load_all_groups(session)
         fresh: dict[int, DecisionIndex] = {}
         for workspace_id, members in groups.items():
             index = fresh.setdefault(workspace_id, DecisionIndex(now))
             for name, targets in members.items():
                 index.set_group(name, targets)
-        for record in records:
-            fresh.setdefault(record.workspace_id, DecisionIndex(now)).upsert(record.to_window())
-        for index in fresh.values():
-            index.reanchor()  # anchors picked knowing every window, not only earlier ones
+        for workspace_id, batch in entries.items():
+            # One write per workspace; recurring windows pending until ``_expand`` runs.
+            fresh.setdefault(workspace_id, DecisionIndex(now)).load(batch)
         return fresh
+
+    def _start_expanding(self) -> None:
+        """Expand the recurring windows a load left pending, in a background thread."""
+        with self._lock:
+            if self._expander is not None and self._expander.is_alive():
+                return
+            self._expander = threading.Thread(target=self._expand, name="quietly-expand",
+                                              daemon=True)
+            self._expander.start()
+
+    def _expand(self) -> None:
+        """Expand pending windows a chunk at a time, letting events in between chunks."""
+        while True:
+            with self._lock:
+                remaining = 0
+                for workspace_id, index in list(self._indexes.items()):
+                    try:
+                        remaining += index.expand(EXPAND_CHUNK)
+                    except Exception as exc:  # its entry stays answered from the rules
+                        log.exception("expanding a window's schedule failed",
+                                      workspace=workspace_id, error=str(exc))
+                        remaining += index.pending()
+                if not remaining:
+                    self.expanded.set()
+                    return
+            time.sleep(0)  # hand the interpreter to request threads between chunks
+
+    def pending(self) -> int:
+        """Recurring windows not expanded yet (decided from their rules meanwhile)."""
+        return sum(index.pending() for index in list(self._indexes.values()))
 
     def mark_stale(self, stale: bool) -> None:
         """Say whether decisions come from an index the store can no longer refresh."""
@@ -156,12 +198,13 @@ class DecisionService:
         """Whether the index lacks the stored version of a window (``updated_at``, archived or
         not): a change this process was not told about."""
         index = self._indexes.get(workspace_id)
-        held = index.window(window_id) if index is not None else None
+        held = index is not None and index.holds(window_id)
         if archived:
-            return held is not None
-        if held is None:
+            return held
+        if not held or index is None:
             return (workspace_id, window_id) not in self._gone
-        return held.updated_at is None or held.updated_at < updated_at
+        version = index.version(window_id)
+        return version is None or version < updated_at
 
     def groups_behind(self, stored: dict[int, dict[str, frozenset[str]]]
                       ) -> list[tuple[int, str]]:
