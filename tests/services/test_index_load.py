@@ -9,14 +9,17 @@ way decides exactly as before, during and after its background expansion.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from quietly.core.engine import brute_force_decide
 from quietly.core.entries import Entry
 from quietly.core.model import Alert
 from quietly.services.decisions import DecisionService
-from quietly.services.index_load import read_entries
+from quietly.services.index_load import _target_list, read_entries
 from quietly.services.windows import load_all_windows
 from quietly.storage.db import Database
 from tests.api.helpers import active_body, now, once, window_body
@@ -113,3 +116,19 @@ def test_a_loaded_service_decides_as_the_store_says_while_and_after_expanding(
     assert (service.pending(), before == expected, after == expected, running) == (
         0, True, True, [(made["once, running"],), (made["once, running"],),
                         (made["many targets"],)])
+
+
+TARGET_LISTS = [
+    # (name, stored text): whatever the spelling, the list JSON means
+    ("as SQLAlchemy writes it", '["service:a", "monitor:42"]'),
+    ("one", '["service:a"]'),
+    ("compact spacing", '["service:a","monitor:42"]'),
+    ("an escaped quote", '["service:a\\"b", "monitor:42"]'),
+    ("unicode escape", '["service:\\u00e9t\\u00e9"]'),
+    ("a comma and quote inside", '["x:a\\",\\"b"]'),
+]
+
+
+@pytest.mark.parametrize(("name", "text"), TARGET_LISTS, ids=[c[0] for c in TARGET_LISTS])
+def test_target_lists_read_as_json_says(name: str, text: str) -> None:
+    assert _target_list(text) == json.loads(text)

@@ -195,11 +195,13 @@ class Entry:
 
     def expanded(self, start: datetime, end: datetime) -> Entry:
         """This entry with its occurrences over the horizon ``[start, end)`` (itself when
-        one-time). Compiles and validates the schedule (cached by ``compile_schedule``), and
-        raises what that raises; the compiled schedule is not kept."""
+        one-time). Validates and compiles the schedule, and raises what that raises; the
+        compiled schedule is not kept, nor cached (``compile_schedule``'s cache would keep
+        2,048 of them after a bulk expansion: tens of MiB)."""
         if self.schedule is None:
             return self
-        plan = sched.compile_schedule(self.schedule)
+        sched.validate(self.schedule)
+        plan = build_plan(self.schedule)
         spans = merge((), occurrence_spans(self.schedule, self.cut, start, end, plan))
         return self._with(spans, micros(start), horizon_end(plan, self.cut, end))
 

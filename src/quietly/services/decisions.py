@@ -24,7 +24,7 @@ import structlog
 
 from quietly.core.engine import DecisionIndex
 from quietly.core.model import Alert, AlertLike, Decision, Verdict
-from quietly.metrics import INDEX_STALE, INDEX_WINDOWS
+from quietly.metrics import INDEX_PENDING, INDEX_STALE, INDEX_WINDOWS
 from quietly.services.groups import GroupChanged, load_all_groups
 from quietly.services.index_load import read_entries
 from quietly.services.windows import WindowChanged
@@ -85,6 +85,7 @@ class DecisionService:
             self.loaded = True
             self.expanded.clear()
         INDEX_WINDOWS.set(self.window_count())
+        INDEX_PENDING.set(self.pending())
         self._start_expanding()
 
     def _done_loading(self) -> None:
@@ -127,6 +128,7 @@ class DecisionService:
                         log.exception("expanding a window's schedule failed",
                                       workspace=workspace_id, error=str(exc))
                         remaining += index.pending()
+                INDEX_PENDING.set(remaining)
                 if not remaining:
                     self.expanded.set()
                     return

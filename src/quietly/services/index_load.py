@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Text, cast, select, type_coerce
@@ -53,16 +53,32 @@ def _statement() -> Any:
     )
 
 
+_NAIVE_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - SQLite hands naive UTC over
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def _micros(value: datetime | str | None) -> int | None:
-    """An instant column as the driver gives it (SQLite: naive UTC text; PostgreSQL: an
-    aware datetime) in microseconds since the epoch."""
+    """An instant as the driver gives it (SQLite: naive UTC text; PostgreSQL: an aware
+    datetime), or RFC 3339 text from a JSON column, in microseconds since the epoch."""
     if value is None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)  # stored in UTC (``storage.types.UTCDateTime``)
+    if value.tzinfo is None:  # stored in UTC (``storage.types.UTCDateTime``)
+        return (value - _NAIVE_EPOCH) // _MICROSECOND
     return micros(value)
+
+
+def _target_list(text: str) -> list[str]:
+    """A stored target list: ``["kind:id", "kind:id"]`` as SQLAlchemy's JSON type writes it
+    (targets never contain a space, so ``", "`` only separates them) split without a JSON
+    parse; anything else (an escape, another spacing) goes through ``json.loads``."""
+    if text.startswith('["') and text.endswith('"]') and "\\" not in text:
+        found = text[2:-2].split('", "')
+        if '"' not in "".join(found):
+            return found
+    loaded: list[str] = json.loads(text)
+    return loaded
 
 
 class _Decoder:
@@ -96,7 +112,7 @@ class _Decoder:
 
     def entry(self, row: Any) -> Entry:
         wid, _, updated, cancelled, all_targets, schedule, targets, groups, match, effects = row
-        targets_of = names(json.loads(targets)) if targets != "[]" else ()
+        targets_of = names(_target_list(targets)) if targets != "[]" else ()
         match_of, compiled = self.match(match)
         scope = (targets_of, self.groups(groups), bool(all_targets), match_of, compiled)
         version = _micros(updated)
