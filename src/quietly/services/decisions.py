@@ -14,6 +14,7 @@ it read the store, so no committed change is lost to a reload racing a write.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Sequence
@@ -41,7 +42,7 @@ log = structlog.get_logger("quietly")
 class DecisionService:
     """Per-workspace decision indexes; one writer (under a lock), many lock-free readers."""
 
-    def __init__(self, db: Database, now: datetime) -> None:
+    def __init__(self, db: Database, now: datetime, *, expand_at_once: bool = True) -> None:
         self._db = db
         self._lock = threading.Lock()
         self._indexes: dict[int, DecisionIndex] = {}
@@ -58,6 +59,11 @@ class DecisionService:
         # Set once every recurring window of the last load has its intervals (until then the
         # rules answer for those that have none: exact, slower).
         self.expanded = threading.Event()
+        # Expansion waits for this (``allow_expansion``): the app lets it start once it has
+        # started up, so that it does not compete with the start-up for the interpreter.
+        self._may_expand = threading.Event()
+        if expand_at_once:
+            self._may_expand.set()
 
     def load(self, now: datetime) -> None:
         """(Re)build every index from the store; raises the store's error when unreachable.
@@ -116,8 +122,13 @@ class DecisionService:
                                               daemon=True)
             self._expander.start()
 
+    def allow_expansion(self) -> None:
+        """Let the background expansion run (see ``expand_at_once``)."""
+        self._may_expand.set()
+
     def _expand(self) -> None:
         """Expand pending windows a chunk at a time, letting events in between chunks."""
+        self._may_expand.wait()
         while True:
             with self._lock:
                 remaining = 0
@@ -130,6 +141,9 @@ class DecisionService:
                         remaining += index.pending()
                 INDEX_PENDING.set(remaining)
                 if not remaining:
+                    # What expansion built lives as long as the index, like what the load
+                    # built (frozen by the app at start-up): keep full collections off it.
+                    gc.freeze()
                     self.expanded.set()
                     return
             time.sleep(0)  # hand the interpreter to request threads between chunks
