@@ -53,7 +53,7 @@ class DecisionService:
         # delete committed — is stale and ignored. Ids only: a few bytes per deleted window.
         self._gone: set[tuple[int, int]] = set()
         self._loading = 0  # reloads in progress
-        self._expander: threading.Thread | None = None
+        self._expanding = False  # an expansion thread runs (set and cleared under the lock)
         self.stale = False
         self.loaded = False
         # Set once every recurring window of the last load has its intervals (until then the
@@ -116,11 +116,10 @@ class DecisionService:
     def _start_expanding(self) -> None:
         """Expand the recurring windows a load left pending, in a background thread."""
         with self._lock:
-            if self._expander is not None and self._expander.is_alive():
+            if self._expanding:  # it reads the indexes afresh on every chunk
                 return
-            self._expander = threading.Thread(target=self._expand, name="quietly-expand",
-                                              daemon=True)
-            self._expander.start()
+            self._expanding = True
+        threading.Thread(target=self._expand, name="quietly-expand", daemon=True).start()
 
     def allow_expansion(self) -> None:
         """Let the background expansion run (see ``expand_at_once``)."""
@@ -141,6 +140,7 @@ class DecisionService:
                         remaining += index.pending()
                 INDEX_PENDING.set(remaining)
                 if not remaining:
+                    self._expanding = False  # under the lock: a later load starts another
                     # What expansion built lives as long as the index, like what the load
                     # built (frozen by the app at start-up): keep full collections off it.
                     gc.freeze()
