@@ -30,6 +30,12 @@ and takes an overlapped chunk again alert by alert. Writes are rare next to deci
 ``advance`` changes no decision, only how far ahead the windows' intervals reach: it swaps
 entries and slots without touching the counter.
 
+A start-up or reload files every window in one write (``load``) and leaves two things to
+``expand``, run in the background: recurring windows are *pending* (no intervals yet: the
+rules answer for them) and new targets have no timeline (the general path answers for
+them). Neither changes a decision, only how fast it is taken; like ``advance``, ``expand``
+swaps entries and slots without touching the counter.
+
 ``brute_force_decide`` is the reference: every window, the domain rules, nothing indexed.
 """
 
