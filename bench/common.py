@@ -15,7 +15,7 @@ from quietly.core.model import Alert, Window
 from quietly.core.records import WindowFields
 
 __all__ = ["alerts_of", "best_of", "fields_of", "lua_alert", "print_figures", "rss_mb",
-           "windows_of"]
+           "window_of", "windows_of"]
 
 
 def rss_mb() -> float:
@@ -41,14 +41,15 @@ def fields_of(body: dict[str, Any], zone: str = "UTC") -> WindowFields:
     return window_fields_from_create(WindowCreate.model_validate(body), zone)
 
 
+def window_of(wid: int, body: dict[str, Any], now: datetime) -> Window:
+    f = fields_of(body)
+    return Window(id=wid, workspace_id=1, name=f.name, schedule=f.schedule,
+                  effects=frozenset(f.effects), targets=frozenset(f.targets),
+                  match=f.match, created_at=now)
+
+
 def windows_of(bodies: Iterable[dict[str, Any]], now: datetime) -> list[Window]:
-    out = []
-    for i, body in enumerate(bodies, start=1):
-        f = fields_of(body)
-        out.append(Window(id=i, workspace_id=1, name=f.name, schedule=f.schedule,
-                          effects=frozenset(f.effects), targets=frozenset(f.targets),
-                          match=f.match, created_at=now))
-    return out
+    return [window_of(i, body, now) for i, body in enumerate(bodies, start=1)]
 
 
 def alerts_of(items: Iterable[dict[str, Any]]) -> list[Alert]:

@@ -20,6 +20,7 @@ __all__ = [
     "DECISIONS",
     "DELIVERIES",
     "INDEX_CATCHUPS",
+    "INDEX_PENDING",
     "INDEX_STALE",
     "INDEX_WINDOWS",
     "MAINTENANCE_ACTIVE",
@@ -107,6 +108,10 @@ INDEX_STALE = Gauge("quietly_decision_index_stale",
                     registry=REGISTRY)
 INDEX_WINDOWS = Gauge("quietly_decision_index_windows", "Windows held in the decision index.",
                       registry=REGISTRY)
+INDEX_PENDING = Gauge(
+    "quietly_decision_index_pending", "What the background expansion after a load still has "
+    "to do: recurring windows decided from their rules and targets without a precomputed "
+    "timeline (decisions are exact meanwhile, only slower). 0 once done.", registry=REGISTRY)
 OUTBOX_BACKLOG = Gauge("quietly_outbox_backlog", "Outbox messages not yet delivered, by status.",
                        ["status"], registry=REGISTRY)
 DELIVERIES = Counter("quietly_deliveries_total", "Delivery attempts, by channel type and outcome.",

@@ -227,6 +227,7 @@ def test_remove_leaves_no_trace() -> None:
     assert index.stats() == {
         "windows": 0,
         "intervals": 0,
+        "pending": 0,
         "targets": 0,
         "groups": 0,
         "label_slots": 0,

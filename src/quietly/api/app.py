@@ -107,7 +107,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = database or prepare_database(settings)
-        decisions = DecisionService(db, _utcnow())
+        # Recurring windows and per-target timelines are expanded in the background once the
+        # app has started (``allow_expansion`` below): decisions are exact meanwhile.
+        decisions = DecisionService(db, _utcnow(), expand_at_once=False)
         decisions.subscribe()
         # On PostgreSQL the listener subscribes to changes and then loads the index, so that
         # no other process's commit can fall between the two (see ``worker.listener``).
@@ -131,6 +133,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         ticker = _Ticker(state)
         ticker.start()
         stop_background = start_background(settings, db, decisions, listener)
+        decisions.allow_expansion()
         try:
             yield
         finally:

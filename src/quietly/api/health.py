@@ -56,7 +56,9 @@ def metrics(state: State, request: Request) -> Response:
                                             "loaded."}})
 def readyz(state: State) -> JSONResponse:
     """200 when the database answers, the decision index is loaded and (on PostgreSQL) the
-    process is subscribed to other processes' changes since before that load; 503 otherwise."""
+    process is subscribed to other processes' changes since before that load; 503 otherwise.
+    ``index_pending``: what the index still expands in the background after a load (0 when
+    done; decisions are exact either way)."""
     checks: dict[str, str] = {}
     try:
         with state.db.engine.connect() as conn:
@@ -69,5 +71,9 @@ def readyz(state: State) -> JSONResponse:
     if isinstance(synced, threading.Event):  # PostgreSQL: subscribed, then loaded
         checks["changes"] = "ok" if synced.is_set() else "not subscribed"
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks},
+    # Not a check: after a load, recurring windows and per-target timelines are expanded in
+    # the background; decisions are exact meanwhile, only slower (0 once done).
+    pending = state.decisions.pending() if state.decisions.loaded else None
+    return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks,
+                         "index_pending": pending},
                         status_code=200 if ready else 503)

@@ -30,6 +30,12 @@ and takes an overlapped chunk again alert by alert. Writes are rare next to deci
 ``advance`` changes no decision, only how far ahead the windows' intervals reach: it swaps
 entries and slots without touching the counter.
 
+A start-up or reload files every window in one write (``load``) and leaves two things to
+``expand``, run in the background: recurring windows are *pending* (no intervals yet: the
+rules answer for them) and new targets have no timeline (the general path answers for
+them). Neither changes a decision, only how fast it is taken; like ``advance``, ``expand``
+swaps entries and slots without touching the counter.
+
 ``brute_force_decide`` is the reference: every window, the domain rules, nothing indexed.
 """
 
@@ -43,7 +49,7 @@ from datetime import datetime, timedelta
 
 from quietly.core import lifecycle
 from quietly.core.entries import DELIVER, Entry, decision_of
-from quietly.core.intervals import active_by_rules, micros
+from quietly.core.intervals import active_by_rules, active_by_schedule, instant, micros
 from quietly.core.matching import scope_matches
 from quietly.core.model import Alert, AlertLike, Decision, Window
 from quietly.core.postings import Postings
@@ -54,6 +60,7 @@ IndexStats = dict[str, int]
 
 _RETRIES = 4
 _CHUNK = 128  # alerts decided between two seqlock checks by decide_many
+TIMELINES_PER_ENTRY = 8  # expand(): target timelines built per unit of budget
 
 
 class DecisionIndex:
@@ -69,6 +76,8 @@ class DecisionIndex:
         self._lookback = lookback
         self._lookahead = lookahead
         self._entries: dict[int, Entry] = {}
+        # Recurring windows filed pending by ``load``, in order, until ``expand`` reaches them.
+        self._pending: dict[int, None] = {}
         self._postings = Postings()
         # Odd while a write is under way; readers retry a decision a write overlapped. Writers
         # hold the lock for a whole write; a reader takes it only when writes keep overlapping
@@ -98,13 +107,73 @@ class DecisionIndex:
         versions replace the entry as before.
         """
         old = self._entries.get(window.id)
-        if old is not None and _older(window, old.window):
+        if old is not None and _older(window, old):
             return
         entry = Entry.build(window, old, self._lo, self._hi)
         with self._writing():
-            stale = self._postings.file(entry, old)
-            self._entries[entry.id] = entry
-            self._postings.unfile(stale)
+            self._file(entry)
+
+    def _file(self, entry: Entry) -> None:
+        old = self._entries.get(entry.id)
+        stale = self._postings.file(entry, old)
+        self._entries[entry.id] = entry
+        self._postings.unfile(stale)
+        if entry.pending:
+            self._pending[entry.id] = None
+        else:
+            self._pending.pop(entry.id, None)
+
+    def load(self, entries: Iterable[Entry]) -> None:
+        """File many entries in one write: what a start-up or reload does.
+
+        Condition groups are anchored knowing every window (no ``reanchor`` needed). An entry
+        replaces a held one with the same id. Two things are left to ``expand``, which
+        changes no decision, only how fast it is taken: pending entries (recurring windows,
+        ``Entry.recurring``) are decided from their rules until they have intervals, and the
+        new targets have no timeline until it is built (their one-target alerts take the
+        general path, which checks each window's intervals). So the index answers, exactly,
+        as soon as the rows are read.
+        """
+        with self._writing():
+            fresh: list[Entry] = []
+            for entry in entries:
+                if entry.id in self._entries:
+                    self._file(entry)
+                else:
+                    fresh.append(entry)
+            self._postings.file_many(fresh)
+            for entry in fresh:
+                self._entries[entry.id] = entry
+                if entry.pending:
+                    self._pending[entry.id] = None
+
+    def expand(self, budget: int | None = None) -> int:
+        """Finish what ``load`` left: give up to ``budget`` pending entries their intervals
+        over the horizon, then build up to ``budget * TIMELINES_PER_ENTRY`` deferred
+        timelines; returns how much is still left (entries plus targets; 0 when done).
+
+        Changes no decision, only how fast it is taken: like ``advance``, it swaps entries
+        and slots without touching the seqlock. A schedule that fails to expand raises, and
+        its entry stays answered from the rules.
+        """
+        done = 0
+        try:
+            while self._pending and (budget is None or done < budget):
+                wid = next(iter(self._pending))
+                del self._pending[wid]
+                entry = self._entries.get(wid)
+                if entry is None or not entry.pending:
+                    continue
+                fresh = entry.expanded(self._lo, self._hi)
+                self._entries[wid] = fresh
+                self._postings.touch(fresh.targets)
+                done += 1
+        finally:
+            self._postings.retime(self._entries)
+        if not self._pending:
+            left = budget * TIMELINES_PER_ENTRY if budget is not None else 1 << 62
+            self._postings.retime_deferred(self._entries, left)
+        return len(self._pending) + self._postings.deferred()
 
     def reanchor(self) -> int:
         """Re-file condition groups under the label the index's statistics now find most
@@ -117,6 +186,7 @@ class DecisionIndex:
         """Forget a window (deleted, or moved out of this workspace); unknown ids are ignored."""
         with self._writing():
             old = self._entries.pop(window_id, None)
+            self._pending.pop(window_id, None)
             if old is not None:
                 self._postings.withdraw(old)
 
@@ -163,7 +233,8 @@ class DecisionIndex:
                     break
                 if entry.lo > lo or entry.hi < lo:
                     # Moved back before the horizon, or so far on that nothing is worth keeping.
-                    fresh = Entry.build(entry.window, entry, self._lo, self._hi)
+                    fresh = entry.expanded(self._lo, self._hi)
+                    self._pending.pop(entry.id, None)
                 elif entry.hi < due_before:
                     fresh = entry.extended(self._lo, self._hi)
                 else:
@@ -276,10 +347,9 @@ class DecisionIndex:
                     continue
                 # entry.active() inlined: a hot loop of the index.
                 if entry.lo <= t < entry.hi:
-                    i = bisect_right(entry.starts, t)
-                    if i and entry.ends[i - 1] > t:
+                    if bisect_right(entry.spans, t) & 1:
                         found.append(entry)
-                elif active_by_rules(entry.window, at, entry.plan):
+                elif active_by_schedule(entry.schedule, entry.cut, at):  # type: ignore[arg-type]
                     found.append(entry)
             if slot.groups:
                 self._match_groups(target, slot.groups, t, at, found)
@@ -373,10 +443,9 @@ class DecisionIndex:
             if gi >= len(compiled):
                 continue
             if entry.lo <= t < entry.hi:  # entry.active() inlined, as in _decide_all
-                i = bisect_right(entry.starts, t)
-                if not (i and entry.ends[i - 1] > t):
+                if not bisect_right(entry.spans, t) & 1:
                     continue
-            elif not active_by_rules(entry.window, at, entry.plan):
+            elif not active_by_schedule(entry.schedule, entry.cut, at):  # type: ignore[arg-type]
                 continue
             if compiled[gi].matches(labels):
                 found.append(entry)
@@ -387,10 +456,21 @@ class DecisionIndex:
         """The ids of the indexed windows, sorted."""
         return sorted(self._entries)
 
-    def window(self, window_id: int) -> Window | None:
-        """The indexed copy of a window, or None if the index does not hold it."""
+    def holds(self, window_id: int) -> bool:
+        """Whether the index holds a window."""
+        return window_id in self._entries
+
+    def version(self, window_id: int) -> datetime | None:
+        """The ``updated_at`` of the indexed copy of a window (None: not held, or unknown)."""
         entry = self._entries.get(window_id)
-        return entry.window if entry is not None else None
+        if entry is None or entry.version is None:
+            return None
+        return instant(entry.version)
+
+    def pending(self) -> int:
+        """How much ``expand`` has left: recurring windows decided from the rules meanwhile,
+        and targets without their timeline yet."""
+        return len(self._pending) + self._postings.deferred()
 
     def groups(self) -> dict[str, frozenset[str]]:
         """Every group the index knows, with its members."""
@@ -406,17 +486,18 @@ class DecisionIndex:
         entries = list(self._entries.values())
         return {
             "windows": len(entries),
-            "intervals": sum(len(e.starts) for e in entries),
+            "intervals": sum(len(e.spans) // 2 for e in entries),
+            "pending": self.pending(),
             **self._postings.stats(),
         }
 
 
-def _older(window: Window, indexed: Window) -> bool:
+def _older(window: Window, indexed: Entry) -> bool:
     """Whether ``window`` is an earlier version of the ``indexed`` one (both versions known)."""
     return (
         window.updated_at is not None
-        and indexed.updated_at is not None
-        and window.updated_at < indexed.updated_at
+        and indexed.version is not None
+        and micros(window.updated_at) < indexed.version
     )
 
 

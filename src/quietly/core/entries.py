@@ -1,15 +1,26 @@
 """One indexed window, and what several decide together, for the decision index (``engine``).
 
-An ``Entry`` holds everything a decision needs about one window: its scope, its matchers
-compiled once, its occurrences as intervals over the index's horizon (``intervals``), and
-the ``Decision`` it makes alone, built once. ``decision_of`` combines the entries that hold an
-alert at an instant; ``timeline`` precomputes that for one target over time.
+An ``Entry`` holds everything a decision needs about one window, and nothing else: its scope
+(target and group names interned and, when few, in a tuple), its matchers compiled once, its
+occurrences as flat intervals over the index's horizon (``intervals``), the ``Decision`` it
+makes alone, built once, and its version (``updated_at`` in microseconds). A one-time
+window's interval is complete whatever the horizon, so its schedule is not kept; a recurring
+window keeps its schedule and cut-off (cancel or archive) to expand further and to answer
+instants outside its horizon from the rules. Neither the ``Window`` nor a compiled schedule
+stays in memory: the index is sized by what decisions read (issue 19).
+
+A recurring window can be filed *pending* (``lo == hi == PENDING``: no intervals yet): every
+decision on it then comes from the rules, exact but slower, until ``expanded`` gives it its
+intervals. This is how a bulk load becomes ready before any schedule is expanded.
+``decision_of`` combines the entries that hold an alert at an instant; ``timeline``
+precomputes that for one target over time.
 """
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from operator import itemgetter
 
@@ -19,24 +30,49 @@ from quietly.core.intervals import (
     FOREVER,
     NEVER,
     Spans,
-    active_by_rules,
+    active_by_schedule,
     horizon_end,
     instant,
     merge,
     micros,
     occurrence_spans,
+    pairs,
 )
 from quietly.core.matching import CompiledGroup, compile_groups
-from quietly.core.model import VERDICT_RANK, Decision, OnceSchedule, Verdict, Window
+from quietly.core.model import (
+    VERDICT_RANK,
+    ConditionGroup,
+    Decision,
+    OnceSchedule,
+    RecurringSchedule,
+    Verdict,
+    Window,
+)
+from quietly.core.schedule.compiled import build as build_plan
 
-__all__ = ["DELIVER", "Entry", "Timeline", "decision_of", "timeline"]
+__all__ = ["DELIVER", "PENDING", "Entry", "Names", "Timeline", "decision_of", "names",
+           "timeline"]
 
 DELIVER = Decision(Verdict.DELIVER, ())
 _VERDICT_BY_RANK = tuple(sorted(VERDICT_RANK, key=VERDICT_RANK.__getitem__))
+PENDING = 0  # lo == hi == PENDING: a recurring window not expanded yet (rules answer for it)
+_SMALL = 8  # up to this many names are kept in a tuple (less memory), beyond in a frozenset
 
 # (lo, hi, bounds, decisions): for an instant t in [lo, hi), the decision is
 # decisions[bisect_right(bounds, t)].
 Timeline = tuple[int, int, tuple[int, ...], tuple[Decision, ...]]
+Names = tuple[str, ...] | frozenset[str]
+
+
+def names(items: Iterable[str]) -> Names:
+    """Target or group names as an entry keeps them: each interned, so that every window
+    naming a target and the index's slot for it share one string; in a tuple when there are
+    few (a tuple of six names takes a fifth of a frozenset's memory), else a frozenset (its
+    membership test stays constant-time for windows naming thousands of targets)."""
+    unique = tuple(dict.fromkeys(map(sys.intern, items)))
+    if len(unique) <= _SMALL:
+        return unique
+    return frozenset(unique)
 
 
 class Entry:
@@ -46,84 +82,148 @@ class Entry:
         "all_targets",
         "alone",
         "compiled",
-        "ends",
+        "cut",
         "groups",
         "hi",
         "id",
         "lo",
-        "plan",
+        "match",
         "rank",
-        "starts",
+        "schedule",
+        "spans",
         "targets",
-        "window",
+        "version",
     )
 
     def __init__(
         self,
-        window: Window,
-        compiled: Sequence[CompiledGroup],
-        plan: sched.CompiledSchedule | None,
+        wid: int,
+        version: int | None,
+        alone: Decision,
+        scope: tuple[Names, Names, bool, tuple[ConditionGroup, ...], tuple[CompiledGroup, ...]],
+        schedule: RecurringSchedule | None,
+        cut: datetime | None,
         spans: Spans,
         lo: int,
         hi: int,
     ) -> None:
-        self.window = window
-        self.plan = plan  # the compiled schedule of a recurring window, kept for refreshes
-        self.id = window.id
-        verdict = lifecycle.strongest_verdict(window.effects)
-        self.rank = VERDICT_RANK[verdict]
+        self.id = wid
+        self.version = version  # the window's updated_at in microseconds (None: unknown)
         # The decision when this window alone matches, built once: constructing a frozen
         # dataclass costs more than the rest of a decision.
-        self.alone = Decision(verdict, (window.id,))
-        self.targets = window.targets
-        self.groups = window.groups
-        self.all_targets = window.all_targets
-        self.compiled: tuple[CompiledGroup, ...] = tuple(compiled)
-        self.starts, self.ends = spans
+        self.alone = alone
+        self.rank = VERDICT_RANK[alone.verdict]
+        self.targets, self.groups, self.all_targets, self.match, self.compiled = scope
+        self.schedule = schedule  # None for a one-time window (its interval is complete)
+        self.cut = cut  # no occurrence from here on (cancelled or archived), or None
+        self.spans = spans
         self.lo = lo  # the intervals are complete for instants in [lo, hi)
         self.hi = hi
+
+    @classmethod
+    def once(
+        cls,
+        wid: int,
+        version: int | None,
+        verdict: Verdict,
+        scope: tuple[Names, Names, bool, tuple[ConditionGroup, ...], tuple[CompiledGroup, ...]],
+        start: int,
+        end: int,
+        cut: int | None,
+    ) -> Entry:
+        """A one-time window ``[start, end)`` (microseconds) cut at ``cut``: complete at once
+        (``lifecycle.window_occurrences`` cuts the same way)."""
+        if cut is not None and cut < end:
+            end = cut
+        spans = (start, end) if end > start else ()
+        return cls(wid, version, Decision(verdict, (wid,)), scope, None, None, spans, NEVER,
+                   FOREVER)
+
+    @classmethod
+    def recurring(
+        cls,
+        wid: int,
+        version: int | None,
+        verdict: Verdict,
+        scope: tuple[Names, Names, bool, tuple[ConditionGroup, ...], tuple[CompiledGroup, ...]],
+        schedule: RecurringSchedule,
+        cut: datetime | None,
+    ) -> Entry:
+        """A recurring window, pending: no intervals until ``expanded``."""
+        return cls(wid, version, Decision(verdict, (wid,)), scope, schedule, cut, (), PENDING,
+                   PENDING)
+
+    @classmethod
+    def of(cls, window: Window, compiled: tuple[CompiledGroup, ...] | None = None) -> Entry:
+        """The entry of ``window``, pending if recurring; ``compiled`` are its matchers
+        compiled already (else compiled here, raising what compiling raises)."""
+        if compiled is None:
+            compiled = tuple(compile_groups(window.match))
+        scope = (names(window.targets), names(window.groups), window.all_targets,
+                 window.match, compiled)
+        version = micros(window.updated_at) if window.updated_at is not None else None
+        verdict = lifecycle.strongest_verdict(window.effects)
+        cut = lifecycle.cut_off(window)
+        s = window.schedule
+        if isinstance(s, OnceSchedule):
+            return cls.once(window.id, version, verdict, scope, micros(s.start), micros(s.end),
+                            None if cut is None else micros(cut))
+        return cls.recurring(window.id, version, verdict, scope, s, cut)
 
     @classmethod
     def build(cls, window: Window, old: Entry | None, start: datetime, end: datetime) -> Entry:
         """The entry of ``window`` with its occurrences over the horizon ``[start, end)``.
 
-        Reuses what ``old`` (the window's previous entry, if any) compiled when unchanged.
-        A one-time window is complete whatever the horizon. Raises whatever compiling the
-        matchers or the schedule raises.
+        Reuses the matchers ``old`` (the window's previous entry, if any) compiled when
+        unchanged. A one-time window is complete whatever the horizon. Raises whatever
+        compiling the matchers or the schedule raises.
         """
-        if old is not None and old.window.match == window.match:
-            compiled: Sequence[CompiledGroup] = old.compiled
-        else:
-            compiled = compile_groups(window.match)
         if isinstance(window.schedule, OnceSchedule):
-            s = window.schedule
-            spans = merge([], [], occurrence_spans(window, s.start, s.end, None))
-            return cls(window, compiled, None, spans, NEVER, FOREVER)
-        # Keep the compiled schedule: compiling (and validating) a rule again on every horizon
-        # move would cost far more than expanding it.
-        if old is not None and old.plan is not None and old.window.schedule == window.schedule:
-            plan = old.plan
-        else:
-            plan = sched.compile_schedule(window.schedule)
-        spans = merge([], [], occurrence_spans(window, start, end, plan))
-        return cls(window, compiled, plan, spans, micros(start), horizon_end(plan, window, end))
+            sched.validate(window.schedule)
+        compiled = old.compiled if old is not None and old.match == window.match else None
+        return cls.of(window, compiled).expanded(start, end)
+
+    @property
+    def pending(self) -> bool:
+        """A recurring window whose occurrences are not expanded yet."""
+        return self.lo == self.hi
+
+    def _with(self, spans: Spans, lo: int, hi: int) -> Entry:
+        scope = (self.targets, self.groups, self.all_targets, self.match, self.compiled)
+        return Entry(self.id, self.version, self.alone, scope, self.schedule, self.cut, spans,
+                     lo, hi)
+
+    def expanded(self, start: datetime, end: datetime) -> Entry:
+        """This entry with its occurrences over the horizon ``[start, end)`` (itself when
+        one-time). Validates and compiles the schedule, and raises what that raises; the
+        compiled schedule is not kept, nor cached (``compile_schedule``'s cache would keep
+        2,048 of them after a bulk expansion: tens of MiB)."""
+        if self.schedule is None:
+            return self
+        sched.validate(self.schedule)
+        plan = build_plan(self.schedule)
+        spans = merge((), occurrence_spans(self.schedule, self.cut, start, end, plan))
+        return self._with(spans, micros(start), horizon_end(plan, self.cut, end))
 
     def extended(self, start: datetime, end: datetime) -> Entry:
         """This entry over the horizon ``[start, end)``, which begins inside its own: keeps the
-        intervals still inside and expands only the stretch past its old end."""
+        intervals still inside and expands only the stretch past its old end (the schedule,
+        validated when first expanded, is compiled again without checks)."""
+        if self.schedule is None:
+            return self
         lo = micros(start)
-        keep = [(s, e) for s, e in zip(self.starts, self.ends, strict=True) if e > lo]
-        fresh = occurrence_spans(self.window, instant(self.hi), end, self.plan)
-        spans = merge([s for s, _ in keep], [e for _, e in keep], fresh)
-        hi = horizon_end(self.plan, self.window, end)
-        return Entry(self.window, self.compiled, self.plan, spans, max(self.lo, lo), hi)
+        keep = tuple(b for s, e in pairs(self.spans) if e > lo for b in (s, e))
+        plan = build_plan(self.schedule)
+        fresh = occurrence_spans(self.schedule, self.cut, instant(self.hi), end, plan)
+        spans = merge(keep, fresh)
+        return self._with(spans, max(self.lo, lo), horizon_end(plan, self.cut, end))
 
     def active(self, t: int, at: datetime) -> bool:
         """Whether an occurrence contains ``at`` (``t`` in microseconds, the same instant)."""
         if self.lo <= t < self.hi:
-            i = bisect_right(self.starts, t)
-            return i > 0 and self.ends[i - 1] > t
-        return active_by_rules(self.window, at, self.plan)
+            return bisect_right(self.spans, t) & 1 == 1
+        assert self.schedule is not None  # a one-time entry's horizon is everything
+        return active_by_schedule(self.schedule, self.cut, at)
 
 
 def decision_of(found: Sequence[Entry]) -> Decision:
@@ -140,19 +240,25 @@ def timeline(entries: Sequence[Entry]) -> Timeline:
     """What ``entries`` decide together over time, where all of their intervals hold.
 
     The decision for an alert that exactly these windows cover (one target, no labels), at
-    any instant ``t`` in ``[lo, hi)``, is ``decisions[bisect_right(bounds, t)]``. Usually
-    their intervals never overlap and the bounds are theirs in order; else a sweep.
+    any instant ``t`` in ``[lo, hi)``, is ``decisions[bisect_right(bounds, t)]``. One window's
+    bounds are its own intervals (the same tuple); several windows' intervals usually never
+    overlap and the bounds are theirs in order; else a sweep. A pending entry makes the
+    range empty: its targets are decided from the rules until it is expanded.
     """
     lo = max((e.lo for e in entries), default=NEVER)
     hi = min((e.hi for e in entries), default=FOREVER)
-    spans = sorted(
-        (
-            (start, end, entry)
-            for entry in entries
-            for start, end in zip(entry.starts, entry.ends, strict=True)
-        ),
-        key=itemgetter(0),
-    )
+    if lo >= hi:
+        return lo, hi, (), (DELIVER,)
+    if len(entries) == 1:
+        entry = entries[0]
+        return lo, hi, entry.spans, (DELIVER, entry.alone) * (len(entry.spans) // 2) + (
+            DELIVER,)
+    spans: list[tuple[int, int, Entry]] = []
+    for entry in entries:
+        own = entry.spans
+        for i in range(0, len(own), 2):
+            spans.append((own[i], own[i + 1], entry))
+    spans.sort(key=itemgetter(0))
     bounds: list[int] = []
     decisions = [DELIVER]
     for start, end, entry in spans:

@@ -20,6 +20,7 @@ from quietly.core.model import (
     Effect,
     Occurrence,
     OnceSchedule,
+    Schedule,
     State,
     Verdict,
     Window,
@@ -31,6 +32,7 @@ __all__ = [
     "current_occurrence",
     "cut_off",
     "next_occurrence",
+    "occurrences_cut",
     "state_at",
     "strongest_verdict",
     "verdict_for",
@@ -97,7 +99,21 @@ def window_occurrences(
     (see ``cut_off``). Overlapping occurrences of one schedule are all returned. ``compiled``
     is the window's schedule already compiled, for callers that keep it (the decision index).
     """
-    cut = cut_off(window)
+    return occurrences_cut(window.schedule, cut_off(window), start, end, limit=limit,
+                           compiled=compiled)
+
+
+def occurrences_cut(
+    schedule: Schedule,
+    cut: datetime | None,
+    start: datetime,
+    end: datetime,
+    *,
+    limit: int = 10_000,
+    compiled: sched.CompiledSchedule | None = None,
+) -> list[Occurrence]:
+    """``window_occurrences`` from a window's schedule and its ``cut_off`` alone (what the
+    decision index keeps of a window)."""
     high = end if cut is None else min(end, cut)
     if high <= start:
         return []
@@ -105,7 +121,7 @@ def window_occurrences(
     # ``sched.occurrences`` returns every occurrence overlapping the range, whole; cutting one
     # at ``cut >= high > start`` keeps it overlapping, so nothing needs filtering after.
     if compiled is None:
-        found = sched.occurrences(window.schedule, start, high, limit=limit)
+        found = sched.occurrences(schedule, start, high, limit=limit)
     else:
         found = compiled.occurrences(start, high, limit=limit)
     for occurrence in found:

@@ -19,7 +19,8 @@ seqlock keeps a decision from reading some of them before a write and some after
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import islice
 from typing import TypeVar
 
 from quietly.core.entries import Entry, Timeline, timeline
@@ -97,6 +98,9 @@ class Postings:
         self._equalities: dict[str, dict[str, int]] = {}
         # Targets whose slot or windows changed since the last ``retime``.
         self._dirty: set[str] = set()
+        # Targets filed by ``file_many`` whose timeline waits for ``retime_deferred`` (their
+        # slots have none meanwhile: decisions on them take the general path, exactly).
+        self._deferred: dict[str, None] = {}
 
     # -- filing windows ---------------------------------------------------------------------
 
@@ -119,6 +123,54 @@ class Postings:
             self._anchors.pop(wid, None)
         self._dirty.update(entry.targets)
         return old_postings - new_postings
+
+    def file_many(self, entries: Sequence[Entry]) -> None:
+        """File entries of windows not indexed yet, all at once (a bulk load).
+
+        Each target's slot is replaced once whatever the number of its windows, and every
+        condition group is anchored knowing all of them (as ``reanchor`` would). Timelines
+        are left to the write's ``retime``.
+        """
+        for entry in entries:
+            self._count_equalities(entry, +1)
+        by_target: dict[str, list[int]] = {}
+        for entry in entries:
+            wid = entry.id
+            for target in entry.targets:
+                found = by_target.get(target)
+                if found is None:
+                    by_target[target] = [wid]
+                else:
+                    found.append(wid)
+            if entry.groups or entry.all_targets or entry.compiled:
+                anchors = tuple(self._pick_anchor(group) for group in entry.compiled)
+                for posting in _postings(entry, anchors):
+                    if posting[0] != "t":
+                        self._post(posting, add=True)
+                if anchors:
+                    self._anchors[wid] = anchors
+        slots = self.targets
+        for target, wids in by_target.items():
+            old = slots.get(target)
+            if old is None:
+                slots[target] = TargetSlot(tuple(wids), ())
+            else:  # its timeline goes: it describes fewer windows than the slot now has
+                slots[target] = TargetSlot((*old.windows, *wids), old.groups)
+        self._deferred.update(dict.fromkeys(by_target))
+
+    def retime_deferred(self, entries: Mapping[int, Entry], budget: int) -> int:
+        """Build the timelines of up to ``budget`` targets that ``file_many`` deferred;
+        returns how many still wait."""
+        deferred = self._deferred
+        chunk = list(islice(deferred, budget))
+        for target in chunk:
+            del deferred[target]
+        self._dirty.update(chunk)
+        self.retime(entries)
+        return len(deferred)
+
+    def deferred(self) -> int:
+        return len(self._deferred)
 
     def reanchor(self, entries: Iterable[Entry]) -> int:
         """File again, under the anchor the statistics pick now, every condition group whose

@@ -14,27 +14,52 @@ it read the store, so no committed change is lost to a reload racing a write.
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+import structlog
+
 from quietly.core.engine import DecisionIndex
+from quietly.core.entries import Entry
 from quietly.core.model import Alert, AlertLike, Decision, Verdict
-from quietly.metrics import INDEX_STALE, INDEX_WINDOWS
+from quietly.metrics import INDEX_PENDING, INDEX_STALE, INDEX_WINDOWS
 from quietly.services.groups import GroupChanged, load_all_groups
-from quietly.services.windows import WindowChanged, load_all_windows
+from quietly.services.index_load import read_entries
+from quietly.services.windows import WindowChanged
 from quietly.storage.db import Database
 
 __all__ = ["DecisionService"]
 
 _DELIVER = Decision(Verdict.DELIVER)
+EXPAND_CHUNK = 256  # recurring windows expanded per hold of the writers' lock
+
+log = structlog.get_logger("quietly")
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Keep the cyclic garbage collector off while a load builds its objects: it would walk
+    the growing index again and again (a third of a 50,000-window load). The objects built
+    are long-lived and acyclic; collection resumes right after (process-wide, for well under
+    a second)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class DecisionService:
     """Per-workspace decision indexes; one writer (under a lock), many lock-free readers."""
 
-    def __init__(self, db: Database, now: datetime) -> None:
+    def __init__(self, db: Database, now: datetime, *, expand_at_once: bool = True) -> None:
         self._db = db
         self._lock = threading.Lock()
         self._indexes: dict[int, DecisionIndex] = {}
@@ -45,8 +70,17 @@ class DecisionService:
         # delete committed — is stale and ignored. Ids only: a few bytes per deleted window.
         self._gone: set[tuple[int, int]] = set()
         self._loading = 0  # reloads in progress
+        self._expanding = False  # an expansion thread runs (set and cleared under the lock)
         self.stale = False
         self.loaded = False
+        # Set once every recurring window of the last load has its intervals (until then the
+        # rules answer for those that have none: exact, slower).
+        self.expanded = threading.Event()
+        # Expansion waits for this (``allow_expansion``): the app lets it start once it has
+        # started up, so that it does not compete with the start-up for the interpreter.
+        self._may_expand = threading.Event()
+        if expand_at_once:
+            self._may_expand.set()
 
     def load(self, now: datetime) -> None:
         """(Re)build every index from the store; raises the store's error when unreachable.
@@ -72,7 +106,10 @@ class DecisionService:
             self._indexes = fresh
             self._now = now
             self.loaded = True
+            self.expanded.clear()
         INDEX_WINDOWS.set(self.window_count())
+        INDEX_PENDING.set(self.pending())
+        self._start_expanding()
 
     def _done_loading(self) -> None:
         self._loading -= 1
@@ -80,19 +117,63 @@ class DecisionService:
             self._pending = None
 
     def _read_store(self, now: datetime) -> dict[int, DecisionIndex]:
-        with self._db.read() as session:
-            records = load_all_windows(session)
-            groups = load_all_groups(session)
+        with _collector_paused():
+            with self._db.read() as session:
+                entries = read_entries(session)
+                groups = load_all_groups(session)
+            return self._filed(now, entries, groups)
+
+    @staticmethod
+    def _filed(now: datetime, entries: dict[int, list[Entry]],
+               groups: dict[int, dict[str, frozenset[str]]]) -> dict[int, DecisionIndex]:
         fresh: dict[int, DecisionIndex] = {}
         for workspace_id, members in groups.items():
             index = fresh.setdefault(workspace_id, DecisionIndex(now))
             for name, targets in members.items():
                 index.set_group(name, targets)
-        for record in records:
-            fresh.setdefault(record.workspace_id, DecisionIndex(now)).upsert(record.to_window())
-        for index in fresh.values():
-            index.reanchor()  # anchors picked knowing every window, not only earlier ones
+        for workspace_id, batch in entries.items():
+            # One write per workspace; recurring windows pending until ``_expand`` runs.
+            fresh.setdefault(workspace_id, DecisionIndex(now)).load(batch)
         return fresh
+
+    def _start_expanding(self) -> None:
+        """Expand the recurring windows a load left pending, in a background thread."""
+        with self._lock:
+            if self._expanding:  # it reads the indexes afresh on every chunk
+                return
+            self._expanding = True
+        threading.Thread(target=self._expand, name="quietly-expand", daemon=True).start()
+
+    def allow_expansion(self) -> None:
+        """Let the background expansion run (see ``expand_at_once``)."""
+        self._may_expand.set()
+
+    def _expand(self) -> None:
+        """Expand pending windows a chunk at a time, letting events in between chunks."""
+        self._may_expand.wait()
+        while True:
+            with self._lock:
+                remaining = 0
+                for workspace_id, index in list(self._indexes.items()):
+                    try:
+                        remaining += index.expand(EXPAND_CHUNK)
+                    except Exception as exc:  # its entry stays answered from the rules
+                        log.exception("expanding a window's schedule failed",
+                                      workspace=workspace_id, error=str(exc))
+                        remaining += index.pending()
+                INDEX_PENDING.set(remaining)
+                if not remaining:
+                    self._expanding = False  # under the lock: a later load starts another
+                    # What expansion built lives as long as the index, like what the load
+                    # built (frozen by the app at start-up): keep full collections off it.
+                    gc.freeze()
+                    self.expanded.set()
+                    return
+            time.sleep(0)  # hand the interpreter to request threads between chunks
+
+    def pending(self) -> int:
+        """Recurring windows not expanded yet (decided from their rules meanwhile)."""
+        return sum(index.pending() for index in list(self._indexes.values()))
 
     def mark_stale(self, stale: bool) -> None:
         """Say whether decisions come from an index the store can no longer refresh."""
@@ -156,12 +237,13 @@ class DecisionService:
         """Whether the index lacks the stored version of a window (``updated_at``, archived or
         not): a change this process was not told about."""
         index = self._indexes.get(workspace_id)
-        held = index.window(window_id) if index is not None else None
+        held = index is not None and index.holds(window_id)
         if archived:
-            return held is not None
-        if held is None:
+            return held
+        if not held or index is None:
             return (workspace_id, window_id) not in self._gone
-        return held.updated_at is None or held.updated_at < updated_at
+        version = index.version(window_id)
+        return version is None or version < updated_at
 
     def groups_behind(self, stored: dict[int, dict[str, frozenset[str]]]
                       ) -> list[tuple[int, str]]:

@@ -31,8 +31,8 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import psycopg
 import structlog
 from sqlalchemy import select
 
@@ -44,6 +44,9 @@ from quietly.services.windows import WindowChanged
 from quietly.storage.db import Database
 from quietly.storage.mappers import window_record_from_row
 from quietly.storage.tables import GroupRow, WindowRow
+
+if TYPE_CHECKING:  # imported when the listener runs: a SQLite process never needs it
+    import psycopg
 
 __all__ = ["ChangeListener"]
 
@@ -87,6 +90,8 @@ class ChangeListener:
         return url.render_as_string(hide_password=False)
 
     def _run(self) -> None:
+        import psycopg
+
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._conninfo(), autocommit=True,
@@ -109,6 +114,8 @@ class ChangeListener:
                 self._stop.wait(1.0)
 
     def _listen(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        import psycopg
+
         next_check = time.monotonic() + self._check
         while not self._stop.is_set():
             self._drain(conn, self._batch)
