@@ -20,7 +20,7 @@ from quietly.api.deps import AppState
 from quietly.api.exposure import SecurityHeaders
 from quietly.api.idempotency import Idempotency
 from quietly.api.middleware import BodyLimit, NulGuard, RequestMetrics, WriteDeadline
-from quietly.api.native import admin, decide, windows
+from quietly.api.native import admin, decide, window_batch, windows
 from quietly.api.native import alerts as alerts_api
 from quietly.api.native import apply as apply_api
 from quietly.api.native import calendar as calendar_api
@@ -39,6 +39,7 @@ from quietly.services.storehealth import StoreHealth
 from quietly.services.windows import refresh_states
 from quietly.settings import Settings, get_settings
 from quietly.storage.db import Database
+from quietly.storage.groupcommit import GroupCommitter
 from quietly.web import install_web
 from quietly.worker.embedded import start_background, start_listener
 from quietly.worker.listener import ChangeListener
@@ -98,7 +99,8 @@ def body_caps(settings: Settings) -> dict[str, int]:
     """The batch routes' body caps (every other route: ``settings.max_body_bytes``)."""
     return {"/api/v1/decide": settings.max_decide_body_bytes,
             "/api/v1/alerts": settings.max_alerts_body_bytes,
-            "/api/v1/integrations/alertmanager": settings.max_alerts_body_bytes}
+            "/api/v1/integrations/alertmanager": settings.max_alerts_body_bytes,
+            "/api/v1/windows/batch": settings.max_windows_batch_body_bytes}
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -127,6 +129,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         health = StoreHealth(db, decisions)  # fail-static: stale decisions, fast 503s
         state.extras["store_health"] = health
         health.start()
+        if settings.group_commit:
+            state.extras[window_batch.GROUP_COMMIT] = GroupCommitter(
+                db, settings.group_commit_max)
         app.state.quietly = state
         ticker = _Ticker(state)
         ticker.start()
@@ -135,6 +140,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             yield
         finally:
             stop_background()
+            committer = state.extras.get(window_batch.GROUP_COMMIT)
+            if isinstance(committer, GroupCommitter):
+                committer.stop()
             ticker.stop()
             health.stop()
             if database is None:
@@ -165,6 +173,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.log_decisions = settings.access_log and settings.access_log_decisions
     # Outermost of all: forwarded headers are applied (or identity headers dropped) first.
     app.add_middleware(TrustedProxies, networks=parse_networks(settings.trusted_proxies))
+    app.include_router(window_batch.router)
     app.include_router(windows.router)
     app.include_router(decide.router)
     app.include_router(alerts_api.router)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from quietly.core.errors import Unavailable
 
 __all__ = ["Database", "DbTimeouts", "create_db_engine", "on_commit", "publish",
-           "write_deadline"]
+           "publish_many", "write_deadline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,3 +158,14 @@ def publish(session: Session, event: Any) -> None:
     database: Database | None = session.info.get("database")
     if database is not None:
         on_commit(session, lambda: database.deliver(event))
+
+
+def publish_many(session: Session, events: list[Any]) -> None:
+    """``publish`` for many events, delivered in order once this transaction has committed."""
+    database: Database | None = session.info.get("database")
+    if database is not None and events:
+        def deliver() -> None:
+            for event in events:
+                database.deliver(event)
+
+        on_commit(session, deliver)
