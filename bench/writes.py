@@ -176,8 +176,8 @@ def _am_side(creates: int, load: int) -> dict[str, float] | str:
         started = time.perf_counter()
         _rate(am.url, {}, "/api/v2/silences", 8, load, lambda i: silence_body(i, now))
         out["load_s"] = time.perf_counter() - started
-        data = am._dir / "data"  # noqa: SLF001 - the harness's storage path
-        proc = am._proc  # noqa: SLF001
+        data = am._dir / "data"
+        proc = am._proc
         assert proc is not None
         proc.terminate()  # SIGTERM: Alertmanager writes its snapshot
         proc.wait(timeout=30)

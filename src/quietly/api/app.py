@@ -33,6 +33,7 @@ from quietly.compat import incidentio, ionhour, pagertree
 from quietly.compat import ohdear as ohdear_compat
 from quietly.compat import uptrends as uptrends_compat
 from quietly.integrations import alertmanager
+from quietly.metrics import GROUP_COMMIT_WRITES, GROUP_COMMITS
 from quietly.services.bootstrap import prepare_database
 from quietly.services.decisions import DecisionService
 from quietly.services.storehealth import StoreHealth
@@ -95,6 +96,11 @@ class _Ticker:
                 log.warning("state refresh failed; retrying next tick", error=str(exc))
 
 
+def _count_group_commit(writes: int) -> None:
+    GROUP_COMMITS.inc()
+    GROUP_COMMIT_WRITES.inc(writes)
+
+
 def body_caps(settings: Settings) -> dict[str, int]:
     """The batch routes' body caps (every other route: ``settings.max_body_bytes``)."""
     return {"/api/v1/decide": settings.max_decide_body_bytes,
@@ -131,7 +137,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         health.start()
         if settings.group_commit:
             state.extras[window_batch.GROUP_COMMIT] = GroupCommitter(
-                db, settings.group_commit_max)
+                db, settings.group_commit_max, on_commit=_count_group_commit)
         app.state.quietly = state
         ticker = _Ticker(state)
         ticker.start()

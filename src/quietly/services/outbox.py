@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, event, func, insert, select, text
+from sqlalchemy import Table, delete, event, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -35,7 +35,7 @@ from quietly.services import channels as channel_service
 from quietly.services import sync_state
 from quietly.services.channels import Channel
 from quietly.services.serialize import window_to_json
-from quietly.storage.bulk import insert_from_json, json_rows
+from quietly.storage.bulk import insert_from_json, insert_rows, json_rows
 from quietly.storage.mappers import window_record_from_row
 from quietly.storage.tables import GroupRow, OutboxRow, WindowJobRow, WindowRow
 
@@ -216,7 +216,7 @@ def window_events_created(db: Session, records: Sequence[WindowRecord], now: dat
         jobs.append({"window_id": record.id, "workspace_id": record.workspace_id,
                      "done_until": min(now, running.start) if running is not None else now,
                      "next_due_at": now})
-    db.execute(insert(_table(WindowJobRow)), jobs)
+    insert_rows(db.connection(), _table(WindowJobRow), jobs)
     notify_changes(db, [f"w:{r.workspace_id}:{r.id}" for r in records])
     for workspace_id in sorted({r.workspace_id for r in records}):
         sync_state.mark_changed(db, workspace_id)

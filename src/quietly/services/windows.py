@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, or_, select, update
+from sqlalchemy import Table, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from quietly.core import lifecycle, schedule
@@ -32,6 +32,7 @@ from quietly.core.records import Principal, WindowFields, WindowRecord
 from quietly.core.timeutil import to_local
 from quietly.services import audit, channels, outbox
 from quietly.services.serialize import window_to_json
+from quietly.storage.bulk import insert_rows
 from quietly.storage.db import publish, publish_many
 from quietly.storage.mappers import (
     apply_fields_to_row,
@@ -258,15 +259,18 @@ def create_windows(
     first: ``_keep_created_copy``).
     """
     prepared = _prepare_creates(db, principal, items, now, item_prefix)
-    columns = [_create_columns(principal, fields, now) for fields in prepared]
-    table = _table(WindowRow)
-    ids = list(db.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                          columns).scalars())
-    records = [window_record_from_columns(window_id, cols)
-               for window_id, cols in zip(ids, columns, strict=True)]
+    ids = _new_window_ids(db, len(prepared))
+    columns: list[dict[str, Any]] = []
+    records: list[WindowRecord] = []
+    for window_id, fields in zip(ids, prepared, strict=True):
+        cols, record = _create_columns(window_id, principal, fields, now)
+        columns.append(cols)
+        records.append(record)
+    conn = db.connection()
+    insert_rows(conn, _table(WindowRow), columns)
     _insert_targets(db, records)
     outbox.window_events_created(db, records, now)
-    db.execute(insert(_table(AuditRow)), [
+    insert_rows(conn, _table(AuditRow), [
         {"workspace_id": principal.workspace_id, "at": now, "actor": principal.actor,
          "action": "create", "object_type": "window", "object_id": str(r.id)}
         for r in records])
@@ -312,25 +316,46 @@ def _known_groups(db: Session, principal: Principal, names: set[str]) -> set[str
     return set(db.scalars(stmt))
 
 
-def _create_columns(principal: Principal, fields: WindowFields, now: datetime
-                    ) -> dict[str, Any]:
-    """Every column of a new window's row, derived ones included."""
+def _create_columns(window_id: int, principal: Principal, fields: WindowFields,
+                    now: datetime) -> tuple[dict[str, Any], WindowRecord]:
+    """Every column of a new window's row, derived ones included, and its record (as the
+    row reads back)."""
     cols = fields_to_columns(fields)
-    cols.update(workspace_id=principal.workspace_id, created_by=principal.actor,
-                created_at=now, updated_at=now, cancelled_at=None, archived_at=None)
-    window = window_record_from_columns(0, cols).to_window()
+    cols.update(id=window_id, workspace_id=principal.workspace_id,
+                created_by=principal.actor, created_at=now, updated_at=now,
+                cancelled_at=None, archived_at=None)
+    record = window_record_from_columns(window_id, cols)
+    window = record.to_window()
     first = lifecycle.next_occurrence(window, _earliest_possible_start(fields.schedule))
     cols["first_start"] = first.start if first else None
     cols["last_end"] = schedule.last_occurrence_end(fields.schedule)
     cols["state"] = lifecycle.state_at(window, now).value
-    return cols
+    return cols, record
+
+
+def _new_window_ids(db: Session, count: int) -> list[int]:
+    """Ids for ``count`` new windows, ascending, taken before the insert (so the insert
+    needs no ``RETURNING``, which SQLite would answer one row per statement)."""
+    if not count:
+        return []
+    conn = db.connection()
+    if conn.dialect.name == "postgresql":
+        return list(conn.execute(_PG_IDS, {"n": count}).scalars())
+    # SQLite: every write transaction holds the database's write lock from its BEGIN
+    # IMMEDIATE (storage.db), so no other writer can take these ids before our insert.
+    first = int(conn.execute(_SQLITE_MAX_ID).scalar_one()) + 1
+    return list(range(first, first + count))
+
+
+_PG_IDS = text("SELECT nextval(pg_get_serial_sequence('windows', 'id')) "
+               "FROM generate_series(1, :n) ORDER BY 1")
+_SQLITE_MAX_ID = select(func.coalesce(func.max(WindowRow.id), 0))
 
 
 def _insert_targets(db: Session, records: Sequence[WindowRecord]) -> None:
     rows = [{"window_id": r.id, "target": target, "workspace_id": r.workspace_id}
             for r in records for target in r.fields.targets]
-    if rows:
-        db.execute(insert(_table(WindowTargetRow)), rows)
+    insert_rows(db.connection(), _table(WindowTargetRow), rows)
 
 
 def _table(entity: Any) -> Table:

@@ -1,11 +1,13 @@
-"""Group commit: one writer thread runs concurrent writes in one transaction and one commit.
+"""Group commit: concurrent writes share one transaction and one commit.
 
-Request threads hand a unit of work (``work(session) -> result``) to ``GroupCommitter.run``
-and wait. The writer takes the first waiting unit and every other one queued behind it (up
-to ``max_group``), runs each in a SAVEPOINT of one transaction, commits once, and only then
-wakes the request threads: a result is returned only after its commit returned (on SQLite in
-WAL mode the commit is in the log file, which survives a killed process; on PostgreSQL the
-server has flushed it), never before.
+Request threads hand a unit of work (``work(session) -> result``) to ``GroupCommitter.run``.
+One of them at a time is the *leader*: it takes every unit waiting (up to ``max_group``, its
+own among them), runs each in a SAVEPOINT of one transaction, commits once, and only then
+wakes the threads whose units were in the group. A result is returned only after its commit
+returned (on SQLite in WAL mode the commit is in the log file, which survives a killed
+process; on PostgreSQL the server has flushed it), never before. A leader whose own unit is
+done hands the lead to the first thread still waiting, so nobody waits behind others for
+long; a lone writer leads itself and pays no thread switch at all.
 
 A unit that raises is rolled back to its savepoint and gets its own exception; the others of
 its group go on, and the change hooks (``on_commit``/``publish``) it registered are dropped.
@@ -14,13 +16,13 @@ in a transaction of its own, so one unit that makes the commit fail (a deferred 
 serialization failure) fails alone. A unit whose request deadline (``write_deadline``) passed
 before it ran is refused with ``Unavailable`` and not written.
 
-One writer also means SQLite never makes a create wait for its file lock (``busy_timeout``),
-and the decision index sees the group's changes in commit order.
+One writer at a time also means SQLite never makes a create wait for its file lock
+(``busy_timeout``), and the decision index sees the group's changes in commit order.
 """
 
 from __future__ import annotations
 
-import queue
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -46,77 +48,69 @@ _TOO_SLOW = ("the database was too slow: the change was not saved; retry (with t
 class _Unit(Generic[T]):
     work: Callable[[Session], T]
     deadline: float | None
-    done: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)
+    done: bool = False  # its group committed (or it failed): result or error is final
+    lead: bool = False  # it was asked to lead the next group
     result: Any = None
     error: BaseException | None = None
 
 
 class GroupCommitter:
-    """One writer thread per database; ``run(work)`` returns ``work``'s result once its
-    group has committed (or raises its own error)."""
+    """``run(work)`` returns ``work``'s result once its group has committed (or raises the
+    unit's own error)."""
 
-    def __init__(self, db: Database, max_group: int = 256) -> None:
+    def __init__(self, db: Database, max_group: int = 256,
+                 on_commit: Callable[[int], None] | None = None) -> None:
         self._db = db
+        self._on_commit = on_commit  # called with the number of writes of each commit
         self._max_group = max(1, max_group)
-        self._queue: queue.SimpleQueue[_Unit[Any] | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._pending: list[_Unit[Any]] = []
+        self._leading = False
         self.groups = 0  # commits made (for tests and metrics)
         self.units = 0  # units committed in them
 
     def run(self, work: Callable[[Session], T]) -> T:
-        if threading.current_thread() is self._thread:
-            raise RuntimeError("GroupCommitter.run called from its own writer thread")
-        self._start()
         unit: _Unit[T] = _Unit(work, _DEADLINE.get())
-        self._queue.put(unit)
-        unit.done.wait()
+        with self._lock:
+            self._pending.append(unit)
+            if not self._leading:
+                self._leading = unit.lead = True
+        if not unit.lead:
+            unit.wake.wait()
+        if not unit.done:
+            self._lead(unit)
         if unit.error is not None:
             raise unit.error
         result: T = unit.result
         return result
 
     def stop(self) -> None:
-        """Finish the queued units, then end the writer thread."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join()
+        """Nothing to stop: there is no thread of its own (kept for symmetry)."""
 
-    def _start(self) -> None:
-        if self._thread is not None:
-            return
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="quietly-group-commit",
-                                                daemon=True)
-                self._thread.start()
-
-    def _loop(self) -> None:
+    def _lead(self, mine: _Unit[Any]) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            group: list[_Unit[Any]] = [first]
-            stop = False
-            while len(group) < self._max_group:
-                try:
-                    unit = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if unit is None:
-                    stop = True
-                    break
-                group.append(unit)
-            self._commit(group)
-            if stop:
+            with self._lock:
+                group = self._pending[:self._max_group]
+                del self._pending[:self._max_group]
+            # In an empty context: the leader's own write deadline must not decide the
+            # group's commit (each unit's deadline is checked on its own).
+            contextvars.Context().run(self._commit, group)
+            with self._lock:
+                if not mine.done:
+                    continue  # more than max_group were waiting before it: lead on
+                if self._pending:
+                    successor = self._pending[0]
+                    successor.lead = True
+                    successor.wake.set()
+                else:
+                    self._leading = False
                 return
 
     def _commit(self, group: list[_Unit[Any]]) -> None:
         try:
             self._run_group(group)
-        except BaseException as exc:  # the commit (or BEGIN) failed: nothing was written
+        except BaseException as exc:  # the unit (alone) or the commit failed: nothing written
             if len(group) == 1:
                 group[0].error, group[0].result = exc, None
             else:
@@ -128,7 +122,8 @@ class GroupCommitter:
                         unit.error, unit.result = alone, None
         finally:
             for unit in group:
-                unit.done.set()
+                unit.done = True
+                unit.wake.set()
 
     def _run_group(self, group: list[_Unit[Any]]) -> None:
         ok = 0
@@ -139,6 +134,10 @@ class GroupCommitter:
                     continue
                 if unit.deadline is not None and time.monotonic() > unit.deadline:
                     unit.error = Unavailable(_TOO_SLOW)
+                    continue
+                if len(group) == 1:  # alone: its error rolls back the whole transaction
+                    unit.result = unit.work(session)
+                    ok += 1
                     continue
                 mark = len(hooks)
                 try:
@@ -155,6 +154,8 @@ class GroupCommitter:
             hooks.clear()
         self.groups += 1
         self.units += ok
+        if self._on_commit is not None:
+            self._on_commit(ok)
         for hook in after_commit:
             try:
                 hook()

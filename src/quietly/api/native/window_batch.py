@@ -17,9 +17,11 @@ on (``settings.group_commit``), else in a transaction of the request's own.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import anyio
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -33,7 +35,7 @@ from quietly.core.records import WindowFields
 from quietly.services import windows
 from quietly.storage.groupcommit import GroupCommitter
 
-__all__ = ["GROUP_COMMIT", "MAX_BATCH", "router", "write"]
+__all__ = ["GROUP_COMMIT", "MAX_BATCH", "repeated_members", "router", "write"]
 
 MAX_BATCH = 10_000
 GROUP_COMMIT = "group_commit"
@@ -66,27 +68,84 @@ def write(state: AppState, work: Callable[[Session], T]) -> T:
 
 @router.post("/windows/batch", status_code=201, response_model=WindowBatchCreated,
              operation_id="create_windows_batch")
-def create_windows_batch(body: WindowBatch, request: Request, state: State,
-                         principal: Editor, now: Now) -> Any:
+async def create_windows_batch(body: WindowBatch, request: Request, state: State,
+                               principal: Editor, now: Now) -> Any:
     """Create up to 10,000 windows in one request, all or none: if any window is invalid the
     answer is 422 naming every bad one (``windows[17].schedule.end``) and none is created.
     Each window is created as by POST /api/v1/windows (audit entry, ``window.created``
-    events, decisions change at once). Send ``Idempotency-Key`` to retry safely."""
-    fields: list[WindowFields] = []
-    errors: list[dict[str, str]] = []
-    for i, item in enumerate(body.windows):
-        try:
-            fields.append(window_fields_from_create(item, principal.workspace_timezone))
-        except ValidationError as exc:
-            errors.append({"field": f"windows[{i}]" + (f".{exc.field}" if exc.field else ""),
-                           "detail": exc.message})
-    if errors:
+    events, decisions change at once). A JSON object naming a member twice is refused (422,
+    naming it) rather than read as its last value. Send ``Idempotency-Key`` to retry
+    safely."""
+    repeated = repeated_members(await request.body())
+    if repeated:
+        errors = [{"field": path, "detail": "this member is given twice in its object"}
+                  for path in repeated]
         return _invalid(request, windows.InvalidItems(errors))
+
+    def create() -> Response | list[int]:
+        fields: list[WindowFields] = []
+        errors: list[dict[str, str]] = []
+        for i, item in enumerate(body.windows):
+            try:
+                fields.append(window_fields_from_create(item, principal.workspace_timezone))
+            except ValidationError as exc:
+                errors.append({"field": f"windows[{i}]" + (f".{exc.field}" if exc.field
+                                                           else ""), "detail": exc.message})
+        if errors:
+            return _invalid(request, windows.InvalidItems(errors))
+        try:
+            records = write(state, lambda db: windows.create_windows(db, principal, fields,
+                                                                     now))
+        except windows.InvalidItems as exc:
+            return _invalid(request, exc)
+        return [r.id for r in records]
+
+    result = await anyio.to_thread.run_sync(create)
+    if isinstance(result, Response):
+        return result
+    return {"created": len(result), "ids": result}
+
+
+class _Repeated(dict[str, Any]):
+    """A decoded JSON object that named some members more than once."""
+
+    repeated: list[str]
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    repeated = []
+    for key, value in pairs:
+        if key in out:
+            repeated.append(key)
+        out[key] = value
+    if not repeated:
+        return out
+    marked = _Repeated(out)
+    marked.repeated = repeated
+    return marked
+
+
+def repeated_members(raw: bytes) -> list[str]:
+    """Field paths (``windows[3].name``) of members a JSON text names twice in one object."""
     try:
-        records = write(state, lambda db: windows.create_windows(db, principal, fields, now))
-    except windows.InvalidItems as exc:
-        return _invalid(request, exc)
-    return {"created": len(records), "ids": [r.id for r in records]}
+        data = json.loads(raw, object_pairs_hook=_pairs)
+    except ValueError:
+        return []  # not JSON: the body's own validation says so
+    found: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, dict):
+            for key in getattr(node, "repeated", []):
+                found.append(f"{path}.{key}" if path else key)
+            for key, value in node.items():
+                walk(value, f"{path}.{key}" if path else key)
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}[{i}]")
+
+    walk(data, "")
+    return sorted(set(found))
 
 
 def _invalid(request: Request, exc: windows.InvalidItems) -> Response:
