@@ -26,6 +26,7 @@ from quietly.api.native import apply as apply_api
 from quietly.api.native import calendar as calendar_api
 from quietly.api.native import channels as channels_api
 from quietly.api.native import syncs as syncs_api
+from quietly.api.native.create_fastpath import CreateShortcut
 from quietly.api.native.fastpath import DecideShortcut
 from quietly.api.problems import install_problem_handlers
 from quietly.api.proxies import TrustedProxies, parse_networks
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     install_problem_handlers(app)
     app.state.settings = settings  # read by api.server's protocol (caps) before start-up
     app.add_middleware(DecideShortcut)  # the decision hot path skips routing (bench/)
+    app.add_middleware(CreateShortcut)  # and so do plain window creates (issue #19)
     app.add_middleware(Idempotency)  # inside the write deadline: its claims are writes
     app.add_middleware(WriteDeadline, seconds=settings.write_timeout_seconds)
     app.add_middleware(NulGuard)  # outside the shortcut: it guards the shortcut too
