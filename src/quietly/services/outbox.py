@@ -23,7 +23,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, event, func, select, text
+from sqlalchemy import (
+    Table,
+    bindparam,
+    delete,
+    event,
+    func,
+    literal_column,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -37,7 +48,7 @@ from quietly.services.channels import Channel
 from quietly.services.serialize import window_to_json
 from quietly.storage.bulk import insert_from_json, insert_rows, json_rows
 from quietly.storage.mappers import window_record_from_row
-from quietly.storage.tables import GroupRow, OutboxRow, WindowJobRow, WindowRow
+from quietly.storage.tables import GroupRow, OutboxRow, SyncRow, WindowJobRow, WindowRow
 
 __all__ = ["CHANGES_CHANNEL", "Message", "enqueue", "enqueue_event", "enqueue_many",
            "enqueue_window_event", "event_id_for", "notify_change", "notify_changes",
@@ -218,8 +229,19 @@ def window_events_created(db: Session, records: Sequence[WindowRecord], now: dat
                      "next_due_at": now})
     insert_rows(db.connection(), _table(WindowJobRow), jobs)
     notify_changes(db, [f"w:{r.workspace_id}:{r.id}" for r in records])
-    for workspace_id in sorted({r.workspace_id for r in records}):
-        sync_state.mark_changed(db, workspace_id)
+    conn = db.connection()
+    if conn.dialect.name == "sqlite":  # the statement of sync_state.mark_changed, compiled once
+        for workspace_id in sorted({r.workspace_id for r in records}):
+            conn.exec_driver_sql(_MARK_SYNCS_SQLITE, (workspace_id,))
+    else:
+        for workspace_id in sorted({r.workspace_id for r in records}):
+            sync_state.mark_changed(db, workspace_id)
+
+
+_MARK_SYNCS_SQLITE = str(
+    update(SyncRow).where(SyncRow.workspace_id == bindparam("ws"))
+    .values(change_seq=SyncRow.change_seq + literal_column("1"))
+    .compile(dialect=sqlite.dialect(paramstyle="qmark")))
 
 
 def notify_changes(db: Session, payloads: Sequence[str]) -> None:

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Table, delete, func, or_, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from quietly.core import lifecycle, schedule
@@ -343,13 +344,15 @@ def _new_window_ids(db: Session, count: int) -> list[int]:
         return list(conn.execute(_PG_IDS, {"n": count}).scalars())
     # SQLite: every write transaction holds the database's write lock from its BEGIN
     # IMMEDIATE (storage.db), so no other writer can take these ids before our insert.
-    first = int(conn.execute(_SQLITE_MAX_ID).scalar_one()) + 1
+    first = int(conn.exec_driver_sql(_SQLITE_MAX_ID).scalar_one()) + 1
     return list(range(first, first + count))
 
 
 _PG_IDS = text("SELECT nextval(pg_get_serial_sequence('windows', 'id')) "
                "FROM generate_series(1, :n) ORDER BY 1")
-_SQLITE_MAX_ID = select(func.coalesce(func.max(WindowRow.id), 0))
+_SQLITE_MAX_ID = str(select(func.coalesce(func.max(WindowRow.id), 0))
+                     .compile(dialect=sqlite.dialect(),
+                              compile_kwargs={"literal_binds": True}))
 
 
 def _insert_targets(db: Session, records: Sequence[WindowRecord]) -> None:

@@ -112,26 +112,27 @@ class _Repeated(dict[str, Any]):
     repeated: list[str]
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    repeated = []
-    for key, value in pairs:
-        if key in out:
-            repeated.append(key)
-        out[key] = value
-    if not repeated:
-        return out
-    marked = _Repeated(out)
-    marked.repeated = repeated
-    return marked
-
-
 def repeated_members(raw: bytes) -> list[str]:
     """Field paths (``windows[3].name``) of members a JSON text names twice in one object."""
+    seen_repeat = False
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal seen_repeat
+        out = dict(items)
+        if len(out) == len(items):
+            return out
+        seen_repeat = True
+        marked = _Repeated(out)
+        names = [key for key, _ in items]
+        marked.repeated = sorted({key for key in names if names.count(key) > 1})
+        return marked
+
     try:
-        data = json.loads(raw, object_pairs_hook=_pairs)
+        data = json.loads(raw, object_pairs_hook=pairs)
     except ValueError:
         return []  # not JSON: the body's own validation says so
+    if not seen_repeat:
+        return []
     found: list[str] = []
 
     def walk(node: Any, path: str) -> None:
