@@ -40,6 +40,7 @@ from quietly.services.decisions import DecisionService
 from quietly.services.storehealth import StoreHealth
 from quietly.services.windows import refresh_states
 from quietly.settings import Settings, get_settings
+from quietly.storage.checkpoint import Checkpointer
 from quietly.storage.db import Database
 from quietly.storage.groupcommit import GroupCommitter
 from quietly.web import install_web
@@ -136,6 +137,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         health = StoreHealth(db, decisions)  # fail-static: stale decisions, fast 503s
         state.extras["store_health"] = health
         health.start()
+        checkpointer = Checkpointer(db)  # SQLite: WAL checkpoints off the request path
+        checkpointer.start()
         if settings.group_commit:
             state.extras[window_batch.GROUP_COMMIT] = GroupCommitter(
                 db, settings.group_commit_max, on_commit=_count_group_commit)
@@ -147,6 +150,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             yield
         finally:
             stop_background()
+            checkpointer.stop()
             committer = state.extras.get(window_batch.GROUP_COMMIT)
             if isinstance(committer, GroupCommitter):
                 committer.stop()
