@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Connection,
     Table,
     bindparam,
     delete,
@@ -46,7 +47,7 @@ from quietly.services import channels as channel_service
 from quietly.services import sync_state
 from quietly.services.channels import Channel
 from quietly.services.serialize import window_to_json
-from quietly.storage.bulk import insert_from_json, insert_rows, json_rows
+from quietly.storage.bulk import driver_execute, insert_from_json, insert_rows, json_rows
 from quietly.storage.mappers import window_record_from_row
 from quietly.storage.tables import GroupRow, OutboxRow, SyncRow, WindowJobRow, WindowRow
 
@@ -207,7 +208,8 @@ def enqueue_window_event(db: Session, workspace_id: int, window_id: int, action:
     sync_state.mark_changed(db, workspace_id)
 
 
-def window_events_created(db: Session, records: Sequence[WindowRecord], now: datetime) -> None:
+def window_events_created(db: Session, records: Sequence[WindowRecord], now: datetime,
+                          conn: Connection | None = None) -> None:
     """``enqueue_window_event(…, "created", …)`` for many new windows, one statement per
     table: their ``window.created`` messages (windows naming channels), their jobs, one
     ``NOTIFY`` statement and one change mark per workspace."""
@@ -227,12 +229,13 @@ def window_events_created(db: Session, records: Sequence[WindowRecord], now: dat
         jobs.append({"window_id": record.id, "workspace_id": record.workspace_id,
                      "done_until": min(now, running.start) if running is not None else now,
                      "next_due_at": now})
-    insert_rows(db.connection(), _table(WindowJobRow), jobs)
-    notify_changes(db, [f"w:{r.workspace_id}:{r.id}" for r in records])
-    conn = db.connection()
+    conn = conn if conn is not None else db.connection()
+    insert_rows(conn, _table(WindowJobRow), jobs)
+    if conn.dialect.name == "postgresql":
+        notify_changes(db, [f"w:{r.workspace_id}:{r.id}" for r in records])
     if conn.dialect.name == "sqlite":  # the statement of sync_state.mark_changed, compiled once
         for workspace_id in sorted({r.workspace_id for r in records}):
-            conn.exec_driver_sql(_MARK_SYNCS_SQLITE, (workspace_id,))
+            driver_execute(conn, _MARK_SYNCS_SQLITE, (workspace_id,))
     else:
         for workspace_id in sorted({r.workspace_id for r in records}):
             sync_state.mark_changed(db, workspace_id)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, func, or_, select, text, update
+from sqlalchemy import Connection, Table, delete, func, or_, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,7 @@ from quietly.core.records import Principal, WindowFields, WindowRecord
 from quietly.core.timeutil import to_local
 from quietly.services import audit, channels, outbox
 from quietly.services.serialize import window_to_json
-from quietly.storage.bulk import insert_rows
+from quietly.storage.bulk import driver_execute, insert_rows
 from quietly.storage.db import publish, publish_many
 from quietly.storage.mappers import (
     apply_fields_to_row,
@@ -260,17 +260,17 @@ def create_windows(
     first: ``_keep_created_copy``).
     """
     prepared = _prepare_creates(db, principal, items, now, item_prefix)
-    ids = _new_window_ids(db, len(prepared))
+    conn = db.connection()  # once: each call costs more than a SQLite insert
+    ids = _new_window_ids(conn, len(prepared))
     columns: list[dict[str, Any]] = []
     records: list[WindowRecord] = []
     for window_id, fields in zip(ids, prepared, strict=True):
         cols, record = _create_columns(window_id, principal, fields, now)
         columns.append(cols)
         records.append(record)
-    conn = db.connection()
     insert_rows(conn, _table(WindowRow), columns)
-    _insert_targets(db, records)
-    outbox.window_events_created(db, records, now)
+    _insert_targets(conn, records)
+    outbox.window_events_created(db, records, now, conn)
     insert_rows(conn, _table(AuditRow), [
         {"workspace_id": principal.workspace_id, "at": now, "actor": principal.actor,
          "action": "create", "object_type": "window", "object_id": str(r.id)}
@@ -334,17 +334,16 @@ def _create_columns(window_id: int, principal: Principal, fields: WindowFields,
     return cols, record
 
 
-def _new_window_ids(db: Session, count: int) -> list[int]:
+def _new_window_ids(conn: Connection, count: int) -> list[int]:
     """Ids for ``count`` new windows, ascending, taken before the insert (so the insert
     needs no ``RETURNING``, which SQLite would answer one row per statement)."""
     if not count:
         return []
-    conn = db.connection()
     if conn.dialect.name == "postgresql":
         return list(conn.execute(_PG_IDS, {"n": count}).scalars())
     # SQLite: every write transaction holds the database's write lock from its BEGIN
     # IMMEDIATE (storage.db), so no other writer can take these ids before our insert.
-    first = int(conn.exec_driver_sql(_SQLITE_MAX_ID).scalar_one()) + 1
+    first = int(driver_execute(conn, _SQLITE_MAX_ID, ()).fetchone()[0]) + 1
     return list(range(first, first + count))
 
 
@@ -355,10 +354,10 @@ _SQLITE_MAX_ID = str(select(func.coalesce(func.max(WindowRow.id), 0))
                               compile_kwargs={"literal_binds": True}))
 
 
-def _insert_targets(db: Session, records: Sequence[WindowRecord]) -> None:
+def _insert_targets(conn: Connection, records: Sequence[WindowRecord]) -> None:
     rows = [{"window_id": r.id, "target": target, "workspace_id": r.workspace_id}
             for r in records for target in r.fields.targets]
-    insert_rows(db.connection(), _table(WindowTargetRow), rows)
+    insert_rows(conn, _table(WindowTargetRow), rows)
 
 
 def _table(entity: Any) -> Table:
