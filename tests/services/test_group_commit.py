@@ -158,3 +158,19 @@ def test_a_write_past_its_deadline_is_refused_and_not_written(db: Database,
     with write_deadline(-1), pytest.raises(Unavailable):
         committer.run(_insert(tag, 5))
     assert (committer.run(_insert(tag, 6)), _stored(db, tag)) == (6, [6])
+
+
+def test_a_write_whose_deadline_passes_while_it_runs_is_rolled_back(db: Database,
+                                                                     table: str) -> None:
+    """Its client was answered 503 meanwhile (it waited for a lock, say): it must not land."""
+    committer = GroupCommitter(db)
+    tag = uuid.uuid4().hex
+
+    def slow(session: Session) -> int:
+        _insert(tag, 7)(session)
+        time.sleep(0.3)
+        return 7
+
+    with write_deadline(0.1), pytest.raises(Unavailable):
+        committer.run(slow)
+    assert _stored(db, tag) == []

@@ -14,7 +14,7 @@ its group go on, and the change hooks (``on_commit``/``publish``) it registered 
 If the commit itself fails, nothing of the group was written: each unit is run again alone
 in a transaction of its own, so one unit that makes the commit fail (a deferred constraint, a
 serialization failure) fails alone. A unit whose request deadline (``write_deadline``) passed
-before it ran is refused with ``Unavailable`` and not written.
+before it ran, or while it ran, is refused with ``Unavailable`` and not written.
 
 One writer at a time also means SQLite never makes a create wait for its file lock
 (``busy_timeout``), and the decision index sees the group's changes in commit order.
@@ -137,6 +137,7 @@ class GroupCommitter:
                     continue
                 if len(group) == 1:  # alone: its error rolls back the whole transaction
                     unit.result = unit.work(session)
+                    _check_deadline(unit)
                     ok += 1
                     continue
                 mark = len(hooks)
@@ -144,6 +145,7 @@ class GroupCommitter:
                     with session.begin_nested():
                         unit.result = unit.work(session)
                         session.flush()
+                        _check_deadline(unit)
                     ok += 1
                 except Exception as exc:
                     del hooks[mark:]
@@ -161,3 +163,10 @@ class GroupCommitter:
                 hook()
             except Exception:
                 log.exception("a change hook failed after a group commit")
+
+
+def _check_deadline(unit: _Unit[Any]) -> None:
+    """Refuse (roll back) a unit whose request was answered 503 while it ran (it waited for a
+    lock, say): its client was told the change was not saved."""
+    if unit.deadline is not None and time.monotonic() > unit.deadline:
+        raise Unavailable(_TOO_SLOW)
