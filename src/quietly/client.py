@@ -104,10 +104,11 @@ class QuietlyClient:
         self._http.close()
 
     def request(self, method: str, path: str, *, json: Any = None,
-                params: Params | None = None) -> Any:
+                params: Params | None = None, headers: dict[str, str] | None = None) -> Any:
         """Send one request; return the decoded JSON body (None for 204)."""
         try:
-            response = self._http.request(method, path, json=json, params=params)
+            response = self._http.request(method, path, json=json, params=params,
+                                          headers=headers)
         except httpx.TransportError as exc:
             raise ConnectionFailed(self.url, str(exc) or type(exc).__name__) from exc
         except httpx.InvalidURL as exc:
@@ -128,6 +129,15 @@ class QuietlyClient:
     def create_window(self, body: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self.request("POST", "/api/v1/windows", json=body)
         return result
+
+    def create_windows(self, bodies: list[dict[str, Any]],
+                       idempotency_key: str | None = None) -> list[int]:
+        """``POST /api/v1/windows/batch``: all of ``bodies`` or none (``ApiError`` 422 whose
+        ``errors`` name each bad item, ``windows[i]...``); the new ids in order."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        result: dict[str, Any] = self.request("POST", "/api/v1/windows/batch",
+                                              json={"windows": bodies}, headers=headers)
+        return [int(i) for i in result["ids"]]
 
     def get_window(self, window_id: int) -> dict[str, Any]:
         result: dict[str, Any] = self.request("GET", f"/api/v1/windows/{window_id}")

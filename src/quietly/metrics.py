@@ -19,6 +19,8 @@ __all__ = [
     "ALERTS_UNROUTED",
     "DECISIONS",
     "DELIVERIES",
+    "GROUP_COMMITS",
+    "GROUP_COMMIT_WRITES",
     "INDEX_CATCHUPS",
     "INDEX_PENDING",
     "INDEX_STALE",
@@ -49,6 +51,13 @@ ALERTS_INGESTED = Counter("quietly_alerts_ingested_total", "Alerts ingested, by 
 ALERTS_UNROUTED = Counter(
     "quietly_alerts_unrouted_total",
     "Alerts to deliver that no route took: nothing was sent (add a route).", registry=REGISTRY)
+GROUP_COMMITS = Counter(
+    "quietly_group_commits_total", "Commits of the group-commit writer (window creates).",
+    registry=REGISTRY)
+GROUP_COMMIT_WRITES = Counter(
+    "quietly_group_commit_writes_total",
+    "Writes committed by the group-commit writer (over commits: the mean group size).",
+    registry=REGISTRY)
 WINDOWS_BY_STATE = Gauge("quietly_windows", "Live windows by lifecycle state.",
                          ["workspace", "state"], registry=REGISTRY)
 # Label names a target kind may not take over: ours, and those Prometheus attaches on scrape.

@@ -78,6 +78,18 @@ class Settings(BaseSettings):
     max_decide_body_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1024,
         description="Largest body of a batch decision, POST /api/v1/decide (bytes).")
+    max_windows_batch_body_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024,
+        description="Largest body of a bulk create, POST /api/v1/windows/batch (bytes).")
+    # Writes (issue #19): creates from concurrent requests share one transaction and commit.
+    group_commit: bool = Field(
+        default=True,
+        description="Run window creates of concurrent requests through one writer thread "
+        "that commits them together (an answer is sent only after its commit). Off: each "
+        "request commits on its own.")
+    group_commit_max: int = Field(
+        default=256, ge=1, le=10_000,
+        description="Most creates committed together by the group-commit writer.")
     max_head_bytes: int = Field(
         default=1024 * 1024, ge=8192,
         description="Largest request line plus headers (bytes); beyond it the connection "

@@ -100,6 +100,16 @@ class TestScopedWrites:
         response = deploy.post("/api/v1/windows", json=window_body(targets=targets))
         assert response.status_code == (201 if inside else 403), response.text
 
+    def test_a_batch_is_refused_whole_naming_the_item_outside(self, tenant: Tenant) -> None:
+        deploy = scoped_client(tenant, DEPLOY_SCOPE)
+        inside = [window_body("b0", targets=["service:pay-batch"]),
+                  window_body("b1", targets=["service:pay-batch", "service:ledger-batch"])]
+        refused = deploy.post("/api/v1/windows/batch", json={"windows": inside})
+        listed = tenant.viewer.get("/api/v1/windows", params={"target": "service:pay-batch"})
+        allowed = deploy.post("/api/v1/windows/batch", json={"windows": inside[:1]})
+        assert ((_problem(refused), listed.json()["windows"], allowed.status_code)
+                == ((403, "windows[1].targets[1]"), [], 201))
+
     def test_group_targets_need_a_group_pattern(self, tenant: Tenant) -> None:
         for name in ("web-tier", "db-tier"):
             tenant.editor.post("/api/v1/groups", json={"name": name, "targets": ["host:a"]})

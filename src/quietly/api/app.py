@@ -20,12 +20,13 @@ from quietly.api.deps import AppState
 from quietly.api.exposure import SecurityHeaders
 from quietly.api.idempotency import Idempotency
 from quietly.api.middleware import BodyLimit, NulGuard, RequestMetrics, WriteDeadline
-from quietly.api.native import admin, decide, windows
+from quietly.api.native import admin, decide, window_batch, windows
 from quietly.api.native import alerts as alerts_api
 from quietly.api.native import apply as apply_api
 from quietly.api.native import calendar as calendar_api
 from quietly.api.native import channels as channels_api
 from quietly.api.native import syncs as syncs_api
+from quietly.api.native.create_fastpath import CreateShortcut
 from quietly.api.native.fastpath import DecideShortcut
 from quietly.api.problems import install_problem_handlers
 from quietly.api.proxies import TrustedProxies, parse_networks
@@ -33,12 +34,15 @@ from quietly.compat import incidentio, ionhour, pagertree
 from quietly.compat import ohdear as ohdear_compat
 from quietly.compat import uptrends as uptrends_compat
 from quietly.integrations import alertmanager
+from quietly.metrics import GROUP_COMMIT_WRITES, GROUP_COMMITS
 from quietly.services.bootstrap import prepare_database
 from quietly.services.decisions import DecisionService
 from quietly.services.storehealth import StoreHealth
 from quietly.services.windows import refresh_states
 from quietly.settings import Settings, get_settings
+from quietly.storage.checkpoint import Checkpointer
 from quietly.storage.db import Database
+from quietly.storage.groupcommit import GroupCommitter
 from quietly.web import install_web
 from quietly.worker.embedded import start_background, start_listener
 from quietly.worker.listener import ChangeListener
@@ -94,11 +98,17 @@ class _Ticker:
                 log.warning("state refresh failed; retrying next tick", error=str(exc))
 
 
+def _count_group_commit(writes: int) -> None:
+    GROUP_COMMITS.inc()
+    GROUP_COMMIT_WRITES.inc(writes)
+
+
 def body_caps(settings: Settings) -> dict[str, int]:
     """The batch routes' body caps (every other route: ``settings.max_body_bytes``)."""
     return {"/api/v1/decide": settings.max_decide_body_bytes,
             "/api/v1/alerts": settings.max_alerts_body_bytes,
-            "/api/v1/integrations/alertmanager": settings.max_alerts_body_bytes}
+            "/api/v1/integrations/alertmanager": settings.max_alerts_body_bytes,
+            "/api/v1/windows/batch": settings.max_windows_batch_body_bytes}
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
@@ -129,6 +139,11 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         health = StoreHealth(db, decisions)  # fail-static: stale decisions, fast 503s
         state.extras["store_health"] = health
         health.start()
+        checkpointer = Checkpointer(db)  # SQLite: WAL checkpoints off the request path
+        checkpointer.start()
+        if settings.group_commit:
+            state.extras[window_batch.GROUP_COMMIT] = GroupCommitter(
+                db, settings.group_commit_max, on_commit=_count_group_commit)
         app.state.quietly = state
         ticker = _Ticker(state)
         ticker.start()
@@ -138,6 +153,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             yield
         finally:
             stop_background()
+            checkpointer.stop()
+            committer = state.extras.get(window_batch.GROUP_COMMIT)
+            if isinstance(committer, GroupCommitter):
+                committer.stop()
             ticker.stop()
             health.stop()
             if database is None:
@@ -155,6 +174,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     install_problem_handlers(app)
     app.state.settings = settings  # read by api.server's protocol (caps) before start-up
     app.add_middleware(DecideShortcut)  # the decision hot path skips routing (bench/)
+    app.add_middleware(CreateShortcut)  # and so do plain window creates (issue #19)
     app.add_middleware(Idempotency)  # inside the write deadline: its claims are writes
     app.add_middleware(WriteDeadline, seconds=settings.write_timeout_seconds)
     app.add_middleware(NulGuard)  # outside the shortcut: it guards the shortcut too
@@ -168,6 +188,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.state.log_decisions = settings.access_log and settings.access_log_decisions
     # Outermost of all: forwarded headers are applied (or identity headers dropped) first.
     app.add_middleware(TrustedProxies, networks=parse_networks(settings.trusted_proxies))
+    app.include_router(window_batch.router)
     app.include_router(windows.router)
     app.include_router(decide.router)
     app.include_router(alerts_api.router)

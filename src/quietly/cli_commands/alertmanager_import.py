@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from quietly.cli_commands.bulk import create_many
 from quietly.cli_commands.common import JsonOpt, KeyOpt, connect, emit_json, fail
-from quietly.client import DEFAULT_URL, ApiError, QuietlyClient
+from quietly.client import DEFAULT_URL, QuietlyClient
 
 if TYPE_CHECKING:
     from quietly.integrations.alertmanager.config_import import ConfigPlan, Finding
@@ -51,15 +52,6 @@ def _existing_keys(client: QuietlyClient) -> dict[str, int]:
         if key:
             found.setdefault(key, int(window["id"]))
     return found
-
-
-def _create(client: QuietlyClient, body: dict[str, Any]) -> tuple[int | None, str | None]:
-    try:
-        return int(client.create_window(body)["id"]), None
-    except ApiError as exc:
-        if exc.status in (401, 403):
-            raise
-        return None, str(exc)
 
 
 def _headers(values: list[str]) -> dict[str, str]:
@@ -113,10 +105,11 @@ def alertmanager_silences(
             plan = plan_silences(am.list_silences(), _existing_keys(client), source=url,
                                  now=datetime.now(UTC))
             taken = []
-            for silence, body in plan.create:
-                window_id, error = _create(client, body)
-                if error:
-                    report["errors"].append({"silence": silence["id"], "error": error})
+            outcomes = create_many(client, [body for _, body in plan.create])
+            for (silence, body), (window_id, error) in zip(plan.create, outcomes,
+                                                           strict=True):
+                if error is not None:
+                    report["errors"].append({"silence": silence["id"], "error": str(error)})
                     continue
                 report["created"].append({"silence": silence["id"], "window": window_id,
                                           "name": body["name"]})
@@ -179,12 +172,15 @@ def alertmanager_config(
     else:
         with connect(quietly_url, key) as client:
             existing = _existing_keys(client)
+            outcomes = iter(create_many(client, [p.body for p in plan.windows
+                                                 if p.key not in existing]))
             for planned in plan.windows:
                 entry: dict[str, Any] = {"key": planned.key, "name": planned.body["name"]}
                 if planned.key in existing:
                     entry["existing"] = existing[planned.key]
                 else:
-                    entry["id"], entry["error"] = _create(client, planned.body)
+                    window_id, error = next(outcomes)
+                    entry["id"], entry["error"] = window_id, str(error) if error else None
                 results.append(entry)
     _print_config(plan, results, dry_run, as_json)
 

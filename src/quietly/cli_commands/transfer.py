@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from quietly.cli_commands.ascode import file_document
+from quietly.cli_commands.bulk import create_many
 from quietly.cli_commands.common import (
     DEFAULT_URL,
     JsonOpt,
@@ -29,7 +30,7 @@ from quietly.cli_commands.common import (
 )
 from quietly.cli_commands.manifest import dump
 from quietly.cli_commands.windows import creatable
-from quietly.client import ApiError, QuietlyClient
+from quietly.client import QuietlyClient
 from quietly.core.codec import format_instant
 from quietly.web.ical import calendar_from_json, write_ics
 
@@ -106,23 +107,27 @@ def _label(window: dict[str, Any], index: int) -> str:
     return f"{source} ({window.get('name', 'unnamed')})"
 
 
-def _import_one(client: QuietlyClient, window: dict[str, Any], index: int) -> dict[str, Any]:
-    """Create one window; the result names the source, the new id, or why not."""
-    result: dict[str, Any] = {"source_id": window.get("id"), "name": window.get("name")}
-    if window.get("state") in _SKIPPED_STATES:
-        result["skipped"] = f"it was {window['state']}"
-        typer.echo(f"skipped {_label(window, index)}: {result['skipped']}", err=True)
-        return result
-    try:
-        created = client.create_window(creatable(window))
-    except ApiError as exc:
-        if exc.status in (401, 403):
-            raise  # the key is wrong for every window: stop, exit 2
-        result["error"] = str(exc)
-        typer.echo(f"error: {_label(window, index)}: {exc}", err=True)
-        return result
-    result["id"] = created["id"]
-    return result
+def _import_all(client: QuietlyClient, windows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Create the windows (in batches, ``cli_commands.bulk``); one result per window naming
+    the source, the new id, or why not."""
+    results: list[dict[str, Any]] = []
+    todo: list[tuple[int, dict[str, Any]]] = []
+    for index, window in enumerate(windows):
+        result: dict[str, Any] = {"source_id": window.get("id"), "name": window.get("name")}
+        results.append(result)
+        if window.get("state") in _SKIPPED_STATES:
+            result["skipped"] = f"it was {window['state']}"
+            typer.echo(f"skipped {_label(window, index)}: {result['skipped']}", err=True)
+        else:
+            todo.append((index, window))
+    outcomes = create_many(client, [creatable(w) for _, w in todo])
+    for (index, window), (new_id, error) in zip(todo, outcomes, strict=True):
+        if error is not None:
+            results[index]["error"] = str(error)
+            typer.echo(f"error: {_label(window, index)}: {error}", err=True)
+        else:
+            results[index]["id"] = new_id
+    return results
 
 
 def import_windows(
@@ -143,7 +148,7 @@ def import_windows(
     except ValueError as exc:  # JSONDecodeError is a ValueError
         raise fail(f"{file}: {exc}") from exc
     with connect(url, key) as client:
-        results = [_import_one(client, w, i) for i, w in enumerate(windows)]
+        results = _import_all(client, windows)
     if as_json:
         emit_json({"results": results})
     else:

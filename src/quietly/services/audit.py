@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from quietly.core.errors import ValidationError
 from quietly.core.records import Principal
-from quietly.storage.tables import AuditRow
+from quietly.services.serialize import window_to_json
+from quietly.storage.mappers import window_record_from_row
+from quietly.storage.tables import AuditRow, WindowRow
 
 __all__ = ["AuditEntry", "decode_cursor", "encode_cursor", "list_audit", "record"]
 
@@ -99,8 +101,25 @@ def list_audit(
     rows = list(db.scalars(stmt))
     more = len(rows) > limit
     rows = rows[:limit]
+    created = _created_windows(db, principal, rows)
     entries = [
-        AuditEntry(r.id, r.at, r.actor, r.action, r.object_type, r.object_id, r.before, r.after)
+        AuditEntry(r.id, r.at, r.actor, r.action, r.object_type, r.object_id, r.before,
+                   created.get(r.id, r.after))
         for r in rows
     ]
     return entries, (encode_cursor(rows[-1].id) if more and rows else None)
+
+
+def _created_windows(db: Session, principal: Principal, rows: list[AuditRow]
+                     ) -> dict[int, dict[str, Any]]:
+    """The ``after`` of window creates stored without a copy (``windows.create_windows``):
+    the window as first stored, read from its row, which has not changed since (its first
+    change writes the copy into the entry). Keyed by audit entry id."""
+    wanted = {int(r.object_id): r for r in rows if r.after is None and r.action == "create"
+              and r.object_type == "window" and r.object_id.isdigit()}
+    if not wanted:
+        return {}
+    found = db.scalars(select(WindowRow).where(WindowRow.workspace_id == principal.workspace_id,
+                                               WindowRow.id.in_(sorted(wanted))))
+    return {wanted[row.id].id: window_to_json(window_record_from_row(row), row.created_at)
+            for row in found}

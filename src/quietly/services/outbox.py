@@ -23,7 +23,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, event, func, select
+from sqlalchemy import (
+    Connection,
+    Table,
+    bindparam,
+    delete,
+    event,
+    func,
+    literal_column,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -35,12 +47,13 @@ from quietly.services import channels as channel_service
 from quietly.services import sync_state
 from quietly.services.channels import Channel
 from quietly.services.serialize import window_to_json
-from quietly.storage.bulk import insert_from_json, json_rows
+from quietly.storage.bulk import driver_execute, insert_from_json, insert_rows, json_rows
 from quietly.storage.mappers import window_record_from_row
-from quietly.storage.tables import GroupRow, OutboxRow, WindowJobRow, WindowRow
+from quietly.storage.tables import GroupRow, OutboxRow, SyncRow, WindowJobRow, WindowRow
 
 __all__ = ["CHANGES_CHANNEL", "Message", "enqueue", "enqueue_event", "enqueue_many",
-           "enqueue_window_event", "event_id_for", "notify_change"]
+           "enqueue_window_event", "event_id_for", "notify_change", "notify_changes",
+           "window_events_created"]
 
 CHANGES_CHANNEL = "quietly_changes"
 
@@ -193,6 +206,68 @@ def enqueue_window_event(db: Session, workspace_id: int, window_id: int, action:
     _schedule_job(db, row, record, action, now)
     notify_change(db, f"w:{workspace_id}:{window_id}")
     sync_state.mark_changed(db, workspace_id)
+
+
+def window_events_created(db: Session, records: Sequence[WindowRecord], now: datetime,
+                          conn: Connection | None = None) -> None:
+    """``enqueue_window_event(…, "created", …)`` for many new windows, one statement per
+    table: their ``window.created`` messages (windows naming channels), their jobs, one
+    ``NOTIFY`` statement and one change mark per workspace."""
+    if not records:
+        return
+    pairs: list[tuple[Message, int]] = []
+    for record in records:
+        if record.fields.notify_channels:
+            message = _window_message(record, "created", now)
+            pairs += [(message, channel.id) for channel in channel_service.resolve_channels(
+                db, record.workspace_id, record.fields.notify_channels)]
+    if pairs:
+        enqueue_many(db, pairs, now)
+    jobs = []
+    for record in records:
+        running = lifecycle.current_occurrence(record.to_window(), now)
+        jobs.append({"window_id": record.id, "workspace_id": record.workspace_id,
+                     "done_until": min(now, running.start) if running is not None else now,
+                     "next_due_at": now})
+    conn = conn if conn is not None else db.connection()
+    insert_rows(conn, _table(WindowJobRow), jobs)
+    if conn.dialect.name == "postgresql":
+        notify_changes(db, [f"w:{r.workspace_id}:{r.id}" for r in records])
+    if conn.dialect.name == "sqlite":  # the statement of sync_state.mark_changed, compiled once
+        for workspace_id in sorted({r.workspace_id for r in records}):
+            driver_execute(conn, _MARK_SYNCS_SQLITE, (workspace_id,))
+    else:
+        for workspace_id in sorted({r.workspace_id for r in records}):
+            sync_state.mark_changed(db, workspace_id)
+
+
+_MARK_SYNCS_SQLITE = str(
+    update(SyncRow).where(SyncRow.workspace_id == bindparam("ws"))
+    .values(change_seq=SyncRow.change_seq + literal_column("1"))
+    .compile(dialect=sqlite.dialect(paramstyle="qmark")))
+
+
+def notify_changes(db: Session, payloads: Sequence[str]) -> None:
+    """``notify_change`` for many payloads in one statement."""
+    if payloads and db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT count(pg_notify(:channel, p)) FROM unnest(CAST(:payloads "
+                        "AS text[])) AS p"), {"channel": CHANGES_CHANNEL,
+                                              "payloads": list(payloads)})
+
+
+def _window_message(record: WindowRecord, action: str, now: datetime) -> Message:
+    return Message(
+        workspace_id=record.workspace_id, kind=f"window.{action}", window_id=record.id,
+        due_at=now, key=f"w{record.id}:window.{action}:{format_instant(now)}",
+        body={"at": format_instant(now), "workspace_id": record.workspace_id,
+              "window": window_to_json(record, now), "occurrence": None,
+              "message": record.fields.notification_message})
+
+
+def _table(entity: Any) -> Table:
+    table = entity.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 @event.listens_for(Session, "after_flush")

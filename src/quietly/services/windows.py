@@ -8,16 +8,17 @@ audit entry in that same transaction, and publishes a ``WindowChanged`` event th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Connection, Table, delete, func, or_, select, text, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from quietly.core import lifecycle, schedule
-from quietly.core.errors import Conflict, NotFound, ValidationError
+from quietly.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from quietly.core.limits import MAX_MATCHERS_PER_GROUP, MAX_TARGETS
 from quietly.core.matching import validate_match
 from quietly.core.model import (
@@ -32,15 +33,23 @@ from quietly.core.records import Principal, WindowFields, WindowRecord
 from quietly.core.timeutil import to_local
 from quietly.services import audit, channels, outbox, scopes
 from quietly.services.serialize import window_to_json
-from quietly.storage.db import publish
-from quietly.storage.mappers import apply_fields_to_row, window_record_from_row
-from quietly.storage.tables import GroupRow, WindowRow, WindowTargetRow
+from quietly.storage.bulk import driver_execute, insert_rows
+from quietly.storage.db import publish, publish_many
+from quietly.storage.mappers import (
+    apply_fields_to_row,
+    fields_to_columns,
+    window_record_from_columns,
+    window_record_from_row,
+)
+from quietly.storage.tables import AuditRow, GroupRow, WindowRow, WindowTargetRow
 
 __all__ = [
+    "InvalidItems",
     "ListFilter",
     "WindowChanged",
     "cancel_window",
     "create_window",
+    "create_windows",
     "defer_start",
     "delete_window",
     "get_window",
@@ -83,6 +92,13 @@ class ListFilter:
 
 def _check_fields(db: Session, principal: Principal, fields: WindowFields) -> None:
     """Every rule a window's fields must satisfy, whatever API they came through."""
+    _check_own_fields(fields)
+    _check_groups_exist(db, principal, fields.groups)
+    channels.check_channel_refs(db, principal.workspace_id, fields.notify_channels)
+
+
+def _check_own_fields(fields: WindowFields) -> None:
+    """The rules that need no database (``_check_fields`` without the references)."""
     if not fields.name.strip():
         raise ValidationError("must not be empty", field="name")
     schedule.validate(fields.schedule)
@@ -112,8 +128,6 @@ def _check_fields(db: Session, principal: Principal, fields: WindowFields) -> No
                               field="escalation_targets")
     if Effect.ATTACH in fields.effects and not fields.incident_id:
         raise ValidationError("the attach effect needs an incident_id", field="incident_id")
-    _check_groups_exist(db, principal, fields.groups)
-    channels.check_channel_refs(db, principal.workspace_id, fields.notify_channels)
 
 
 def _check_groups_exist(db: Session, principal: Principal, groups: Iterable[str]) -> None:
@@ -181,6 +195,8 @@ def _load_row(db: Session, principal: Principal, window_id: int, *, lock: bool) 
     row = db.scalar(stmt)
     if row is None:
         raise NotFound(f"no window with id {window_id}", field="id")
+    if lock:
+        _keep_created_copy(db, row)
     return row
 
 
@@ -209,25 +225,171 @@ def _finish(db: Session, row: WindowRow, action: str, now: datetime) -> WindowRe
     return record
 
 
+class InvalidItems(ValidationError):
+    """Several items of a batch break rules: ``errors`` names each (``windows[3].name``)."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(f"{first['detail']}{more}", field=first["field"])
+        self.errors = errors
+
+
 def create_window(
     db: Session, principal: Principal, fields: WindowFields, now: datetime
 ) -> WindowRecord:
     """Validate and store a new window. A one-time window that has already ended is refused."""
-    scopes.check_fields(principal, fields)
-    fields = _with_default_start(fields, now)
-    _check_fields(db, principal, fields)
-    _reject_ended_once(fields, now)
-    row = WindowRow(workspace_id=principal.workspace_id, created_by=principal.actor,
-                    created_at=now, updated_at=now, cancelled_at=None, archived_at=None,
-                    state=State.SCHEDULED.value)
-    apply_fields_to_row(row, fields)
-    db.add(row)
-    db.flush()
-    _sync_targets(db, row)
-    record = _finish(db, row, "created", now)
-    audit.record(db, principal, action="create", object_type="window", object_id=row.id,
-                 at=now, before=None, after=window_to_json(record, now))
-    return record
+    return create_windows(db, principal, [fields], now, item_prefix=None)[0]
+
+
+def create_windows(
+    db: Session, principal: Principal, items: Sequence[WindowFields], now: datetime, *,
+    item_prefix: str | None = "windows",
+) -> list[WindowRecord]:
+    """Validate and store new windows, all or none, with one statement per table.
+
+    Everything a create does: the rules of ``_check_fields`` (every bad item is named,
+    ``windows[17].schedule.end``, raised together as ``InvalidItems``; with ``item_prefix``
+    None a single item's error is raised as it is), derived columns computed before the
+    insert, the audit entry, the ``window.created`` outbox events and the worker's job,
+    ``NOTIFY`` on PostgreSQL and the index update after the commit.
+
+    The audit entry of a create stores no copy of the window: its ``after`` is the window as
+    first stored, which ``audit.list_audit`` renders from the row (the row does not change
+    until the first update, cancel or delete, and that change writes the copy into the entry
+    first: ``_keep_created_copy``).
+    """
+    prepared = _prepare_creates(db, principal, items, now, item_prefix)
+    conn = db.connection()  # once: each call costs more than a SQLite insert
+    ids = _new_window_ids(conn, len(prepared))
+    columns: list[dict[str, Any]] = []
+    records: list[WindowRecord] = []
+    for window_id, fields in zip(ids, prepared, strict=True):
+        cols, record = _create_columns(window_id, principal, fields, now)
+        columns.append(cols)
+        records.append(record)
+    insert_rows(conn, _table(WindowRow), columns)
+    _insert_targets(conn, records)
+    outbox.window_events_created(db, records, now, conn)
+    insert_rows(conn, _table(AuditRow), [
+        {"workspace_id": principal.workspace_id, "at": now, "actor": principal.actor,
+         "action": "create", "object_type": "window", "object_id": str(r.id)}
+        for r in records])
+    events = [WindowChanged(r.workspace_id, r.id, r, "created") for r in records]
+    publish_many(db, events)
+    return records
+
+
+def _prepare_creates(db: Session, principal: Principal, items: Sequence[WindowFields],
+                     now: datetime, item_prefix: str | None) -> list[WindowFields]:
+    """Each item with its defaults, checked; every broken item named at once."""
+    prepared: list[WindowFields] = []
+    errors: list[dict[str, str]] = []
+    wanted_groups = {g for fields in items for g in fields.groups}
+    known_groups = _known_groups(db, principal, wanted_groups) if wanted_groups else set()
+    for i, original in enumerate(items):
+        _check_scope(principal, original, i, item_prefix)
+        try:
+            fields = _with_default_start(original, now)
+            _check_own_fields(fields)
+            for k, name in enumerate(fields.groups):
+                if name not in known_groups:
+                    raise ValidationError(f"no target group named {name!r}; create it first",
+                                          field=f"groups[{k}]")
+            if fields.notify_channels:
+                channels.check_channel_refs(db, principal.workspace_id,
+                                            fields.notify_channels)
+            _reject_ended_once(fields, now)
+        except ValidationError as exc:
+            if item_prefix is None:
+                raise
+            field = f"{item_prefix}[{i}]" + (f".{exc.field}" if exc.field else "")
+            errors.append({"field": field, "detail": exc.message})
+            continue
+        prepared.append(fields)
+    if errors:
+        raise InvalidItems(errors)
+    return prepared
+
+
+def _check_scope(principal: Principal, fields: WindowFields, index: int,
+                 item_prefix: str | None) -> None:
+    """A scoped key's refusal (403) of one item, named by its place in a batch."""
+    try:
+        scopes.check_fields(principal, fields)
+    except Forbidden as exc:
+        if item_prefix is None:
+            raise
+        field = f"{item_prefix}[{index}]" + (f".{exc.field}" if exc.field else "")
+        raise Forbidden(exc.message, field=field) from exc
+
+
+def _known_groups(db: Session, principal: Principal, names: set[str]) -> set[str]:
+    stmt = select(GroupRow.name).where(GroupRow.workspace_id == principal.workspace_id,
+                                       GroupRow.name.in_(sorted(names)))
+    return set(db.scalars(stmt))
+
+
+def _create_columns(window_id: int, principal: Principal, fields: WindowFields,
+                    now: datetime) -> tuple[dict[str, Any], WindowRecord]:
+    """Every column of a new window's row, derived ones included, and its record (as the
+    row reads back)."""
+    cols = fields_to_columns(fields)
+    cols.update(id=window_id, workspace_id=principal.workspace_id,
+                created_by=principal.actor, created_at=now, updated_at=now,
+                cancelled_at=None, archived_at=None)
+    record = window_record_from_columns(window_id, cols)
+    window = record.to_window()
+    first = lifecycle.next_occurrence(window, _earliest_possible_start(fields.schedule))
+    cols["first_start"] = first.start if first else None
+    cols["last_end"] = schedule.last_occurrence_end(fields.schedule)
+    cols["state"] = lifecycle.state_at(window, now).value
+    return cols, record
+
+
+def _new_window_ids(conn: Connection, count: int) -> list[int]:
+    """Ids for ``count`` new windows, ascending, taken before the insert (so the insert
+    needs no ``RETURNING``, which SQLite would answer one row per statement)."""
+    if not count:
+        return []
+    if conn.dialect.name == "postgresql":
+        return list(conn.execute(_PG_IDS, {"n": count}).scalars())
+    # SQLite: every write transaction holds the database's write lock from its BEGIN
+    # IMMEDIATE (storage.db), so no other writer can take these ids before our insert.
+    first = int(driver_execute(conn, _SQLITE_MAX_ID, ()).fetchone()[0]) + 1
+    return list(range(first, first + count))
+
+
+_PG_IDS = text("SELECT nextval(pg_get_serial_sequence('windows', 'id')) "
+               "FROM generate_series(1, :n) ORDER BY 1")
+_SQLITE_MAX_ID = str(select(func.coalesce(func.max(WindowRow.id), 0))
+                     .compile(dialect=sqlite.dialect(),
+                              compile_kwargs={"literal_binds": True}))
+
+
+def _insert_targets(conn: Connection, records: Sequence[WindowRecord]) -> None:
+    rows = [{"window_id": r.id, "target": target, "workspace_id": r.workspace_id}
+            for r in records for target in r.fields.targets]
+    insert_rows(conn, _table(WindowTargetRow), rows)
+
+
+def _table(entity: Any) -> Table:
+    table = entity.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _keep_created_copy(db: Session, row: WindowRow) -> None:
+    """Before the first change of a window, write the window as created into its create
+    audit entry (which until now read it from the unchanged row)."""
+    if row.updated_at != row.created_at:
+        return
+    created = window_to_json(window_record_from_row(row), row.created_at)
+    db.execute(update(_table(AuditRow))
+               .where(AuditRow.object_id == str(row.id), AuditRow.object_type == "window",
+                      AuditRow.action == "create", AuditRow.after.is_(None),
+                      AuditRow.workspace_id == row.workspace_id)
+               .values(after=created))
 
 
 def get_window(db: Session, principal: Principal, window_id: int) -> WindowRecord:

@@ -14,7 +14,8 @@ from quietly.core.model import Effect
 from quietly.core.records import WindowFields, WindowRecord
 from quietly.storage.tables import WindowRow
 
-__all__ = ["apply_fields_to_row", "window_record_from_row"]
+__all__ = ["apply_fields_to_row", "fields_to_columns", "window_record_from_columns",
+           "window_record_from_row"]
 
 
 def window_record_from_row(row: WindowRow) -> WindowRecord:
@@ -89,3 +90,43 @@ def fields_to_columns(fields: WindowFields) -> dict[str, Any]:
 def apply_fields_to_row(row: WindowRow, fields: WindowFields) -> None:
     for name, value in fields_to_columns(fields).items():
         setattr(row, name, value)
+
+
+def window_record_from_columns(window_id: int, columns: dict[str, Any]) -> WindowRecord:
+    """The record a row with these column values reads back as (``window_record_from_row``
+    for a row not loaded through the ORM: bulk inserts, Core selects)."""
+    return WindowRecord(
+        id=window_id,
+        workspace_id=columns["workspace_id"],
+        fields=WindowFields(
+            name=columns["name"],
+            schedule=schedule_from_json(columns["schedule"]),
+            description=columns["description"],
+            targets=tuple(columns["targets"]),
+            groups=tuple(columns["groups"]),
+            match=match_from_json(columns["match"]),
+            all_targets=columns["all_targets"],
+            effects=tuple(Effect(e) for e in columns["effects"]),
+            notify_channels=tuple(columns["notify_channels"]),
+            notify_start_minutes_before=columns["notify_start_minutes_before"],
+            notify_end_minutes_before=columns["notify_end_minutes_before"],
+            notification_message=columns["notification_message"],
+            resolve_on_end=columns["resolve_on_end"],
+            reroute_on_end=columns["reroute_on_end"],
+            escalation_targets=tuple(columns["escalation_targets"]),
+            incident_id=columns["incident_id"],
+            lead=columns["lead"],
+            publish_to_status_page=columns["publish_to_status_page"],
+            show_in_sidebar=columns["show_in_sidebar"],
+            origin=columns["origin"],
+            vendor=dict(columns["vendor"] or {}),
+            parent_id=columns["parent_id"],
+            key=columns["key"],
+            managed_source=columns["managed_source"],
+        ),
+        created_by=columns["created_by"],
+        created_at=columns["created_at"],
+        updated_at=columns["updated_at"],
+        cancelled_at=columns["cancelled_at"],
+        archived_at=columns["archived_at"],
+    )

@@ -98,7 +98,9 @@ class WindowRow(Base):
     __tablename__ = "windows"
     __table_args__ = (
         Index("ix_windows_ws_state", "workspace_id", "archived_at", "cancelled_at"),
-        Index("ix_windows_parent", "parent_id"),
+        # Only generated windows have a parent (migration 0012).
+        Index("ix_windows_parent", "parent_id", sqlite_where=text("parent_id IS NOT NULL"),
+              postgresql_where=text("parent_id IS NOT NULL")),
         # A key names one live window per workspace (an archived one frees it).
         Index("uq_windows_ws_key", "workspace_id", "key", unique=True,
               sqlite_where=text("key IS NOT NULL AND archived_at IS NULL"),
@@ -183,7 +185,13 @@ class GroupRow(Base):
 
 class AuditRow(Base):
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_ws_id", "workspace_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_ws_id", "workspace_id", "id"),
+        # Window creates whose entry reads the window from its row (migration 0012).
+        Index("ix_audit_create_ref", "object_id",
+              sqlite_where=text("after IS NULL AND action = 'create'"),
+              postgresql_where=text("after IS NULL AND action = 'create'")),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))

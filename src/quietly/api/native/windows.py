@@ -23,6 +23,7 @@ from quietly.api.native.schemas import (
     WindowPublic,
     WindowUpdate,
 )
+from quietly.api.native.window_batch import write
 from quietly.api.problems import PROBLEM_RESPONSES
 from quietly.api.types import ObjectId
 from quietly.core.codec import parse_duration, schedule_to_json
@@ -38,9 +39,8 @@ router = APIRouter(prefix="/api/v1", tags=["windows"], responses=PROBLEM_RESPONS
 def create_window(body: WindowCreate, state: State, principal: Editor, now: Now) -> Any:
     """Create a window. A one-time window that has already ended is refused."""
     fields = window_fields_from_create(body, principal.workspace_timezone)
-    with state.db.transaction() as db:
-        record = windows.create_window(db, principal, fields, now)
-        return window_to_json(record, now)
+    record = write(state, lambda db: windows.create_window(db, principal, fields, now))
+    return window_to_json(record, now)
 
 
 @router.get("/windows", response_model=WindowList, operation_id="list_windows")
