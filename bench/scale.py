@@ -3,14 +3,14 @@
     PYTHONTZPATH="" python -m bench.scale [--quick] [--windows 50000] [--restarts 3]
         [--db PATH] [--memory-windows 100000]
 
-quietly: a SQLite store is seeded with ``--windows`` windows of the workload (``workload.py``;
-through the service layer, the fastest means the code base has — the seeding time is
-printed; ``--db`` reuses a file seeded before, and the lead's combined part may pass its
-own ``seed``), then the real ``quietly serve --no-worker`` is started ``--restarts`` times:
-the time from spawning the process to the first ``GET /readyz`` answering 200, its RSS at
-that moment, and its RSS once the background expansion is done
-(``/readyz`` says ``"index_pending": 0``). The same with an empty store gives the baseline
-for the RSS per window.
+quietly: a SQLite store is seeded with ``--windows`` windows of the workload
+(``workload.py``; through the service layer's bulk create, what ``POST
+/api/v1/windows/batch`` runs — the seeding time is printed; ``--db`` reuses a file seeded
+before), then the real ``quietly serve --no-worker`` is started ``--restarts`` times: the
+time from spawning the process to the first ``GET /readyz`` answering 200, its RSS at that
+moment, and its RSS once the background expansion is done (``/readyz`` says
+``"index_pending": 0``). The same with an empty store gives the baseline for the RSS per
+window.
 
 Alertmanager (Debian's ``prometheus-alertmanager``): the same number of silences, equivalent
 to the windows (``alertmanager.silences``: a recurring window becomes a silence for its current
@@ -61,7 +61,7 @@ Seeder = Callable[[Settings, Workload], float]
 
 
 def seed_sqlite(settings: Settings, work: Workload) -> float:
-    """Every window of ``work`` through the service layer (``bench.seed``)."""
+    """Every window of ``work`` through the bulk create (``bench.seed``)."""
     seeded = seed(settings, work)
     seeded.db.dispose()
     return seeded.seconds
@@ -236,7 +236,7 @@ def run(windows: int = 50_000, restarts: int = 3, *, db: Path | None = None,
     q_item = (q_rss - quiet_empty["rss_mib"]) * 1024 / windows
     rows: list[tuple[str, Any, str]] = [("windows stored", windows, "")]
     if seeding is not None:
-        rows.append(("seeding (service layer; bulk endpoint at merge)", windows / seeding,
+        rows.append(("seeding (bulk create, service layer)", windows / seeding,
                      "windows/s"))
     rows += [
         ("quietly: start to ready (/readyz 200)", q_ready, "s"),
