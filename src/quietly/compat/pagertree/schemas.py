@@ -37,7 +37,7 @@ class _Permitted(BaseModel):
 
 
 class MaintenanceWindowCreate(_Permitted):
-    name: Text
+    name: Annotated[Text, Field(json_schema_extra={"pattern": r"\S"})]  # blank: can't be blank
     description: Text | None = None
     start_datetime: DateTimeText
     end_datetime: DateTimeText
