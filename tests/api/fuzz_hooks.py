@@ -70,6 +70,9 @@ SEMANTIC_RULES: tuple[tuple[str, str], ...] = (
      "ids bounded exactly, beyond what a double holds"),
     (r"is not a header quietly may set", "a sync may not set Authorization, Host or "
      "Content-* (it sets them itself)"),
+    (r"the range may span at most 800 days", "occurrences: a bounded expansion"),
+    (r"^schedule\.\w+: Extra inputs are not permitted",
+     "a schedule patch's keys must fit the schedule's kind (end_time is recurring only)"),
     # The state of the object.
     (r"only a whole window can end later", "maintenance/stop: a delayed stop of some targets "
      "of a window that covers others"),

@@ -145,3 +145,13 @@ def test_uptrends_answers_with_basic_credentials(tenant: Tenant) -> None:
                        "00000000-0000-0000-0000-000000000009/MaintenancePeriod",
                        headers={"Authorization": f"Basic {basic}"})
     assert answer.status_code == 200
+
+
+def test_a_group_name_of_200_characters_is_stored_and_audited(tenant: Tenant) -> None:
+    """PostgreSQL refused its audit entry (object_id is 64 characters): a 503 and no group."""
+    name = "g" + "0" * 199
+    created = tenant.editor.post("/api/v1/groups", json={"name": name, "targets": ["host:a"]})
+    entries = tenant.admin.get("/api/v1/audit", params={"object_type": "group"}).json()
+    audited = [e for e in entries["entries"] if e["after"] and e["after"]["name"] == name]
+    assert (created.status_code, len(audited), audited[0]["object_id"]) == (
+        201, 1, name[:63] + "…")

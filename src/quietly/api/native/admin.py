@@ -21,7 +21,7 @@ from quietly.api.native.schemas import (
     WorkspaceUpdate,
 )
 from quietly.api.problems import PROBLEM_RESPONSES
-from quietly.api.types import CursorQuery, SmallId
+from quietly.api.types import GROUP_NAME_PATTERN, CursorQuery, SmallId
 from quietly.core.codec import format_instant
 from quietly.core.errors import Conflict
 from quietly.services import audit, groups, workspaces
@@ -29,7 +29,8 @@ from quietly.services.groups import Group
 from quietly.services.workspaces import ApiKeyInfo, Workspace
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
-GroupName = Annotated[str, Path(min_length=1, max_length=200)]
+GroupName = Annotated[str, Path(min_length=1, max_length=200,
+                                json_schema_extra={"pattern": GROUP_NAME_PATTERN})]
 
 
 def _group(g: Group) -> dict[str, Any]:
