@@ -7,8 +7,9 @@ later is fuzzed without touching this file. Credentials go by the document's sec
 schemes (``api.openapi``): a bearer key natively and on four compatibility APIs, HTTP Basic on
 Uptrends. The key is an admin key, which the API will not let revoke itself.
 
-Reproducible: a fixed seed and Hypothesis' deterministic mode. Deeper, opt-in:
-``QUIETLY_FUZZ_EXAMPLES`` (examples per operation and phase) and ``QUIETLY_FUZZ_SEED``.
+Reproducible: Hypothesis' deterministic mode, the same cases every run. Deeper, opt-in:
+``QUIETLY_FUZZ_EXAMPLES`` (examples per operation and phase); other cases:
+``QUIETLY_FUZZ_SEED=<n>`` (random generation from that seed, so the same seed replays them).
 Every failure is printed with its curl reproduction and the seed.
 """
 
@@ -54,7 +55,7 @@ def default_examples(database_url: str) -> int:
 class FuzzRun:
     """What one schemathesis run tested and found, per operation label ("GET /path")."""
 
-    seed: int
+    seed: int | None  # None: deterministic generation
     examples: int
     seconds: float
     returncode: int
@@ -76,17 +77,17 @@ def _surface_of_label(label: str) -> str | None:
     return surface_of(path) if method.isupper() and path.startswith("/") else None
 
 
-def config_text(key: str, examples: int, seed: int) -> str:
+def config_text(key: str, examples: int, seed: int | None) -> str:
     """The schemathesis.toml of a run: credentials per security scheme (``key`` as is, or
     ``${QUIETLY_API_KEY}``, which schemathesis reads from the environment), every check on."""
     return f"""# schemathesis configuration of quietly's test suite (tests/api/fuzz.py)
-seed = {seed}
+seed = {seed if seed is not None else DEFAULT_SEED}
 hooks = "tests.api.fuzz_hooks"
 continue-on-failure = true
 
 [generation]
 max-examples = {examples}
-deterministic = true
+deterministic = {"false" if seed is not None else "true"}
 # The server refuses NUL in any text, with a 422 naming the field (api.middleware.NulGuard).
 allow-x00 = false
 
@@ -123,7 +124,8 @@ def run_schemathesis(base_url: str, key: str, workdir: Path, *, examples: int,
                      seed: int | None = None, include_path_regex: str | None = None) -> FuzzRun:
     """Run schemathesis over ``base_url``'s document (every operation, or those whose path
     matches ``include_path_regex``) and return what it tested and found."""
-    seed = seed if seed is not None else int(os.environ.get("QUIETLY_FUZZ_SEED", DEFAULT_SEED))
+    if seed is None and os.environ.get("QUIETLY_FUZZ_SEED"):
+        seed = int(os.environ["QUIETLY_FUZZ_SEED"])
     config = workdir / "schemathesis.toml"
     config.write_text(config_text(key, examples, seed))
     report = workdir / "junit.xml"
