@@ -155,3 +155,11 @@ def test_a_group_name_of_200_characters_is_stored_and_audited(tenant: Tenant) ->
     audited = [e for e in entries["entries"] if e["after"] and e["after"]["name"] == name]
     assert (created.status_code, len(audited), audited[0]["object_id"]) == (
         201, 1, name[:63] + "…")
+
+
+def test_an_rrule_count_of_non_ascii_digits_is_a_422(tenant: Tenant) -> None:
+    answer = tenant.editor.post("/api/v1/windows", json={
+        "name": "w", "targets": ["service:a"], "schedule": {
+            "kind": "recurring", "rrule": "FREQ=DAILY;COUNT=³", "start_time": "02:00",
+            "duration": "PT1H", "timezone": "UTC", "starts_on": "2031-01-01"}})
+    assert (answer.status_code, answer.json()["field"]) == (422, "schedule.rrule")
