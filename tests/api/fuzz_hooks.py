@@ -46,6 +46,11 @@ SEMANTIC_RULES: tuple[tuple[str, str], ...] = (
      "an end after its start"),
     (r"is required on PUT and must equal", "Uptrends: the body's Id repeats the path's"),
     (r"should not be supplied; a new Id is generated", "Uptrends: POST refuses an Id"),
+    (r"^schedule\.\w+: Extra inputs are not permitted",
+     "a schedule patch's keys must fit the schedule's kind (end_time is recurring only)"),
+    (r"is not a header quietly may set", "a sync may not set Authorization, Host or "
+     "Content-* (it sets them itself)"),
+    (r"the range may span at most 800 days", "occurrences: a bounded expansion"),
     # A reference to an object that must exist, or a value issued by the server.
     (r"no channel ", "a route names an existing channel"),
     (r"not a cursor returned by this API", "a cursor is what next_cursor returned"),
@@ -68,11 +73,6 @@ SEMANTIC_RULES: tuple[tuple[str, str], ...] = (
     # generator, which takes 2**63 (rounded from 2**63 - 1) for a value within the bound.
     (r"less than or equal to 9223372036854775807|must not be greater than 999999999999999999",
      "ids bounded exactly, beyond what a double holds"),
-    (r"is not a header quietly may set", "a sync may not set Authorization, Host or "
-     "Content-* (it sets them itself)"),
-    (r"the range may span at most 800 days", "occurrences: a bounded expansion"),
-    (r"^schedule\.\w+: Extra inputs are not permitted",
-     "a schedule patch's keys must fit the schedule's kind (end_time is recurring only)"),
     # The state of the object.
     (r"only a whole window can end later", "maintenance/stop: a delayed stop of some targets "
      "of a window that covers others"),
