@@ -45,9 +45,13 @@ SEMANTIC_RULES: tuple[tuple[str, str], ...] = (
     (r"must be (a date )?after|must be later than|must be before|must be different",
      "an end after its start"),
     (r"is required on PUT and must equal", "Uptrends: the body's Id repeats the path's"),
+    (r"must differ from StartTime", "Uptrends: an end after its start"),
+    (r"is required when recurrence type is|is required for a \w+ maintenance period",
+     "Oh Dear and Uptrends: a recurring period's fields go with its kind"),
     (r"should not be supplied; a new Id is generated", "Uptrends: POST refuses an Id"),
-    (r"^schedule\.\w+: Extra inputs are not permitted",
-     "a schedule patch's keys must fit the schedule's kind (end_time is recurring only)"),
+    (r"^schedule\.\w+: (Extra inputs are not permitted|Field required)",
+     "a schedule patch's keys must fit the schedule's kind (end_time is recurring only; a "
+     "change of kind gives the new kind's fields)"),
     (r"is not a header quietly may set", "a sync may not set Authorization, Host or "
      "Content-* (it sets them itself)"),
     (r"the range may span at most 800 days", "occurrences: a bounded expansion"),
@@ -76,6 +80,8 @@ SEMANTIC_RULES: tuple[tuple[str, str], ...] = (
     # The state of the object.
     (r"only a whole window can end later", "maintenance/stop: a delayed stop of some targets "
      "of a window that covers others"),
+    (r"an active maintenance window cannot be archived",
+     "incident.io: a running window is ended by setting end_at, not archived"),
     (r"has already started \(or ended\) and can no longer be updated",
      "Oh Dear: a running or past period is immutable"),
     # Presence as the vendor's framework has it (Rails `presence`: whitespace is blank).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
@@ -31,29 +32,71 @@ from tests.conftest import Tenant, make_tenant
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
-def _seed(tenant: Tenant) -> None:
-    """Objects for the operations that read, change or delete one, in every API."""
+def _id_of(answer: httpx.Response) -> int | str:
+    """The id in a create's answer, whatever the API's envelope."""
+    def find(node: Any) -> Any:
+        if isinstance(node, dict):
+            for key in ("id", "Id"):
+                if isinstance(node.get(key), int | str):
+                    return node[key]
+            return next((found for v in node.values() if (found := find(v)) is not None), None)
+        return None
+    found = find(answer.json())
+    assert found is not None, answer.text
+    return found  # type: ignore[no-any-return]
+
+
+ONCE = {"kind": "once", "start": "2031-01-01T00:00:00Z", "end": "2031-01-01T01:00:00Z"}
+MONITOR = "00000000-0000-0000-0000-000000000001"
+
+
+def _seed(tenant: Tenant) -> dict[str, list[int | str]]:
+    """Objects for the operations that read, change or delete one, in every API: their ids
+    by path parameter name, for the run to use half the time (several of each, as the run
+    deletes some early)."""
     admin = tenant.admin
-    admin.post("/api/v1/groups", json={"name": "web", "targets": ["host:a", "monitor:a"]})
-    admin.post("/api/v1/windows", json={
-        "name": "seed", "targets": ["service:checkout"],
-        "schedule": {"kind": "once", "start": "2031-01-01T00:00:00Z",
-                     "end": "2031-01-01T01:00:00Z"}})
-    admin.post("/compat/pagertree/api/v4/maintenance_windows", json={
-        "name": "seed", "start_datetime": "2031-01-01T00:00:00", "end_datetime":
-        "2031-01-01T01:00:00", "time_zone": "UTC", "integration_ids": ["a"]})
-    admin.post("/compat/ionhour/api/maintenance-windows", json={
-        "workspaceId": tenant.id, "name": "seed", "startAt": "2031-01-01T00:00:00Z",
-        "endAt": "2031-01-01T01:00:00Z", "projectIds": [1]})
-    admin.post("/compat/ohdear/api/maintenance-periods", json={
-        "monitor_id": 1, "name": "seed", "starts_at": "2031-01-01 00:00",
-        "ends_at": "2031-01-01 01:00"})
     basic = base64.b64encode(f"seed:{tenant.keys[Role.ADMIN]}".encode()).decode()
-    httpx.post(f"{tenant.base_url}/compat/uptrends/v4/Monitor/"
-               "00000000-0000-0000-0000-000000000001/MaintenancePeriod",
-               headers={"Authorization": f"Basic {basic}"}, json={
-                   "ScheduleMode": "OneTime", "StartDateTime": "2031-01-01T00:00:00",
-                   "EndDateTime": "2031-01-01T01:00:00", "MaintenanceType": "DisableMonitoring"})
+    uptrends = httpx.Client(base_url=f"{tenant.base_url}/compat/uptrends/v4",
+                            headers={"Authorization": f"Basic {basic}"})
+    known: dict[str, list[int | str]] = {
+        "window_id": [], "period_id": [], "recurring_id": [], "maintenancePeriodId": [],
+        "channel_id": [], "route_id": [], "sync_id": [], "name": ["web"],
+        "monitor_id": [1], "monitorGuid": [MONITOR],
+        "key_id": [k["id"] for k in admin.get("/api/v1/keys").json()["keys"]]}
+    admin.post("/api/v1/groups", json={"name": "web", "targets": ["host:a", "monitor:a"]})
+    with uptrends:
+        for n in range(3):
+            known["window_id"] += [_id_of(admin.post("/api/v1/windows", json={
+                "name": f"seed {n}", "targets": ["service:checkout"], "schedule": ONCE})),
+                _id_of(admin.post("/compat/pagertree/api/v4/maintenance_windows", json={
+                    "name": f"seed {n}", "start_datetime": "2031-01-01T00:00:00",
+                    "end_datetime": "2031-01-01T01:00:00", "time_zone": "UTC",
+                    "integration_ids": ["a"]})),
+                _id_of(admin.post("/compat/ionhour/api/maintenance-windows", json={
+                    "workspaceId": tenant.id, "name": f"seed {n}",
+                    "startAt": "2031-01-01T00:00:00Z", "endAt": "2031-01-01T01:00:00Z",
+                    "projectIds": [1]}))]
+            known["period_id"].append(_id_of(admin.post(
+                "/compat/ohdear/api/maintenance-periods", json={
+                    "monitor_id": 1, "name": f"seed {n}", "starts_at": "2031-01-01 00:00",
+                    "ends_at": "2031-01-01 01:00"})))
+            known["recurring_id"].append(_id_of(admin.post(
+                "/compat/ohdear/api/recurring-maintenance-periods", json={
+                    "monitor_id": 1, "name": f"seed {n}", "recurrence_type": "weekly",
+                    "days_of_week": [0], "start_time": "02:00", "end_time": "03:00"})))
+            known["maintenancePeriodId"].append(_id_of(uptrends.post(
+                f"/Monitor/{MONITOR}/MaintenancePeriod", json={
+                    "ScheduleMode": "OneTime", "StartDateTime": "2031-01-01T00:00:00",
+                    "EndDateTime": "2031-01-01T01:00:00",
+                    "MaintenanceType": "DisableMonitoring"})))
+            channel = _id_of(admin.post("/api/v1/channels", json={
+                "name": f"hook {n}", "type": "webhook", "url": "http://127.0.0.1:9/hook"}))
+            known["channel_id"].append(channel)
+            known["route_id"].append(_id_of(admin.post("/api/v1/routes", json={
+                "name": f"route {n}", "channel": channel, "targets": ["service:checkout"]})))
+            known["sync_id"].append(_id_of(admin.post("/api/v1/syncs", json={
+                "name": f"am {n}", "url": "http://127.0.0.1:9"})))
+    return known
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +109,9 @@ def fuzz_tenant(db: Database, server: str) -> Iterator[Tenant]:
 @pytest.fixture(scope="module")
 def fuzz_run(fuzz_tenant: Tenant, database_url: str,
              tmp_path_factory: pytest.TempPathFactory) -> FuzzRun:
-    _seed(fuzz_tenant)
     run = run_schemathesis(fuzz_tenant.base_url, fuzz_tenant.keys[Role.ADMIN],
                            Path(tmp_path_factory.mktemp("schemathesis")),
-                           examples=default_examples(database_url))
+                           examples=default_examples(database_url), known=_seed(fuzz_tenant))
     per_surface = {s: len(run.tested(s)) for s in SURFACES}
     print(f"\nschemathesis: {sum(per_surface.values())} operations {per_surface}, "
           f"{run.examples} examples, seed {run.seed or 'none (deterministic)'}, "

@@ -163,3 +163,14 @@ def test_an_rrule_count_of_non_ascii_digits_is_a_422(tenant: Tenant) -> None:
             "kind": "recurring", "rrule": "FREQ=DAILY;COUNT=³", "start_time": "02:00",
             "duration": "PT1H", "timezone": "UTC", "starts_on": "2031-01-01"}})
     assert (answer.status_code, answer.json()["field"]) == (422, "schedule.rrule")
+
+
+def test_ohdear_recurring_update_with_null_times_keeps_them(tenant: Tenant) -> None:
+    """Was a 500 (TypeError in the conversion): null keeps a field, as it does the name."""
+    made = tenant.editor.post("/compat/ohdear/api/recurring-maintenance-periods", json={
+        "monitor_id": 3, "name": "nightly", "recurrence_type": "daily",
+        "start_time": "02:00", "end_time": "03:00"}).json()
+    answer = tenant.editor.put(f"/compat/ohdear/api/recurring-maintenance-periods/{made['id']}",
+                               json={"start_time": "01:00", "end_time": None})
+    assert (answer.status_code, answer.json()["start_time"], answer.json()["end_time"]) == (
+        200, "01:00", "03:00")
