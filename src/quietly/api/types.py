@@ -24,6 +24,7 @@ __all__ = [
     "PATTERN_HINTS",
     "SPACED_NAME_PATTERN",
     "TARGET_PATTERN",
+    "URL_AUTHORITY_PATTERN",
     "WEEKDAY_OF_MONTH_PATTERN",
     "WHOLE",
     "CursorQuery",
@@ -45,6 +46,9 @@ __all__ = [
 # A target's id: 1 to 256 characters that are not white space in Python's sense (which
 # also counts \x1c-\x1f and \x85, where JSON Schema's ECMA regexes do not).
 TARGET_PATTERN = r"^[a-z][a-z0-9_]*:[^\s\x1c-\x1f\x85]{1,256}$"
+# What follows http(s):// in a webhook or sync URL: a host (a name, an address or [IPv6]),
+# no credentials, an optional port, then a path, query or fragment, or nothing.
+URL_AUTHORITY_PATTERN = r"([^\s/?#@\[\]:]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?([/?#]|$)"
 # Names of groups, and of channels, routes and syncs (which may hold spaces, not only digits).
 GROUP_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$"
 SPACED_NAME_PATTERN = r"^(?![0-9]+$)[A-Za-z0-9][A-Za-z0-9 _.:-]{0,199}$"

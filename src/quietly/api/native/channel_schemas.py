@@ -7,14 +7,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from quietly.api.native.schemas import MatcherIn
-from quietly.api.types import SPACED_NAME_PATTERN, TargetName
+from quietly.api.types import SPACED_NAME_PATTERN, URL_AUTHORITY_PATTERN, TargetName
 
 ChannelType = Literal["webhook", "slack"]
 ChannelName = Annotated[str, Field(min_length=1, max_length=200, examples=["ops-webhook"],
                                    json_schema_extra={"pattern": SPACED_NAME_PATTERN})]
 Url = Annotated[str, Field(min_length=8, max_length=2000,
                            examples=["https://hooks.example.com/quietly"],
-                           json_schema_extra={"pattern": "^https?://[A-Za-z0-9\\[]"})]
+                           json_schema_extra={"pattern": "^https?://" + URL_AUTHORITY_PATTERN})]
 Secret = Annotated[str, Field(min_length=8, max_length=200,
                               description="Signing secret; 'whsec_<base64>' or any text. "
                                           "Omit to have one generated.")]

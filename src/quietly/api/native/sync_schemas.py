@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from quietly.api.types import SPACED_NAME_PATTERN, Flag
+from quietly.api.types import SPACED_NAME_PATTERN, URL_AUTHORITY_PATTERN, Flag
 
 SyncType = Literal["alertmanager", "icinga2"]
 SyncName = Annotated[str, Field(min_length=1, max_length=200, examples=["prod"],
@@ -14,7 +14,7 @@ SyncName = Annotated[str, Field(min_length=1, max_length=200, examples=["prod"],
 Url = Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^[hH][tT][tT][pP][sS]?://",
                            examples=["http://alertmanager.example.com:9093"],
                            json_schema_extra={  # the document adds: a host follows
-                               "pattern": r"^[hH][tT][tT][pP][sS]?://[A-Za-z0-9\[]"})]
+                               "pattern": r"^[hH][tT][tT][pP][sS]?://" + URL_AUTHORITY_PATTERN})]
 BasePath = Annotated[str, Field(min_length=1, max_length=500, examples=["/api/v2"],
                                 json_schema_extra={"pattern": r"^/[A-Za-z0-9._~/-]{0,499}$"},
                                 description="Where the v2 API lives: '/api/v2' for "
