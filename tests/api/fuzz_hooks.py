@@ -71,6 +71,8 @@ SEMANTIC_RULES: tuple[tuple[str, str], ...] = (
      "the instants the index can hold"),
     (r"is not a date \(yyyy-MM-dd\) between 1970 and 2999", "Uptrends: a date that exists"),
     (r"must match the format", "Oh Dear: a date or time that exists (Laravel date_format)"),
+    (r"is not a date and time \(yyyy-MM-ddTHH:mm\)|is not a time \(HH:mm\)",
+     "Uptrends: a date or time that exists (the document does not give the shape yet)"),
     (r"is not a duration", "ISO 8601 durations and '90m' forms"),
     (r"not a valid URL", "a URL the standard library can split (host, port)"),
     # Bounds beyond 2**53: exact on the server, but a JSON number that large is a float to the
@@ -82,6 +84,8 @@ SEMANTIC_RULES: tuple[tuple[str, str], ...] = (
      "of a window that covers others"),
     (r"an active maintenance window cannot be archived",
      "incident.io: a running window is ended by setting end_at, not archived"),
+    (r"cannot be changed while one of its own occurrences is running",
+     "Oh Dear: a recurring period's schedule is frozen while it runs"),
     (r"has already started \(or ended\) and can no longer be updated",
      "Oh Dear: a running or past period is immutable"),
     # Presence as the vendor's framework has it (Rails `presence`: whitespace is blank).
