@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from quietly.config_file import TomlSource, default_data_dir
 from quietly.core.identity import parse_role_map
+from quietly.notify.guard import AllowList
 
 __all__ = ["Settings", "get_settings"]
 
@@ -39,7 +40,13 @@ class Settings(BaseSettings):
     api_key: str | None = None
     # Secure cookies need HTTPS; a local development server may turn this off.
     cookie_secure: bool = True
-    webhook_allow_private: bool = False
+    webhook_allow_private: bool = Field(
+        default=False, description="Send webhooks and syncs to any internal address "
+        "(loopback, private, link-local...). Prefer webhook_allow.")
+    webhook_allow: str = Field(
+        default="", description="Internal destinations webhooks and syncs may reach, and no "
+        "others: networks and host names, '10.20.0.0/16,hooks.internal.example,"
+        "*.corp.example'. Checked when saved and before every delivery.")
     public_url: str | None = Field(
         default=None, description="The address people reach this server at "
         "(https://quietly.example.com): links to windows in synced silences and downtimes; "
@@ -162,6 +169,12 @@ class Settings(BaseSettings):
     @classmethod
     def _check_sso_roles(cls, value: str) -> str:
         parse_role_map(value)  # refuse a broken map at start-up, not at the first sign-in
+        return value
+
+    @field_validator("webhook_allow")
+    @classmethod
+    def _check_webhook_allow(cls, value: str) -> str:
+        AllowList.parse(value)  # a typo refuses to start rather than opening nothing
         return value
 
     @field_validator("trusted_proxies")

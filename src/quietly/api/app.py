@@ -28,6 +28,7 @@ from quietly.api.native import channels as channels_api
 from quietly.api.native import syncs as syncs_api
 from quietly.api.native.create_fastpath import CreateShortcut
 from quietly.api.native.fastpath import DecideShortcut
+from quietly.api.openapi import install_openapi
 from quietly.api.problems import install_problem_handlers
 from quietly.api.proxies import TrustedProxies, parse_networks
 from quietly.compat import incidentio, ionhour, pagertree
@@ -35,6 +36,7 @@ from quietly.compat import ohdear as ohdear_compat
 from quietly.compat import uptrends as uptrends_compat
 from quietly.integrations import alertmanager
 from quietly.metrics import GROUP_COMMIT_WRITES, GROUP_COMMITS
+from quietly.notify import guard
 from quietly.services.bootstrap import prepare_database
 from quietly.services.decisions import DecisionService
 from quietly.services.storehealth import StoreHealth
@@ -113,6 +115,7 @@ def body_caps(settings: Settings) -> dict[str, int]:
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
+    guard.configure(guard.AllowList.parse(settings.webhook_allow))  # one list per process
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -205,6 +208,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     app.include_router(calendar_api.router)
     app.include_router(apply_api.router)
     install_web(app)
+    install_openapi(app)
 
     @app.get("/healthz", tags=["health"], include_in_schema=True, operation_id="healthz")
     def healthz() -> JSONResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Mapping
 
@@ -53,7 +54,13 @@ class RequestMetrics:
             REQUEST_LATENCY.labels(method, template, str(status)).observe(
                 time.perf_counter() - started)
 
-_NUL_MARKERS = (b"\\u0000", b"\x00")
+# A raw NUL, or the JSON escape \u0000 — its backslash not itself escaped: "\\u0000" in a
+# body is the text backslash-u-0-0-0-0, which is no NUL (the escape is case-insensitive).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
+
+
+def _has_nul(body: bytes) -> bool:
+    return b"\x00" in body or (b"u0000" in body.lower() and _NUL_ESCAPE.search(body) is not None)
 
 
 class NulGuard:
@@ -84,7 +91,7 @@ class NulGuard:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if any(marker in body for marker in _NUL_MARKERS):
+        if _has_nul(body):
             await self._refuse(scope, send, "body")
             return
         await self.app(scope, _replay([body], None, receive), send)

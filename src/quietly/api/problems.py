@@ -12,8 +12,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from quietly.api.types import PATTERN_HINTS
 from quietly.core.errors import (
@@ -159,11 +161,25 @@ async def _on_quietly(request: Request, exc: Exception) -> Response:
     return render_error(request, status, str(exc), exc.field, errors)
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method routed at the request's path, for ``Allow``. Starlette's 405 names only
+    the methods of the first route whose path matched, and FastAPI makes one route per
+    operation: ``/api/v1/windows`` would say ``Allow: POST`` although it has GET too."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):  # included routers flattened
+        routed = route.methods
+        if routed and route.matches(request.scope)[0] is not Match.NONE:
+            methods |= routed
+    return ", ".join(sorted(methods))
+
+
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
-    return render_error(request, exc.status_code, detail, None,
-                   headers=getattr(exc, "headers", None))
+    headers = dict(getattr(exc, "headers", None) or {})
+    if exc.status_code == 405:
+        headers["Allow"] = allowed_methods(request)
+    return render_error(request, exc.status_code, detail, None, headers=headers or None)
 
 
 async def _on_database(request: Request, exc: Exception) -> Response:

@@ -9,16 +9,30 @@ true``) is set. Every address a name resolves to must be global, so a name with 
 and one private address is refused. It returns the address it checked, and the transport
 connects to that very address (``pin``), so a DNS answer that changes between the check and
 the connection (rebinding) cannot send the request elsewhere.
+
+An operator opens exactly their own internal receivers with an allow-list
+(``QUIETLY_WEBHOOK_ALLOW``: CIDRs and host names, ``10.20.0.0/16,hooks.internal.example``,
+``*.internal.example`` for every name under it) instead of opening every internal address
+with ``QUIETLY_WEBHOOK_ALLOW_PRIVATE``. A listed name may resolve to any address; an address
+in a listed network is allowed whatever name led to it. The check is made again, against
+the same list, before every delivery, and the connection goes to the address checked then.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["DestinationRefused", "Pinned", "check_destination", "check_url_shape", "pin"]
+import httpx2 as httpx
+
+__all__ = ["AllowList", "DestinationRefused", "Pinned", "allowed_destinations",
+           "check_destination", "check_url_shape", "configure", "pin"]
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str, int], list[str]]
 
 
 class DestinationRefused(Exception):
@@ -30,6 +44,72 @@ class DestinationRefused(Exception):
     def __init__(self, message: str, *, retryable: bool = False) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+@dataclass(frozen=True, slots=True)
+class AllowList:
+    """Internal destinations an operator opened: networks, exact host names and ``*.``
+    suffixes (``*.internal.example`` matches ``a.internal.example``, not the bare name)."""
+
+    networks: tuple[Network, ...] = ()
+    hosts: frozenset[str] = frozenset()
+    suffixes: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def parse(cls, raw: str | None) -> AllowList:
+        """``10.20.0.0/16,hooks.internal.example, *.corp.example`` (commas or spaces);
+        raise ``ValueError`` naming the entry that is neither a network nor a host name."""
+        networks: list[Network] = []
+        hosts: set[str] = set()
+        suffixes: list[str] = []
+        for entry in (raw or "").replace(",", " ").split():
+            try:
+                networks.append(ipaddress.ip_network(entry, strict=False))
+                continue
+            except ValueError:
+                pass
+            name = entry.lower().rstrip(".")
+            wildcard = name.startswith("*.")
+            label = name[2:] if wildcard else name
+            if not label or not all(part and part.replace("-", "").isalnum()
+                                    and part.isascii() for part in label.split(".")):
+                raise ValueError(f"{entry!r} is neither a network (10.20.0.0/16) nor a host "
+                                 "name (hooks.internal.example, *.internal.example)")
+            if wildcard:
+                suffixes.append("." + label)
+            else:
+                hosts.add(label)
+        return cls(tuple(networks), frozenset(hosts), tuple(suffixes))
+
+    def __bool__(self) -> bool:
+        return bool(self.networks or self.hosts or self.suffixes)
+
+    def allows_host(self, host: str) -> bool:
+        name = host.lower().rstrip(".")
+        return name in self.hosts or name.endswith(self.suffixes)
+
+    def allows_address(self, address: str) -> bool:
+        ip = _address(address)
+        return any(ip.version == net.version and ip in net for net in self.networks)
+
+
+# The process's allow-list, set once from the settings at start-up (``configure``) so that
+# every caller of ``check_destination`` — channels, syncs, the worker — applies the same one.
+_ALLOWED = AllowList()
+
+
+def configure(allow: AllowList) -> None:
+    """Make ``allow`` the allow-list of every later ``check_destination`` call."""
+    global _ALLOWED
+    _ALLOWED = allow
+
+
+def allowed_destinations() -> AllowList:
+    return _ALLOWED
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    return [str(info[4][0]) for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)]
 
 
 def check_url_shape(url: str) -> tuple[str, int]:
@@ -45,35 +125,49 @@ def check_url_shape(url: str) -> tuple[str, int]:
         raise DestinationRefused("the URL has no host")
     if parts.username or parts.password:
         raise DestinationRefused("credentials in the URL are not allowed; use the secret")
+    try:  # a host the HTTP client cannot encode (IDNA) would fail every delivery
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise DestinationRefused(f"not a valid URL: {exc}") from exc
     return parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
-def _is_internal(address: str) -> bool:
+def _address(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+        return ip.ipv4_mapped
+    return ip
+
+
+def _is_internal(address: str) -> bool:
+    ip = _address(address)
     return not ip.is_global or ip.is_multicast
 
 
-def check_destination(url: str, allow_private: bool) -> str | None:
+def check_destination(url: str, allow_private: bool, *, allow: AllowList | None = None,
+                      resolve: Resolver = _resolve) -> str | None:
     """The address ``url`` may be sent to, or ``None`` when ``allow_private`` skips the check;
-    raise ``DestinationRefused`` otherwise (see the module docstring)."""
+    raise ``DestinationRefused`` otherwise (see the module docstring). ``allow``: the
+    allow-list (default: the process's, see ``configure``)."""
     host, port = check_url_shape(url)
     if allow_private:
         return None
+    allow = _ALLOWED if allow is None else allow
     try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+        addresses = resolve(host, port)
     except OSError as exc:
         raise DestinationRefused(f"cannot resolve {host!r}: {exc}", retryable=True) from exc
-    for info in infos:
-        address = str(info[4][0])
-        if _is_internal(address):
-            raise DestinationRefused(
-                f"{host} resolves to {address}, which is not a public (global) address; "
-                "set QUIETLY_WEBHOOK_ALLOW_PRIVATE=true to allow internal destinations")
-    if not infos:
+    if not addresses:
         raise DestinationRefused(f"{host!r} resolves to no address", retryable=True)
-    return str(infos[0][4][0]).split("%", 1)[0]
+    if not allow.allows_host(host):
+        for address in addresses:
+            if _is_internal(address) and not allow.allows_address(address):
+                raise DestinationRefused(
+                    f"{host} resolves to {address}, which is not a public (global) address; "
+                    "list it in QUIETLY_WEBHOOK_ALLOW (a network or the host name) to send "
+                    "there, or set QUIETLY_WEBHOOK_ALLOW_PRIVATE=true to allow every "
+                    "internal destination")
+    return addresses[0].split("%", 1)[0]
 
 
 @dataclass(frozen=True, slots=True)

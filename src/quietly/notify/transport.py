@@ -93,6 +93,9 @@ class HttpTransport:
         except httpx.TimeoutException as exc:
             raise TransportError(f"timed out: {type(exc).__name__}", retryable=True,
                                  duration_ms=_ms_since(started)) from exc
+        except httpx.InvalidURL as exc:  # saved before the guard checked this: never works
+            raise TransportError(f"not a valid URL: {exc}", retryable=False,
+                                 duration_ms=_ms_since(started)) from exc
         except httpx.HTTPError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}", retryable=True,
                                  duration_ms=_ms_since(started)) from exc

@@ -31,6 +31,18 @@ class AuditEntry:
     after: dict[str, Any] | None
 
 
+_OBJECT_ID_LENGTH = 64  # audit_log.object_id is VARCHAR(64); group names go up to 200
+
+
+def _column_sized(object_id: str) -> str:
+    """The id as the column holds it: a longer one (a group name of up to 200 characters)
+    is cut, marked with "…"; ``before``/``after`` keep it whole. PostgreSQL would refuse
+    the whole change otherwise (SQLite does not check), failing the request."""
+    if len(object_id) <= _OBJECT_ID_LENGTH:
+        return object_id
+    return object_id[: _OBJECT_ID_LENGTH - 1] + "…"
+
+
 def record(
     db: Session,
     principal: Principal,
@@ -50,7 +62,7 @@ def record(
             actor=principal.actor,
             action=action,
             object_type=object_type,
-            object_id=str(object_id),
+            object_id=_column_sized(str(object_id)),
             before=before,
             after=after,
         )

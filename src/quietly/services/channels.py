@@ -161,7 +161,7 @@ def _ref_key(ref: Any) -> tuple[str, int | str]:
     if isinstance(ref, int) and not isinstance(ref, bool):
         return ("id", ref)
     text = str(ref)
-    return ("id", int(text)) if text.isdigit() else ("name", text)
+    return ("id", int(text)) if text.isascii() and text.isdigit() else ("name", text)
 
 
 def _lookup(db: Session, workspace_id: int, refs: Sequence[Any]

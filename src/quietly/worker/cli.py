@@ -8,6 +8,7 @@ from types import FrameType
 
 import structlog
 
+from quietly.notify import guard
 from quietly.settings import Settings
 from quietly.storage.db import Database
 from quietly.storage.migrate import upgrade
@@ -23,6 +24,7 @@ def run_worker(settings: Settings) -> None:
     """Run one standalone worker against the configured database until told to stop."""
     db = Database(settings.effective_database_url)
     upgrade(db.engine)
+    guard.configure(guard.AllowList.parse(settings.webhook_allow))
     worker = Worker(db, allow_private=settings.webhook_allow_private,
                         sync_settings=run_settings(settings))
     stopping = threading.Event()

@@ -23,14 +23,16 @@ from quietly.api.native.schemas import (
     WorkspaceUpdate,
 )
 from quietly.api.problems import PROBLEM_RESPONSES
-from quietly.api.types import SmallId
+from quietly.api.types import GROUP_NAME_PATTERN, CursorQuery, SmallId
 from quietly.core.codec import format_instant
+from quietly.core.errors import Conflict
 from quietly.services import audit, groups, workspaces
 from quietly.services.groups import Group
 from quietly.services.workspaces import ApiKeyInfo, Workspace
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
-GroupName = Annotated[str, Path(min_length=1, max_length=200)]
+GroupName = Annotated[str, Path(min_length=1, max_length=200,
+                                json_schema_extra={"pattern": GROUP_NAME_PATTERN})]
 
 
 def _group(g: Group) -> dict[str, Any]:
@@ -127,7 +129,11 @@ def list_keys(state: State, principal: Admin, now: Now) -> Any:
 @router.delete("/keys/{key_id}", response_model=KeyPublic, tags=["keys"],
                operation_id="revoke_key")
 def revoke_key(key_id: SmallId, state: State, principal: Admin, now: Now) -> Any:
-    """Revoke a key; it stops working at once in this process."""
+    """Revoke a key; it stops working at once in this process. A key cannot revoke itself
+    (409): rotate by creating the new key and revoking the old one with it."""
+    if key_id == principal.key_id:  # no automation locks itself out by mistake
+        raise Conflict("a key cannot revoke itself; revoke it with another admin key",
+                       field="key_id")
     with state.db.transaction() as db:
         info = workspaces.revoke_key(db, principal, key_id, now)
     state.forget_keys()
@@ -158,7 +164,7 @@ def list_audit(
     object_type: Annotated[str | None, Query(max_length=32)] = None,
     object_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: CursorQuery = None,
 ) -> Any:
     """Every create, update, cancel and delete, oldest first, with before and after."""
     with state.db.read() as db:

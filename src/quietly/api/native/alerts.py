@@ -14,6 +14,7 @@ from quietly.api.deps import Editor as EditorKey
 from quietly.api.native.alert_schemas import AlertBatchIn, AlertIngestIn, AlertList, IngestSummary
 from quietly.api.native.convert import parse_instant_field
 from quietly.api.problems import PROBLEM_RESPONSES
+from quietly.api.types import CursorQuery
 from quietly.core.codec import format_instant
 from quietly.core.records import Principal
 from quietly.services import alerts, scopes
@@ -97,7 +98,7 @@ def list_alerts(
                                         description="Alerts this window holds.")] = None,
     target: Annotated[str | None, Query(min_length=1, max_length=300)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: CursorQuery = None,
 ) -> Any:
     """Stored alerts, newest first, with cursor pagination (pass ``next_cursor`` back)."""
     flt = AlertFilter(status=status, window=window, target=target, limit=limit, cursor=cursor)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from quietly.api.native.schemas import GroupIn, WindowCreate
+from quietly.api.types import Flag
 
 __all__ = ["ApplyRequest", "ApplyResult", "ManagedWindow", "QuietlyFile", "file_schema"]
 
@@ -55,9 +56,9 @@ class ApplyRequest(BaseModel):
     groups: list[dict[str, Any]] = Field(
         default_factory=list, max_length=1000,
         description="Every target group of the source, as POST /api/v1/groups takes it.")
-    prune: bool = Field(default=False, description="Delete this source's objects that the "
+    prune: Flag = Field(default=False, description="Delete this source's objects that the "
                         "set no longer names.")
-    dry_run: bool = Field(default=False, description="Plan only: roll everything back.")
+    dry_run: Flag = Field(default=False, description="Plan only: roll everything back.")
 
 
 class FieldDiffPublic(BaseModel):

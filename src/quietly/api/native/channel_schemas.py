@@ -7,15 +7,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from quietly.api.native.schemas import MatcherIn
-from quietly.api.types import TargetName
+from quietly.api.types import SPACED_NAME_PATTERN, URL_AUTHORITY_PATTERN, TargetName
 
 ChannelType = Literal["webhook", "slack"]
-ChannelName = Annotated[str, Field(min_length=1, max_length=200, examples=["ops-webhook"])]
+ChannelName = Annotated[str, Field(min_length=1, max_length=200, examples=["ops-webhook"],
+                                   json_schema_extra={"pattern": SPACED_NAME_PATTERN})]
 Url = Annotated[str, Field(min_length=8, max_length=2000,
-                           examples=["https://hooks.example.com/quietly"])]
+                           examples=["https://hooks.example.com/quietly"],
+                           json_schema_extra={"pattern": "^https?://" + URL_AUTHORITY_PATTERN})]
 Secret = Annotated[str, Field(min_length=8, max_length=200,
                               description="Signing secret; 'whsec_<base64>' or any text. "
                                           "Omit to have one generated.")]
+RouteGroup = Annotated[list[MatcherIn], Field(json_schema_extra={"minItems": 1})]
 ChannelRef = Annotated[str, Field(min_length=1, max_length=200)] | Annotated[
     int, Field(ge=1, le=2**31 - 1)]
 
@@ -67,14 +70,14 @@ class RouteCreate(Strict):
     name: ChannelName
     channel: ChannelRef = Field(description="The channel's id or name.")
     targets: list[TargetName] = Field(default_factory=list, max_length=1000)
-    match: list[list[MatcherIn]] = Field(default_factory=list, max_length=100)
+    match: list[RouteGroup] = Field(default_factory=list, max_length=100)
 
 
 class RouteUpdate(Strict):
     name: ChannelName | None = None
     channel: ChannelRef | None = None
     targets: list[TargetName] | None = Field(default=None, max_length=1000)
-    match: list[list[MatcherIn]] | None = Field(default=None, max_length=100)
+    match: list[RouteGroup] | None = Field(default=None, max_length=100)
 
 
 class RoutePublic(BaseModel):

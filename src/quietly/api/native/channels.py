@@ -22,7 +22,7 @@ from quietly.api.native.channel_schemas import (
 )
 from quietly.api.native.convert import match_from_schema
 from quietly.api.problems import PROBLEM_RESPONSES
-from quietly.api.types import SmallId
+from quietly.api.types import CursorQuery, SmallId
 from quietly.core.codec import format_instant
 from quietly.notify import (
     HttpTransport,
@@ -183,7 +183,7 @@ def list_deliveries(
     channel: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     status: DeliveryStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: CursorQuery = None,
 ) -> Any:
     """The delivery log, newest first: each message with its attempts, status codes,
     errors and next attempt."""

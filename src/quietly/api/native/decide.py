@@ -19,7 +19,7 @@ from quietly.api.deps import Now, State, Viewer
 from quietly.api.native import fastpath
 from quietly.api.native.schemas import DecideRequest, DecisionBatch, DecisionOne
 from quietly.api.problems import PROBLEM_RESPONSES
-from quietly.api.types import TargetName
+from quietly.api.types import InstantQuery, TargetName
 
 __all__ = ["router"]
 
@@ -45,7 +45,7 @@ _LABELS_PARAM = {
 async def decide(
     request: Request, state: State, principal: Viewer, now: Now,
     target: Annotated[list[TargetName] | None, Query(max_length=1000)] = None,
-    at: Annotated[str | None, Query(max_length=64)] = None,
+    at: InstantQuery = None,
 ) -> Any:
     """The verdict for one alert (its targets and ``label.<name>`` labels) at ``at`` or now.
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, JsonValue
 
 from quietly.api.types import (
+    GROUP_NAME_PATTERN,
     HHMM,
     WEEKDAY_OF_MONTH_PATTERN,
+    WHOLE,
+    Flag,
     Instant,
     IsoDate,
     LabelName,
@@ -23,7 +26,7 @@ from quietly.core.records import Role
 from quietly.core.scopes import MAX_PATTERN_LENGTH, MAX_PATTERNS, SCOPE_PATTERN
 
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-Minutes = Annotated[int, Field(ge=0, le=60 * 24 * 7)]
+Minutes = Annotated[int, Field(ge=0, le=60 * 24 * 7), WHOLE]
 
 
 class Strict(BaseModel):
@@ -47,7 +50,7 @@ class ScheduleRecurring(Strict):
         default=None, examples=["0 2 * * 0"])
     every: Literal["daily", "weekly", "monthly"] | None = None
     days_of_week: list[DayName] | None = Field(default=None, max_length=7)
-    day_of_month: Annotated[int, Field(ge=-31, le=31)] | None = None
+    day_of_month: Annotated[int, Field(ge=-31, le=31), WHOLE] | None = None
     weekday_of_month: Annotated[str, Field(pattern=WEEKDAY_OF_MONTH_PATTERN)] | None = None
     short_month: Literal["last_day", "skip"] | None = None
     start_time: HHMM | None = None
@@ -56,7 +59,7 @@ class ScheduleRecurring(Strict):
         default=None, examples=["PT2H"])
     starts_on: IsoDate | None = None
     until: IsoDate | None = None
-    count: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    count: Annotated[int, Field(ge=1, le=100_000), WHOLE] | None = None
 
 
 ScheduleIn = Annotated[ScheduleOnce | ScheduleRecurring, Field(discriminator="kind")]
@@ -70,7 +73,9 @@ class MatcherIn(Strict):
                                                                        max_length=1000)
 
 
-MatcherGroup = Annotated[list[MatcherIn], Field(max_length=MAX_MATCHERS_PER_GROUP)]
+# An empty group is refused by the service ("needs at least one matcher"), in its words.
+MatcherGroup = Annotated[list[MatcherIn], Field(max_length=MAX_MATCHERS_PER_GROUP,
+                                                json_schema_extra={"minItems": 1})]
 ChannelRef = Annotated[str, Field(min_length=1, max_length=200)] | int
 
 
@@ -80,20 +85,21 @@ class WindowBase(Strict):
     groups: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=1000)
     match: list[MatcherGroup] = Field(default_factory=list, max_length=100)
-    all_targets: bool = False
-    effects: list[Effect] = Field(default_factory=lambda: [Effect.MUTE], max_length=5)
+    all_targets: Flag = False
+    effects: list[Effect] = Field(default_factory=lambda: [Effect.MUTE], max_length=5,
+                                  json_schema_extra={"minItems": 1})
     notify_channels: list[ChannelRef] = Field(default_factory=list, max_length=100)
     notify_start_minutes_before: Minutes | None = None
     notify_end_minutes_before: Minutes | None = None
     notification_message: ShortText | None = None
-    resolve_on_end: bool = False
-    reroute_on_end: bool = False
+    resolve_on_end: Flag = False
+    reroute_on_end: Flag = False
     escalation_targets: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
         default_factory=list, max_length=100)
     incident_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     lead: dict[str, Any] | None = None
-    publish_to_status_page: bool = False
-    show_in_sidebar: bool = True
+    publish_to_status_page: Flag = False
+    show_in_sidebar: Flag = True
 
 
 class WindowCreate(WindowBase):
@@ -106,29 +112,36 @@ class WindowCreate(WindowBase):
 _KEEP: Any = None
 
 
+# The keys a schedule has, in either form: the only keys a PATCH may change.
+_SCHEDULE_KEYS: list[JsonValue] = [
+    *sorted(set(ScheduleOnce.model_fields) | set(ScheduleRecurring.model_fields))]
+
+
 class WindowUpdate(Strict):
     """Every field optional; ``schedule`` is merged into the current one key by key."""
 
     name: Name = _KEEP
     description: ShortText | None = None
     schedule: dict[str, Any] | None = Field(
-        default=None, description="Keys to change in the schedule, e.g. {\"end\": …}.")
+        default=None, description="Keys to change in the schedule, e.g. {\"end\": …}.",
+        json_schema_extra={"propertyNames": {"enum": _SCHEDULE_KEYS}})
     targets: list[TargetName] | None = Field(default=None, max_length=MAX_TARGETS)
     groups: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
     match: list[MatcherGroup] | None = Field(default=None, max_length=100)
-    all_targets: bool = _KEEP
-    effects: list[Effect] | None = Field(default=None, max_length=5)
+    all_targets: Flag = _KEEP
+    effects: list[Effect] | None = Field(default=None, max_length=5,
+                                         json_schema_extra={"minItems": 1})
     notify_channels: list[ChannelRef] | None = None
     notify_start_minutes_before: Minutes | None = None
     notify_end_minutes_before: Minutes | None = None
     notification_message: ShortText | None = None
-    resolve_on_end: bool = _KEEP
-    reroute_on_end: bool = _KEEP
+    resolve_on_end: Flag = _KEEP
+    reroute_on_end: Flag = _KEEP
     escalation_targets: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = None
     incident_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     lead: dict[str, Any] | None = None
-    publish_to_status_page: bool = _KEEP
-    show_in_sidebar: bool = _KEEP
+    publish_to_status_page: Flag = _KEEP
+    show_in_sidebar: Flag = _KEEP
 
 
 class OccurrencePublic(BaseModel):
@@ -230,20 +243,20 @@ class MaintenanceStart(Strict):
     description: ShortText | None = None
     effects: list[Effect] = Field(default_factory=lambda: [Effect.MUTE], min_length=1,
                                   max_length=5)
-    publish_to_status_page: bool = False
+    publish_to_status_page: Flag = False
 
 
 class MaintenanceStop(Strict):
     targets: list[TargetName] = Field(
         default_factory=list, max_length=MAX_TARGETS,
         description="End maintenance of these targets (with window_id: only these of it).")
-    window_id: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = Field(
+    window_id: Annotated[int, Field(ge=1, le=2**63 - 1), WHOLE] | None = Field(
         default=None, description="End this window (as printed by maintenance/start).")
     scope: Literal["immediate", "all"] = Field(
         default="immediate",
         description="By targets: 'immediate' ends only maintenance started with "
         "maintenance/start; 'all' ends every running one-time window naming them.")
-    delay_seconds: Annotated[int, Field(ge=0, le=86_400 * 7)] = 0
+    delay_seconds: Annotated[int, Field(ge=0, le=86_400 * 7), WHOLE] = 0
 
 
 class MaintenanceStopped(BaseModel):
@@ -282,7 +295,8 @@ class DecisionBatch(BaseModel):
 
 
 class GroupIn(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200,
+                               json_schema_extra={"pattern": GROUP_NAME_PATTERN})]
     targets: list[TargetName] = Field(default_factory=list, max_length=100_000)
     description: ShortText | None = None
 

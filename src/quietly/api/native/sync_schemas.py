@@ -6,11 +6,17 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from quietly.api.types import SPACED_NAME_PATTERN, URL_AUTHORITY_PATTERN, WHOLE, Flag
+
 SyncType = Literal["alertmanager", "icinga2"]
-SyncName = Annotated[str, Field(min_length=1, max_length=200, examples=["prod"])]
+SyncName = Annotated[str, Field(min_length=1, max_length=200, examples=["prod"],
+                               json_schema_extra={"pattern": SPACED_NAME_PATTERN})]
 Url = Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^[hH][tT][tT][pP][sS]?://",
-                           examples=["http://alertmanager.example.com:9093"])]
+                           examples=["http://alertmanager.example.com:9093"],
+                           json_schema_extra={  # the document adds: a host follows
+                               "pattern": r"^[hH][tT][tT][pP][sS]?://" + URL_AUTHORITY_PATTERN})]
 BasePath = Annotated[str, Field(min_length=1, max_length=500, examples=["/api/v2"],
+                                json_schema_extra={"pattern": r"^/[A-Za-z0-9._~/-]{0,499}$"},
                                 description="Where the v2 API lives: '/api/v2' for "
                                 "Alertmanager, '/api/alertmanager/grafana/api/v2' for Grafana, "
                                 "'/alertmanager/api/v2' for Mimir and Cortex.")]
@@ -20,7 +26,8 @@ Kind = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9
 Label = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[a-zA-Z_][a-zA-Z0-9_]*$")]
 HeaderName = Annotated[str, Field(min_length=1, max_length=100,
                                   pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")]
-HeaderValue = Annotated[str, Field(max_length=2000)]
+HeaderValue = Annotated[str, Field(max_length=2000,
+                                   json_schema_extra={"pattern": "^[^\r\n]*$"})]
 TargetLabels = Annotated[dict[Kind, Label], Field(
     max_length=100, examples=[{"service": "service", "host": "instance"}],
     description="Which alert label each target kind stands for; null: the Alertmanager "
@@ -38,7 +45,7 @@ Endpoints = Annotated[list[Url], Field(
 Parallelism = Annotated[int, Field(
     ge=1, le=32, examples=[8],
     description="Icinga 2 only: how many downtimes are scheduled or removed at once "
-                "(default 8).")]
+                "(default 8)."), WHOLE]
 CaFile = Annotated[str, Field(min_length=1, max_length=1000,
                               examples=["/etc/quietly/icinga-ca.crt"],
                               description="Icinga 2 only: the CA certificate to verify the "
@@ -64,16 +71,16 @@ class SyncCreate(Strict):
     lead: ShortDuration = "24h"
     interval: ShortDuration = Field(default="60s", description="Drift repair interval, "
                                                                "at least 1s.")
-    allow_all_targets: bool = False
+    allow_all_targets: Flag = False
     basic_auth: BasicAuth | None = Field(default=None, description="Write-only.")
     bearer_token: Secret | None = Field(default=None, description="Write-only.")
     headers: dict[HeaderName, HeaderValue] = Field(default_factory=dict, max_length=20,
                                                    description="Write-only values.")
     target_objects: TargetObjects | None = None
-    all_services: bool | None = Field(default=None, description="Icinga 2 only: a host's "
+    all_services: Flag | None = Field(default=None, description="Icinga 2 only: a host's "
                                       "downtime covers its services too (default true).")
     ca_file: CaFile | None = None
-    verify_tls: bool | None = Field(default=None, description="Icinga 2 only: false skips "
+    verify_tls: Flag | None = Field(default=None, description="Icinga 2 only: false skips "
                                     "certificate checks (default true).")
     endpoints: Endpoints | None = None
     parallelism: Parallelism | None = None
@@ -86,14 +93,14 @@ class SyncUpdate(Strict):
     target_labels: TargetLabels | None = None
     lead: ShortDuration | None = None
     interval: ShortDuration | None = None
-    allow_all_targets: bool | None = None
+    allow_all_targets: Flag | None = None
     basic_auth: BasicAuth | None = Field(default=None, description="null removes it.")
     bearer_token: Secret | None = Field(default=None, description="null removes it.")
     headers: dict[HeaderName, HeaderValue] | None = Field(default=None, max_length=20)
     target_objects: TargetObjects | None = None
-    all_services: bool | None = None
+    all_services: Flag | None = None
     ca_file: CaFile | None = Field(default=None, description="null removes it.")
-    verify_tls: bool | None = None
+    verify_tls: Flag | None = None
     endpoints: Endpoints | None = Field(default=None, description="null removes them.")
     parallelism: Parallelism | None = Field(default=None, description="null: the default.")
 

@@ -25,7 +25,7 @@ from quietly.api.native.schemas import (
 )
 from quietly.api.native.window_batch import write
 from quietly.api.problems import PROBLEM_RESPONSES
-from quietly.api.types import ObjectId
+from quietly.api.types import INSTANT_QUERY, CursorQuery, InstantQuery, ObjectId
 from quietly.core.codec import parse_duration, schedule_to_json
 from quietly.core.model import State as WindowState
 from quietly.services import maintenance, scopes, windows
@@ -48,10 +48,10 @@ def list_windows(
     state: State, principal: Viewer, now: Now,
     state_filter: Annotated[WindowState | None, Query(alias="state")] = None,
     target: Annotated[str | None, Query(max_length=300)] = None,
-    from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
-    to: Annotated[str | None, Query(max_length=64)] = None,
+    from_: Annotated[str | None, Query(alias="from", **INSTANT_QUERY)] = None,
+    to: InstantQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: CursorQuery = None,
 ) -> Any:
     """Windows in creation order; ``from``/``to`` keep those with an occurrence in the range."""
     zone = principal.workspace_timezone
@@ -111,8 +111,8 @@ def cancel_window(window_id: ObjectId, state: State, principal: Editor, now: Now
             operation_id="list_occurrences")
 def list_occurrences(
     window_id: ObjectId, state: State, principal: Viewer, now: Now,
-    from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
-    to: Annotated[str | None, Query(max_length=64)] = None,
+    from_: Annotated[str | None, Query(alias="from", **INSTANT_QUERY)] = None,
+    to: InstantQuery = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> Any:
     """Occurrences overlapping [from, to) (default: now to 30 days ahead), at most 800 days."""

@@ -100,7 +100,7 @@ def list_windows(
     status: Literal["active", "upcoming", "past"] | None = None,
 ) -> Any:
     """Windows oldest first; ``after`` is the last id of the previous page."""
-    if after is not None and not after.isdigit():
+    if after is not None and not (after.isascii() and after.isdigit()):
         raise ValidationError("must be the id of a maintenance window", field="after")
     found = _fitting(state, principal, int(after or 0), now)
     if status is not None:

@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
+from quietly.api.types import WHOLE
+
 __all__ = [
     "IncidentIoError",
     "MaintenanceWindowEnvelope",
@@ -23,7 +25,7 @@ Short = Annotated[str, Field(max_length=500)]
 Long = Annotated[str, Field(max_length=10_000)]
 DateTimeText = Annotated[str, Field(max_length=64, json_schema_extra={"format": "date-time"},
                                     examples=["2026-12-17T13:28:57.801578Z"])]
-Minutes = Annotated[int, Strict(), Field(ge=0, le=60 * 24 * 30)]
+Minutes = Annotated[int, Field(ge=0, le=60 * 24 * 30), WHOLE]
 # A JSON boolean only: incident.io's API refuses "yes" for a boolean (issue 16).
 Flag = Annotated[bool, Strict()]
 
@@ -43,13 +45,14 @@ class ParamBindingIn(_In):
 
 
 class ConditionIn(_In):
-    subject: Short = Field(examples=["alert.attributes.service"])
+    subject: Short = Field(examples=["alert.attributes.service"],
+                           json_schema_extra={"pattern": r"\S"})  # blank: refused
     operation: Short = Field(examples=["one_of"])
     param_bindings: list[ParamBindingIn] = Field(default_factory=list, max_length=100)
 
 
 class ConditionGroupIn(_In):
-    conditions: list[ConditionIn] = Field(max_length=100)
+    conditions: list[ConditionIn] = Field(max_length=100, json_schema_extra={"minItems": 1})
 
 
 class EscalationTargetIn(_In):
@@ -78,7 +81,7 @@ class MaintenanceWindowPayload(_In):
     escalation_targets: list[EscalationTargetIn] | None = Field(default=None, max_length=100)
     incident_id: Short | None = None
     lead: LeadIn
-    name: Short
+    name: Annotated[str, Field(max_length=500, json_schema_extra={"pattern": r"\S"})]
     notification_message: Long | None = None
     notify_channels: list[NotifyChannelIn] | None = Field(default=None, max_length=100)
     notify_end_minutes_before: Minutes | None = None

@@ -11,13 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
+from quietly.api.types import WHOLE
+
 __all__ = ["IonhourError", "MaintenanceWindowCreate", "MaintenanceWindowPublic",
            "MaintenanceWindowUpdate", "ProjectRef", "StateName"]
 
 StateName = Literal["SCHEDULED", "ACTIVE", "COMPLETED", "CANCELLED"]
 # Strict: class-validator's @IsInt/@IsBoolean answer 400 to "1", "yes" or 0 where pydantic's
 # lax mode would coerce them (issue 16).
-Id = Annotated[int, Strict(), Field(ge=0, le=2**53)]
+Id = Annotated[int, Field(ge=0, le=2**53), WHOLE]
 Flag = Annotated[bool, Strict()]
 Text = Annotated[str, Field(max_length=10_000)]
 Name = Annotated[str, Field(max_length=500)]

@@ -225,8 +225,9 @@ def update_recurring(recurring_id: PathId, body: RecurringUpdate, state: State,
         record = _load(db, principal, recurring_id, recurring=True)
         current = convert.definition_of(record, zone)
         assert current is not None
-        given = body.model_dump(exclude_unset=True, exclude={"name",
-                                                             "regenerate_future_periods"})
+        given = {field: value for field, value in body.model_dump(  # null keeps, as for name
+            exclude_unset=True, exclude={"name", "regenerate_future_periods"}).items()
+            if value is not None}
         if given.get("days_of_week") is not None:
             given["days_of_week"] = tuple(given["days_of_week"])
         definition = convert.Definition(**{**_as_dict(current), **given})

@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from quietly.api.types import PATH_ID_MAX
+from quietly.api.types import PATH_ID_MAX, WHOLE, Flag
 from quietly.core.codec import MAX_YEAR, MIN_YEAR
 
 __all__ = ["MaintenancePeriodCreate", "MaintenancePeriodPage", "MaintenancePeriodPublic",
@@ -24,11 +24,11 @@ _CLOCK = re.compile(r"^\d{2}:\d{2}$")
 
 MAX_SECONDS = 10 * 366 * 86400  # ten years: far beyond any maintenance, far below overflow
 
-MonitorId = Annotated[int, Field(ge=1, le=PATH_ID_MAX)]  # monitor_of reads it back
+MonitorId = Annotated[int, Field(ge=1, le=PATH_ID_MAX), WHOLE]  # monitor_of reads it back
 Label = Annotated[str, Field(max_length=255)]
 DateText = Annotated[str, Field(max_length=64, examples=["2027-02-12 14:30"])]
 ClockText = Annotated[str, Field(max_length=16, examples=["02:00"])]
-Weekday = Annotated[int, Field(ge=0, le=6)]
+Weekday = Annotated[int, Field(ge=0, le=6), WHOLE]
 
 
 class _Body(BaseModel):
@@ -65,12 +65,12 @@ def check_clock(value: str | None, attribute: str) -> str | None:
 
 
 class StartMaintenance(_Body):
-    stop_maintenance_after_seconds: Annotated[int, Field(ge=5, le=MAX_SECONDS)] = 3600
+    stop_maintenance_after_seconds: Annotated[int, Field(ge=5, le=MAX_SECONDS), WHOLE] = 3600
     name: Label | None = None
 
 
 class StopMaintenance(_Body):
-    delay_seconds: Annotated[int, Field(ge=1, le=MAX_SECONDS)] | None = None
+    delay_seconds: Annotated[int, Field(ge=1, le=MAX_SECONDS), WHOLE] | None = None
 
 
 class _PeriodTimes(_Body):
@@ -160,8 +160,8 @@ class RecurringCreate(_RecurringFields):
     start_time: ClockText
     end_time: ClockText
     days_of_week: Annotated[list[Weekday], Field(max_length=7)] | None = None
-    day_of_month: Annotated[int, Field(ge=1, le=31)] | None = None
-    generate_now: bool = True
+    day_of_month: Annotated[int, Field(ge=1, le=31), WHOLE] | None = None
+    generate_now: Flag = True
 
 
 class RecurringUpdate(_RecurringFields):
@@ -170,8 +170,8 @@ class RecurringUpdate(_RecurringFields):
     start_time: ClockText | None = None
     end_time: ClockText | None = None
     days_of_week: Annotated[list[Weekday], Field(max_length=7)] | None = None
-    day_of_month: Annotated[int, Field(ge=1, le=31)] | None = None
-    regenerate_future_periods: bool = True
+    day_of_month: Annotated[int, Field(ge=1, le=31), WHOLE] | None = None
+    regenerate_future_periods: Flag = True
 
 
 class RecurringPublic(BaseModel):

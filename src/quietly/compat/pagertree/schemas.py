@@ -19,7 +19,9 @@ Text = Annotated[str, Field(max_length=10_000)]
 DateTimeText = Annotated[str, Field(max_length=64, json_schema_extra={"format": "date-time"},
                                     examples=["2026-12-15T02:00:00"])]
 ZoneText = Annotated[str, Field(max_length=64, examples=["Eastern Time (US & Canada)"])]
-IntegrationId = Annotated[str, Field(min_length=1, max_length=200)] | int
+# Becomes the target integration:<id>, so no white space inside (around it is trimmed).
+IntegrationId = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra={
+    "pattern": r"^\s*[^\s\x1c-\x1f\x85]{1,200}\s*$"})] | int
 
 
 class _Permitted(BaseModel):
@@ -37,7 +39,7 @@ class _Permitted(BaseModel):
 
 
 class MaintenanceWindowCreate(_Permitted):
-    name: Text
+    name: Annotated[Text, Field(json_schema_extra={"pattern": r"\S"})]  # blank: can't be blank
     description: Text | None = None
     start_datetime: DateTimeText
     end_datetime: DateTimeText

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from quietly.api.types import JsonInt
+
 __all__ = ["MAINTENANCE_TYPES", "SCHEDULE_MODES", "WEEK_DAYS", "MaintenancePeriodIn",
            "MaintenancePeriodPublic", "MessageInfo", "MessageList"]
 
@@ -47,14 +49,14 @@ class MaintenancePeriodIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    Id: int | None = Field(default=None, description="Server-generated; refused on POST.")
+    Id: JsonInt | None = Field(default=None, description="Server-generated; refused on POST.")
     ScheduleMode: ScheduleModeValue
     StartDateTime: DateTimeText | None = None
     EndDateTime: DateTimeText | None = None
     StartTime: ClockText | None = None
     EndTime: ClockText | None = None
     WeekDay: WeekDayValue | None = None
-    MonthDay: int | None = Field(default=None, description="1-31")
+    MonthDay: JsonInt | None = Field(default=None, description="1-31")
     MaintenanceType: MaintenanceTypeValue
     Description: Annotated[str, Field(max_length=10_000)] | None = None
 

@@ -174,7 +174,7 @@ def _freq(parts: dict[str, str]) -> Freq:
 def _positive(key: str, value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or int(value) < 1:
         raise _fail(f"{key} must be a whole number ≥ 1, not {value!r}")
     return int(value)
 

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from quietly.api.types import JsonInt
+
 __all__ = ["AlertmanagerAlert", "AlertmanagerPayload"]
 
 LabelMap = dict[Annotated[str, Field(min_length=1, max_length=200)],
@@ -36,7 +38,7 @@ class AlertmanagerAlert(_Lenient):
 class AlertmanagerPayload(_Lenient):
     version: Literal["4"]
     groupKey: Annotated[str, Field(max_length=10_000)] | None = None
-    truncatedAlerts: int | None = None
+    truncatedAlerts: JsonInt | None = None
     status: Literal["firing", "resolved"] | None = None
     receiver: Annotated[str, Field(max_length=1000)] | None = None
     groupLabels: LabelMap = Field(default_factory=dict)
