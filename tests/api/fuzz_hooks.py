@@ -37,7 +37,10 @@ SEMANTIC_RULES: tuple[tuple[str, str], ...] = (
      "every error of the set is reported (the document says so; items are open objects)"),
     (r"name at least one target, or a window id", "maintenance/stop needs one or the other"),
     (r"only \w+ syncs have this field", "a sync's fields depend on its type"),
+    (r"Icinga 2's API is served over HTTPS only", "a sync's URL scheme depends on its type"),
     (r"set basic_auth or bearer_token, not both", "a sync authenticates one way"),
+    (r"an admin key cannot be limited to targets", "a key's scope goes with its role (an "
+     "admin key could create itself an unlimited key)"),
     (r"a window must name targets, groups or match conditions, or set all_targets",
      "a window applies to something: one of four fields"),
     (r"operation .* is not supported; use one of",
@@ -64,8 +67,8 @@ SEMANTIC_RULES: tuple[tuple[str, str], ...] = (
     (r"must name an escalation path or a user", "incident.io: an escalation names someone"),
     (r"lead must identify a user by id, email or slack_user_id",
      "incident.io: a lead names someone, by one of three fields"),
-    (r"unknown time zone|is not a time zone", "an IANA (or Rails) zone name, from the tz "
-     "database"),
+    (r"unknown time zone|is not a time zone|must be a valid IANA time zone",
+     "an IANA (or Rails) zone name, from the tz database"),
     (r"is not an RFC 3339 (date-time|timestamp)", "a date that exists (no 30 February)"),
     (r"is out of range; use a year from 1970 to 2999|must lie between the years 1970 and 2999",
      "the instants the index can hold"),

@@ -179,3 +179,10 @@ def test_the_batch_is_in_the_openapi_document(tenant: Tenant) -> None:
     operation = spec["paths"]["/api/v1/windows/batch"]["post"]
     assert (operation["operationId"], "201" in operation["responses"],
             "422" in operation["responses"]) == ("create_windows_batch", True, True)
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "OPTIONS"])
+def test_the_batch_path_has_only_post(tenant: Tenant, method: str) -> None:
+    # Not routed to /windows/{window_id} with the id "batch" (a 404 or the window's methods).
+    response = tenant.editor.request(method, BATCH)
+    assert (response.status_code, response.headers.get("allow")) == (405, "POST")

@@ -127,3 +127,14 @@ def test_the_openapi_pattern_agrees_with_the_checks(text: str) -> None:
     except ValidationError:
         valid = False
     assert (re.match(SCOPE_PATTERN, text) is not None) == valid
+
+
+@pytest.mark.parametrize("char", ["\x1c", "\x1f", "\x85", "\xa0", "\u2003", "\ufeff", "\x7f"])
+def test_control_and_space_characters_are_refused_by_the_check_and_the_document(
+        char: str) -> None:
+    # `\s` means different things to ECMA-262 (which reads the document) and Python; the
+    # pattern spells the characters out so that both agree with the check.
+    pattern = f"service:pay{char}x"
+    with pytest.raises(ValidationError):
+        validate_scope([pattern])
+    assert re.fullmatch(SCOPE_PATTERN, pattern) is None

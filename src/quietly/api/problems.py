@@ -164,13 +164,20 @@ async def _on_quietly(request: Request, exc: Exception) -> Response:
 def allowed_methods(request: Request) -> str:
     """Every method routed at the request's path, for ``Allow``. Starlette's 405 names only
     the methods of the first route whose path matched, and FastAPI makes one route per
-    operation: ``/api/v1/windows`` would say ``Allow: POST`` although it has GET too."""
-    methods: set[str] = set()
+    operation: ``/api/v1/windows`` would say ``Allow: POST`` although it has GET too.
+
+    A path that is also an instance of a templated one (``/api/v1/windows/batch`` and
+    ``/api/v1/windows/{window_id}``) has only its own methods, as OpenAPI has it (concrete
+    paths match first); routes left out of the document (a 405 stand-in) are not counted."""
+    by_path: dict[str, set[str]] = {}
     for route in iter_route_contexts(request.app.routes):  # included routers flattened
         routed = route.methods
-        if routed and route.matches(request.scope)[0] is not Match.NONE:
-            methods |= routed
-    return ", ".join(sorted(methods))
+        if routed and getattr(route, "include_in_schema", True) \
+                and route.matches(request.scope)[0] is not Match.NONE:
+            by_path.setdefault(getattr(route, "path", ""), set()).update(routed)
+    concrete = [m for path, m in by_path.items() if "{" not in path]
+    chosen = concrete or list(by_path.values())
+    return ", ".join(sorted(set().union(*chosen)))
 
 
 async def _on_http(request: Request, exc: Exception) -> Response:

@@ -42,10 +42,17 @@ MAX_PATTERNS = 50
 MAX_PATTERN_LENGTH = 200
 MAX_STARS = 4
 _KIND = re.compile(r"[a-z][a-z0-9_]*")
+# What an id may not contain: control characters and every space, spelled out so that the
+# document's pattern means the same to every regex engine (`\s` differs between ECMA-262,
+# which reads the document, and Python: \x1c-\x1f, \x85, \ufeff).
+_NOT_ID = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_BAD_ID_CHAR = re.compile(f"[{_NOT_ID}]")
+_ID = f"[^{_NOT_ID}*]"
 # The same rules as one regular expression, for the OpenAPI document (a kind, ':', an id of
 # no spaces with at most MAX_STARS stars); the checks below give the precise messages.
-SCOPE_PATTERN = (r"^[a-z][a-z0-9_]*:(\*[^\s*]*(\*[^\s*]*){0,"
-                 + str(MAX_STARS - 1) + r"}|[^\s*]+(\*[^\s*]*){0," + str(MAX_STARS) + r"})$")
+SCOPE_PATTERN = (r"^[a-z][a-z0-9_]*:(\*" + _ID + r"*(\*" + _ID + r"*){0,"
+                 + str(MAX_STARS - 1) + r"}|" + _ID + r"+(\*" + _ID + r"*){0,"
+                 + str(MAX_STARS) + r"})$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +94,9 @@ def _parse(text: str, field: str) -> Pattern:
             f"{text!r} is not a target pattern; write kind:id, e.g. 'service:checkout', "
             "'service:pay-*' or 'group:web-tier' (the kind is written out, '*' only in the id)",
             field=field)
-    if not ident or any(c.isspace() for c in ident):
-        raise ValidationError(f"{text!r} needs an id after '{kind}:' without spaces "
+    if not ident or _BAD_ID_CHAR.search(ident):
+        raise ValidationError(f"{text!r} needs an id after '{kind}:' without spaces or "
+                              "control characters "
                               "('*' alone covers every id of that kind)", field=field)
     if ident.count("*") > MAX_STARS:
         raise ValidationError(f"at most {MAX_STARS} '*' per pattern", field=field)

@@ -25,6 +25,15 @@ from quietly.core.model import Effect, MatcherOp, State, Verdict
 from quietly.core.records import Role
 from quietly.core.scopes import MAX_PATTERN_LENGTH, MAX_PATTERNS, SCOPE_PATTERN
 
+# incident.io's `lead` as sent (id, email, slack_user_id, name; or a `user`/`api_key` object of
+# such fields): short names, scalar values, one level of nesting, bounded.
+LeadKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+LeadScalar = Annotated[str, Field(max_length=500)] | Annotated[int, Field(
+    ge=-(2**53), le=2**53)] | bool | None
+Lead = Annotated[dict[LeadKey, LeadScalar | Annotated[dict[LeadKey, LeadScalar], Field(
+    max_length=20)]], Field(max_length=20, description="Who leads the maintenance "
+                            "(incident.io's `lead`), kept as sent.")]
+
 DayName = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Minutes = Annotated[int, Field(ge=0, le=60 * 24 * 7), WHOLE]
 
@@ -97,7 +106,7 @@ class WindowBase(Strict):
     escalation_targets: list[Annotated[str, Field(min_length=1, max_length=300)]] = Field(
         default_factory=list, max_length=100)
     incident_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    lead: dict[str, Any] | None = None
+    lead: Lead | None = None
     publish_to_status_page: Flag = False
     show_in_sidebar: Flag = True
 
@@ -139,7 +148,7 @@ class WindowUpdate(Strict):
     reroute_on_end: Flag = _KEEP
     escalation_targets: list[Annotated[str, Field(min_length=1, max_length=300)]] | None = None
     incident_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    lead: dict[str, Any] | None = None
+    lead: Lead | None = None
     publish_to_status_page: Flag = _KEEP
     show_in_sidebar: Flag = _KEEP
 

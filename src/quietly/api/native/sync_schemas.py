@@ -48,6 +48,7 @@ Parallelism = Annotated[int, Field(
                 "(default 8)."), WHOLE]
 CaFile = Annotated[str, Field(min_length=1, max_length=1000,
                               examples=["/etc/quietly/icinga-ca.crt"],
+                              json_schema_extra={"pattern": r"^/[^\u0000\r\n]{0,999}$"},
                               description="Icinga 2 only: the CA certificate to verify the "
                               "API's certificate with (a path on the worker's machines).")]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic.json_schema import SkipJsonSchema
 
 from quietly.api.types import WHOLE
 
@@ -48,18 +49,19 @@ class MaintenanceWindowCreate(_Body):
 
 
 class MaintenanceWindowUpdate(_Body):
-    """A partial update: only the properties sent change."""
+    """A partial update: only the properties sent change. A property sent as null is refused
+    (class-validator's `IsNotEmpty`), so the document does not offer null for them."""
 
     workspaceId: Id | None = None
-    name: Name | None = None
+    name: Name | SkipJsonSchema[None] = None
     description: Text | None = None
-    startAt: DateTimeText | None = None
-    endAt: DateTimeText | None = None
-    projectIds: list[Id] | None = Field(default=None, max_length=1000)
-    suppressAlerts: Flag | None = None
-    suppressIncidents: Flag | None = None
-    autoPublishToStatusPage: Flag | None = None
-    timezone: ZoneText | None = None
+    startAt: DateTimeText | SkipJsonSchema[None] = None
+    endAt: DateTimeText | SkipJsonSchema[None] = None
+    projectIds: Annotated[list[Id], Field(max_length=1000)] | SkipJsonSchema[None] = None
+    suppressAlerts: Flag | SkipJsonSchema[None] = None
+    suppressIncidents: Flag | SkipJsonSchema[None] = None
+    autoPublishToStatusPage: Flag | SkipJsonSchema[None] = None
+    timezone: ZoneText | SkipJsonSchema[None] = None
     recurringCron: CronText | None = None
 
 
