@@ -19,6 +19,7 @@ import anyio
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from quietly.api.asgi_body import read_body, replay_once
 from quietly.api.problems import render_error
 from quietly.services import idempotency
 from quietly.services.idempotency import Claim, Outcome
@@ -56,7 +57,7 @@ class Idempotency:
             await _problem(scope, send, 422, "Idempotency-Key must be 1 to 255 printable "
                            "characters")
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         if body is None:
             return  # the client went away
         request_id = hashlib.sha256(b"\n".join((
@@ -119,7 +120,7 @@ class Idempotency:
             await send(message)
 
         try:
-            await self.app(scope, _once(body), capture)
+            await self.app(scope, replay_once(body), capture)
         finally:
             if not settled:  # it failed before answering: a retry may do better
                 await settle(500, None)
@@ -134,28 +135,8 @@ def _settle(db: Database, owner: str, key: str, keep: bool, status: int,
             idempotency.release(session, owner, key)
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
-def _once(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
 
 
 async def _replay_answer(send: Send, found: Claim) -> None:
@@ -173,4 +154,4 @@ async def _problem(scope: Scope, send: Send, status: int, detail: str,
                    headers: dict[str, str] | None = None) -> None:
     response = render_error(Request(scope), status, detail, "Idempotency-Key",
                             [{"field": "Idempotency-Key", "detail": detail}], headers=headers)
-    await response(scope, _once(b""), send)
+    await response(scope, replay_once(b""), send)

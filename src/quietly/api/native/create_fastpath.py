@@ -24,6 +24,7 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from quietly.api.asgi_body import read_body, replay_once
 from quietly.api.deps import authenticate_key, bearer_key, get_state, utcnow
 from quietly.api.middleware import ROUTE_KEY
 from quietly.api.native.convert import window_fields_from_create
@@ -51,12 +52,12 @@ class CreateShortcut:
                 or scope.get("query_string"):
             await self.app(scope, receive, send)
             return
-        body = await _read(receive)
+        body = await read_body(receive)
         if body is None:
             return  # the client went away
         answer = await self._create(scope, body) if _is_json(scope) else None
         if answer is None:
-            await self.app(scope, _replay(body), send)
+            await self.app(scope, replay_once(body), send)
             return
         scope[ROUTE_KEY] = PATH  # for the latency metric and the access log: no router ran
         await send({"type": "http.response.start", "status": 201,
@@ -95,25 +96,4 @@ def _is_json(scope: Scope) -> bool:
     return False
 
 
-async def _read(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
-
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive

@@ -28,8 +28,9 @@ from fastapi import HTTPException
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from quietly.api.asgi_body import replay_once
 from quietly.api.deps import AppState, authenticate_key, bearer_key, expired_message
 from quietly.api.middleware import ROUTE_KEY
 from quietly.api.native.convert import parse_instant_field
@@ -311,17 +312,6 @@ def answer_post(state: AppState, principal: Principal, raw: bytes) -> str:
             f'"decisions":[{",".join(parts)}]}}')
 
 
-def _replay(body: bytes) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return receive
 
 
 class DecideShortcut:
@@ -360,9 +350,9 @@ class DecideShortcut:
         endpoint = decide_get if method == "GET" else decide_post
         scope[_COUNTED_BY_APP] = True
         try:
-            response = await endpoint(Request(scope, _replay(body)))
+            response = await endpoint(Request(scope, replay_once(body)))
         except Exception:  # rendered by the app's own handlers, see the docstring
             del scope[_COUNTED_BY_APP]
-            await self.app(scope, _replay(body), send)
+            await self.app(scope, replay_once(body), send)
             return
         await response(scope, receive, send)
