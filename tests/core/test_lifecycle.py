@@ -6,6 +6,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tests.core.test_engine_properties import instants, once_schedules, recurring
 
 from quietly.core.errors import Conflict, QuietlyError, ValidationError
 from quietly.core.lifecycle import (
@@ -13,6 +16,7 @@ from quietly.core.lifecycle import (
     current_occurrence,
     next_occurrence,
     state_at,
+    state_changes_at,
     verdict_for,
     window_changes,
     window_occurrences,
@@ -22,6 +26,7 @@ from quietly.core.model import (
     Occurrence,
     OnceSchedule,
     RecurringSchedule,
+    Schedule,
     SimpleRule,
     State,
     Verdict,
@@ -356,3 +361,24 @@ M, S, D, R, A = (
 )
 def test_verdict_precedence(effects: list[set[Effect]], verdict: Verdict) -> None:
     assert verdict_for(effects) == verdict
+
+
+# ``state_changes_at`` lets the ticker skip windows whose state cannot have changed: the state
+# must be constant from ``now`` up to (not including) the instant it names, and forever when
+# it names none.
+@settings(max_examples=300, deadline=None)
+@given(schedule=st.one_of(once_schedules, recurring()), at=instants,
+       cancel=st.one_of(st.none(), instants))
+def test_state_is_constant_until_it_changes(schedule: Schedule, at: datetime,
+                                            cancel: datetime | None) -> None:
+    window = replace(once(), schedule=schedule, cancelled_at=cancel)
+    state = state_at(window, at)
+    changes = state_changes_at(window, at)
+    if changes is None:
+        probes = [at + timedelta(days=d) for d in (0, 1, 40, 400, 4000)]
+    else:
+        assert changes > at
+        span = changes - at
+        probes = [at, at + span / 3, at + span / 2, changes - timedelta(microseconds=1)]
+    for probe in probes:
+        assert state_at(window, probe) is state, (probe, changes)

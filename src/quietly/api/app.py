@@ -39,8 +39,8 @@ from quietly.metrics import GROUP_COMMIT_WRITES, GROUP_COMMITS
 from quietly.notify import guard
 from quietly.services.bootstrap import prepare_database
 from quietly.services.decisions import DecisionService
+from quietly.services.state_refresh import StateRefresher
 from quietly.services.storehealth import StoreHealth
-from quietly.services.windows import refresh_states
 from quietly.settings import Settings, get_settings
 from quietly.storage.checkpoint import Checkpointer
 from quietly.storage.db import Database
@@ -74,6 +74,7 @@ class _Ticker:
     def __init__(self, state: AppState, interval: float = 30.0) -> None:
         self._state = state
         self._interval = interval
+        self._states = StateRefresher()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="quietly-ticker", daemon=True)
 
@@ -95,7 +96,7 @@ class _Ticker:
                 log.exception("advancing the decision index failed", error=str(exc))
             try:
                 with self._state.db.transaction() as session:
-                    refresh_states(session, now)
+                    self._states.refresh(session, now)
             except Exception as exc:
                 log.warning("state refresh failed; retrying next tick", error=str(exc))
 

@@ -34,6 +34,7 @@ __all__ = [
     "next_occurrence",
     "occurrences_cut",
     "state_at",
+    "state_changes_at",
     "strongest_verdict",
     "verdict_for",
     "window_changes",
@@ -165,6 +166,30 @@ def state_at(window: Window, now: datetime) -> State:
     if next_occurrence(window, now) is not None:
         return State.SCHEDULED
     return State.COMPLETED
+
+
+def state_changes_at(window: Window, now: datetime) -> datetime | None:
+    """The first instant after ``now`` at which ``state_at`` may differ from its value at
+    ``now``, or None when it never will (cancelled, or completed for good).
+
+    ``state_at`` is constant on ``[now, state_changes_at(window, now))``: the running
+    occurrence's end, else the next occurrence's start, else the cancellation, whichever
+    comes first. At that instant the state may also stay the same (back-to-back
+    occurrences); the caller then simply asks again.
+    """
+    if window.cancelled_at is not None and window.cancelled_at <= now:
+        return None
+    candidates: list[datetime] = []
+    if window.cancelled_at is not None:
+        candidates.append(window.cancelled_at)
+    running = current_occurrence(window, now)
+    if running is not None:
+        candidates.append(running.end)
+    else:
+        upcoming = next_occurrence(window, now)
+        if upcoming is not None:
+            candidates.append(upcoming.start)
+    return min(candidates) if candidates else None
 
 
 def allowed_update(

@@ -641,17 +641,3 @@ def load_all_windows(db: Session, workspace_id: int | None = None) -> list[Windo
     if workspace_id is not None:
         stmt = stmt.where(WindowRow.workspace_id == workspace_id)
     return [window_record_from_row(row) for row in db.scalars(stmt)]
-
-
-def refresh_states(db: Session, now: datetime) -> int:
-    """Recompute the stored state of every live window (listing stays right without a worker)."""
-    changed = 0
-    stmt = select(WindowRow).where(WindowRow.archived_at.is_(None),
-                                   WindowRow.state.in_([State.SCHEDULED.value,
-                                                        State.ACTIVE.value]))
-    for row in db.scalars(stmt):
-        state = lifecycle.state_at(window_record_from_row(row).to_window(), now).value
-        if state != row.state:
-            row.state = state
-            changed += 1
-    return changed

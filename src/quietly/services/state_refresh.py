@@ -1,0 +1,79 @@
+"""Keep the stored ``state`` of live windows right between writes, cheaply.
+
+Listing and filtering read the stored state; the worker moves it at each transition, and
+every serving process re-checks it on its ticker so that listing stays right without a
+worker. Re-deriving every live window's state on each tick cost seconds of CPU with tens of
+thousands of windows (the domain window built from its row, its schedule expanded) and ran
+inside a write transaction. A window's state can only change at the instant
+``lifecycle.state_changes_at`` names, or when the window itself is written; so each tick
+reads three columns of the live windows and rebuilds only those whose row changed or whose
+next change is due.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from quietly.core import lifecycle
+from quietly.core.model import State
+from quietly.storage.mappers import window_record_from_row
+from quietly.storage.tables import WindowRow
+
+_LIVE = (State.SCHEDULED.value, State.ACTIVE.value)
+_CHUNK = 500  # ids per ``IN (…)``: well under every driver's parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    updated_at: datetime
+    state: str
+    changes_at: datetime | None  # None: this state lasts until the window is written
+
+
+class StateRefresher:
+    """One per process; ``refresh`` is safe to call from one thread at a time or several."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, _Seen] = {}
+        self._lock = threading.Lock()
+        #: the windows whose schedule the last ``refresh`` evaluated
+        self.evaluated: frozenset[int] = frozenset()
+
+    def refresh(self, db: Session, now: datetime) -> int:
+        """Store the state at ``now`` of every live window whose state may have changed;
+        return how many changed."""
+        with self._lock:
+            return self._refresh(db, now)
+
+    def _refresh(self, db: Session, now: datetime) -> int:
+        live = db.execute(
+            select(WindowRow.id, WindowRow.updated_at, WindowRow.state)
+            .where(WindowRow.archived_at.is_(None), WindowRow.state.in_(_LIVE))
+        ).all()
+        due: list[int] = []
+        for window_id, updated_at, state in live:
+            seen = self._seen.get(window_id)
+            if (seen is None or seen.updated_at != updated_at or seen.state != state
+                    or (seen.changes_at is not None and seen.changes_at <= now)):
+                due.append(window_id)
+        if len(self._seen) > len(live):  # forget windows that ended, were deleted, …
+            alive = {row[0] for row in live}
+            self._seen = {k: v for k, v in self._seen.items() if k in alive}
+        changed = 0
+        for start in range(0, len(due), _CHUNK):
+            rows = db.scalars(select(WindowRow).where(WindowRow.id.in_(due[start:start + _CHUNK])))
+            for row in rows:
+                window = window_record_from_row(row).to_window()
+                state = lifecycle.state_at(window, now).value
+                if state != row.state:
+                    row.state = state
+                    changed += 1
+                self._seen[row.id] = _Seen(row.updated_at, state,
+                                           lifecycle.state_changes_at(window, now))
+        self.evaluated = frozenset(due)
+        return changed
