@@ -31,6 +31,16 @@ def test_admin_sees_a_scoped_key_and_revokes_it(page: Page, tenant: Tenant,
     expect(row).to_contain_text(expires.strftime("%Y-%m-%d %H:%M UTC"))
     expect(row.locator('[data-label="Last used"]')).to_have_text("never")
     shoot(page, "keys-page")
+    # Revoking asks first: cancelled, the key keeps working.
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    row.get_by_role("button", name="Revoke key deploy-payments").click()
+    expect(row).not_to_have_attribute("data-state", "revoked")
+    assert asked and "deploy-payments" in asked[0] and "cannot be undone" in asked[0], asked
+    with httpx.Client(base_url=tenant.base_url, timeout=30,
+                      headers={"Authorization": f"Bearer {created['key']}"}) as kept:
+        assert kept.get("/api/v1/windows").status_code == 200
+    page.once("dialog", lambda dialog: dialog.accept())
     row.get_by_role("button", name="Revoke key deploy-payments").click()
     expect(page.get_by_role("status")).to_contain_text(f"Key {created['id']} is revoked")
     expect(page.locator(f"#key-{created['id']}")).to_have_attribute("data-state", "revoked")
