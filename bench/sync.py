@@ -1,6 +1,6 @@
 """Silence sync: 10,000 running windows converging into a freshly started Alertmanager.
 
-    PYTHONTZPATH="" .venv/bin/python -m bench.sync [--windows 10000]
+    PYTHONTZPATH="" .venv/bin/python -m bench.sync [--windows 10000] [--parallelism 1 8]
 
 Seeds a fresh SQLite database with N one-time windows running now (nine in ten name a
 ``service`` target, one in ten a condition group on ``alertname`` and ``env``), starts
@@ -8,6 +8,8 @@ Debian's Alertmanager 0.25 with empty storage, creates one sync and runs the rec
 way the worker does (``sync.runner.run_sync``) until Alertmanager holds every silence.
 Prints the seconds to converge and the requests made, then runs a steady-state reconcile
 (nothing to change) and prints its requests: one list call per sync is the target.
+With several ``--parallelism`` values, each converges into its own fresh Alertmanager from
+the same seeded database, one after the other.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tests.integrations.amharness import BINARY, Alertmanager
 
 from bench.common import print_figures
 from bench.sync_common import converge, seed
+from quietly.services.syncs import DEFAULT_PARALLELISM
 from quietly.sync.reconciler import Tag
 
 __all__ = ["main", "run"]
@@ -39,29 +42,36 @@ def _ours(am: Alertmanager, sync_id: int) -> int:
                and tag.sync_id == sync_id)
 
 
-def run(count: int) -> dict[str, Any]:
+def run(count: int, parallelisms: tuple[int, ...] = (DEFAULT_PARALLELISM,)) -> dict[str, Any]:
     if BINARY is None:
         print("prometheus-alertmanager is not installed: no figures")
         return {}
     seeded = seed("bench-sync", count, _body)
-    with Alertmanager(timeout=60) as am:
-        found = converge(seeded, count, {"name": "bench", "url": am.url})
-        held = _ours(am, found.sync_id)
+    rows: list[tuple[str, Any, str]] = [
+        ("windows (running)", count, ""), ("seconds to seed", round(seeded.seconds, 1), "s")]
+    for parallelism in parallelisms:
+        with Alertmanager(timeout=60) as am:
+            found = converge(seeded, count, {"name": f"bench-{parallelism}", "url": am.url,
+                                             "parallelism": parallelism})
+            held = _ours(am, found.sync_id)
+        at = f" (parallelism {parallelism})"
+        rows += [("silences held after convergence" + at, held, ""),
+                 ("seconds to converge" + at, round(found.seconds, 1), "s (target < 60)"),
+                 ("runs to converge" + at, found.runs, ""),
+                 ("requests to converge" + at, found.requests, "HTTP requests"),
+                 ("steady-state run" + at, round(found.steady_seconds, 2), "s"),
+                 ("steady-state requests" + at, found.steady_requests, "(target: 1 list call)")]
     seeded.db.dispose()
-    rows = [("windows (running)", count, ""), ("seconds to seed", round(seeded.seconds, 1), "s"),
-            ("silences held after convergence", held, ""),
-            ("seconds to converge", round(found.seconds, 1), "s (target < 60)"),
-            ("runs to converge", found.runs, ""),
-            ("requests to converge", found.requests, "HTTP requests"),
-            ("steady-state run", round(found.steady_seconds, 2), "s"),
-            ("steady-state requests", found.steady_requests, "(target: 1 list call)")]
     return print_figures("Silence sync: convergence into a fresh Alertmanager 0.25", rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--windows", type=int, default=10_000)
-    run(parser.parse_args().windows)
+    parser.add_argument("--parallelism", type=int, nargs="+", default=[DEFAULT_PARALLELISM],
+                        help="requests at once; several values: one fresh Alertmanager each")
+    args = parser.parse_args()
+    run(args.windows, tuple(args.parallelism))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ class Proxy:
         self.delay = delay
         self.failing = False
         self.requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests it held at once
         proxy = self
         verify: ssl.SSLContext | bool = (ssl.create_default_context(cafile=str(ca_file))
                                          if ca_file else True)
@@ -42,23 +44,31 @@ class Proxy:
             def _forward(self) -> None:
                 with lock:
                     proxy.requests += 1
+                    proxy.in_flight += 1
+                    proxy.max_in_flight = max(proxy.max_in_flight, proxy.in_flight)
+                try:
+                    status, content_type, content = self._upstream()
+                finally:  # before answering: the client's next request cannot overlap it
+                    with lock:
+                        proxy.in_flight -= 1
+                self.send_response(status)
+                if content_type is not None:
+                    self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            def _upstream(self) -> tuple[int, str | None, bytes]:
                 time.sleep(proxy.delay)
                 if proxy.failing:
-                    self.send_response(503)
-                    self.send_header("content-length", "0")
-                    self.end_headers()
-                    return
+                    return 503, None, b""
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
                 headers = {name: value for name, value in self.headers.items()
                            if name.lower() in FORWARDED}
                 headers.setdefault("content-type", "application/json")
                 answer = client.request(self.command, self.path, content=body or None,
                                         headers=headers)
-                self.send_response(answer.status_code)
-                self.send_header("content-type", answer.headers.get("content-type", ""))
-                self.send_header("content-length", str(len(answer.content)))
-                self.end_headers()
-                self.wfile.write(answer.content)
+                return answer.status_code, answer.headers.get("content-type", ""), answer.content
 
             do_GET = do_POST = do_DELETE = _forward
 

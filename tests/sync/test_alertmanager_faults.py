@@ -97,6 +97,22 @@ def test_5xx_is_retried_then_converges(tenant: Tenant, am: Alertmanager) -> None
         proxy.close()
 
 
+@pytest.mark.usefixtures("sync_worker")
+@pytest.mark.parametrize("parallelism", [1, 4])
+def test_parallelism_bounds_the_requests_in_flight(tenant: Tenant, am: Alertmanager,
+                                                    parallelism: int) -> None:
+    proxy = Proxy(am.url, delay=0.05)
+    try:
+        _many_windows(tenant, 24)
+        sync = make_sync(tenant, am, url=proxy.url, parallelism=parallelism)
+        assert sync["parallelism"] == parallelism
+        eventually(lambda: len(am.live(sync["id"])) >= 24, timeout=60, what="converged")
+        found = keys(am, sync["id"])
+        assert (len(found), max(found.values()), proxy.max_in_flight) == (24, 1, parallelism)
+    finally:
+        proxy.close()
+
+
 def _many_windows(tenant: Tenant, count: int) -> None:
     for _ in range(count):
         make_window(tenant, targets=[f"service:{unique()}"])
@@ -108,7 +124,9 @@ def test_serve_killed_mid_sync_leaves_no_duplicate(database_url: str, db: Databa
                                                    am: Alertmanager, tmp_path: Path,
                                                    procs: list[Proc], server: str) -> None:
     tenant = make_tenant(db, server)
-    proxy = Proxy(am.url, delay=0.02)  # ~50 requests a second: the kill lands mid-sync
+    # Eight requests at once (the default), each held 0.2 s: ~40 a second, so the kill lands
+    # mid-sync with requests in flight.
+    proxy = Proxy(am.url, delay=0.2)
     try:
         _many_windows(tenant, 150)
         proc, _base = start_serve(database_url, tmp_path, tmp_path / "s1.log", worker=True)

@@ -125,7 +125,7 @@ EndpointOpt = Annotated[list[str] | None, typer.Option(
     "--icinga-endpoint", help="Icinga 2: another endpoint of the same HA zone (repeatable), "
     "tried in order when --icinga-url cannot be reached.")]
 ParallelismOpt = Annotated[int | None, typer.Option(
-    min=1, max=32, help="Icinga 2: downtimes scheduled or removed at once (default 8).")]
+    min=1, max=32, help="Silences or downtimes created, changed or removed at once (default 8).")]
 
 
 @sync_app.command("list")

@@ -37,7 +37,7 @@ _TYPE_OF_FIELD = {"base_path": "alertmanager", "target_labels": "alertmanager",
                   "allow_all_targets": "alertmanager", "bearer_token": "alertmanager",
                   "headers": "alertmanager", "target_objects": "icinga2",
                   "all_services": "icinga2", "ca_file": "icinga2", "verify_tls": "icinga2",
-                  "endpoints": "icinga2", "parallelism": "icinga2"}
+                  "endpoints": "icinga2"}
 DEFAULT_PARALLELISM = 8
 MAX_PARALLELISM = 32
 MAX_ENDPOINTS = 8
@@ -101,16 +101,17 @@ class SyncConfig:
 
 
     def _options_json(self) -> dict[str, Any]:
+        parallelism = int(self.options.get("parallelism", DEFAULT_PARALLELISM))
         if self.type != "icinga2":
             return {"target_objects": None, "all_services": None, "ca_file": None,
-                    "verify_tls": None, "endpoints": None, "parallelism": None}
+                    "verify_tls": None, "endpoints": None, "parallelism": parallelism}
         return {"target_objects": dict(self.options.get("target_objects")
                                        or DEFAULT_TARGET_OBJECTS),
                 "all_services": bool(self.options.get("all_services", True)),
                 "ca_file": self.options.get("ca_file"),
                 "verify_tls": bool(self.options.get("verify_tls", True)),
                 "endpoints": list(self.options.get("endpoints") or []),
-                "parallelism": int(self.options.get("parallelism", DEFAULT_PARALLELISM))}
+                "parallelism": parallelism}
 
 
 DEFAULT_TARGET_OBJECTS = {"host": "Host", "service": "Service"}
@@ -238,8 +239,6 @@ def _apply_icinga(row: SyncRow, changes: dict[str, Any]) -> None:
         options["ca_file"] = ca_file
     if changes.get("verify_tls") is not None:
         options["verify_tls"] = bool(changes["verify_tls"])
-    if "parallelism" in changes:
-        options["parallelism"] = _check_parallelism(changes["parallelism"])
     if "endpoints" in changes:
         options["endpoints"] = changes["endpoints"] or None
     row.options = {k: v for k, v in options.items() if v is not None}
@@ -306,6 +305,10 @@ def _apply(row: SyncRow, changes: dict[str, Any], allow_private: bool) -> None:
     if "allow_all_targets" in changes:
         row.allow_all_targets = bool(changes["allow_all_targets"])
     _apply_secrets(row, changes)
+    if "parallelism" in changes:
+        options = dict(row.options or {})
+        options["parallelism"] = _check_parallelism(changes["parallelism"])
+        row.options = {k: v for k, v in options.items() if v is not None}
     if row.type == "icinga2":
         _apply_icinga(row, changes)
         _check_icinga_row(row)

@@ -163,8 +163,7 @@ def _reconcile(database: Database, sync: SyncConfig, settings: RunSettings,
     now = clock()
     system = _icinga if sync.type == "icinga2" else _alertmanager
     desired, problems, chosen = system(sync, settings, windows, members, now)
-    parallelism = (int(sync.options.get("parallelism", DEFAULT_PARALLELISM))
-                   if sync.type == "icinga2" else 1)
+    parallelism = int(sync.options.get("parallelism", DEFAULT_PARALLELISM))
     with chosen as adapter:
         todo = plan(desired, adapter.list_own())
         outcome = apply_plan(todo, adapter, known=known, parallelism=parallelism,

@@ -44,8 +44,8 @@ Endpoints = Annotated[list[Url], Field(
                 "when `url` cannot be reached; [] or null: none.")]
 Parallelism = Annotated[int, Field(
     ge=1, le=32, examples=[8],
-    description="Icinga 2 only: how many downtimes are scheduled or removed at once "
-                "(default 8)."), WHOLE]
+    description="How many silences (Alertmanager) or downtimes (Icinga 2) are created, "
+                "changed or removed at once (default 8)."), WHOLE]
 CaFile = Annotated[str, Field(min_length=1, max_length=1000,
                               examples=["/etc/quietly/icinga-ca.crt"],
                               json_schema_extra={"pattern": r"^/[^\u0000\r\n]{0,999}$"},
@@ -126,7 +126,7 @@ class SyncPublic(BaseModel):
     ca_file: str | None = Field(description="Icinga 2 only.")
     verify_tls: bool | None = Field(description="Icinga 2 only.")
     endpoints: list[str] | None = Field(default=None, description="Icinga 2 only.")
-    parallelism: int | None = Field(default=None, description="Icinga 2 only.")
+    parallelism: int | None = Field(default=None, description="Requests at once (default 8).")
     created_at: str
     updated_at: str
 

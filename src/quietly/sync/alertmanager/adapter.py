@@ -15,10 +15,14 @@ What Alertmanager 0.25 does that this module relies on (checked against the real
 
 A transport error or a 5xx is a retryable ``SyncError``; a 4xx refusing one silence is
 ``Rejected`` (that silence is reported as not expressible, the others go on).
+
+The reconciler calls ``create``/``change_end``/``remove`` from up to ``parallelism`` threads
+at once (default 8): the HTTP client's pool is shared, the request counter is locked.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -84,6 +88,7 @@ class AlertmanagerAdapter:
         self._workspace_id = workspace_id
         self._sync_id = sync_id
         self.requests = 0
+        self._count = threading.Lock()  # ``apply_plan`` calls from several threads at once
         headers = {"Accept": "application/json", **connection.headers}
         if connection.bearer:
             headers["Authorization"] = f"Bearer {connection.bearer}"
@@ -106,7 +111,8 @@ class AlertmanagerAdapter:
         self._http.close()
 
     def _call(self, method: str, path: str, body: Any = None) -> httpx.Response:
-        self.requests += 1
+        with self._count:
+            self.requests += 1
         try:
             response = self._http.request(method, path, json=body)
         except httpx.TransportError as exc:
