@@ -17,13 +17,15 @@ same database, one after the other (the same machine state for every figure).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from tests.sync.icinga_harness import BINARY, Icinga
 from tests.sync.proxy import Proxy
 
 from bench.common import print_figures
-from bench.sync_common import converge, seed
+from bench.sync_common import System, converge_each, seed
 from quietly.services.syncs import DEFAULT_PARALLELISM
 
 __all__ = ["main", "run"]
@@ -31,6 +33,24 @@ __all__ = ["main", "run"]
 
 def _body(i: int, schedule: dict[str, str]) -> dict[str, Any]:
     return {"name": f"host-{i}", "schedule": schedule, "targets": [f"host:h{i}"]}
+
+
+@contextmanager
+def _fresh(count: int) -> Iterator[System]:
+    with Icinga({f"h{i}": [] for i in range(count)}) as icinga:
+        @contextmanager
+        def proxy(delay: float) -> Iterator[str]:
+            made = Proxy(icinga.url, delay=delay, tls=(icinga.cert_file, icinga.key_file),
+                         ca_file=icinga.ca_file)
+            try:
+                yield made.url
+            finally:
+                made.close()
+
+        yield System(icinga.url, {
+            "type": "icinga2",
+            "basic_auth": {"username": icinga.username, "password": icinga.password},
+            "ca_file": str(icinga.ca_file)}, lambda _sync_id: len(icinga.downtimes()), proxy)
 
 
 def run(count: int, parallelisms: tuple[int, ...] = (DEFAULT_PARALLELISM,),
@@ -41,29 +61,8 @@ def run(count: int, parallelisms: tuple[int, ...] = (DEFAULT_PARALLELISM,),
     seeded = seed("bench-icinga", count, _body)
     rows: list[tuple[str, Any, str]] = [("windows (running, one host each)", count, ""),
                                         ("seconds to seed", round(seeded.seconds, 1), "s")]
-    for parallelism in parallelisms:
-        with Icinga({f"h{i}": [] for i in range(count)}) as icinga:
-            proxy = (Proxy(icinga.url, delay=delay_ms / 1000,
-                           tls=(icinga.cert_file, icinga.key_file), ca_file=icinga.ca_file)
-                     if delay_ms else None)
-            try:
-                found = converge(seeded, count, {
-                    "type": "icinga2", "name": f"bench-{parallelism}",
-                    "url": proxy.url if proxy else icinga.url,
-                    "basic_auth": {"username": icinga.username, "password": icinga.password},
-                    "ca_file": str(icinga.ca_file), "parallelism": parallelism})
-            finally:
-                if proxy is not None:
-                    proxy.close()
-            held = len(icinga.downtimes())
-        at = f" (parallelism {parallelism}{f', {delay_ms:g} ms delay' if delay_ms else ''})"
-        rows += [("downtimes held after convergence" + at, held, ""),
-                 ("seconds to converge" + at, round(found.seconds, 1), "s"),
-                 ("runs to converge" + at, found.runs, ""),
-                 ("requests to converge" + at, found.requests, "HTTP requests"),
-                 ("steady-state run" + at, round(found.steady_seconds, 2), "s"),
-                 ("steady-state requests" + at, found.steady_requests,
-                  "(target: 1 list call)")]
+    rows += converge_each(seeded, count, lambda: _fresh(count), parallelisms, delay_ms,
+                          "downtimes")
     seeded.db.dispose()
     return print_figures("Icinga 2 sync: convergence into a fresh Icinga 2.13", rows)
 

@@ -1,6 +1,7 @@
 """Silence sync: 10,000 running windows converging into a freshly started Alertmanager.
 
     PYTHONTZPATH="" .venv/bin/python -m bench.sync [--windows 10000] [--parallelism 1 8]
+        [--delay-ms 20]
 
 Seeds a fresh SQLite database with N one-time windows running now (nine in ten name a
 ``service`` target, one in ten a condition group on ``alertname`` and ``env``), starts
@@ -9,18 +10,23 @@ way the worker does (``sync.runner.run_sync``) until Alertmanager holds every si
 Prints the seconds to converge and the requests made, then runs a steady-state reconcile
 (nothing to change) and prints its requests: one list call per sync is the target.
 With several ``--parallelism`` values, each converges into its own fresh Alertmanager from
-the same seeded database, one after the other.
+the same seeded database, one after the other. ``--delay-ms`` sends every request through
+a local proxy that holds it that long first (an Alertmanager across a network: the round
+trip that parallel requests hide).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from tests.integrations.amharness import BINARY, Alertmanager
+from tests.sync.proxy import Proxy
 
 from bench.common import print_figures
-from bench.sync_common import converge, seed
+from bench.sync_common import System, converge_each, seed
 from quietly.services.syncs import DEFAULT_PARALLELISM
 from quietly.sync.reconciler import Tag
 
@@ -42,25 +48,29 @@ def _ours(am: Alertmanager, sync_id: int) -> int:
                and tag.sync_id == sync_id)
 
 
-def run(count: int, parallelisms: tuple[int, ...] = (DEFAULT_PARALLELISM,)) -> dict[str, Any]:
+@contextmanager
+def _fresh() -> Iterator[System]:
+    with Alertmanager(timeout=60) as am:
+        @contextmanager
+        def proxy(delay: float) -> Iterator[str]:
+            made = Proxy(am.url, delay=delay)
+            try:
+                yield made.url
+            finally:
+                made.close()
+
+        yield System(am.url, {}, lambda sync_id: _ours(am, sync_id), proxy)
+
+
+def run(count: int, parallelisms: tuple[int, ...] = (DEFAULT_PARALLELISM,),
+        delay_ms: float = 0) -> dict[str, Any]:
     if BINARY is None:
         print("prometheus-alertmanager is not installed: no figures")
         return {}
     seeded = seed("bench-sync", count, _body)
     rows: list[tuple[str, Any, str]] = [
         ("windows (running)", count, ""), ("seconds to seed", round(seeded.seconds, 1), "s")]
-    for parallelism in parallelisms:
-        with Alertmanager(timeout=60) as am:
-            found = converge(seeded, count, {"name": f"bench-{parallelism}", "url": am.url,
-                                             "parallelism": parallelism})
-            held = _ours(am, found.sync_id)
-        at = f" (parallelism {parallelism})"
-        rows += [("silences held after convergence" + at, held, ""),
-                 ("seconds to converge" + at, round(found.seconds, 1), "s (target < 60)"),
-                 ("runs to converge" + at, found.runs, ""),
-                 ("requests to converge" + at, found.requests, "HTTP requests"),
-                 ("steady-state run" + at, round(found.steady_seconds, 2), "s"),
-                 ("steady-state requests" + at, found.steady_requests, "(target: 1 list call)")]
+    rows += converge_each(seeded, count, _fresh, parallelisms, delay_ms, "silences")
     seeded.db.dispose()
     return print_figures("Silence sync: convergence into a fresh Alertmanager 0.25", rows)
 
@@ -70,8 +80,10 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=10_000)
     parser.add_argument("--parallelism", type=int, nargs="+", default=[DEFAULT_PARALLELISM],
                         help="requests at once; several values: one fresh Alertmanager each")
+    parser.add_argument("--delay-ms", type=float, default=0,
+                        help="hold each request this long in a local proxy (a remote system)")
     args = parser.parse_args()
-    run(args.windows, tuple(args.parallelism))
+    run(args.windows, tuple(args.parallelism), args.delay_ms)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,7 +26,8 @@ from quietly.storage.db import Database
 from quietly.storage.tables import SyncRow
 from quietly.sync.runner import RunSettings, run_sync
 
-__all__ = ["Convergence", "Seeded", "clock", "converge", "iso", "seed"]
+__all__ = ["Convergence", "Seeded", "System", "clock", "converge", "converge_each", "iso",
+           "seed"]
 
 MAX_RUNS = 5
 
@@ -108,3 +110,46 @@ def converge(seeded: Seeded, count: int, fields: dict[str, Any], *,
 def _status(db: Database, principal: Principal, sync_id: int) -> dict[str, Any]:
     with db.read() as session:
         return sync_state.sync_status(session, principal, sync_id, clock())
+
+
+@dataclass(frozen=True, slots=True)
+class System:
+    """A freshly started system to sync into: the sync's fields (``url`` excluded), the
+    objects it holds for a sync id, and a proxy holding each request ``delay`` seconds."""
+
+    url: str
+    fields: dict[str, Any]
+    held: Callable[[int], int]
+    proxy: Callable[[float], AbstractContextManager[str]]
+
+
+def converge_each(seeded: Seeded, count: int, fresh: Callable[[], AbstractContextManager[System]],
+                  parallelisms: tuple[int, ...], delay_ms: float, noun: str
+                  ) -> list[tuple[str, Any, str]]:
+    """``converge`` once per parallelism, each into a system of its own from ``fresh()``
+    (through its proxy when ``delay_ms``); the figures' rows, each labelled with its
+    parallelism and delay."""
+    rows: list[tuple[str, Any, str]] = []
+    for parallelism in parallelisms:
+        with fresh() as system, _address(system, delay_ms) as url:
+            found = converge(seeded, count, {**system.fields, "name": f"bench-{parallelism}",
+                                             "url": url, "parallelism": parallelism})
+            held = system.held(found.sync_id)
+        at = f" (parallelism {parallelism}{f', {delay_ms:g} ms delay' if delay_ms else ''})"
+        rows += [(f"{noun} held after convergence" + at, held, ""),
+                 ("seconds to converge" + at, round(found.seconds, 1), "s"),
+                 ("runs to converge" + at, found.runs, ""),
+                 ("requests to converge" + at, found.requests, "HTTP requests"),
+                 ("steady-state run" + at, round(found.steady_seconds, 2), "s"),
+                 ("steady-state requests" + at, found.steady_requests,
+                  "(target: 1 list call)")]
+    return rows
+
+
+@contextmanager
+def _address(system: System, delay_ms: float) -> Iterator[str]:
+    if not delay_ms:
+        yield system.url
+        return
+    with system.proxy(delay_ms / 1000) as url:
+        yield url
