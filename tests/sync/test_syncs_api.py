@@ -65,6 +65,9 @@ BAD = {
     "both auths": ({"bearer_token": "t", "basic_auth": {"username": "u", "password": "p"}},
                    "bearer_token"),
     "unknown field": ({"colour": "red"}, "colour"),
+    "parallelism zero": ({"parallelism": 0}, "parallelism"),
+    "parallelism above 32": ({"parallelism": 33}, "parallelism"),
+    "parallelism not whole": ({"parallelism": 2.5}, "parallelism"),
 }
 
 
@@ -77,6 +80,16 @@ def test_bad_syncs_are_refused_naming_the_field(tenant: Tenant, case: str) -> No
     found = next((f for f in fields if f), "")
     assert (response.status_code, response.headers["content-type"],
             found.split(".")[0].split("[")[0]) == (422, "application/problem+json", field)
+
+
+def test_parallelism_defaults_to_8_and_can_be_set_and_reset(tenant: Tenant) -> None:
+    made = tenant.admin.post("/api/v1/syncs", json={"name": "par", "url": AM})
+    sync_id = made.json()["id"]
+    changed = tenant.admin.patch(f"/api/v1/syncs/{sync_id}", json={"parallelism": 2})
+    reset = tenant.admin.patch(f"/api/v1/syncs/{sync_id}", json={"parallelism": None})
+    assert (made.json()["parallelism"], changed.json()["parallelism"],
+            reset.json()["parallelism"]) == (8, 2, 8)
+    tenant.admin.delete(f"/api/v1/syncs/{sync_id}")
 
 
 def test_private_addresses_need_the_webhook_setting(tenant: Tenant) -> None:

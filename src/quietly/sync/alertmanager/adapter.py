@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx2 as httpx
 
-from quietly.notify.guard import DestinationRefused, check_destination
+from quietly.notify.guard import DestinationRefused, PinnedTransport, check_destination
 from quietly.sync.alertmanager.translate import SilencePayload
 from quietly.sync.reconciler import DesiredObject, OwnedObject, Rejected, SyncError, Tag
 
@@ -87,30 +87,37 @@ class AlertmanagerAdapter:
         self._conn = connection
         self._workspace_id = workspace_id
         self._sync_id = sync_id
+        self._transport = transport
         self.requests = 0
         self._count = threading.Lock()  # ``apply_plan`` calls from several threads at once
-        headers = {"Accept": "application/json", **connection.headers}
-        if connection.bearer:
-            headers["Authorization"] = f"Bearer {connection.bearer}"
-        self._http = httpx.Client(base_url=connection.api_url, headers=headers,
-                                  auth=connection.basic, transport=transport,
-                                  timeout=httpx.Timeout(connection.timeout, connect=3.0))
+        self._http: httpx.Client | None = None
 
     def __enter__(self) -> AlertmanagerAdapter:
         try:
-            check_destination(self._conn.url, self._conn.allow_private)
+            address = check_destination(self._conn.url, self._conn.allow_private)
         except DestinationRefused as exc:
-            self.close()
             raise SyncError(str(exc), retryable=exc.retryable) from exc
+        transport = self._transport
+        if address is not None:  # connect to the address checked, not to a new DNS answer
+            host = httpx.URL(self._conn.url).host
+            transport = PinnedTransport({host: address}, transport or httpx.HTTPTransport())
+        headers = {"Accept": "application/json", **self._conn.headers}
+        if self._conn.bearer:
+            headers["Authorization"] = f"Bearer {self._conn.bearer}"
+        self._http = httpx.Client(base_url=self._conn.api_url, headers=headers,
+                                  auth=self._conn.basic, transport=transport,
+                                  timeout=httpx.Timeout(self._conn.timeout, connect=3.0))
         return self
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        if self._http is not None:
+            self._http.close()
 
     def _call(self, method: str, path: str, body: Any = None) -> httpx.Response:
+        assert self._http is not None, "use the adapter as a context manager"
         with self._count:
             self.requests += 1
         try:

@@ -45,7 +45,7 @@ from typing import Any
 
 import httpx2 as httpx
 
-from quietly.notify.guard import DestinationRefused, check_destination
+from quietly.notify.guard import DestinationRefused, PinnedTransport, check_destination
 from quietly.sync.icinga2.translate import DowntimePayload
 from quietly.sync.reconciler import DesiredObject, OwnedObject, Rejected, SyncError, Tag
 
@@ -112,16 +112,18 @@ class IcingaAdapter:
 
     def __enter__(self) -> IcingaAdapter:
         try:
-            for url in self._conn.urls:
-                check_destination(url, self._conn.allow_private)
+            pins = {httpx.URL(url).host: address for url in self._conn.urls
+                    if (address := check_destination(url, self._conn.allow_private))}
             verify = self._conn.tls()
         except DestinationRefused as exc:
             raise SyncError(str(exc), retryable=exc.retryable) from exc
         except (OSError, ssl.SSLError) as exc:
             raise SyncError(f"ca_file {self._conn.ca_file!r} cannot be read: {exc}",
                             retryable=False) from exc
+        # Each endpoint is connected to at the address checked, not at a new DNS answer.
+        transport = PinnedTransport(pins, httpx.HTTPTransport(verify=verify)) if pins else None
         self._http = httpx.Client(
-            auth=(self._conn.username, self._conn.password), verify=verify,
+            auth=(self._conn.username, self._conn.password), verify=verify, transport=transport,
             headers={"Accept": "application/json"},
             timeout=httpx.Timeout(self._conn.timeout, connect=3.0))
         return self
