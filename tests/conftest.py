@@ -21,6 +21,8 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 import uvicorn
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from quietly.api.app import create_app
@@ -32,6 +34,13 @@ from quietly.settings import Settings
 from quietly.storage.db import Database
 
 os.environ.setdefault("PYTHONTZPATH", "")
+
+# No wall-clock limits in tests: Hypothesis' per-example deadline and its "too slow" health
+# check measure the machine's load (CI shares its cores), not our code. Each test's own
+# ``@settings`` still sets the number of examples.
+hypothesis_settings.register_profile("quietly", deadline=None,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("quietly")
 
 
 def _free_port() -> int:
