@@ -37,7 +37,7 @@ from bench.workload import make_workload
 from quietly.api.app import create_app
 from quietly.api.deps import Now, State, Viewer
 from quietly.api.native.convert import parse_instant_field
-from quietly.api.native.fastpath import DecideShortcut
+from quietly.api.native.decide_shortcut import DecideShortcut
 from quietly.api.native.schemas import DecideRequest, DecisionBatch, DecisionOne
 from quietly.api.server import decide_protocol
 from quietly.core.codec import format_instant

@@ -14,9 +14,10 @@ from quietly.api.problems import render_error
 from quietly.metrics import REQUEST_LATENCY
 from quietly.storage.db import write_deadline
 
-__all__ = ["ROUTE_KEY", "BodyLimit", "NulGuard", "RequestMetrics", "WriteDeadline"]
+__all__ = ["ROUTE_KEY", "BodyLimit", "NulGuard", "RequestMetrics", "WriteDeadline", "has_nul"]
 
-# Set in the scope by handlers that answer before routing (``DecideShortcut``).
+# Set in the scope by handlers that answer before routing (``CreateShortcut``), and by
+# ``DecideShortcut`` for the plain routes it hands requests to, which set no ``route``.
 ROUTE_KEY = "quietly.route"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -59,7 +60,8 @@ class RequestMetrics:
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
 
 
-def _has_nul(body: bytes) -> bool:
+def has_nul(body: bytes) -> bool:
+    """A NUL in ``body``: raw, or as the JSON escape."""
     return b"\x00" in body or (b"u0000" in body.lower() and _NUL_ESCAPE.search(body) is not None)
 
 
@@ -91,7 +93,7 @@ class NulGuard:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if _has_nul(body):
+        if has_nul(body):
             await self._refuse(scope, send, "body")
             return
         await self.app(scope, _replay([body], None, receive), send)

@@ -35,8 +35,13 @@ from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from quietly.api.exposure import fast_path_headers
-from quietly.api.native.fastpath import answer_get, answer_post, principal_for_key
-from quietly.metrics import REQUEST_LATENCY
+from quietly.api.native.fastpath import (
+    LATENCY,
+    answer_get,
+    answer_post,
+    bearer_token,
+    principal_for_key,
+)
 
 __all__ = ["BusyPoll", "DecideHttpProtocol", "decide_protocol", "reuse_port_socket",
            "server_config"]
@@ -49,8 +54,7 @@ _POST_MAX = 32 * 1024 * 1024
 _HEAD_MAX = 1024 * 1024
 _TOO_LARGE_HEAD = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: "
                    b"application/problem+json\r\nconnection: close\r\ncontent-length: ")
-_LATENCY = {m: REQUEST_LATENCY.labels(m.decode(), "/api/v1/decide", "200")
-            for m in (b"GET", b"POST")}
+_LATENCY = {m.encode(): child for m, child in LATENCY.items()}
 
 
 class DecideHttpProtocol(HttpToolsProtocol):
@@ -241,7 +245,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
         state = getattr(self.quietly_app.state, "quietly", None)
         if state is None:  # still starting up
             return None
-        raw = _bearer(self._decide_authorization)
+        raw = bearer_token(self._decide_authorization)
         if raw is None:
             return None
         try:
@@ -258,17 +262,6 @@ class DecideHttpProtocol(HttpToolsProtocol):
             return answer_get(state, principal, query).encode()
         except Exception:  # every error is rendered by the application
             return None
-
-
-def _bearer(value: bytes | None) -> str | None:
-    """The token of ``Authorization: Bearer <token>``, as ``deps.bearer_key`` reads it."""
-    if value is None:
-        return None
-    scheme, _, token = value.decode("latin-1").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        return None
-    return token
 
 
 class BusyPoll:
