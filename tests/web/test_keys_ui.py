@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx2 as httpx
@@ -16,34 +15,13 @@ from quietly.storage.db import Database
 from quietly.storage.tables import ApiKeyRow
 from tests.api.test_keys_hardening import LIMIT, strict_server
 from tests.conftest import Tenant, make_tenant
+from tests.web.conftest import CSRF, cookie_client, submit_sign_in
 
 __all__ = ["strict_server"]  # a fixture, used by name below
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-_OPEN: list[httpx.Client] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
-
-
-def _client(base_url: str) -> httpx.Client:
-    client = httpx.Client(base_url=base_url, timeout=30)
-    _OPEN.append(client)
-    return client
-
-
-def _sign_in(client: httpx.Client, key: str) -> httpx.Response:
-    token = CSRF.findall(client.get("/sign-in").text)[0]
-    return client.post("/sign-in", data={"api_key": key, "csrf_token": token, "next": "/"})
-
-
 def _signed_in(tenant: Tenant, role: Role) -> tuple[httpx.Client, str]:
-    client = _client(tenant.base_url)
-    assert _sign_in(client, tenant.keys[role]).status_code == 303
+    client = cookie_client(tenant.base_url)
+    assert submit_sign_in(client, tenant.keys[role]).status_code == 303
     return client, CSRF.findall(client.get("/").text)[0]
 
 
@@ -112,7 +90,7 @@ class TestSignInWithAKey:
             row = session.get(ApiKeyRow, created["id"])
             assert row is not None
             row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
-        response = _sign_in(_client(tenant.base_url), created["key"])
+        response = submit_sign_in(cookie_client(tenant.base_url), created["key"])
         assert (response.status_code, "expired" in response.text) == (401, True)
 
     def test_a_client_that_keeps_failing_gets_429_and_valid_keys_do_not(
@@ -120,12 +98,12 @@ class TestSignInWithAKey:
         tenant = make_tenant(db, strict_server)
         try:
             assert tenant.viewer.get("/api/v1/windows").status_code == 200  # known good
-            browser = _client(strict_server)
-            valid = [_sign_in(browser, tenant.keys[Role.VIEWER]).status_code
+            browser = cookie_client(strict_server)
+            valid = [submit_sign_in(browser, tenant.keys[Role.VIEWER]).status_code
                      for _ in range(LIMIT + 2)]  # valid sign-ins are never counted
-            failures = [_sign_in(browser, "qly_wrong") for _ in range(LIMIT + 1)]
+            failures = [submit_sign_in(browser, "qly_wrong") for _ in range(LIMIT + 1)]
             retry = failures[-1].headers.get("retry-after", "")
-            still = _sign_in(_client(strict_server), tenant.keys[Role.VIEWER])
+            still = submit_sign_in(cookie_client(strict_server), tenant.keys[Role.VIEWER])
             assert (valid, [r.status_code for r in failures], retry.isdigit(),
                     "Try again in" in failures[-1].text, still.status_code) == (
                 [303] * (LIMIT + 2), [401] * (LIMIT - 1) + [429] * 2, True, True, 303)
@@ -139,7 +117,7 @@ class TestSignInWithAKey:
             with httpx.Client(base_url=strict_server, timeout=30) as api:
                 for _ in range(LIMIT):
                     api.get("/api/v1/windows", headers={"Authorization": "Bearer qly_nope"})
-            response = _sign_in(_client(strict_server), "qly_also_wrong")
+            response = submit_sign_in(cookie_client(strict_server), "qly_also_wrong")
             assert (response.status_code, "retry-after" in response.headers) == (429, True)
         finally:
             tenant.close()

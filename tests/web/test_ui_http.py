@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -13,30 +12,13 @@ import pytest
 
 from quietly.core.records import Role
 from tests.conftest import Tenant
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-_OPEN: list[httpx.Client] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
-
-
-def _client(tenant: Tenant) -> httpx.Client:
-    client = httpx.Client(base_url=tenant.base_url, timeout=30)
-    _OPEN.append(client)
-    return client
+from tests.web.conftest import CSRF, cookie_client, submit_sign_in
 
 
 def _browser(tenant: Tenant, role: Role) -> tuple[httpx.Client, str]:
     """A signed-in cookie client and the CSRF token its forms carry."""
-    client = _client(tenant)
-    token = CSRF.findall(client.get("/sign-in").text)[0]
-    response = client.post("/sign-in", data={"api_key": tenant.keys[role],
-                                              "csrf_token": token, "next": "/windows"})
+    client = cookie_client(tenant.base_url)
+    response = submit_sign_in(client, tenant.keys[role], "/windows")
     assert response.status_code == 303
     assert response.headers["location"] == "/windows"
     cookie = response.headers["set-cookie"]
@@ -65,7 +47,7 @@ def test_pages_redirect_to_sign_in(tenant: Tenant) -> None:
 
 
 def test_wrong_key_and_missing_sign_in_token_are_refused(tenant: Tenant) -> None:
-    client = _client(tenant)
+    client = cookie_client(tenant.base_url)
     token = CSRF.findall(client.get("/sign-in").text)[0]
     wrong = client.post("/sign-in", data={"api_key": "qly_nope", "csrf_token": token})
     assert wrong.status_code == 401
@@ -76,11 +58,8 @@ def test_wrong_key_and_missing_sign_in_token_are_refused(tenant: Tenant) -> None
 
 
 def test_next_never_leaves_the_site(tenant: Tenant) -> None:
-    client = _client(tenant)
-    token = CSRF.findall(client.get("/sign-in").text)[0]
-    response = client.post("/sign-in", data={"api_key": tenant.keys[Role.VIEWER],
-                                             "csrf_token": token,
-                                             "next": "//evil.example/x"})
+    response = submit_sign_in(cookie_client(tenant.base_url), tenant.keys[Role.VIEWER],
+                              "//evil.example/x")
     assert response.headers["location"] == "/"
 
 
