@@ -1,10 +1,15 @@
-"""Worker fixtures: a webhook sink, an in-process worker with short timings, helpers."""
+"""Worker fixtures: a webhook sink, an in-process worker with short timings, helpers; and for
+the SIGKILL tests, the processes to kill, writers that keep what was acknowledged, and a
+restarted server to look for it."""
 
 from __future__ import annotations
 
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -13,6 +18,7 @@ import pytest
 from quietly.storage.db import Database
 from quietly.worker.config import WorkerConfig
 from quietly.worker.runner import Worker
+from tests.worker.processes import Proc, start_serve
 from tests.worker.sink import Sink
 
 FAST = {"poll_seconds": 0.2, "delivery_poll_seconds": 0.1, "lease_seconds": 5.0,
@@ -69,3 +75,69 @@ def make_window(client: httpx.Client, start: datetime, end: datetime, channels: 
 
 def seconds_from_now(seconds: float) -> datetime:
     return (utcnow() + timedelta(seconds=seconds)).replace(microsecond=0)
+
+
+@pytest.fixture
+def procs() -> Iterator[list[Proc]]:
+    """Processes a test started; killed when it ends, whatever happened."""
+    started: list[Proc] = []
+    yield started
+    for proc in started:
+        proc.kill()
+
+
+def once_body(name: str, target: str) -> dict[str, Any]:
+    """A one-time window on ``target`` an hour from now, for an hour."""
+    start = seconds_from_now(3600)
+    return {"name": name, "targets": [target],
+            "schedule": {"kind": "once", "start": iso(start),
+                         "end": iso(start + timedelta(hours=1))}}
+
+
+# One write of a writer: its ``n``-th request through the client; the ids acknowledged.
+Write = Callable[[httpx.Client, int], list[int]]
+
+
+def start_writers(base: str, key: str, writes: list[Write], acknowledged: list[int],
+                  stop: threading.Event) -> list[threading.Thread]:
+    """One thread per entry of ``writes``, each writing with ``key`` until ``stop`` is set or
+    the server is gone, adding every acknowledged id to ``acknowledged``."""
+
+    def run(write: Write) -> None:
+        n = 0
+        with httpx.Client(base_url=base, timeout=5,
+                          headers={"Authorization": f"Bearer {key}"}) as client:
+            while not stop.is_set():
+                n += 1
+                try:
+                    ids = write(client, n)
+                except (httpx.HTTPError, ValueError):
+                    return  # the server is gone
+                acknowledged.extend(ids)
+
+    threads = [threading.Thread(target=run, args=(write,)) for write in writes]
+    for thread in threads:
+        thread.start()
+    return threads
+
+
+def stop_writers(stop: threading.Event, threads: list[threading.Thread]) -> None:
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
+
+
+@contextmanager
+def restarted(database_url: str, tmp_path: Path, procs: list[Proc], key: str
+              ) -> Iterator[httpx.Client]:
+    """A new ``quietly serve`` over the same store, and a client with ``key`` for it."""
+    proc, base = start_serve(database_url, tmp_path, tmp_path / "s2.log")
+    procs.append(proc)
+    with httpx.Client(base_url=base, timeout=10,
+                      headers={"Authorization": f"Bearer {key}"}) as client:
+        yield client
+
+
+def missing_windows(client: httpx.Client, ids: list[int]) -> list[int]:
+    """The ids of ``ids`` that are not (or no longer) windows the client can read."""
+    return [i for i in ids if client.get(f"/api/v1/windows/{i}").status_code != 200]
