@@ -24,7 +24,7 @@ from typing import Any, TextIO
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from quietly.api.middleware import ROUTE_KEY
+from quietly.api.middleware import route_template
 
 __all__ = ["DECIDE_PATH", "AccessLines", "AccessLog", "open_stream"]
 
@@ -81,11 +81,9 @@ class AccessLog:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route = scope.get("route")
             client = scope.get("client")
             self.lines.write(scope, status, time.perf_counter() - started,
-                             getattr(route, "path", None) or scope.get(ROUTE_KEY),
-                             client[0] if client else None)
+                             route_template(scope), client[0] if client else None)
 
 
 def _header(scope: Scope, name: bytes) -> str:
