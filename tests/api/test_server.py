@@ -245,6 +245,21 @@ def test_errors_go_to_the_application_and_keep_their_shape(running: Running,
     assert conn.read().status == 200  # the connection stays usable
 
 
+def test_each_request_is_answered_for_its_own_key(running: Running, conn: _Conn) -> None:
+    """The protocol reads the key of a connection once while it stays the same: a request
+    with another key (or none) on the same connection is still judged by its own."""
+    key = running.tenant.keys[Role.VIEWER]
+    path = "/api/v1/decide?target=t:a&at=2030-01-01T00:00:00Z"
+    keys = [key, "qly_unknown", key, None, key, f"{key} ", "qly_unknown"]
+    before = running.counted.reached()
+    statuses = []
+    for sent in keys:
+        conn.send(_request(path, sent))
+        statuses.append(conn.read().status)
+    assert (statuses, running.counted.reached() - before) == (
+        [200, 401, 200, 401, 200, 200, 401], 3)
+
+
 def test_requests_it_leaves_to_the_application(running: Running) -> None:
     key = running.tenant.keys[Role.VIEWER]
     path = "/api/v1/decide?target=t:a&at=2030-01-01T00:00:00Z"

@@ -34,6 +34,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from quietly.api.deps import AppState
 from quietly.api.exposure import fast_path_headers
 from quietly.api.native.fastpath import (
     LATENCY,
@@ -71,6 +72,10 @@ class DecideHttpProtocol(HttpToolsProtocol):
     _decide_method: bytes | None = None
     _decide_body: list[bytes]
     _decide_authorization: bytes | None = None  # the first Authorization header, if any
+    # Per connection, which sends the same key with every request: the app's state once it
+    # is there, and the last Authorization header with the token read from it.
+    _state: AppState | None = None
+    _authorization_read: tuple[bytes | None, str | None] = (None, None)
     # Caps (settings.max_decide_body_bytes, max_head_bytes), set by decide_protocol. httptools
     # buffers a request line and headers without any bound: count them while they arrive.
     post_max: int = _POST_MAX
@@ -242,10 +247,16 @@ class DecideHttpProtocol(HttpToolsProtocol):
         return method
 
     def _answer(self, method: bytes, request_body: bytes) -> bytes | None:
-        state = getattr(self.quietly_app.state, "quietly", None)
-        if state is None:  # still starting up
-            return None
-        raw = bearer_token(self._decide_authorization)
+        state = self._state
+        if state is None:
+            state = self._state = getattr(self.quietly_app.state, "quietly", None)
+            if state is None:  # still starting up
+                return None
+        authorization = self._decide_authorization
+        seen, raw = self._authorization_read
+        if authorization != seen:
+            raw = bearer_token(authorization)
+            self._authorization_read = (authorization, raw)
         if raw is None:
             return None
         try:
