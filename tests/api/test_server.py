@@ -36,6 +36,7 @@ from quietly.settings import Settings
 from quietly.storage.db import Database
 from tests.api.helpers import window_body
 from tests.conftest import Tenant, make_tenant, serving
+from tests.web.sso_support import quietly_server
 from tests.worker.processes import free_port
 
 
@@ -592,3 +593,24 @@ def test_serve_with_busy_poll_answers_and_spins(settings: Settings, db: Database
             conn.close()
             tenant.close()
     assert server_config(app).http.busy_poll is None  # type: ignore[union-attr]
+
+
+def test_behind_a_trusted_proxy_the_budget_is_the_forwarded_clients(
+        settings: Settings, db: Database) -> None:
+    """A client (as the trusted proxy names it) that used up its failed authentications is
+    throttled in the protocol as in the application: a key not seen before is not looked up
+    for it (429), while another client behind the same proxy is answered."""
+    with quietly_server(settings, db, trusted_proxies="127.0.0.1",
+                        auth_failures_per_minute=2) as url:
+        fresh = make_tenant(db, url).keys[Role.VIEWER]  # never used: not in the key cache
+        port = int(url.rsplit(":", 1)[1])
+        path = "/api/v1/decide?target=t:a&at=2030-01-01T00:00:00Z"
+        conn = _Conn(port)
+        statuses = []
+        for client, key in [("203.0.113.50", "qly_unknown"), ("203.0.113.50", "qly_unknown"),
+                            ("203.0.113.50", fresh), ("203.0.113.51", fresh),
+                            ("203.0.113.50", fresh)]:
+            conn.send(_request(path, key, extra=f"X-Forwarded-For: {client}\r\n"))
+            statuses.append(conn.read().status)
+        conn.close()
+    assert statuses == [401, 429, 429, 200, 200]  # once seen valid, a key is never throttled

@@ -43,6 +43,7 @@ from quietly.api.native.fastpath import (
     bearer_token,
     principal_for_key,
 )
+from quietly.api.proxies import ProxyTrust, parse_networks
 
 __all__ = ["BusyPoll", "DecideHttpProtocol", "decide_protocol", "reuse_port_socket",
            "server_config"]
@@ -81,6 +82,8 @@ class DecideHttpProtocol(HttpToolsProtocol):
     post_max: int = _POST_MAX
     head_max: int = _HEAD_MAX
     security_headers: bytes = fast_path_headers(None)  # api.exposure, as on every answer
+    # Who the client is behind a trusted proxy (api.proxies), for the failed-auth budget.
+    proxy_trust: ProxyTrust = ProxyTrust(())
     _in_head: bool = True
     _head_seen: int = 0
     # Keep-alive after answers given here: the loop time of the last one (None once more
@@ -261,8 +264,9 @@ class DecideHttpProtocol(HttpToolsProtocol):
             return None
         try:
             # Failures are counted by the application, which answers them (see fastpath).
-            principal = principal_for_key(raw, state, self.client[0] if self.client else None,
-                                          count=False)
+            client = self.proxy_trust.client_of(self.client[0] if self.client else None,
+                                                self.headers)
+            principal = principal_for_key(raw, state, client, count=False)
             if method == b"POST":
                 if b"\\u0000" in request_body or b"\x00" in request_body:
                     return None  # the NUL guard answers it
@@ -332,7 +336,9 @@ def decide_protocol(app: FastAPI, busy_poll_us: int = 0) -> type[DecideHttpProto
     settings = getattr(app.state, "settings", None)  # create_app puts them there
     caps = {"post_max": settings.max_decide_body_bytes,
             "head_max": settings.max_head_bytes,
-            "security_headers": fast_path_headers(settings)} if settings is not None else {}
+            "security_headers": fast_path_headers(settings),
+            "proxy_trust": ProxyTrust(parse_networks(settings.trusted_proxies)),
+            } if settings is not None else {}
     return type("QuietlyHttpProtocol", (DecideHttpProtocol,),
                 {"quietly_app": app, "busy_poll": poll, "head_cache": None, **caps})
 
