@@ -85,3 +85,19 @@ def submit_sign_in(client: httpx.Client, key: str, next_path: str = "/") -> http
     token = CSRF.findall(client.get("/sign-in").text)[0]
     return client.post("/sign-in", data={"api_key": key, "csrf_token": token,
                                          "next": next_path})
+
+
+def signed_in(tenant: Tenant, role: Role) -> tuple[httpx.Client, str]:
+    """A cookie client signed in with ``tenant``'s ``role`` key through the form, and the
+    CSRF token its forms carry; checks the session cookie's flags on the way."""
+    client = cookie_client(tenant.base_url)
+    response = submit_sign_in(client, tenant.keys[role], "/windows")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/windows"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Path=/" in cookie
+    page = client.get("/windows")
+    assert page.status_code == 200
+    return client, CSRF.findall(page.text)[0]

@@ -15,15 +15,9 @@ from quietly.storage.db import Database
 from quietly.storage.tables import ApiKeyRow
 from tests.api.test_keys_hardening import LIMIT, strict_server
 from tests.conftest import Tenant, make_tenant
-from tests.web.conftest import CSRF, cookie_client, submit_sign_in
+from tests.web.conftest import cookie_client, signed_in, submit_sign_in
 
 __all__ = ["strict_server"]  # a fixture, used by name below
-
-def _signed_in(tenant: Tenant, role: Role) -> tuple[httpx.Client, str]:
-    client = cookie_client(tenant.base_url)
-    assert submit_sign_in(client, tenant.keys[role]).status_code == 303
-    return client, CSRF.findall(client.get("/").text)[0]
-
 
 def _row(html: str, key_id: int) -> str:
     found = re.search(rf'<tr id="key-{key_id}".*?</tr>', html, re.S)
@@ -41,7 +35,7 @@ class TestKeysPage:
         with httpx.Client(base_url=tenant.base_url, timeout=30,
                           headers={"Authorization": f"Bearer {created['key']}"}) as deploy:
             assert deploy.get("/api/v1/decide?target=service:pay-api").status_code == 200
-        admin, _ = _signed_in(tenant, Role.ADMIN)
+        admin, _ = signed_in(tenant, Role.ADMIN)
         row = ""
         for _ in range(200):  # last use is written off the request path: wait for it
             row = _row(admin.get("/keys").text, created["id"])
@@ -57,21 +51,21 @@ class TestKeysPage:
             "UTC")
 
     def test_an_unscoped_key_covers_every_target(self, tenant: Tenant) -> None:
-        admin, _ = _signed_in(tenant, Role.ADMIN)
+        admin, _ = signed_in(tenant, Role.ADMIN)
         keys = tenant.admin.get("/api/v1/keys").json()["keys"]
         editor = next(k for k in keys if k["role"] == "editor")
         assert "every target" in _row(admin.get("/keys").text, editor["id"])
 
     @pytest.mark.parametrize("role", [Role.VIEWER, Role.MAINTENANCE, Role.EDITOR])
     def test_only_admins(self, tenant: Tenant, role: Role) -> None:
-        client, _ = _signed_in(tenant, role)
+        client, _ = signed_in(tenant, role)
         assert (client.get("/keys").status_code, "/keys" in client.get("/").text) == (
             403, False)
 
     def test_revoke(self, tenant: Tenant) -> None:
         created = tenant.admin.post("/api/v1/keys", json={"name": "old", "role": "viewer"})
         key_id = created.json()["id"]
-        admin, csrf = _signed_in(tenant, Role.ADMIN)
+        admin, csrf = signed_in(tenant, Role.ADMIN)
         forged = admin.post(f"/keys/{key_id}/revoke", data={"csrf_token": "forged"})
         done = admin.post(f"/keys/{key_id}/revoke", data={"csrf_token": csrf})
         with httpx.Client(base_url=tenant.base_url, timeout=30, headers={
