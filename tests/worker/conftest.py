@@ -8,6 +8,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,11 @@ from typing import Any
 import httpx2 as httpx
 import pytest
 
+from quietly.core.records import Role
 from quietly.storage.db import Database
 from quietly.worker.config import WorkerConfig
 from quietly.worker.runner import Worker
+from tests.conftest import Tenant, make_tenant
 from tests.worker.processes import Proc, start_serve
 from tests.worker.sink import Sink
 
@@ -121,10 +124,34 @@ def start_writers(base: str, key: str, writes: list[Write], acknowledged: list[i
     return threads
 
 
-def stop_writers(stop: threading.Event, threads: list[threading.Thread]) -> None:
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=10)
+@dataclass
+class UnderWrites:
+    """A ``quietly serve`` process, a tenant on it, and writers creating windows there."""
+
+    proc: Proc
+    tenant: Tenant
+    acknowledged: list[int]
+    stop: threading.Event
+    writers: list[threading.Thread]
+
+    def kill(self) -> None:
+        """SIGKILL the server while the writers are still writing, then stop them."""
+        self.proc.kill()
+        self.stop.set()
+        for thread in self.writers:
+            thread.join(timeout=10)
+
+
+def serve_under_writes(database_url: str, db: Database, tmp_path: Path, procs: list[Proc],
+                       writes: list[Write]) -> UnderWrites:
+    """Start ``quietly serve`` and one writer per entry of ``writes`` with an editor key."""
+    proc, base = start_serve(database_url, tmp_path, tmp_path / "s1.log")
+    procs.append(proc)
+    tenant = make_tenant(db, base)
+    acknowledged: list[int] = []
+    stop = threading.Event()
+    writers = start_writers(base, tenant.keys[Role.EDITOR], writes, acknowledged, stop)
+    return UnderWrites(proc, tenant, acknowledged, stop, writers)
 
 
 @contextmanager

@@ -4,7 +4,6 @@ answered 201."""
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from quietly.core.records import Role
 from quietly.storage.db import Database
-from tests.conftest import Tenant, make_tenant
+from tests.conftest import Tenant
 from tests.worker.conftest import (
     make_channel,
     make_window,
@@ -22,10 +21,9 @@ from tests.worker.conftest import (
     once_body,
     restarted,
     seconds_from_now,
-    start_writers,
-    stop_writers,
+    serve_under_writes,
 )
-from tests.worker.processes import Proc, start_serve, start_worker
+from tests.worker.processes import Proc, start_worker
 from tests.worker.sink import Sink
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
@@ -71,19 +69,13 @@ def _write(client: httpx.Client, n: int) -> list[int]:
 
 def test_serve_killed_under_writes_keeps_every_acknowledged_write(
         database_url: str, db: Database, tmp_path: Path, procs: list[Proc]) -> None:
-    proc, base = start_serve(database_url, tmp_path, tmp_path / "s1.log")
-    procs.append(proc)
-    tenant = make_tenant(db, base)
-    acknowledged: list[int] = []
-    stop = threading.Event()
-    writers = start_writers(base, tenant.keys[Role.EDITOR], [_write] * 4, acknowledged, stop)
+    run = serve_under_writes(database_url, db, tmp_path, procs, [_write] * 4)
     deadline = time.monotonic() + 20
-    while len(acknowledged) < 40 and time.monotonic() < deadline:
+    while len(run.acknowledged) < 40 and time.monotonic() < deadline:
         time.sleep(0.05)
-    proc.kill()  # SIGKILL while the writers are still writing
-    stop_writers(stop, writers)
-    assert len(acknowledged) >= 40
-    with restarted(database_url, tmp_path, procs, tenant.keys[Role.VIEWER]) as client:
-        missing = missing_windows(client, acknowledged)
+    run.kill()
+    assert len(run.acknowledged) >= 40
+    with restarted(database_url, tmp_path, procs, run.tenant.keys[Role.VIEWER]) as client:
+        missing = missing_windows(client, run.acknowledged)
     assert missing == []
-    tenant.close()
+    run.tenant.close()

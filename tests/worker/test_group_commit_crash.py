@@ -5,7 +5,6 @@ it answered 201 for — no write is acknowledged before its commit."""
 from __future__ import annotations
 
 import re
-import threading
 import time
 from pathlib import Path
 
@@ -14,17 +13,15 @@ import pytest
 
 from quietly.core.records import Role
 from quietly.storage.db import Database
-from tests.conftest import make_tenant
 from tests.worker.conftest import (
     iso,
     missing_windows,
     once_body,
     restarted,
     seconds_from_now,
-    start_writers,
-    stop_writers,
+    serve_under_writes,
 )
-from tests.worker.processes import Proc, start_serve
+from tests.worker.processes import Proc
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -57,27 +54,21 @@ def _grouped(base: str) -> tuple[float, float]:
 
 def test_serve_killed_under_grouped_writes_keeps_every_acknowledged_write(
         database_url: str, db: Database, tmp_path: Path, procs: list[Proc]) -> None:
-    proc, base = start_serve(database_url, tmp_path, tmp_path / "s1.log")
-    procs.append(proc)
-    tenant = make_tenant(db, base)
-    acknowledged: list[int] = []
-    stop = threading.Event()
-    writers = start_writers(base, tenant.keys[Role.EDITOR], [_batch] * 2 + [_single] * 6,
-                            acknowledged, stop)
+    run = serve_under_writes(database_url, db, tmp_path, procs, [_batch] * 2 + [_single] * 6)
+    base = run.tenant.base_url
     deadline = time.monotonic() + 40
     commits = writes = 0.0
     while time.monotonic() < deadline:  # until groups of several writes were committed
         commits, writes = _grouped(base)
-        if len(acknowledged) >= 100 and writes > commits + 5:
+        if len(run.acknowledged) >= 100 and writes > commits + 5:
             break
         time.sleep(0.1)
-    proc.kill()  # SIGKILL while the writers are still writing
-    stop_writers(stop, writers)
-    assert (len(acknowledged) >= 100, writes > commits + 5) == (True, True), (
-        len(acknowledged), commits, writes)
-    with restarted(database_url, tmp_path, procs, tenant.keys[Role.VIEWER]) as client:
-        missing = missing_windows(client, acknowledged)
+    run.kill()
+    assert (len(run.acknowledged) >= 100, writes > commits + 5) == (True, True), (
+        len(run.acknowledged), commits, writes)
+    with restarted(database_url, tmp_path, procs, run.tenant.keys[Role.VIEWER]) as client:
+        missing = missing_windows(client, run.acknowledged)
         decided = client.get("/api/v1/decide", params={
             "target": "service:grouped-1", "at": iso(seconds_from_now(3700))}).json()
     assert (missing, decided["verdict"]) == ([], "mute")
-    tenant.close()
+    run.tenant.close()
