@@ -40,7 +40,8 @@ from bench.workload import Workload, make_workload
 from quietly.core import schedule as sched
 from quietly.settings import Settings
 
-__all__ = ["BUSY_POLL_US", "H2H_CONFIGS", "h2h_key", "main", "run"]
+__all__ = ["BUSY_POLL_US", "H2H_CONFIGS", "h2h_key", "main", "post_silences", "run",
+           "silences"]
 
 # ``quietly serve --busy-poll-us`` as installed (the setting's default): enough to catch a
 # one-connection client's next request (its round trip here is 100-150 us), bench/README.md.
@@ -84,7 +85,8 @@ def silences(work: Workload) -> list[dict[str, Any]]:
     return out
 
 
-def _post_silences(url: str, items: list[dict[str, Any]]) -> None:
+def post_silences(url: str, items: list[dict[str, Any]]) -> None:
+    """Create ``items`` through Alertmanager's API at ``url``, four clients at once."""
     def post(chunk: list[dict[str, Any]]) -> None:
         with httpx.Client(base_url=url, timeout=60) as client:
             for silence in chunk:
@@ -138,7 +140,7 @@ def run(alerts: int, windows: int, targets: int, seconds: int,
             am.post_alerts(am_alerts[start:start + 1000])
         loaded = 0
         for items in (all_silences[:label_count], all_silences[label_count:]):
-            _post_silences(am.url, items)
+            post_silences(am.url, items)
             loaded += len(items)
             label = str(loaded)
             result = _evaluate(am, alerts)

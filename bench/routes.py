@@ -10,8 +10,10 @@ App-only cost (no sockets: ASGI calls in a loop, best of 3) of ``GET /api/v1/dec
   response validated against ``response_model``), as first written — kept here to measure;
 - ``starlette``: the plain Starlette endpoints of ``api.native.fastpath``, reached through
   the router;
-- ``shortcut``: the same endpoints reached through ``DecideShortcut``, an ASGI middleware
-  in front of the router (what any ASGI server runs, and what ``POST`` always takes);
+- ``shortcut``: the same answers given by ``DecideShortcut``, the outermost of the app's
+  middlewares, which does for a decision what the stack behind it does (caps, NUL guard,
+  proxy client, security headers, metric, access log) in one step: what any ASGI server
+  runs, and what ``POST`` always takes;
 - ``protocol``: what ``quietly serve`` runs for ``GET``: ``DecideHttpProtocol`` given the raw
   request bytes (HTTP parsing, decision and response bytes, written to an in-memory
   transport). This one includes the HTTP layer; the three above are the app alone.
@@ -37,7 +39,7 @@ from bench.workload import make_workload
 from quietly.api.app import create_app
 from quietly.api.deps import Now, State, Viewer
 from quietly.api.native.convert import parse_instant_field
-from quietly.api.native.fastpath import DecideShortcut
+from quietly.api.native.decide_shortcut import DecideShortcut
 from quietly.api.native.schemas import DecideRequest, DecisionBatch, DecisionOne
 from quietly.api.server import decide_protocol
 from quietly.core.codec import format_instant
@@ -73,7 +75,7 @@ def decide_batch(body: DecideRequest, state: State, principal: Viewer, now: Now)
 
 def _variant(name: str, settings: Settings, db: Any) -> FastAPI:
     app = create_app(settings, database=db)
-    if name in ("starlette", "fastapi"):
+    if name in ("starlette", "fastapi"):  # through every middleware and the router
         app.user_middleware = [m for m in app.user_middleware if m.cls is not DecideShortcut]
     if name == "fastapi":
         app.router.routes = [r for r in app.router.routes

@@ -37,7 +37,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,7 +44,7 @@ from typing import Any
 import httpx2 as httpx
 from tests.integrations.amharness import BINARY, free_port
 
-from bench.alertmanager import silences
+from bench.alertmanager import post_silences, silences
 from bench.common import print_figures
 from bench.inprocess import _child_memory
 from bench.seed import seed
@@ -163,16 +162,6 @@ class _AlertmanagerDir:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _post_silences(url: str, items: list[dict[str, Any]]) -> None:
-    def post(chunk: list[dict[str, Any]]) -> None:
-        with httpx.Client(base_url=url, timeout=60) as client:
-            for silence in chunk:
-                client.post("/api/v2/silences", json=silence).raise_for_status()
-
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(post, [items[i::4] for i in range(4)]))
-
-
 def _silence_count(url: str) -> int:
     total = 0
     with httpx.Client(base_url=url, timeout=60) as client:
@@ -193,7 +182,7 @@ def alertmanager_starts(items: list[dict[str, Any]], restarts: int) -> dict[str,
         _stop(proc)
         proc, url, _ = full.start()
         posted_at = time.perf_counter()
-        _post_silences(url, items)
+        post_silences(url, items)
         posting = time.perf_counter() - posted_at
         _stop(proc)  # writes the snapshot
         runs = []

@@ -22,6 +22,9 @@ PATHS = [
     ("POST", "/api/v1/windows/{id}/cancel", "bearer"),
     ("GET", "/api/v1/channels/{id}", "bearer"),
     ("DELETE", "/api/v1/keys/{id}", "bearer"),
+    ("PATCH", "/api/v1/syncs/{id}", "bearer"),
+    ("GET", "/api/v1/routes/{id}", "bearer"),
+    ("GET", "/api/v1/windows/{id}/occurrences", "bearer"),
     ("GET", "/compat/pagertree/api/v4/maintenance_windows/{id}", "bearer"),
     ("GET", "/compat/ionhour/api/maintenance-windows/{id}", "bearer"),
     ("GET", "/compat/incidentio/v1/maintenance_windows/{id}", "bearer"),
@@ -47,7 +50,7 @@ def _window_count(tenant: Tenant) -> int:
     return len(listed["windows"])
 
 
-@pytest.mark.parametrize("raw", [NINETEEN_DIGITS, HUGE, "0", "-1", "abc"])
+@pytest.mark.parametrize("raw", [NINETEEN_DIGITS, HUGE, "0", "-1", "abc", "1e3", "1.5"])
 @pytest.mark.parametrize(("method", "path", "style"), PATHS, ids=[p[1] for p in PATHS])
 def test_an_id_no_api_could_have_issued_is_a_404_and_changes_nothing(
         tenant: Tenant, method: str, path: str, style: str, raw: str) -> None:

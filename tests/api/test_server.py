@@ -37,6 +37,7 @@ from quietly.settings import Settings
 from quietly.storage.db import Database
 from tests.api.helpers import window_body
 from tests.conftest import Tenant, make_tenant, serving
+from tests.web.sso_support import quietly_server
 from tests.worker.processes import free_port
 
 
@@ -244,6 +245,21 @@ def test_errors_go_to_the_application_and_keep_their_shape(running: Running,
     assert running.counted.reached() == before + len(cases)
     conn.send(_request("/api/v1/decide?target=t:a&at=2030-01-01T00:00:00Z", key))
     assert conn.read().status == 200  # the connection stays usable
+
+
+def test_each_request_is_answered_for_its_own_key(running: Running, conn: _Conn) -> None:
+    """The protocol reads the key of a connection once while it stays the same: a request
+    with another key (or none) on the same connection is still judged by its own."""
+    key = running.tenant.keys[Role.VIEWER]
+    path = "/api/v1/decide?target=t:a&at=2030-01-01T00:00:00Z"
+    keys = [key, "qly_unknown", key, None, key, f"{key} ", "qly_unknown"]
+    before = running.counted.reached()
+    statuses = []
+    for sent in keys:
+        conn.send(_request(path, sent))
+        statuses.append(conn.read().status)
+    assert (statuses, running.counted.reached() - before) == (
+        [200, 401, 200, 401, 200, 200, 401], 3)
 
 
 def test_requests_it_leaves_to_the_application(running: Running) -> None:
@@ -593,3 +609,24 @@ def test_serve_with_busy_poll_answers_and_spins(settings: Settings, db: Database
             conn.close()
             tenant.close()
     assert server_config(app).http.busy_poll is None  # type: ignore[union-attr]
+
+
+def test_behind_a_trusted_proxy_the_budget_is_the_forwarded_clients(
+        settings: Settings, db: Database) -> None:
+    """A client (as the trusted proxy names it) that used up its failed authentications is
+    throttled in the protocol as in the application: a key not seen before is not looked up
+    for it (429), while another client behind the same proxy is answered."""
+    with quietly_server(settings, db, trusted_proxies="127.0.0.1",
+                        auth_failures_per_minute=2) as url:
+        fresh = make_tenant(db, url).keys[Role.VIEWER]  # never used: not in the key cache
+        port = int(url.rsplit(":", 1)[1])
+        path = "/api/v1/decide?target=t:a&at=2030-01-01T00:00:00Z"
+        conn = _Conn(port)
+        statuses = []
+        for client, key in [("203.0.113.50", "qly_unknown"), ("203.0.113.50", "qly_unknown"),
+                            ("203.0.113.50", fresh), ("203.0.113.51", fresh),
+                            ("203.0.113.50", fresh)]:
+            conn.send(_request(path, key, extra=f"X-Forwarded-For: {client}\r\n"))
+            statuses.append(conn.read().status)
+        conn.close()
+    assert statuses == [401, 429, 429, 200, 200]  # once seen valid, a key is never throttled

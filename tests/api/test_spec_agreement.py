@@ -26,6 +26,13 @@ NOT_ALLOWED = [
     ("PATCH", "/compat/ohdear/api/maintenance-periods/1", "DELETE, PUT"),
     ("POST", "/compat/ohdear/api/recurring-maintenance-periods/1", "DELETE, GET, PUT"),
     ("PATCH", "/compat/uptrends/v4/Monitor/x/MaintenancePeriod", "GET, POST"),
+    # Ids match digits only, so a concrete path beside an id has its own methods alone.
+    ("DELETE", "/api/v1/windows/batch", "POST"),
+    ("PUT", "/api/v1/channels/1", "DELETE, GET, PATCH"),
+    ("POST", "/api/v1/syncs/1", "DELETE, GET, PATCH"),
+    ("GET", "/api/v1/keys/1", "DELETE"),
+    # The UI's pages (outside the document) name their methods too.
+    ("DELETE", "/windows/new", "GET, POST"),
 ]
 
 

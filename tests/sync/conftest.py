@@ -19,7 +19,9 @@ from quietly.worker.runner import Worker
 from tests.conftest import Tenant
 from tests.sync.amserver import Alertmanager
 from tests.sync.icinga_harness import Icinga, IcingaPair
-from tests.worker.processes import Proc
+from tests.worker.conftest import procs
+
+__all__ = ["procs"]  # a fixture: subprocesses a test starts, SIGKILLed at its end
 
 # for subprocesses: a killed process's sync is taken over after 3 s
 SYNC_ENV = {"QUIETLY_WORKER_SYNC_LEASE_SECONDS": "3",
@@ -43,15 +45,6 @@ def sync_worker(db: Database) -> Iterator[Worker]:
     made.start()
     yield made
     made.stop()
-
-
-@pytest.fixture
-def procs() -> Iterator[list[Proc]]:
-    """Subprocesses a test starts (``tests.worker.processes``); SIGKILLed at its end."""
-    started: list[Proc] = []
-    yield started
-    for proc in started:
-        proc.kill()
 
 
 @pytest.fixture

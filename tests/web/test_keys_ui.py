@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx2 as httpx
@@ -16,36 +15,9 @@ from quietly.storage.db import Database
 from quietly.storage.tables import ApiKeyRow
 from tests.api.test_keys_hardening import LIMIT, strict_server
 from tests.conftest import Tenant, make_tenant
+from tests.web.conftest import cookie_client, signed_in, submit_sign_in
 
 __all__ = ["strict_server"]  # a fixture, used by name below
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-_OPEN: list[httpx.Client] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
-
-
-def _client(base_url: str) -> httpx.Client:
-    client = httpx.Client(base_url=base_url, timeout=30)
-    _OPEN.append(client)
-    return client
-
-
-def _sign_in(client: httpx.Client, key: str) -> httpx.Response:
-    token = CSRF.findall(client.get("/sign-in").text)[0]
-    return client.post("/sign-in", data={"api_key": key, "csrf_token": token, "next": "/"})
-
-
-def _signed_in(tenant: Tenant, role: Role) -> tuple[httpx.Client, str]:
-    client = _client(tenant.base_url)
-    assert _sign_in(client, tenant.keys[role]).status_code == 303
-    return client, CSRF.findall(client.get("/").text)[0]
-
 
 def _row(html: str, key_id: int) -> str:
     found = re.search(rf'<tr id="key-{key_id}".*?</tr>', html, re.S)
@@ -63,7 +35,7 @@ class TestKeysPage:
         with httpx.Client(base_url=tenant.base_url, timeout=30,
                           headers={"Authorization": f"Bearer {created['key']}"}) as deploy:
             assert deploy.get("/api/v1/decide?target=service:pay-api").status_code == 200
-        admin, _ = _signed_in(tenant, Role.ADMIN)
+        admin, _ = signed_in(tenant, Role.ADMIN)
         row = ""
         for _ in range(200):  # last use is written off the request path: wait for it
             row = _row(admin.get("/keys").text, created["id"])
@@ -79,21 +51,21 @@ class TestKeysPage:
             "UTC")
 
     def test_an_unscoped_key_covers_every_target(self, tenant: Tenant) -> None:
-        admin, _ = _signed_in(tenant, Role.ADMIN)
+        admin, _ = signed_in(tenant, Role.ADMIN)
         keys = tenant.admin.get("/api/v1/keys").json()["keys"]
         editor = next(k for k in keys if k["role"] == "editor")
         assert "every target" in _row(admin.get("/keys").text, editor["id"])
 
     @pytest.mark.parametrize("role", [Role.VIEWER, Role.MAINTENANCE, Role.EDITOR])
     def test_only_admins(self, tenant: Tenant, role: Role) -> None:
-        client, _ = _signed_in(tenant, role)
+        client, _ = signed_in(tenant, role)
         assert (client.get("/keys").status_code, "/keys" in client.get("/").text) == (
             403, False)
 
     def test_revoke(self, tenant: Tenant) -> None:
         created = tenant.admin.post("/api/v1/keys", json={"name": "old", "role": "viewer"})
         key_id = created.json()["id"]
-        admin, csrf = _signed_in(tenant, Role.ADMIN)
+        admin, csrf = signed_in(tenant, Role.ADMIN)
         forged = admin.post(f"/keys/{key_id}/revoke", data={"csrf_token": "forged"})
         done = admin.post(f"/keys/{key_id}/revoke", data={"csrf_token": csrf})
         with httpx.Client(base_url=tenant.base_url, timeout=30, headers={
@@ -112,7 +84,7 @@ class TestSignInWithAKey:
             row = session.get(ApiKeyRow, created["id"])
             assert row is not None
             row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
-        response = _sign_in(_client(tenant.base_url), created["key"])
+        response = submit_sign_in(cookie_client(tenant.base_url), created["key"])
         assert (response.status_code, "expired" in response.text) == (401, True)
 
     def test_a_client_that_keeps_failing_gets_429_and_valid_keys_do_not(
@@ -120,12 +92,12 @@ class TestSignInWithAKey:
         tenant = make_tenant(db, strict_server)
         try:
             assert tenant.viewer.get("/api/v1/windows").status_code == 200  # known good
-            browser = _client(strict_server)
-            valid = [_sign_in(browser, tenant.keys[Role.VIEWER]).status_code
+            browser = cookie_client(strict_server)
+            valid = [submit_sign_in(browser, tenant.keys[Role.VIEWER]).status_code
                      for _ in range(LIMIT + 2)]  # valid sign-ins are never counted
-            failures = [_sign_in(browser, "qly_wrong") for _ in range(LIMIT + 1)]
+            failures = [submit_sign_in(browser, "qly_wrong") for _ in range(LIMIT + 1)]
             retry = failures[-1].headers.get("retry-after", "")
-            still = _sign_in(_client(strict_server), tenant.keys[Role.VIEWER])
+            still = submit_sign_in(cookie_client(strict_server), tenant.keys[Role.VIEWER])
             assert (valid, [r.status_code for r in failures], retry.isdigit(),
                     "Try again in" in failures[-1].text, still.status_code) == (
                 [303] * (LIMIT + 2), [401] * (LIMIT - 1) + [429] * 2, True, True, 303)
@@ -139,7 +111,7 @@ class TestSignInWithAKey:
             with httpx.Client(base_url=strict_server, timeout=30) as api:
                 for _ in range(LIMIT):
                     api.get("/api/v1/windows", headers={"Authorization": "Bearer qly_nope"})
-            response = _sign_in(_client(strict_server), "qly_also_wrong")
+            response = submit_sign_in(cookie_client(strict_server), "qly_also_wrong")
             assert (response.status_code, "retry-after" in response.headers) == (429, True)
         finally:
             tenant.close()

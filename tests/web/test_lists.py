@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from html import unescape
-
-import pytest
 
 from quietly.core.records import Role
 from tests.api.helpers import active_body, completed_body, now, once, window_body
 from tests.conftest import Tenant
-from tests.web.test_ui_http import _OPEN, _browser
+from tests.web.conftest import signed_in
 
 
 def test_the_window_list_shows_active_first_then_by_next_start(tenant: Tenant) -> None:
@@ -29,7 +26,7 @@ def test_the_window_list_shows_active_first_then_by_next_start(tenant: Tenant) -
         "active": create(active_body("running")),
         "soon": create(window_body("soon", schedule=once(soon, soon + timedelta(hours=1)))),
     }
-    client, _ = _browser(tenant, Role.VIEWER)
+    client, _ = signed_in(tenant, Role.VIEWER)
     html = client.get("/windows").text
     shown = [int(i) for i in re.findall(r'href="/windows/(\d+)"', html)]
     order = [i for i in dict.fromkeys(shown) if i in ids.values()]
@@ -40,17 +37,10 @@ def test_the_audit_trail_shows_values_before_and_after(tenant: Tenant) -> None:
     window = tenant.editor.post("/api/v1/windows", json=window_body("first name")).json()
     tenant.editor.patch(f"/api/v1/windows/{window['id']}",
                         json={"name": "second name", "targets": ["service:a", "service:b"]})
-    client, _ = _browser(tenant, Role.VIEWER)
+    client, _ = signed_in(tenant, Role.VIEWER)
     html = unescape(client.get(f"/windows/{window['id']}").text)
     assert re.findall(r"<dt>(\w+)</dt><dd><del>([^<]*)</del> → <ins>([^<]*)</ins></dd>",
                       html) == [
         ("name", "first name", "second name"),
         ("targets", '["service:checkout"]', '["service:a", "service:b"]')]
 
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    """The signed-in clients ``_browser`` opens are closed after each test."""
-    yield
-    while _OPEN:
-        _OPEN.pop().close()

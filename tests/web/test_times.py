@@ -8,7 +8,6 @@ runs must already follow the same rules). The browser side is in ``test_browser_
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
@@ -20,7 +19,7 @@ from quietly.core.records import Role
 from quietly.web import timefmt
 from tests.api.helpers import active_body, window_body
 from tests.conftest import Tenant
-from tests.web.test_ui_http import _OPEN, _browser
+from tests.web.conftest import cookie_client, signed_in
 
 NOW = datetime(2026, 12, 6, 14, 0, tzinfo=UTC)
 LOCALE_ZONES = re.compile(r"\b(GMT|CET|CEST|EST|EDT)\b")
@@ -105,7 +104,7 @@ def test_range_format(name: str) -> None:
 ])
 def test_the_habit_comes_from_the_browser_then_its_language(
         tenant: Tenant, accept: str | None, cookie: str | None, expected: str) -> None:
-    client, _ = _browser(tenant, Role.VIEWER)
+    client, _ = signed_in(tenant, Role.VIEWER)
     if cookie:
         client.cookies.set(timefmt.CLOCK_COOKIE, cookie)
     headers = {"Accept-Language": accept} if accept else {}
@@ -137,7 +136,7 @@ def test_the_preview_says_what_daylight_saving_does_beside_each_occurrence(
     the days around say nothing."""
     change = next_spring_change_in_berlin(datetime.now(UTC).date() + timedelta(days=400))
     before, after = (day_text(change + timedelta(days=d)) for d in (-1, 1))
-    client, _ = _browser(tenant, Role.VIEWER)
+    client, _ = signed_in(tenant, Role.VIEWER)
     dropped = _items(_preview(client, start_time="02:00", end_time="03:00",
                               starts_on=(change - timedelta(days=1)).isoformat(), count="3"))
     assert dropped[:3] == [
@@ -157,7 +156,7 @@ def test_the_preview_says_what_daylight_saving_does_beside_each_occurrence(
 
 def test_the_new_window_form_opens_on_a_one_time_window_from_the_next_hour(
         tenant: Tenant) -> None:
-    client, _ = _browser(tenant, Role.EDITOR)
+    client, _ = signed_in(tenant, Role.EDITOR)
     before = datetime.now(UTC)
     html = client.get("/windows/new").text
     after = datetime.now(UTC)
@@ -181,7 +180,7 @@ def test_a_maintenance_now_window_names_one_zone(tenant: Tenant) -> None:
                                   json={"targets": ["service:checkout"], "duration": "PT30M"})
     assert response.status_code == 201, response.text
     window = response.json()
-    client, _ = _browser(tenant, Role.VIEWER)
+    client, _ = signed_in(tenant, Role.VIEWER)
     text = _text(client.get(f"/windows/{window['id']}").text)
     # The schedule in the zone the next row names (across a DST change both offsets show).
     assert re.search(r"Schedule Once, [^()]+ UTC\+[12] \(Europe/Berlin\) "
@@ -195,7 +194,7 @@ def test_a_window_in_another_year_shows_its_year(tenant: Tenant) -> None:
         "kind": "once", "start": start.isoformat(),
         "end": (start + timedelta(hours=1)).isoformat()})
     assert tenant.editor.post("/api/v1/windows", json=body).status_code == 201
-    client, _ = _browser(tenant, Role.VIEWER)
+    client, _ = signed_in(tenant, Role.VIEWER)
     text = _text(client.get("/windows").text)
     first, second = day_text(start.date()), day_text(start.date() + timedelta(days=1))
     assert f"Once, {first}, 23:00 \u2013 {second}, 00:00 UTC+1 (Europe/Berlin)" in text
@@ -212,7 +211,7 @@ def test_the_audit_trail_shows_schedules_in_words(tenant: Tenant) -> None:
     patched = tenant.editor.patch(f"/api/v1/windows/{window['id']}", json={"schedule": {
         **body["schedule"], "start_time": "01:00"}})
     assert patched.status_code == 200, patched.text
-    client, _ = _browser(tenant, Role.VIEWER)
+    client, _ = signed_in(tenant, Role.VIEWER)
     html = client.get(f"/windows/{window['id']}").text
     diff = re.findall(r"<dt>schedule</dt><dd>(.*?)</dd>", html, re.S)
     assert [_text(d) for d in diff] == [
@@ -230,7 +229,7 @@ def test_the_timeline_can_hide_completed_and_cancelled_windows(tenant: Tenant) -
            "cancelled": tenant.editor.post("/api/v1/windows",
                                            json=active_body("cancelled")).json()["id"]}
     assert tenant.editor.post(f"/api/v1/windows/{ids['cancelled']}/cancel").status_code == 200
-    client, _ = _browser(tenant, Role.VIEWER)
+    client, _ = signed_in(tenant, Role.VIEWER)
 
     def shown(url: str) -> set[int]:
         html = client.get(url).text
@@ -248,15 +247,14 @@ PAGES = ["/", "/windows", "/windows/new", "/maintenance", "/windows/999999"]
 
 
 def test_the_favicon_is_an_svg_linked_from_every_page(tenant: Tenant) -> None:
-    client, _ = _browser(tenant, Role.EDITOR)
+    client, _ = signed_in(tenant, Role.EDITOR)
     icon = client.get("/static/favicon.svg")
     assert (icon.status_code, icon.headers["content-type"].split(";")[0]) == (200,
                                                                              "image/svg+xml")
     assert icon.text.startswith("<svg")
     link = '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
     pages = {url: client.get(url).text for url in PAGES}
-    anonymous = httpx.Client(base_url=tenant.base_url, timeout=30)
-    _OPEN.append(anonymous)
+    anonymous = cookie_client(tenant.base_url)
     pages["/sign-in"] = anonymous.get("/sign-in").text
     pages["/status"] = anonymous.get(f"/status/{tenant.slug}").text
     pages["/status (unknown)"] = anonymous.get("/status/no-such-workspace").text
@@ -265,14 +263,8 @@ def test_the_favicon_is_an_svg_linked_from_every_page(tenant: Tenant) -> None:
     assert 'rel="shortcut icon" href="/static/favicon.svg"' in anonymous.get("/docs").text
 
 
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
 
-
-def test_wall_times_are_marked_for_the_browser() -> None:
+def test_wall_times_are_marked_for_thesigned_in() -> None:
     marked = str(timefmt.mark_wall_times("from 02:00 to 14:30:15 (Europe/Berlin) <b>", "h12"))
     assert marked == ('from <time datetime="02:00" data-wall>2:00 AM</time> to '
                       '<time datetime="14:30:15" data-wall>2:30:15 PM</time> '
@@ -288,7 +280,7 @@ def test_the_sync_pages_write_times_like_every_other_page(tenant: Tenant) -> Non
     assert created.status_code == 201, created.text
     sync = created.json()
     try:
-        client, _ = _browser(tenant, Role.ADMIN)
+        client, _ = signed_in(tenant, Role.ADMIN)
         pages = [client.get("/syncs").text, client.get(f"/syncs/{sync['id']}").text]
         # No raw RFC 3339 text: every instant is a <time> in the one format.
         raw = re.compile(r">[^<]*\d{4}-\d\d-\d\dT\d\d:\d\d")
@@ -309,7 +301,7 @@ def test_the_window_page_notes_daylight_saving_beside_its_occurrences(tenant: Te
         "start_time": "02:30", "end_time": "04:00",
         "starts_on": (change - timedelta(days=1)).isoformat()})
     window = tenant.editor.post("/api/v1/windows", json=body).json()
-    client, _ = _browser(tenant, Role.VIEWER)
+    client, _ = signed_in(tenant, Role.VIEWER)
     html = client.get(f"/windows/{window['id']}").text
     notes = [_text(n) for n in re.findall(r'<tr class="dst-row">(.*?)</tr>', html, re.S)]
     assert notes == ["\u26a0 02:30 does not exist that day in Europe/Berlin (clocks go forward "

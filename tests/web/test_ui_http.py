@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -13,39 +12,7 @@ import pytest
 
 from quietly.core.records import Role
 from tests.conftest import Tenant
-
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-_OPEN: list[httpx.Client] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_clients() -> Iterator[None]:
-    yield
-    while _OPEN:
-        _OPEN.pop().close()
-
-
-def _client(tenant: Tenant) -> httpx.Client:
-    client = httpx.Client(base_url=tenant.base_url, timeout=30)
-    _OPEN.append(client)
-    return client
-
-
-def _browser(tenant: Tenant, role: Role) -> tuple[httpx.Client, str]:
-    """A signed-in cookie client and the CSRF token its forms carry."""
-    client = _client(tenant)
-    token = CSRF.findall(client.get("/sign-in").text)[0]
-    response = client.post("/sign-in", data={"api_key": tenant.keys[role],
-                                              "csrf_token": token, "next": "/windows"})
-    assert response.status_code == 303
-    assert response.headers["location"] == "/windows"
-    cookie = response.headers["set-cookie"]
-    assert "HttpOnly" in cookie
-    assert "SameSite=lax" in cookie
-    assert "Path=/" in cookie
-    page = client.get("/windows")
-    assert page.status_code == 200
-    return client, CSRF.findall(page.text)[0]
+from tests.web.conftest import CSRF, cookie_client, signed_in, submit_sign_in
 
 
 def _window(tenant: Tenant) -> int:
@@ -65,7 +32,7 @@ def test_pages_redirect_to_sign_in(tenant: Tenant) -> None:
 
 
 def test_wrong_key_and_missing_sign_in_token_are_refused(tenant: Tenant) -> None:
-    client = _client(tenant)
+    client = cookie_client(tenant.base_url)
     token = CSRF.findall(client.get("/sign-in").text)[0]
     wrong = client.post("/sign-in", data={"api_key": "qly_nope", "csrf_token": token})
     assert wrong.status_code == 401
@@ -76,17 +43,14 @@ def test_wrong_key_and_missing_sign_in_token_are_refused(tenant: Tenant) -> None
 
 
 def test_next_never_leaves_the_site(tenant: Tenant) -> None:
-    client = _client(tenant)
-    token = CSRF.findall(client.get("/sign-in").text)[0]
-    response = client.post("/sign-in", data={"api_key": tenant.keys[Role.VIEWER],
-                                             "csrf_token": token,
-                                             "next": "//evil.example/x"})
+    response = submit_sign_in(cookie_client(tenant.base_url), tenant.keys[Role.VIEWER],
+                              "//evil.example/x")
     assert response.headers["location"] == "/"
 
 
 def test_every_write_needs_the_csrf_token(tenant: Tenant) -> None:
     window_id = _window(tenant)
-    client, csrf = _browser(tenant, Role.EDITOR)
+    client, csrf = signed_in(tenant, Role.EDITOR)
     for path in (f"/windows/{window_id}/cancel", f"/windows/{window_id}/extend",
                  f"/windows/{window_id}/delete", "/maintenance", "/windows/new", "/sign-out"):
         response = client.post(path, data={"csrf_token": "forged", "targets": "service:x"})
@@ -98,7 +62,7 @@ def test_every_write_needs_the_csrf_token(tenant: Tenant) -> None:
 
 def test_viewers_cannot_write(tenant: Tenant) -> None:
     window_id = _window(tenant)
-    client, csrf = _browser(tenant, Role.VIEWER)
+    client, csrf = signed_in(tenant, Role.VIEWER)
     assert client.get(f"/windows/{window_id}").status_code == 200
     for path in (f"/windows/{window_id}/cancel", f"/windows/{window_id}/delete",
                  "/maintenance"):
@@ -110,7 +74,7 @@ def test_viewers_cannot_write(tenant: Tenant) -> None:
 
 def test_other_workspaces_windows_are_not_found(tenant: Tenant, other_tenant: Tenant) -> None:
     theirs = _window(other_tenant)
-    client, csrf = _browser(tenant, Role.ADMIN)
+    client, csrf = signed_in(tenant, Role.ADMIN)
     assert client.get(f"/windows/{theirs}").status_code == 404
     assert client.post(f"/windows/{theirs}/cancel", data={"csrf_token": csrf}).status_code \
         == 404
@@ -119,7 +83,7 @@ def test_other_workspaces_windows_are_not_found(tenant: Tenant, other_tenant: Te
 
 @pytest.mark.parametrize("how", ["sign-out", "revoke"])
 def test_session_ends_on_sign_out_and_on_key_revocation(tenant: Tenant, how: str) -> None:
-    client, csrf = _browser(tenant, Role.EDITOR)
+    client, csrf = signed_in(tenant, Role.EDITOR)
     if how == "sign-out":
         assert client.post("/sign-out", data={"csrf_token": csrf}).status_code == 303
     else:
@@ -130,7 +94,7 @@ def test_session_ends_on_sign_out_and_on_key_revocation(tenant: Tenant, how: str
 
 
 def test_preview_answers_in_words_and_with_field_errors(tenant: Tenant) -> None:
-    client, _ = _browser(tenant, Role.VIEWER)
+    client, _ = signed_in(tenant, Role.VIEWER)
     form = {"kind": "recurring", "rule": "monthly", "monthly_by": "weekday",
             "weekday_of_month": "2TU", "start_time": "18:00", "end_mode": "end_time",
             "end_time": "22:00", "timezone": "Europe/Berlin"}
@@ -174,7 +138,7 @@ FORM_KINDS: dict[str, tuple[dict[str, str], dict[str, object]]] = {
 @pytest.mark.parametrize("kind", list(FORM_KINDS))
 def test_the_form_creates_and_edits_every_schedule_kind(tenant: Tenant, kind: str) -> None:
     fields, expected = FORM_KINDS[kind]
-    client, csrf = _browser(tenant, Role.EDITOR)
+    client, csrf = signed_in(tenant, Role.EDITOR)
     if fields["kind"] == "recurring":
         # Not yet begun, so never active while the test runs (an active window may only change
         # its end and description, and 02:00-04:00 Berlin would be active at that hour).
@@ -228,7 +192,7 @@ def _post_form(client: httpx.Client, path: str, form: list[tuple[str, str]]) -> 
 
 def test_delete_archives_and_returns_to_the_list(tenant: Tenant) -> None:
     window_id = _window(tenant)
-    client, csrf = _browser(tenant, Role.EDITOR)
+    client, csrf = signed_in(tenant, Role.EDITOR)
     response = client.post(f"/windows/{window_id}/delete", data={"csrf_token": csrf})
     assert response.status_code == 303
     assert response.headers["location"] == "/windows?deleted=1"
@@ -243,7 +207,7 @@ def test_extending_an_active_one_time_window_moves_its_end(tenant: Tenant) -> No
         "name": "deploy", "targets": ["service:x"],
         "schedule": {"kind": "once", "start": start.isoformat(),
                      "end": (start + timedelta(hours=1)).isoformat()}}).json()
-    client, csrf = _browser(tenant, Role.EDITOR)
+    client, csrf = signed_in(tenant, Role.EDITOR)
     response = client.post(f"/windows/{created['id']}/extend",
                            data={"csrf_token": csrf, "minutes": "60"})
     assert response.status_code == 303
@@ -254,21 +218,21 @@ def test_extending_an_active_one_time_window_moves_its_end(tenant: Tenant) -> No
 
 
 def test_admins_see_and_rotate_the_feed_address_others_do_not(tenant: Tenant) -> None:
-    client, csrf = _browser(tenant, Role.ADMIN)
+    client, csrf = signed_in(tenant, Role.ADMIN)
     current = tenant.admin.get("/api/v1/calendar").json()["workspace_url"]
     assert current in client.get("/").text
     assert client.post("/calendar/rotate", data={"csrf_token": csrf}).status_code == 303
     rotated = tenant.admin.get("/api/v1/calendar").json()["workspace_url"]
     assert rotated != current
     assert httpx.get(current).status_code == 404
-    editor, editor_csrf = _browser(tenant, Role.EDITOR)
+    editor, editor_csrf = signed_in(tenant, Role.EDITOR)
     assert "/calendar/" not in editor.get("/").text
     assert editor.post("/calendar/rotate", data={"csrf_token": editor_csrf}).status_code == 403
     assert tenant.admin.get("/api/v1/calendar").json()["workspace_url"] == rotated
 
 
 def test_pages_are_not_cached_framed_or_open_to_foreign_scripts(tenant: Tenant) -> None:
-    client, _ = _browser(tenant, Role.VIEWER)
+    client, _ = signed_in(tenant, Role.VIEWER)
     headers = client.get("/").headers
     assert headers["cache-control"] == "no-store"
     assert headers["x-frame-options"] == "DENY"

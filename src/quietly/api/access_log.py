@@ -10,6 +10,8 @@ logged (it may carry them too). Decisions (``/api/v1/decide``) are left out unle
 ``QUIETLY_ACCESS_LOG_DECISIONS`` is on: they are the hot path, one per alert, and the
 protocol-level fast path that answers most of them never reaches this middleware at all
 (``api.server.server_config`` turns that fast path off when decisions are to be logged).
+``DecideShortcut``, in front of this middleware, writes its answers' lines itself through
+the same :class:`AccessLines`.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from typing import Any, TextIO
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from quietly.api.middleware import ROUTE_KEY
+from quietly.api.middleware import route_template
 
-__all__ = ["DECIDE_PATH", "AccessLog", "open_stream"]
+__all__ = ["DECIDE_PATH", "AccessLines", "AccessLog", "open_stream"]
 
 DECIDE_PATH = "/api/v1/decide"
 _SECRET_PARAMS = ("token",)
@@ -37,15 +39,31 @@ def open_stream(path: str | None) -> TextIO:
     return open(path, "a", buffering=1, encoding="utf-8")  # open for the life of the app
 
 
-class AccessLog:
-    def __init__(self, app: ASGIApp, stream: TextIO, log_decisions: bool = False) -> None:
-        self.app = app
-        self.log_decisions = log_decisions
-        self._lock = threading.Lock()  # sync endpoints run in threads; keep lines whole
+class AccessLines:
+    """Writes the lines, each whole, from any thread (sync endpoints run in threads)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._lock = threading.Lock()
         self._log = structlog.wrap_logger(
             structlog.PrintLogger(file=stream),
             processors=[structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
                         structlog.processors.JSONRenderer()])
+
+    def write(self, scope: Scope, status: int, seconds: float, route: str | None,
+              client: str | None) -> None:
+        fields: dict[str, Any] = {
+            "method": scope["method"], "path": _redacted(scope), "route": route,
+            "status": status, "ms": round(seconds * 1000, 2), "client": client,
+            "user_agent": _header(scope, b"user-agent")[:200] or None}
+        with self._lock:
+            self._log.info("request", **fields)
+
+
+class AccessLog:
+    def __init__(self, app: ASGIApp, lines: AccessLines, log_decisions: bool = False) -> None:
+        self.app = app
+        self.log_decisions = log_decisions
+        self.lines = lines
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (scope["path"] == DECIDE_PATH and not self.log_decisions):
@@ -63,19 +81,9 @@ class AccessLog:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            self._write(scope, status, time.perf_counter() - started)
-
-    def _write(self, scope: Scope, status: int, seconds: float) -> None:
-        route = scope.get("route")
-        template = getattr(route, "path", None) or scope.get(ROUTE_KEY)
-        client = scope.get("client")
-        fields: dict[str, Any] = {
-            "method": scope["method"], "path": _redacted(scope), "route": template,
-            "status": status, "ms": round(seconds * 1000, 2),
-            "client": client[0] if client else None,
-            "user_agent": _header(scope, b"user-agent")[:200] or None}
-        with self._lock:
-            self._log.info("request", **fields)
+            client = scope.get("client")
+            self.lines.write(scope, status, time.perf_counter() - started,
+                             route_template(scope), client[0] if client else None)
 
 
 def _header(scope: Scope, name: bytes) -> str:

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 
 import quietly
 from quietly.api import health as health_api
-from quietly.api.access_log import AccessLog, open_stream
+from quietly.api.access_log import AccessLines, AccessLog, open_stream
 from quietly.api.deps import AppState
 from quietly.api.exposure import SecurityHeaders
 from quietly.api.idempotency import Idempotency
@@ -27,7 +27,7 @@ from quietly.api.native import calendar as calendar_api
 from quietly.api.native import channels as channels_api
 from quietly.api.native import syncs as syncs_api
 from quietly.api.native.create_fastpath import CreateShortcut
-from quietly.api.native.fastpath import DecideShortcut
+from quietly.api.native.decide_shortcut import DecideShortcut
 from quietly.api.openapi import install_openapi
 from quietly.api.problems import install_problem_handlers
 from quietly.api.proxies import TrustedProxies, parse_networks
@@ -177,21 +177,24 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     install_problem_handlers(app)
     app.state.settings = settings  # read by api.server's protocol (caps) before start-up
-    app.add_middleware(DecideShortcut)  # the decision hot path skips routing (bench/)
-    app.add_middleware(CreateShortcut)  # and so do plain window creates (issue #19)
+    app.add_middleware(CreateShortcut)  # plain window creates skip routing (issue #19)
     app.add_middleware(Idempotency)  # inside the write deadline: its claims are writes
     app.add_middleware(WriteDeadline, seconds=settings.write_timeout_seconds)
-    app.add_middleware(NulGuard)  # outside the shortcut: it guards the shortcut too
+    app.add_middleware(NulGuard)  # outside the create shortcut: it guards it too
     app.add_middleware(BodyLimit, default=settings.max_body_bytes,
                        caps=body_caps(settings))  # outside the NUL guard, which buffers
     app.add_middleware(SecurityHeaders, settings=settings)  # on every answer, errors too
-    app.add_middleware(RequestMetrics)  # added last, so outermost: it times everything
-    if settings.access_log:
-        app.add_middleware(AccessLog, stream=open_stream(settings.access_log_file),
-                           log_decisions=settings.access_log_decisions)
+    app.add_middleware(RequestMetrics)  # it times everything inside it
+    lines = AccessLines(open_stream(settings.access_log_file)) if settings.access_log else None
+    if lines is not None:
+        app.add_middleware(AccessLog, lines=lines, log_decisions=settings.access_log_decisions)
     app.state.log_decisions = settings.access_log and settings.access_log_decisions
-    # Outermost of all: forwarded headers are applied (or identity headers dropped) first.
+    # Forwarded headers are applied (or identity headers dropped) before everything above.
     app.add_middleware(TrustedProxies, networks=parse_networks(settings.trusted_proxies))
+    # Outermost of all, the decision hot path: it does for a decision what the stack above
+    # does (caps, NUL guard, proxies, headers, metric, log line), in one step (bench/).
+    app.add_middleware(DecideShortcut, settings=settings,
+                       access_lines=lines if app.state.log_decisions else None)
     app.include_router(window_batch.router)
     app.include_router(windows.router)
     app.include_router(decide.router)

@@ -3,8 +3,8 @@
 - :class:`SecurityHeaders`: ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``,
   ``Referrer-Policy`` and, unless a route set its own, ``Cache-Control: no-store`` (answers
   carry a workspace's data) on every response; ``Strict-Transport-Security`` when the
-  public URL (``QUIETLY_PUBLIC_URL``) is https. The decision fast path writes the same
-  headers itself (``api.server``): :data:`FAST_PATH_HEADERS`.
+  public URL (``QUIETLY_PUBLIC_URL``) is https. The decision fast paths (``DecideShortcut``,
+  ``api.server``) write the same headers themselves: :func:`answer_headers`.
 - ``/docs`` and ``/openapi.json`` need an API key when ``QUIETLY_DOCS_REQUIRE_KEY`` is set.
 - ``metrics_open``: ``/metrics`` without a token only while the server listens on loopback.
 """
@@ -19,7 +19,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from quietly.api.problems import render_error
 from quietly.settings import Settings
 
-__all__ = ["DOCS_PATHS", "SecurityHeaders", "fast_path_headers", "metrics_open"]
+__all__ = ["DOCS_PATHS", "SecurityHeaders", "answer_headers", "fast_path_headers",
+           "metrics_open"]
 
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc"})
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
@@ -33,12 +34,16 @@ def hsts_wanted(settings: Settings) -> bool:
     return bool(settings.public_url and settings.public_url.lower().startswith("https://"))
 
 
+def answer_headers(settings: Settings | None) -> list[tuple[bytes, bytes]]:
+    """What :class:`SecurityHeaders` adds to an API answer that set none of these headers
+    itself, in its order: for the decision fast paths, which write their answers whole."""
+    pairs = [*_ALWAYS, HSTS] if settings is not None and hsts_wanted(settings) else [*_ALWAYS]
+    return [*pairs, _NO_STORE]
+
+
 def fast_path_headers(settings: Settings | None) -> bytes:
     """The header lines the decision fast path adds to its answers (HTTP/1.1 bytes)."""
-    pairs = [*_ALWAYS, _NO_STORE]
-    if settings is not None and hsts_wanted(settings):
-        pairs.append(HSTS)
-    return b"".join(name + b": " + value + b"\r\n" for name, value in pairs)
+    return b"".join(name + b": " + value + b"\r\n" for name, value in answer_headers(settings))
 
 
 def metrics_open(settings: Settings) -> bool:

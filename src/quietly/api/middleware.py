@@ -14,11 +14,21 @@ from quietly.api.problems import render_error
 from quietly.metrics import REQUEST_LATENCY
 from quietly.storage.db import write_deadline
 
-__all__ = ["ROUTE_KEY", "BodyLimit", "NulGuard", "RequestMetrics", "WriteDeadline"]
+__all__ = ["ROUTE_KEY", "BodyLimit", "NulGuard", "RequestMetrics", "WriteDeadline", "has_nul",
+           "route_template"]
 
-# Set in the scope by handlers that answer before routing (``DecideShortcut``).
+# Set in the scope by handlers that answer before routing (``CreateShortcut``), and by
+# ``DecideShortcut`` for the plain routes it hands requests to, which set no ``route``.
 ROUTE_KEY = "quietly.route"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def route_template(scope: Scope) -> str | None:
+    """The matched route's path as documented (``/api/v1/windows/{window_id}``, without the
+    ``:int`` convertor the route matches with), or what a shortcut set; None: no route."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return template or scope.get(ROUTE_KEY)
 
 
 class RequestMetrics:
@@ -48,8 +58,7 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, record_status)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or scope.get(ROUTE_KEY) or "unmatched"
+            template = route_template(scope) or "unmatched"
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             REQUEST_LATENCY.labels(method, template, str(status)).observe(
                 time.perf_counter() - started)
@@ -59,7 +68,8 @@ class RequestMetrics:
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
 
 
-def _has_nul(body: bytes) -> bool:
+def has_nul(body: bytes) -> bool:
+    """A NUL in ``body``: raw, or as the JSON escape."""
     return b"\x00" in body or (b"u0000" in body.lower() and _NUL_ESCAPE.search(body) is not None)
 
 
@@ -91,7 +101,7 @@ class NulGuard:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if _has_nul(body):
+        if has_nul(body):
             await self._refuse(scope, send, "body")
             return
         await self.app(scope, _replay([body], None, receive), send)

@@ -166,14 +166,14 @@ def allowed_methods(request: Request) -> str:
     the methods of the first route whose path matched, and FastAPI makes one route per
     operation: ``/api/v1/windows`` would say ``Allow: POST`` although it has GET too.
 
-    A path that is also an instance of a templated one (``/api/v1/windows/batch`` and
-    ``/api/v1/windows/{window_id}``) has only its own methods, as OpenAPI has it (concrete
-    paths match first); routes left out of the document (a 405 stand-in) are not counted."""
+    A path that is also an instance of a templated one has only its own methods, as OpenAPI
+    has it (concrete paths match first). Ids in the API's paths match digits only
+    (``{window_id:int}``), so ``/api/v1/windows/batch`` is no instance of
+    ``/api/v1/windows/{window_id}``; the UI's ``/windows/new`` is one of ``/windows/{id}``."""
     by_path: dict[str, set[str]] = {}
     for route in iter_route_contexts(request.app.routes):  # included routers flattened
         routed = route.methods
-        if routed and getattr(route, "include_in_schema", True) \
-                and route.matches(request.scope)[0] is not Match.NONE:
+        if routed and route.matches(request.scope)[0] is not Match.NONE:
             by_path.setdefault(getattr(route, "path", ""), set()).update(routed)
     concrete = [m for path, m in by_path.items() if "{" not in path]
     chosen = concrete or list(by_path.values())

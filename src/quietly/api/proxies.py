@@ -18,7 +18,8 @@ import ipaddress
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["IDENTITY_HEADERS", "TRUSTED_SCOPE_KEY", "TrustedProxies", "parse_networks"]
+__all__ = ["IDENTITY_HEADERS", "TRUSTED_SCOPE_KEY", "ProxyTrust", "TrustedProxies",
+           "parse_networks"]
 
 TRUSTED_SCOPE_KEY = "quietly.trusted_proxy"
 IDENTITY_HEADERS = frozenset({b"x-forwarded-email", b"x-forwarded-user", b"x-forwarded-groups",
@@ -33,9 +34,10 @@ def parse_networks(text: str) -> tuple[Network, ...]:
                  for part in text.split(",") if part.strip())
 
 
-class TrustedProxies:
-    def __init__(self, app: ASGIApp, networks: tuple[Network, ...]) -> None:
-        self.app = app
+class ProxyTrust:
+    """Which peers are trusted proxies, and who the client behind one is."""
+
+    def __init__(self, networks: tuple[Network, ...]) -> None:
         self.networks = networks
         self._known: dict[str, bool] = {}  # peer address → trusted (a handful of proxies)
 
@@ -50,6 +52,32 @@ class TrustedProxies:
             if len(self._known) < 4096:
                 self._known[address] = found
         return found
+
+    def client_of(self, peer: str | None, headers: list[tuple[bytes, bytes]]) -> str | None:
+        """The client address ``TrustedProxies`` would leave in the scope, without changing
+        it: ``peer``, or behind a trusted proxy the client its ``X-Forwarded-For`` names."""
+        if peer is None or not self.networks or not self.trusted(peer):
+            return peer
+        chain = None
+        for name, value in headers:
+            if name == b"x-forwarded-for":
+                chain = value  # the last one, as ``TrustedProxies`` reads them
+        return (self.client(chain.decode("latin-1")) if chain is not None else None) or peer
+
+    def client(self, chain: str) -> str | None:
+        """The right-most address of X-Forwarded-For that is not a trusted proxy."""
+        hops = [hop.strip() for hop in chain.split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not self.trusted(hop):
+                return hop
+        return hops[0] if hops else None
+
+
+class TrustedProxies:
+    def __init__(self, app: ASGIApp, networks: tuple[Network, ...]) -> None:
+        self.app = app
+        self.trust = ProxyTrust(networks)
+        self.trusted = self.trust.trusted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -84,14 +112,6 @@ class TrustedProxies:
                 scope["headers"] = [(n, v) for n, v in scope["headers"] if n != b"host"] + [
                     (b"host", name.encode("latin-1"))]
         if chain is not None:
-            forwarded = self._client(chain.decode("latin-1"))
+            forwarded = self.trust.client(chain.decode("latin-1"))
             if forwarded:
                 scope["client"] = (forwarded, 0)
-
-    def _client(self, chain: str) -> str | None:
-        """The right-most address of X-Forwarded-For that is not a trusted proxy."""
-        hops = [hop.strip() for hop in chain.split(",") if hop.strip()]
-        for hop in reversed(hops):
-            if not self.trusted(hop):
-                return hop
-        return hops[0] if hops else None

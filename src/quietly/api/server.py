@@ -34,9 +34,16 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from quietly.api.deps import AppState
 from quietly.api.exposure import fast_path_headers
-from quietly.api.native.fastpath import answer_get, answer_post, principal_for_key
-from quietly.metrics import REQUEST_LATENCY
+from quietly.api.native.fastpath import (
+    LATENCY,
+    answer_get,
+    answer_post,
+    bearer_token,
+    principal_for_key,
+)
+from quietly.api.proxies import ProxyTrust, parse_networks
 
 __all__ = ["BusyPoll", "DecideHttpProtocol", "decide_protocol", "reuse_port_socket",
            "server_config"]
@@ -49,8 +56,7 @@ _POST_MAX = 32 * 1024 * 1024
 _HEAD_MAX = 1024 * 1024
 _TOO_LARGE_HEAD = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: "
                    b"application/problem+json\r\nconnection: close\r\ncontent-length: ")
-_LATENCY = {m: REQUEST_LATENCY.labels(m.decode(), "/api/v1/decide", "200")
-            for m in (b"GET", b"POST")}
+_LATENCY = {m.encode(): child for m, child in LATENCY.items()}
 
 
 class DecideHttpProtocol(HttpToolsProtocol):
@@ -67,11 +73,17 @@ class DecideHttpProtocol(HttpToolsProtocol):
     _decide_method: bytes | None = None
     _decide_body: list[bytes]
     _decide_authorization: bytes | None = None  # the first Authorization header, if any
+    # Per connection, which sends the same key with every request: the app's state once it
+    # is there, and the last Authorization header with the token read from it.
+    _state: AppState | None = None
+    _authorization_read: tuple[bytes | None, str | None] = (None, None)
     # Caps (settings.max_decide_body_bytes, max_head_bytes), set by decide_protocol. httptools
     # buffers a request line and headers without any bound: count them while they arrive.
     post_max: int = _POST_MAX
     head_max: int = _HEAD_MAX
     security_headers: bytes = fast_path_headers(None)  # api.exposure, as on every answer
+    # Who the client is behind a trusted proxy (api.proxies), for the failed-auth budget.
+    proxy_trust: ProxyTrust = ProxyTrust(())
     _in_head: bool = True
     _head_seen: int = 0
     # Keep-alive after answers given here: the loop time of the last one (None once more
@@ -238,16 +250,23 @@ class DecideHttpProtocol(HttpToolsProtocol):
         return method
 
     def _answer(self, method: bytes, request_body: bytes) -> bytes | None:
-        state = getattr(self.quietly_app.state, "quietly", None)
-        if state is None:  # still starting up
-            return None
-        raw = _bearer(self._decide_authorization)
+        state = self._state
+        if state is None:
+            state = self._state = getattr(self.quietly_app.state, "quietly", None)
+            if state is None:  # still starting up
+                return None
+        authorization = self._decide_authorization
+        seen, raw = self._authorization_read
+        if authorization != seen:
+            raw = bearer_token(authorization)
+            self._authorization_read = (authorization, raw)
         if raw is None:
             return None
         try:
             # Failures are counted by the application, which answers them (see fastpath).
-            principal = principal_for_key(raw, state, self.client[0] if self.client else None,
-                                          count=False)
+            client = self.proxy_trust.client_of(self.client[0] if self.client else None,
+                                                self.headers)
+            principal = principal_for_key(raw, state, client, count=False)
             if method == b"POST":
                 if b"\\u0000" in request_body or b"\x00" in request_body:
                     return None  # the NUL guard answers it
@@ -258,17 +277,6 @@ class DecideHttpProtocol(HttpToolsProtocol):
             return answer_get(state, principal, query).encode()
         except Exception:  # every error is rendered by the application
             return None
-
-
-def _bearer(value: bytes | None) -> str | None:
-    """The token of ``Authorization: Bearer <token>``, as ``deps.bearer_key`` reads it."""
-    if value is None:
-        return None
-    scheme, _, token = value.decode("latin-1").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        return None
-    return token
 
 
 class BusyPoll:
@@ -328,7 +336,9 @@ def decide_protocol(app: FastAPI, busy_poll_us: int = 0) -> type[DecideHttpProto
     settings = getattr(app.state, "settings", None)  # create_app puts them there
     caps = {"post_max": settings.max_decide_body_bytes,
             "head_max": settings.max_head_bytes,
-            "security_headers": fast_path_headers(settings)} if settings is not None else {}
+            "security_headers": fast_path_headers(settings),
+            "proxy_trust": ProxyTrust(parse_networks(settings.trusted_proxies)),
+            } if settings is not None else {}
     return type("QuietlyHttpProtocol", (DecideHttpProtocol,),
                 {"quietly_app": app, "busy_poll": poll, "head_cache": None, **caps})
 

@@ -8,22 +8,21 @@ from typing import Annotated
 
 import typer
 
-from quietly.settings import Settings, get_settings
+from quietly.cli_commands.common import fail
+from quietly.cli_commands.config import using_database
 
 __all__ = ["backup", "restore"]
 
 
-def _using() -> Settings:
-    from quietly.cli_commands.config import database_line
+def _sqlite_file(command: str, file: Path) -> Path:
+    """The configured SQLite database's file; for PostgreSQL, exit with what to run instead."""
+    from quietly.storage.backup import postgres_advice, sqlite_path
 
-    settings = get_settings()
-    typer.echo(database_line(settings), err=True)
-    return settings
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
+    url = using_database().effective_database_url
+    path = sqlite_path(url)
+    if path is None:
+        raise fail(postgres_advice(url, command, file))
+    return path
 
 
 def backup(
@@ -34,16 +33,13 @@ def backup(
 
     Example: quietly backup /var/backups/quietly-$(date +%F).db
     """
-    from quietly.storage.backup import BackupError, backup_sqlite, postgres_advice, sqlite_path
+    from quietly.storage.backup import BackupError, backup_sqlite
 
-    url = _using().effective_database_url
-    source = sqlite_path(url)
-    if source is None:
-        raise _fail(postgres_advice(url, "backup", file))
+    source = _sqlite_file("backup", file)
     try:
         found = backup_sqlite(source, file, overwrite=force)
     except BackupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"backed up {source} to {file}: {found.windows} windows in "
                f"{found.workspaces} workspaces")
 
@@ -58,15 +54,12 @@ def restore(
 
     Example: quietly restore /var/backups/quietly-2026-12-06.db --force
     """
-    from quietly.storage.backup import BackupError, postgres_advice, restore_sqlite, sqlite_path
+    from quietly.storage.backup import BackupError, restore_sqlite
 
-    url = _using().effective_database_url
-    target = sqlite_path(url)
-    if target is None:
-        raise _fail(postgres_advice(url, "restore", file))
+    target = _sqlite_file("restore", file)
     try:
         found = restore_sqlite(file, target, force=force)
     except BackupError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"restored {file} into {target}: {found.windows} windows in "
                f"{found.workspaces} workspaces; start quietly to use it")

@@ -19,7 +19,7 @@ import typer
 from quietly.config_file import config_file, file_values
 from quietly.settings import Settings, get_settings
 
-__all__ = ["config_app", "database_line", "mask_url", "show"]
+__all__ = ["config_app", "database_line", "mask_url", "show", "using_database"]
 
 config_app = typer.Typer(help="The settings in force.", no_args_is_help=True)
 SECRETS = frozenset({"api_key", "metrics_token", "oidc_client_secret"})
@@ -32,6 +32,14 @@ def mask_url(url: str) -> str:
 
 def database_line(settings: Settings) -> str:
     return f"database: {mask_url(settings.effective_database_url)}"
+
+
+def using_database() -> Settings:
+    """The settings in force, once the server-side command that asks for them has said on
+    stderr which database it works on (stdout stays clean for what it prints)."""
+    settings = get_settings()
+    typer.echo(database_line(settings), err=True)
+    return settings
 
 
 def _toml(value: Any) -> str:

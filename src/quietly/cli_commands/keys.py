@@ -10,9 +10,10 @@ from typing import Annotated
 
 import typer
 
+from quietly.cli_commands.common import fail
+from quietly.cli_commands.config import using_database
 from quietly.core.errors import QuietlyError
 from quietly.core.records import Role
-from quietly.settings import Settings, get_settings
 
 __all__ = ["create_key", "list_keys", "parse_expiry", "revoke_key"]
 
@@ -38,19 +39,6 @@ def parse_expiry(text: str, now: datetime) -> datetime:
         raise ValueError(f"--expires {text!r}: write 90d, 12h, 2w, a date (2027-03-01, "
                          "midnight UTC) or an instant (2027-03-01T09:00:00+01:00)") from None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
-def _using() -> Settings:
-    from quietly.cli_commands.config import database_line
-
-    settings = get_settings()
-    typer.echo(database_line(settings), err=True)
-    return settings
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
 
 
 def _option_error(exc: QuietlyError) -> str:
@@ -91,8 +79,8 @@ def create_key(
     try:
         expires_at = parse_expiry(expires, now) if expires is not None else None
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
-    db = prepare_database(_using())
+        raise fail(str(exc)) from exc
+    db = prepare_database(using_database())
     try:
         with db.transaction() as session:
             ws = workspaces.get_workspace(session, workspace)
@@ -100,7 +88,7 @@ def create_key(
                                               created_by="cli", scope=patterns,
                                               expires_at=expires_at)
     except QuietlyError as exc:
-        raise _fail(_option_error(exc)) from exc
+        raise fail(_option_error(exc)) from exc
     finally:
         db.dispose()
     limits = ""
@@ -129,13 +117,13 @@ def list_keys(
     from quietly.services.bootstrap import prepare_database
 
     now = datetime.now(UTC)
-    db = prepare_database(_using())
+    db = prepare_database(using_database())
     try:
         with db.read() as session:
             ws = workspaces.get_workspace(session, workspace)
             keys = workspaces.list_keys(session, ws.id)
     except QuietlyError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     finally:
         db.dispose()
     typer.echo("ID\tNAME\tROLE\tSCOPE\tLAST USED\tEXPIRES\tSTATE")
@@ -160,7 +148,7 @@ def revoke_key(
     from quietly.services import workspaces
     from quietly.services.bootstrap import prepare_database
 
-    db = prepare_database(_using())
+    db = prepare_database(using_database())
     try:
         with db.transaction() as session:
             ws = workspaces.get_workspace(session, workspace)
@@ -169,7 +157,7 @@ def revoke_key(
                               key_name="cli")
             info = workspaces.revoke_key(session, actor, key_id, datetime.now(UTC))
     except QuietlyError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     finally:
         db.dispose()
     typer.echo(f"revoked key {info.name!r} (id {info.id}) in {ws.slug}")

@@ -116,7 +116,7 @@ CHAINS = {
 def test_forwarded_for_chain(case: str) -> None:
     chain, expected = CHAINS[case]
     middleware = TrustedProxies(lambda *a: None, parse_networks("127.0.0.1, 10.0.0.0/8"))  # type: ignore[arg-type]
-    assert middleware._client(chain) == expected
+    assert middleware.trust.client(chain) == expected
 
 
 BAD_SETTINGS = {

@@ -126,7 +126,7 @@ def list_keys(state: State, principal: Admin, now: Now) -> Any:
         return {"keys": [_key(k, now) for k in workspaces.list_keys(db, principal.workspace_id)]}
 
 
-@router.delete("/keys/{key_id}", response_model=KeyPublic, tags=["keys"],
+@router.delete("/keys/{key_id:int}", response_model=KeyPublic, tags=["keys"],
                operation_id="revoke_key")
 def revoke_key(key_id: SmallId, state: State, principal: Admin, now: Now) -> Any:
     """Revoke a key; it stops working at once in this process. A key cannot revoke itself

@@ -60,14 +60,14 @@ def list_channels(state: State, principal: Admin) -> Any:
         return {"channels": [c.to_json() for c in channels.list_channels(db, principal)]}
 
 
-@router.get("/channels/{channel_id}", response_model=ChannelPublic, tags=["channels"],
+@router.get("/channels/{channel_id:int}", response_model=ChannelPublic, tags=["channels"],
             operation_id="get_channel")
 def get_channel(channel_id: SmallId, state: State, principal: Admin) -> Any:
     with state.db.read() as db:
         return channels.get_channel(db, principal, channel_id).to_json()
 
 
-@router.patch("/channels/{channel_id}", response_model=ChannelPublic, tags=["channels"],
+@router.patch("/channels/{channel_id:int}", response_model=ChannelPublic, tags=["channels"],
               operation_id="update_channel")
 def update_channel(channel_id: SmallId, body: ChannelUpdate, state: State, principal: Admin,
                    now: Now) -> Any:
@@ -80,7 +80,7 @@ def update_channel(channel_id: SmallId, body: ChannelUpdate, state: State, princ
     return channel.to_json(reveal_secret="secret" in changes)
 
 
-@router.delete("/channels/{channel_id}", status_code=204, response_class=Response,
+@router.delete("/channels/{channel_id:int}", status_code=204, response_class=Response,
                tags=["channels"], operation_id="delete_channel")
 def delete_channel(channel_id: SmallId, state: State, principal: Admin, now: Now) -> Response:
     with state.db.transaction() as db:
@@ -101,7 +101,7 @@ def _send(state: AppState, request: OutboundRequest) -> OutboundResponse:
         own.close()
 
 
-@router.post("/channels/{channel_id}/test", response_model=ChannelTestResult,
+@router.post("/channels/{channel_id:int}/test", response_model=ChannelTestResult,
              tags=["channels"], operation_id="test_channel")
 def test_channel(channel_id: SmallId, state: State, principal: Admin, now: Now) -> Any:
     """Send a sample ``channel.test`` message now, signed like any other, and report how the
@@ -145,14 +145,14 @@ def list_routes(state: State, principal: Admin) -> Any:
         return {"routes": [r.to_json() for r in routes.list_routes(db, principal)]}
 
 
-@router.get("/routes/{route_id}", response_model=RoutePublic, tags=["routes"],
+@router.get("/routes/{route_id:int}", response_model=RoutePublic, tags=["routes"],
             operation_id="get_route")
 def get_route(route_id: SmallId, state: State, principal: Admin) -> Any:
     with state.db.read() as db:
         return routes.get_route(db, principal, route_id).to_json()
 
 
-@router.patch("/routes/{route_id}", response_model=RoutePublic, tags=["routes"],
+@router.patch("/routes/{route_id:int}", response_model=RoutePublic, tags=["routes"],
               operation_id="update_route")
 def update_route(route_id: SmallId, body: RouteUpdate, state: State, principal: Admin,
                  now: Now) -> Any:
@@ -167,7 +167,7 @@ def update_route(route_id: SmallId, body: RouteUpdate, state: State, principal: 
     return route.to_json()
 
 
-@router.delete("/routes/{route_id}", status_code=204, response_class=Response,
+@router.delete("/routes/{route_id:int}", status_code=204, response_class=Response,
                tags=["routes"], operation_id="delete_route")
 def delete_route(route_id: SmallId, state: State, principal: Admin, now: Now) -> Response:
     with state.db.transaction() as db:

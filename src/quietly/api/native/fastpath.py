@@ -28,23 +28,23 @@ from fastapi import HTTPException
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from quietly.api.asgi_body import replay_once
 from quietly.api.deps import AppState, authenticate_key, bearer_key, expired_message
-from quietly.api.middleware import ROUTE_KEY
 from quietly.api.native.convert import parse_instant_field
 from quietly.api.types import PATTERN_HINTS, TARGET_PATTERN
 from quietly.core.codec import format_instant
 from quietly.core.errors import Unavailable, ValidationError
 from quietly.core.model import Alert, Decision, Verdict
 from quietly.core.records import Principal, Role
-from quietly.metrics import DECISIONS
+from quietly.metrics import DECISIONS, REQUEST_LATENCY
 
-__all__ = ["AlertIn", "DecideIn", "DecideShortcut", "answer_get", "answer_post",
-           "check_targets", "decide_get", "decide_post", "decode_batch", "parse_decide_query",
-           "principal_for_key"]
+__all__ = ["LATENCY", "PATH", "AlertIn", "DecideIn", "answer_get", "answer_post",
+           "bearer_token", "check_targets", "decide_get", "decide_post", "decode_batch",
+           "parse_decide_query", "principal_for_key"]
 
+PATH = "/api/v1/decide"
+# The latency metric of an answer given by a fast path (no middleware timed it), by method.
+LATENCY = {m: REQUEST_LATENCY.labels(m, PATH, "200") for m in ("GET", "POST")}
 MAX_ALERTS = 100_000
 MAX_TARGETS = 1000
 _COUNTERS = {v: DECISIONS.labels(v.value) for v in Verdict}
@@ -56,9 +56,6 @@ _KNOWN_MAX = 10_000
 # Python's ``$`` would also accept a trailing newline ("service:a\n").
 _TARGET_EXACT = TARGET_PATTERN.removesuffix("$") + r"\Z"
 _TARGET = re.compile(_TARGET_EXACT)
-# Set in the scope while DecideShortcut tries a request: a failure it meets is answered (and
-# its failed authentication counted) by the full application it hands the request to.
-_COUNTED_BY_APP = "quietly.auth_counted_by_app"
 
 
 def _store_down(state: AppState) -> bool:
@@ -69,8 +66,19 @@ def _store_down(state: AppState) -> bool:
 def principal_for_decisions(request: Request, state: AppState) -> Principal:
     """The caller's principal; a known key keeps working while the store is down."""
     client = request.client.host if request.client is not None else None
-    return principal_for_key(bearer_key(request), state, client,
-                             count=_COUNTED_BY_APP not in request.scope)
+    return principal_for_key(bearer_key(request), state, client)
+
+
+def bearer_token(value: bytes | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header's raw value, as
+    ``deps.bearer_key`` reads it; None for no header or another scheme."""
+    if value is None:
+        return None
+    scheme, _, token = value.decode("latin-1").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token
 
 
 def principal_for_key(raw: str | None, state: AppState, client: str | None = None, *,
@@ -159,12 +167,26 @@ def _not_a_target(value: str, field: str) -> ValidationError:
     return ValidationError(f"{shown!r} {PATTERN_HINTS[TARGET_PATTERN]}", field=field)
 
 
+# Targets already found to be ``kind:id``. A batch names few distinct targets, mostly the
+# same from batch to batch: one set union (in C) and a set difference leave only new ones
+# for the regular expression, which would cost more than decoding if run on every target
+# (and more than a single decision's look-up).
+_CHECKED: set[str] = set()
+_CHECKED_MAX = 200_000
+
+
 def check_targets(targets: list[str]) -> None:
     """Refuse a target that is not ``kind:id``: no window can name it, so the answer would
-    be a ``deliver`` that looks like an answer about something else."""
+    be a ``deliver`` that looks like an answer about something else. A target seen valid
+    before (``_CHECKED``, shared with batches) is not matched again."""
     for target in targets:
+        if target in _CHECKED:
+            continue
         if _TARGET.match(target) is None or len(target) > 300:
             raise _not_a_target(target, "target")
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.clear()
+        _CHECKED.add(target)
 
 
 def answer_get(state: AppState, principal: Principal, query_string: bytes) -> str:
@@ -236,11 +258,6 @@ def decode_batch(raw: bytes) -> DecideIn:
     return decoded
 
 
-# Targets already found to be ``kind:id``. A batch names few distinct targets, mostly the
-# same from batch to batch: one set union (in C) and a set difference leave only new ones
-# for the regular expression, which would cost more than decoding if run on every target.
-_CHECKED: set[str] = set()
-_CHECKED_MAX = 200_000
 _TARGETS_OF = attrgetter("targets")
 
 
@@ -310,49 +327,3 @@ def answer_post(state: AppState, principal: Principal, raw: bytes) -> str:
         parts.append(text)
     return (f'{{"at":"{format_instant(instant)}","stale":{_bool(state.decisions.stale)},'
             f'"decisions":[{",".join(parts)}]}}')
-
-
-
-
-class DecideShortcut:
-    """ASGI middleware: ``GET``/``POST /api/v1/decide`` go straight to the endpoints above.
-
-    Skips the exception middleware and the router, which cost more than the decision itself
-    (measured: most of the ~150 µs per request went to route matching). On any error the
-    request is replayed through the full application instead, so errors keep exactly the
-    shape the app's problem handlers give them (the endpoint runs twice then: errors are the
-    rare case). Everything else passes through untouched.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != "/api/v1/decide":
-            await self.app(scope, receive, send)
-            return
-        method = scope["method"]
-        if method not in ("GET", "POST"):
-            await self.app(scope, receive, send)
-            return
-        body = b""
-        if method == "POST":
-            chunks = []
-            while True:
-                message = await receive()
-                if message["type"] != "http.request":
-                    return  # the client went away
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    break
-            body = b"".join(chunks)
-        scope[ROUTE_KEY] = "/api/v1/decide"  # for the latency metric: no router ran
-        endpoint = decide_get if method == "GET" else decide_post
-        scope[_COUNTED_BY_APP] = True
-        try:
-            response = await endpoint(Request(scope, replay_once(body)))
-        except Exception:  # rendered by the app's own handlers, see the docstring
-            del scope[_COUNTED_BY_APP]
-            await self.app(scope, replay_once(body), send)
-            return
-        await response(scope, receive, send)

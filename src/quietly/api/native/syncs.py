@@ -37,13 +37,13 @@ def list_syncs(state: State, principal: Admin) -> Any:
         return {"syncs": [s.to_json() for s in syncs.list_syncs(db, principal)]}
 
 
-@router.get("/syncs/{sync_id}", response_model=SyncPublic, operation_id="get_sync")
+@router.get("/syncs/{sync_id:int}", response_model=SyncPublic, operation_id="get_sync")
 def get_sync(sync_id: SmallId, state: State, principal: Admin) -> Any:
     with state.db.read() as db:
         return syncs.get_sync(db, principal, sync_id).to_json()
 
 
-@router.patch("/syncs/{sync_id}", response_model=SyncPublic, operation_id="update_sync")
+@router.patch("/syncs/{sync_id:int}", response_model=SyncPublic, operation_id="update_sync")
 def update_sync(sync_id: SmallId, body: SyncUpdate, state: State, principal: Admin,
                 now: Now) -> Any:
     """Change fields; ``null`` removes basic auth, the bearer token or the extra headers,
@@ -59,7 +59,7 @@ def update_sync(sync_id: SmallId, body: SyncUpdate, state: State, principal: Adm
     return sync.to_json()
 
 
-@router.delete("/syncs/{sync_id}", status_code=204, response_class=Response,
+@router.delete("/syncs/{sync_id:int}", status_code=204, response_class=Response,
                operation_id="delete_sync")
 def delete_sync(sync_id: SmallId, state: State, principal: Admin, now: Now) -> Response:
     """Stop managing this Alertmanager; its silences end by themselves."""
@@ -68,7 +68,7 @@ def delete_sync(sync_id: SmallId, state: State, principal: Admin, now: Now) -> R
     return Response(status_code=204)
 
 
-@router.get("/syncs/{sync_id}/status", response_model=SyncStatus,
+@router.get("/syncs/{sync_id:int}/status", response_model=SyncStatus,
             operation_id="get_sync_status")
 def get_sync_status(sync_id: SmallId, state: State, principal: Admin, now: Now) -> Any:
     """Last success and error, objects held, repairs, and the windows that cannot be

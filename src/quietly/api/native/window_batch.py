@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import anyio
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -64,15 +64,6 @@ def write(state: AppState, work: Callable[[Session], T]) -> T:
         return committer.run(work)
     with state.db.transaction() as db:
         return work(db)
-
-
-@router.api_route("/windows/batch", methods=["GET", "PUT", "PATCH", "DELETE"],
-                  include_in_schema=False)
-async def windows_batch_other_methods() -> None:
-    """405 for the batch path's other methods: without this route they would reach
-    ``/windows/{window_id}`` with the id "batch" and answer 404. (The router is included
-    before the windows router, so this route is tried first.)"""
-    raise HTTPException(405)
 
 
 @router.post("/windows/batch", status_code=201, response_model=WindowBatchCreated,

@@ -65,14 +65,14 @@ def list_windows(
     return {"windows": [window_to_json(r, now) for r in found], "next_cursor": next_cursor}
 
 
-@router.get("/windows/{window_id}", response_model=WindowPublic, operation_id="get_window")
+@router.get("/windows/{window_id:int}", response_model=WindowPublic, operation_id="get_window")
 def get_window(window_id: ObjectId, state: State, principal: Viewer, now: Now) -> Any:
     with state.db.read() as db:
         record = windows.get_window(db, principal, window_id)
     return window_to_json(record, now)
 
 
-@router.patch("/windows/{window_id}", response_model=WindowPublic, operation_id="update_window")
+@router.patch("/windows/{window_id:int}", response_model=WindowPublic, operation_id="update_window")
 def update_window(window_id: ObjectId, body: WindowUpdate, state: State,
                   principal: Maintainer, now: Now) -> Any:
     """Change some fields. Scheduled windows change freely. Active ones may change their end
@@ -89,7 +89,7 @@ def update_window(window_id: ObjectId, body: WindowUpdate, state: State,
         return window_to_json(record, now)
 
 
-@router.delete("/windows/{window_id}", status_code=204, response_class=Response,
+@router.delete("/windows/{window_id:int}", status_code=204, response_class=Response,
                operation_id="delete_window")
 def delete_window(window_id: ObjectId, state: State, principal: Editor, now: Now) -> Response:
     """Delete a window: it stops applying at once; the audit log keeps its record."""
@@ -98,7 +98,7 @@ def delete_window(window_id: ObjectId, state: State, principal: Editor, now: Now
     return Response(status_code=204)
 
 
-@router.post("/windows/{window_id}/cancel", response_model=WindowPublic,
+@router.post("/windows/{window_id:int}/cancel", response_model=WindowPublic,
              operation_id="cancel_window")
 def cancel_window(window_id: ObjectId, state: State, principal: Editor, now: Now) -> Any:
     """Cancel a scheduled or active window; suppression stops at once."""
@@ -107,7 +107,7 @@ def cancel_window(window_id: ObjectId, state: State, principal: Editor, now: Now
         return window_to_json(record, now)
 
 
-@router.get("/windows/{window_id}/occurrences", response_model=OccurrenceList,
+@router.get("/windows/{window_id:int}/occurrences", response_model=OccurrenceList,
             operation_id="list_occurrences")
 def list_occurrences(
     window_id: ObjectId, state: State, principal: Viewer, now: Now,
