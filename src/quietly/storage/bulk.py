@@ -107,9 +107,6 @@ def _json_text(value: Any) -> str:
     return _COMPACT(value)
 
 
-# The rows of one batch mostly share their instants (``now``): encode each once.
-_sqlite_instant = functools.lru_cache(maxsize=4096)(sqlite_instant)
-
 
 def _sqlite_bool(value: bool | None) -> int | None:
     return None if value is None else int(value)
@@ -117,7 +114,7 @@ def _sqlite_bool(value: bool | None) -> int | None:
 
 def _sqlite_encoder(kind: Any) -> Callable[[Any], Any]:
     if isinstance(kind, UTCDateTime):
-        return _sqlite_instant
+        return sqlite_instant
     if isinstance(kind, JSON):
         return _json_text
     if isinstance(kind, Boolean):
