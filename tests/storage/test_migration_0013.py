@@ -109,8 +109,6 @@ def _raw_instants(path: Path) -> dict[tuple[str, str, int], Any]:
     out: dict[tuple[str, str, int], Any] = {}
     with sqlite3.connect(path) as conn:
         for table, cols in _instant_columns(conn).items():
-            if table == "window_targets":
-                continue
             for col, _ in cols:
                 for rowid, value in conn.execute(f'SELECT rowid, "{col}" FROM {table}'):
                     out[(table, col, rowid)] = value
@@ -237,16 +235,28 @@ def test_a_store_the_app_wrote_survives_downgrade_and_upgrade(
     def seen() -> list[Any]:
         answers = [editor.get(p) for p in (
             "/api/v1/windows", "/api/v1/windows?state=cancelled",
-            f"/api/v1/windows/{made[1]['id']}", "/api/v1/audit", "/api/v1/alerts")]
-        assert [a.status_code for a in answers] == [200] * 5
+            "/api/v1/windows?target=service:b", f"/api/v1/windows/{made[1]['id']}",
+            "/api/v1/audit", "/api/v1/alerts")]
+        assert [a.status_code for a in answers] == [200] * 6
         return [a.json() for a in answers]
 
     shown = seen()
-    stored = _raw_instants(path)
-    assert {type(v) for v in stored.values()} <= {int, type(None)}
+    stored, targets = _raw_instants(path), _targets(path)
+    assert ({type(v) for v in stored.values()} <= {int, type(None)}, targets[0],
+            len(targets[1])) == (True, False, 3)
 
     _migrate(path, "0012", down=True)
-    assert _raw_instants(path) == {k: v if v is None else old_text(instant_from_sqlite(v))
-                                   for k, v in stored.items()}
+    assert (_raw_instants(path), _targets(path)) == (
+        {k: v if v is None else old_text(instant_from_sqlite(v)) for k, v in stored.items()},
+        (True, targets[1]))
     _migrate(path, "heads")
-    assert (_raw_instants(path), seen()) == (stored, shown)
+    assert (_raw_instants(path), _targets(path), seen()) == (stored, targets, shown)
+
+
+def _targets(path: Path) -> tuple[bool, list[tuple[Any, ...]]]:
+    """Whether ``window_targets`` has a rowid (not since 0013), and its rows."""
+    with sqlite3.connect(path) as conn:
+        sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'window_targets'"
+                           ).fetchone()[0]
+        rows = conn.execute("SELECT * FROM window_targets ORDER BY window_id, target")
+        return "WITHOUT ROWID" not in sql, rows.fetchall()

@@ -1,4 +1,5 @@
-"""compact store: SQLite keeps instants as integer microseconds since the epoch
+"""compact store: SQLite keeps instants as integer microseconds since the epoch;
+window_targets without rowid
 
 Revision ID: 0013
 Revises: 0012
@@ -12,7 +13,10 @@ due-time index. Now they are integers, microseconds since 1970-01-01 UTC
 columns keep their declared type (``DATETIME``, numeric affinity), which stores integers as
 they are, so no table is rebuilt.
 
-PostgreSQL keeps ``timestamptz``: nothing changes there.
+``window_targets`` becomes a ``WITHOUT ROWID`` table: its rows are stored in its primary
+key's b-tree (window, target), not in a rowid table with that b-tree beside it as an index.
+
+PostgreSQL keeps ``timestamptz`` and its heap tables: nothing changes there.
 """
 
 # Table and column names below are this file's constants, never input.
@@ -83,6 +87,28 @@ def upgrade() -> None:
                 f"WHERE \"{c}\" GLOB '{_CANONICAL}' "
                 f"AND strftime('%s', substr(\"{c}\", 1, 19)) IS NOT NULL"))
             _convert_the_rest(bind, table, c)
+    _rebuild_window_targets(bind, rowid=False)
+
+
+_TARGETS_TABLE = """CREATE TABLE {name} (
+    window_id INTEGER NOT NULL,
+    target VARCHAR(300) NOT NULL,
+    workspace_id INTEGER NOT NULL,
+    PRIMARY KEY (window_id, target),
+    FOREIGN KEY(window_id) REFERENCES windows (id) ON DELETE CASCADE
+){options}"""
+
+
+def _rebuild_window_targets(bind: Connection, *, rowid: bool) -> None:
+    """Copy ``window_targets`` into a table made with or without a rowid, in place."""
+    bind.execute(text(_TARGETS_TABLE.format(name="window_targets_0013",
+                                            options="" if rowid else " WITHOUT ROWID")))
+    bind.execute(text("INSERT INTO window_targets_0013 (window_id, target, workspace_id) "
+                      "SELECT window_id, target, workspace_id FROM window_targets"))
+    bind.execute(text("DROP TABLE window_targets"))
+    bind.execute(text("ALTER TABLE window_targets_0013 RENAME TO window_targets"))
+    bind.execute(text("CREATE INDEX ix_window_targets_ws_target "
+                      "ON window_targets (workspace_id, target)"))
 
 
 def _convert_the_rest(bind: Connection, table: str, c: str) -> None:
@@ -111,6 +137,7 @@ def downgrade() -> None:
             expr = _TO_TEXT.format(c=_q(c), f=_FRACTION.format(c=_q(c)))
             bind.execute(text(f'UPDATE {table} SET "{c}" = {expr} '
                               f"WHERE typeof(\"{c}\") = 'integer'"))
+    _rebuild_window_targets(bind, rowid=True)
 
 
 def _q(name: str) -> str:
