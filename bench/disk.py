@@ -12,13 +12,16 @@ per table and index: bytes of payload, of page overhead and unused space, per wi
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx2 as httpx
+
 from bench.servers import Servers
-from bench.writes import _dir_bytes, _load_quietly
+from bench.writes import BATCH, _dir_bytes, window_body
 from quietly.api.app import prepare_database
 from quietly.core.records import Role
 from quietly.services import workspaces
@@ -34,6 +37,27 @@ def breakdown(db_file: Path) -> list[tuple[str, int, int, int]]:
             "SELECT name, sum(pgsize), sum(payload), sum(unused) FROM dbstat "
             "GROUP BY name ORDER BY sum(pgsize) DESC").fetchall()
     return [(str(n), int(p), int(pl), int(u)) for n, p, pl, u in rows]
+
+
+def load(url: str, key: str, count: int) -> None:
+    """``count`` of ``bench.writes``'s windows through the batch endpoint, one request at a
+    time (the bytes do not depend on concurrency), a batch that got 503 sent again: on a
+    loaded machine (load average 15-20) the server's state refresh every 30 s (``_Ticker``)
+    can hold SQLite's write lock longer than the busy timeout, for the old code too."""
+    now = datetime.now(UTC)
+    with httpx.Client(base_url=url, timeout=600, headers={
+            "Authorization": f"Bearer {key}", "Content-Type": "application/json"}) as http:
+        for start in range(0, count, BATCH):
+            body = {"windows": [window_body(i, now)
+                                for i in range(start, min(count, start + BATCH))]}
+            content = json.dumps(body).encode()
+            for _ in range(5):  # a batch is all or nothing: a 503 wrote none of it
+                response = http.post("/api/v1/windows/batch", content=content)
+                if response.status_code != 503:
+                    break
+                print("503, retrying:", response.text[:120])
+            if response.status_code != 201:
+                raise RuntimeError(f"{response.status_code} {response.text[:300]}")
 
 
 def main() -> None:
@@ -52,7 +76,10 @@ def main() -> None:
     empty = _dir_bytes(data_dir)
     before = {name: pages for name, pages, _, _ in breakdown(next(data_dir.glob("*.db")))}
     with Servers({"QUIETLY_DATA_DIR": str(data_dir)}, 1) as servers:
-        _load_quietly(servers.url, key, args.load, 0)
+        load(servers.url, key, args.load)
+    codes = [proc.returncode for _, proc in servers._procs]
+    if codes != [0]:
+        print(f"warning: the server did not stop cleanly (exit codes {codes})")
     grown = _dir_bytes(data_dir) - empty
     files = sorted(f"{f.name} {f.stat().st_size:,}" for f in data_dir.iterdir() if f.is_file())
     print(f"windows {args.load:,}; data directory grew {grown:,} B: "
