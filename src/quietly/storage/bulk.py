@@ -107,7 +107,6 @@ def _json_text(value: Any) -> str:
     return _COMPACT(value)
 
 
-
 def _sqlite_bool(value: bool | None) -> int | None:
     return None if value is None else int(value)
 

@@ -44,11 +44,16 @@ class Checkpointer:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
-            try:  # waits for a writer still running (the busy timeout), then gives up
+            # Stopped last (``api.app``), when nothing else writes: a reader or writer still
+            # running is waited for up to the busy timeout, then left with the log as it is.
+            try:
                 busy, logged, moved = self.checkpoint("TRUNCATE")
-                log.debug("WAL truncated at stop", busy=busy, logged=logged, moved=moved)
             except (DBAPIError, sqlite3.Error) as exc:
                 log.warning("WAL not truncated at stop", error=str(exc))
+            else:
+                if busy:
+                    log.info("WAL not truncated at stop: the database was busy",
+                             logged=logged, moved=moved)
 
     def checkpoint(self, mode: str = "PASSIVE") -> tuple[int, int, int]:
         """One checkpoint, PASSIVE (never waits) or TRUNCATE (waits for writers and readers,

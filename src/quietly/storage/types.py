@@ -66,8 +66,9 @@ def micros_from_sqlite(value: SQLiteInstant | None) -> int | None:
 
 
 class _SQLiteInstantColumn(TypeEngine[Any]):
-    """The SQLite side of ``UTCDateTime``: declared ``DATETIME`` (as every store's columns
-    have been since 0001), values passed as they are: ``UTCDateTime`` converts them."""
+    """The SQLite side of ``UTCDateTime``: declared ``DATETIME`` as every store's columns
+    have been since 0001 (numeric affinity, which keeps integers as they are, so 0013
+    rebuilt no table), values passed as they are: ``UTCDateTime`` converts them."""
 
     __visit_name__ = "DATETIME"
 
