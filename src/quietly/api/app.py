@@ -157,12 +157,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             yield
         finally:
             stop_background()
-            checkpointer.stop()
             committer = state.extras.get(window_batch.GROUP_COMMIT)
             if isinstance(committer, GroupCommitter):
                 committer.stop()
             ticker.stop()
             health.stop()
+            checkpointer.stop()  # last: its final checkpoint empties the log
             if database is None:
                 db.dispose()
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, select, type_coerce
@@ -34,6 +34,7 @@ from quietly.core.intervals import instant, micros
 from quietly.core.matching import CompiledGroup, compile_groups
 from quietly.core.model import ConditionGroup, Effect, RecurringSchedule, Verdict
 from quietly.storage.tables import WindowRow
+from quietly.storage.types import SQLiteInstant, micros_from_sqlite
 
 __all__ = ["read_entries"]
 
@@ -53,20 +54,19 @@ def _statement() -> Any:
     )
 
 
-_NAIVE_EPOCH = datetime(1970, 1, 1)  # noqa: DTZ001 - SQLite hands naive UTC over
-_MICROSECOND = timedelta(microseconds=1)
+def _stored_micros(value: datetime | SQLiteInstant | None) -> int | None:
+    """An instant column as the driver gives it (SQLite: the stored form,
+    ``storage.types.sqlite_instant``; PostgreSQL: an aware datetime), in microseconds since
+    the epoch."""
+    if isinstance(value, datetime):
+        return micros(value)
+    return micros_from_sqlite(value)
 
 
-def _micros(value: datetime | str | None) -> int | None:
-    """An instant as the driver gives it (SQLite: naive UTC text; PostgreSQL: an aware
-    datetime), or RFC 3339 text from a JSON column, in microseconds since the epoch."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:  # stored in UTC (``storage.types.UTCDateTime``)
-        return (value - _NAIVE_EPOCH) // _MICROSECOND
-    return micros(value)
+def _json_micros(value: str) -> int:
+    """An RFC 3339 instant of a schedule's JSON in microseconds since the epoch."""
+    found = datetime.fromisoformat(value)
+    return micros(found if found.tzinfo is not None else found.replace(tzinfo=UTC))
 
 
 def _target_list(text: str) -> list[str]:
@@ -115,13 +115,13 @@ class _Decoder:
         targets_of = names(_target_list(targets)) if targets != "[]" else ()
         match_of, compiled = self.match(match)
         scope = (targets_of, self.groups(groups), bool(all_targets), match_of, compiled)
-        version = _micros(updated)
-        cut = _micros(cancelled)
+        version = _stored_micros(updated)
+        cut = _stored_micros(cancelled)
         data = json.loads(schedule)
         verdict = self.verdict(effects)
         if data["kind"] == "once":
-            return Entry.once(wid, version, verdict, scope, _micros(data["start"]) or 0,
-                              _micros(data["end"]) or 0, cut)
+            return Entry.once(wid, version, verdict, scope, _json_micros(data["start"]),
+                              _json_micros(data["end"]), cut)
         data["timezone"] = sys.intern(data["timezone"])
         recurring = schedule_from_json(data)
         assert isinstance(recurring, RecurringSchedule)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Connection, Table, bindparam, column, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from quietly.storage.types import UTCDateTime
+from quietly.storage.types import UTCDateTime, sqlite_instant, utc
 
 __all__ = ["driver_execute", "insert_from_json", "insert_rows", "json_rows"]
 
@@ -48,11 +48,7 @@ def json_rows(table: Table, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _instant(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value!r} cannot be stored; pass an aware one")
-    return value.isoformat()
+    return None if value is None else utc(value).isoformat()
 
 
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -62,7 +58,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     PostgreSQL: ``insert_from_json`` (one statement, one JSON parameter). SQLite: the
     insert's SQL, compiled once per table and column list, run with the driver's
     ``executemany`` over tuples encoded here as SQLAlchemy would bind them (JSON as compact
-    text, instants as UTC text without offset, booleans as 0/1).
+    text, instants by ``storage.types.sqlite_instant``, booleans as 0/1).
     """
     if not rows:
         return
@@ -111,22 +107,13 @@ def _json_text(value: Any) -> str:
     return _COMPACT(value)
 
 
-@functools.lru_cache(maxsize=4096)
-def _sqlite_instant(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    if value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value!r} cannot be stored; pass an aware one")
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def _sqlite_bool(value: bool | None) -> int | None:
     return None if value is None else int(value)
 
 
 def _sqlite_encoder(kind: Any) -> Callable[[Any], Any]:
     if isinstance(kind, UTCDateTime):
-        return _sqlite_instant
+        return sqlite_instant
     if isinstance(kind, JSON):
         return _json_text
     if isinstance(kind, Boolean):

@@ -7,6 +7,10 @@ Connections are opened with ``wal_autocheckpoint`` raised (``storage.db``: a saf
 bounds the log at 64 MiB when nothing else checkpoints) and ``serve`` runs this thread, which
 makes a PASSIVE checkpoint (it never blocks readers or writers) every ``interval`` seconds.
 Durability does not change: a commit is in the log either way; a checkpoint only moves it.
+
+``stop`` ends with a TRUNCATE checkpoint: after a clean stop the database file holds every
+commit and the log is empty, whichever connections are still open (SQLite deletes the log
+only when the last one closes), so the file alone can be copied and its size is the data's.
 """
 
 from __future__ import annotations
@@ -40,14 +44,26 @@ class Checkpointer:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+            # Stopped last (``api.app``), when nothing else writes: a reader or writer still
+            # running is waited for up to the busy timeout, then left with the log as it is.
+            try:
+                busy, logged, moved = self.checkpoint("TRUNCATE")
+            except (DBAPIError, sqlite3.Error) as exc:
+                log.warning("WAL not truncated at stop", error=str(exc))
+            else:
+                if busy:
+                    log.info("WAL not truncated at stop: the database was busy",
+                             logged=logged, moved=moved)
 
-    def checkpoint(self) -> tuple[int, int, int]:
-        """One PASSIVE checkpoint: (busy, pages in the log, pages moved)."""
+    def checkpoint(self, mode: str = "PASSIVE") -> tuple[int, int, int]:
+        """One checkpoint, PASSIVE (never waits) or TRUNCATE (waits for writers and readers,
+        moves the whole log, empties the file): (busy, pages in the log, pages moved)."""
+        assert mode in ("PASSIVE", "TRUNCATE")
         # On the driver connection, outside any transaction (the engine begins every
         # transaction with BEGIN IMMEDIATE, inside which SQLite refuses a checkpoint).
         raw = self._db.engine.raw_connection()
         try:
-            busy, logged, moved = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            busy, logged, moved = raw.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
             return int(busy), int(logged), int(moved)
         finally:
             raw.close()

@@ -152,10 +152,15 @@ class WindowRow(Base):
 
 
 class WindowTargetRow(Base):
-    """One row per target a window names, for the ``target`` filter and per-target lookups."""
+    """One row per target a window names, for the ``target`` filter and per-target lookups.
+
+    On SQLite a ``WITHOUT ROWID`` table (migration 0013): the rows live in the primary key's
+    b-tree itself, instead of a rowid table plus an index of the same columns beside it.
+    """
 
     __tablename__ = "window_targets"
-    __table_args__ = (Index("ix_window_targets_ws_target", "workspace_id", "target"),)
+    __table_args__ = (Index("ix_window_targets_ws_target", "workspace_id", "target"),
+                      {"sqlite_with_rowid": False})
 
     window_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("windows.id", ondelete="CASCADE"), primary_key=True
