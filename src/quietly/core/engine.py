@@ -46,13 +46,14 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import cast
 
 from quietly.core import lifecycle
 from quietly.core.entries import DELIVER, Entry, decision_of
 from quietly.core.intervals import active_by_rules, active_by_schedule, instant, micros
 from quietly.core.matching import scope_matches
 from quietly.core.model import Alert, AlertLike, Decision, Window
-from quietly.core.postings import Postings
+from quietly.core.postings import Postings, TargetSlot
 
 __all__ = ["DecisionIndex", "IndexStats", "brute_force_decide"]
 
@@ -170,14 +171,14 @@ class DecisionIndex:
         as soon as the rows are read.
         """
         with self._writing():
-            fresh: list[Entry] = []
+            fresh: dict[int, Entry] = {}  # the last of several entries with one id wins
             for entry in entries:
                 if entry.id in self._entries:
                     self._file(entry)
                 else:
-                    fresh.append(entry)
-            self._postings.file_many(fresh)
-            for entry in fresh:
+                    fresh[entry.id] = entry
+            self._postings.file_many(list(fresh.values()))
+            for entry in fresh.values():
                 self._entries[entry.id] = entry
                 if entry.pending:
                     self._pending[entry.id] = None
@@ -203,6 +204,8 @@ class DecisionIndex:
                 self._entries[wid] = fresh
                 self._postings.touch(fresh.targets)
                 done += 1
+            if not self._pending:
+                self._pending = {}  # a dict keeps its size when emptied by deletions
         finally:
             self._postings.retime(self._entries)
         if not self._pending:
@@ -324,12 +327,22 @@ class DecisionIndex:
             targets = alert.targets
             labels = alert.labels
             if plain and not labels and len(targets) == 1:
-                slot = slot_of(targets[0])
-                if slot is None:
+                value = slot_of(targets[0])
+                if value is None:
                     append(DELIVER)
                     continue
-                if slot.lo <= t < slot.hi:
-                    append(slot.decisions[bisect_right(slot.bounds, t)])
+                kind = type(value)
+                if kind is tuple:  # a few windows: each one's intervals
+                    append(_held(value, t, at))  # type: ignore[arg-type]
+                    continue
+                if kind is TargetSlot:
+                    if value.lo <= t < value.hi:  # type: ignore[union-attr]
+                        append(value.decisions[bisect_right(value.bounds, t)])  # type: ignore[union-attr]
+                        continue
+                elif value.lo <= t < value.hi:  # type: ignore[union-attr]
+                    # One window: its own intervals, and the decision it makes alone.
+                    append(value.alone if bisect_right(value.spans, t) & 1  # type: ignore[union-attr]
+                           else DELIVER)
                     continue
             append(decide_all(targets, labels, t, at))
         return out
@@ -357,11 +370,16 @@ class DecisionIndex:
             # The commonest alert: one target, no labels, and no all-targets window or
             # condition group without an anchor that could hold it too. Its slot's timeline
             # answers with one bisect and a prebuilt Decision.
-            slot = postings.targets.get(targets[0])
-            if slot is None:
+            value = postings.targets.get(targets[0])
+            if value is None:
                 return DELIVER
-            if slot.lo <= t < slot.hi:
-                return slot.decisions[bisect_right(slot.bounds, t)]
+            if type(value) is tuple:
+                return _held(value, t, at)
+            if type(value) is TargetSlot:
+                if value.lo <= t < value.hi:
+                    return value.decisions[bisect_right(value.bounds, t)]
+            elif value.lo <= t < value.hi:  # type: ignore[union-attr]
+                return value.alone if bisect_right(value.spans, t) & 1 else DELIVER  # type: ignore[union-attr]
         return self._decide_all(targets, labels, t, at)
 
     def _decide_all(
@@ -369,16 +387,24 @@ class DecisionIndex:
     ) -> Decision:
         """Every way a window can hold an alert: its targets, their groups, all targets, the
         alert's labels and the condition groups without an anchor."""
-        entries = self._entries
         postings = self._postings
         found: list[Entry] = []
         for target in targets:
-            slot = postings.targets.get(target)
-            if slot is None:
+            cover = postings.targets.get(target)
+            if cover is None:
                 continue
-            for wid in slot.windows:
-                entry = entries.get(wid)
-                if entry is None or target not in entry.targets or entry in found:
+            kind = type(cover)
+            held: tuple[Entry, ...]
+            groups: tuple[str, ...] = ()
+            if kind is tuple:
+                held = cast(tuple[Entry, ...], cover)
+            elif kind is TargetSlot:
+                slot = cast(TargetSlot, cover)
+                held, groups = slot.windows, slot.groups
+            else:
+                held = (cast(Entry, cover),)
+            for entry in held:
+                if target not in entry.targets or entry in found:
                     continue
                 # entry.active() inlined: a hot loop of the index.
                 if entry.lo <= t < entry.hi:
@@ -386,8 +412,8 @@ class DecisionIndex:
                         found.append(entry)
                 elif active_by_schedule(entry.schedule, entry.cut, at):  # type: ignore[arg-type]
                     found.append(entry)
-            if slot.groups:
-                self._match_groups(target, slot.groups, t, at, found)
+            if groups:
+                self._match_groups(target, groups, t, at, found)
         if postings.all_targets:
             self._match_all_targets(postings.all_targets, t, at, found)
         if labels:
@@ -525,6 +551,28 @@ class DecisionIndex:
             "pending": self.pending(),
             **self._postings.stats(),
         }
+
+
+def _held(held: tuple[Entry, ...], t: int, at: datetime) -> Decision:
+    """The decision of the few windows naming an alert's one target (and nothing else
+    covering it), from each one's intervals (``Entry.active`` inlined)."""
+    first: Entry | None = None
+    more: list[Entry] | None = None
+    for entry in held:
+        if entry.lo <= t < entry.hi:
+            if not bisect_right(entry.spans, t) & 1:
+                continue
+        elif not active_by_schedule(entry.schedule, entry.cut, at):  # type: ignore[arg-type]
+            continue
+        if first is None:
+            first = entry
+        elif more is None:
+            more = [first, entry]
+        else:
+            more.append(entry)
+    if more is not None:
+        return decision_of(more)
+    return DELIVER if first is None else first.alone
 
 
 def _older(window: Window, indexed: Entry) -> bool:
