@@ -100,7 +100,7 @@ def test_compact_entry_keeps_what_decisions_read(window: Window, now: datetime) 
     lo, hi = now - 6 * HOUR, now + 24 * HOUR
     lazy = Entry.of(window).expanded(lo, hi)
     eager = Entry.build(window, None, lo, hi)
-    slots = [s for s in Entry.__slots__ if s != "compiled"]
+    slots = [s for s in Entry.FIELDS if s != "compiled"]
     kept = (set(lazy.targets), set(lazy.groups), lazy.match, lazy.all_targets,
             None if lazy.version is None else instant(lazy.version), lazy.alone.windows,
             lazy.schedule is None)

@@ -75,32 +75,52 @@ def names(items: Iterable[str]) -> Names:
     return frozenset(unique)
 
 
-class Entry:
-    """Everything a decision needs about one window. Never mutated once built."""
+Scope = tuple[Names, Names, bool, tuple[ConditionGroup, ...], tuple[CompiledGroup, ...]]
 
-    __slots__ = (
-        "all_targets",
-        "alone",
-        "compiled",
-        "cut",
-        "groups",
-        "hi",
-        "id",
-        "lo",
-        "match",
-        "rank",
-        "schedule",
-        "spans",
-        "targets",
-        "version",
-    )
+
+class Entry:
+    """Everything a decision needs about one window. Never mutated once built.
+
+    Built as one of four classes that keep only what the window has (a fifth of a window's
+    bytes, issue 19): the class attributes below stand for what it lacks. A one-time window
+    with targets only (most windows) keeps five fields: its id, version, decision alone,
+    targets and interval; a recurring window adds its schedule, cut-off and horizon
+    (``_Recurring``); groups, all targets or condition groups add its scope (``_Scoped``).
+    ``FIELDS`` names every field, whatever the class.
+    """
+
+    __slots__ = ("alone", "id", "spans", "targets", "version")
+    FIELDS = ("all_targets", "alone", "compiled", "cut", "groups", "hi", "id", "lo", "match",
+              "schedule", "spans", "targets", "version")
+
+    # What an entry without the field stands for (subclasses' slots take over).
+    all_targets: bool = False
+    compiled: tuple[CompiledGroup, ...] = ()
+    cut: datetime | None = None
+    groups: Names = ()
+    hi: int = FOREVER
+    lo: int = NEVER
+    match: tuple[ConditionGroup, ...] = ()
+    schedule: RecurringSchedule | None = None
+
+    def __new__(
+        cls, wid: int, version: int | None, alone: Decision, scope: Scope,
+        schedule: RecurringSchedule | None, cut: datetime | None, spans: Spans, lo: int,
+        hi: int,
+    ) -> Entry:
+        scoped = bool(scope[1] or scope[2] or scope[3] or scope[4])
+        if schedule is None:
+            assert cut is None  # a one-time window's interval is cut already
+            assert (lo, hi) == (NEVER, FOREVER)  # and complete whatever the horizon
+            return object.__new__(_Scoped if scoped else Entry)
+        return object.__new__(_RecurringScoped if scoped else _Recurring)
 
     def __init__(
         self,
         wid: int,
         version: int | None,
         alone: Decision,
-        scope: tuple[Names, Names, bool, tuple[ConditionGroup, ...], tuple[CompiledGroup, ...]],
+        scope: Scope,
         schedule: RecurringSchedule | None,
         cut: datetime | None,
         spans: Spans,
@@ -112,13 +132,15 @@ class Entry:
         # The decision when this window alone matches, built once: constructing a frozen
         # dataclass costs more than the rest of a decision.
         self.alone = alone
-        self.rank = VERDICT_RANK[alone.verdict]
-        self.targets, self.groups, self.all_targets, self.match, self.compiled = scope
-        self.schedule = schedule  # None for a one-time window (its interval is complete)
-        self.cut = cut  # no occurrence from here on (cancelled or archived), or None
+        self.targets = scope[0]
         self.spans = spans
-        self.lo = lo  # the intervals are complete for instants in [lo, hi)
-        self.hi = hi
+        if isinstance(self, _Scoped | _RecurringScoped):
+            _, self.groups, self.all_targets, self.match, self.compiled = scope
+        if isinstance(self, _Recurring):
+            self.schedule = schedule  # None for a one-time window (its interval is complete)
+            self.cut = cut  # no occurrence from here on (cancelled or archived), or None
+            self.lo = lo  # the intervals are complete for instants in [lo, hi)
+            self.hi = hi
 
     @classmethod
     def once(
@@ -126,7 +148,7 @@ class Entry:
         wid: int,
         version: int | None,
         verdict: Verdict,
-        scope: tuple[Names, Names, bool, tuple[ConditionGroup, ...], tuple[CompiledGroup, ...]],
+        scope: Scope,
         start: int,
         end: int,
         cut: int | None,
@@ -145,7 +167,7 @@ class Entry:
         wid: int,
         version: int | None,
         verdict: Verdict,
-        scope: tuple[Names, Names, bool, tuple[ConditionGroup, ...], tuple[CompiledGroup, ...]],
+        scope: Scope,
         schedule: RecurringSchedule,
         cut: datetime | None,
     ) -> Entry:
@@ -226,12 +248,30 @@ class Entry:
         return active_by_schedule(self.schedule, self.cut, at)
 
 
+class _Scoped(Entry):
+    """A one-time window with groups, all targets or condition groups."""
+
+    __slots__ = ("all_targets", "compiled", "groups", "match")
+
+
+class _Recurring(Entry):
+    """A recurring window with targets only."""
+
+    __slots__ = ("cut", "hi", "lo", "schedule")
+
+
+class _RecurringScoped(_Recurring):
+    """A recurring window with groups, all targets or condition groups."""
+
+    __slots__ = ("all_targets", "compiled", "groups", "match")
+
+
 def decision_of(found: Sequence[Entry]) -> Decision:
     """The decision when the ``found`` windows (at least one) hold an alert: the strongest
     verdict, every window id listed once, sorted."""
     if len(found) == 1:
         return found[0].alone
-    best = max(e.rank for e in found)
+    best = max(VERDICT_RANK[e.alone.verdict] for e in found)
     # A window swapped by a concurrent upsert may have been met in both versions: dedupe ids.
     return Decision(_VERDICT_BY_RANK[best], tuple(sorted({e.id for e in found})))
 
