@@ -17,8 +17,8 @@ import gc
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from bench.common import alerts_of, best_of, print_figures, rss_mb, window_of, windows_of

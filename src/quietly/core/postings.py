@@ -42,7 +42,7 @@ K = TypeVar("K")
 T = TypeVar("T")
 # Up to this many windows naming a target are checked one by one (no timeline: a timeline
 # costs ~300 bytes per window, checking a window's intervals ~60 ns); beyond, a timeline.
-MANY = 8
+MANY = 16
 
 
 class TargetSlot:
