@@ -332,6 +332,16 @@ class DecisionIndex:
                     append(DELIVER)
                     continue
                 kind = type(value)
+                if kind is Entry:
+                    # One one-time window on targets only (the commonest): its interval, and
+                    # the decision it makes alone. (Its class's ``lo``/``hi`` say it is
+                    # complete; reading class attributes through an instance is slow.)
+                    if bisect_right(value.spans, t) & 1:  # type: ignore[union-attr]
+                        alone = value._alone  # type: ignore[union-attr]
+                        append(alone if alone is not None else value.alone)  # type: ignore[union-attr]
+                    else:
+                        append(DELIVER)
+                    continue
                 if kind is tuple:  # a few windows: each one's intervals
                     append(_held(value, t, at))  # type: ignore[arg-type]
                     continue
@@ -373,6 +383,8 @@ class DecisionIndex:
             value = postings.targets.get(targets[0])
             if value is None:
                 return DELIVER
+            if type(value) is Entry:  # see _decide_chunk
+                return value.alone if bisect_right(value.spans, t) & 1 else DELIVER
             if type(value) is tuple:
                 return _held(value, t, at)
             if type(value) is TargetSlot:
@@ -407,7 +419,7 @@ class DecisionIndex:
                 if target not in entry.targets or entry in found:
                     continue
                 # entry.active() inlined: a hot loop of the index.
-                if entry.lo <= t < entry.hi:
+                if type(entry) is Entry or entry.lo <= t < entry.hi:  # see _decide_chunk
                     if bisect_right(entry.spans, t) & 1:
                         found.append(entry)
                 elif active_by_schedule(entry.schedule, entry.cut, at):  # type: ignore[arg-type]
@@ -559,7 +571,7 @@ def _held(held: tuple[Entry, ...], t: int, at: datetime) -> Decision:
     first: Entry | None = None
     more: list[Entry] | None = None
     for entry in held:
-        if entry.lo <= t < entry.hi:
+        if type(entry) is Entry or entry.lo <= t < entry.hi:  # see _decide_chunk
             if not bisect_right(entry.spans, t) & 1:
                 continue
         elif not active_by_schedule(entry.schedule, entry.cut, at):  # type: ignore[arg-type]

@@ -137,6 +137,8 @@ class Entry:
         self.spans = spans
         if isinstance(self, _Scoped | _RecurringScoped):
             _, self.groups, self.all_targets, _, self.compiled = scope
+            self.lo = lo
+            self.hi = hi
         if isinstance(self, _Recurring):
             self.schedule = schedule  # None for a one-time window (its interval is complete)
             self.cut = cut  # no occurrence from here on (cancelled or archived), or None
@@ -259,9 +261,11 @@ class Entry:
 
 
 class _Scoped(Entry):
-    """A one-time window with groups, all targets or condition groups."""
+    """A one-time window with groups, all targets or condition groups. Keeps its (constant)
+    horizon in slots too: label decisions read it, and reading a class attribute through an
+    instance costs twice as much (the engine tests ``type(entry) is Entry`` instead)."""
 
-    __slots__ = ("all_targets", "compiled", "groups")
+    __slots__ = ("all_targets", "compiled", "groups", "hi", "lo")
 
 
 class _Recurring(Entry):
