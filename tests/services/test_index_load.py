@@ -75,7 +75,7 @@ def _store(tenant: Tenant) -> dict[str, int]:
 
 def _slots(entry: Entry) -> list[object]:
     return [set(v) if k in ("targets", "groups") else v
-            for k, v in ((s, getattr(entry, s)) for s in Entry.__slots__ if s != "compiled")]
+            for k, v in ((s, getattr(entry, s)) for s in Entry.FIELDS if s != "compiled")]
 
 
 def test_read_entries_gives_what_entry_of_gives_for_every_kind(db: Database,

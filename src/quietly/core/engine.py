@@ -46,13 +46,14 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import cast
 
 from quietly.core import lifecycle
 from quietly.core.entries import DELIVER, Entry, decision_of
 from quietly.core.intervals import active_by_rules, active_by_schedule, instant, micros
 from quietly.core.matching import scope_matches
 from quietly.core.model import Alert, AlertLike, Decision, Window
-from quietly.core.postings import Postings
+from quietly.core.postings import Postings, TargetSlot
 
 __all__ = ["DecisionIndex", "IndexStats", "brute_force_decide"]
 
@@ -113,6 +114,41 @@ class DecisionIndex:
         with self._writing():
             self._file(entry)
 
+    def upsert_many(self, windows: Iterable[Window]) -> None:
+        """``upsert`` each of ``windows``, in order, in one write: the same index as one
+        ``upsert`` after the other, but every touched target's timeline is rebuilt once, and
+        windows the index does not hold yet are filed together (each target's slot replaced
+        once, as ``load`` does). What a batch create files after its commit.
+
+        An older copy of a window (see ``upsert``), the index's or an earlier one in
+        ``windows``, is ignored. When a window's matchers or schedule do not compile, the
+        windows before it are filed and the error is raised, as one ``upsert`` after the
+        other would do; that window and those after it are not.
+        """
+        built: dict[int, Entry] = {}
+        entries = self._entries
+        lo, hi = self._lo, self._hi
+        try:
+            for window in windows:
+                old = built.get(window.id) or entries.get(window.id)
+                if old is not None and _older(window, old):
+                    continue
+                built[window.id] = Entry.build(window, old, lo, hi)
+        finally:
+            if built:
+                with self._writing():
+                    fresh: list[Entry] = []
+                    for entry in built.values():
+                        if entry.id in entries:
+                            self._file(entry)
+                        else:
+                            fresh.append(entry)
+                    self._postings.file_many(fresh, defer=False)
+                    for entry in fresh:
+                        entries[entry.id] = entry
+                        if entry.pending:
+                            self._pending[entry.id] = None
+
     def _file(self, entry: Entry) -> None:
         old = self._entries.get(entry.id)
         stale = self._postings.file(entry, old)
@@ -135,14 +171,14 @@ class DecisionIndex:
         as soon as the rows are read.
         """
         with self._writing():
-            fresh: list[Entry] = []
+            fresh: dict[int, Entry] = {}  # the last of several entries with one id wins
             for entry in entries:
                 if entry.id in self._entries:
                     self._file(entry)
                 else:
-                    fresh.append(entry)
-            self._postings.file_many(fresh)
-            for entry in fresh:
+                    fresh[entry.id] = entry
+            self._postings.file_many(list(fresh.values()))
+            for entry in fresh.values():
                 self._entries[entry.id] = entry
                 if entry.pending:
                     self._pending[entry.id] = None
@@ -168,6 +204,8 @@ class DecisionIndex:
                 self._entries[wid] = fresh
                 self._postings.touch(fresh.targets)
                 done += 1
+            if not self._pending:
+                self._pending = {}  # a dict keeps its size when emptied by deletions
         finally:
             self._postings.retime(self._entries)
         if not self._pending:
@@ -289,12 +327,32 @@ class DecisionIndex:
             targets = alert.targets
             labels = alert.labels
             if plain and not labels and len(targets) == 1:
-                slot = slot_of(targets[0])
-                if slot is None:
+                value = slot_of(targets[0])
+                if value is None:
                     append(DELIVER)
                     continue
-                if slot.lo <= t < slot.hi:
-                    append(slot.decisions[bisect_right(slot.bounds, t)])
+                kind = type(value)
+                if kind is Entry:
+                    # One one-time window on targets only (the commonest): its interval, and
+                    # the decision it makes alone. (Its class's ``lo``/``hi`` say it is
+                    # complete; reading class attributes through an instance is slow.)
+                    if bisect_right(value.spans, t) & 1:  # type: ignore[union-attr]
+                        alone = value._alone  # type: ignore[union-attr]
+                        append(alone if alone is not None else value.alone)  # type: ignore[union-attr]
+                    else:
+                        append(DELIVER)
+                    continue
+                if kind is tuple:  # a few windows: each one's intervals
+                    append(_held(value, t, at))  # type: ignore[arg-type]
+                    continue
+                if kind is TargetSlot:
+                    if value.lo <= t < value.hi:  # type: ignore[union-attr]
+                        append(value.decisions[bisect_right(value.bounds, t)])  # type: ignore[union-attr]
+                        continue
+                elif value.lo <= t < value.hi:  # type: ignore[union-attr]
+                    # One window: its own intervals, and the decision it makes alone.
+                    append(value.alone if bisect_right(value.spans, t) & 1  # type: ignore[union-attr]
+                           else DELIVER)
                     continue
             append(decide_all(targets, labels, t, at))
         return out
@@ -322,11 +380,18 @@ class DecisionIndex:
             # The commonest alert: one target, no labels, and no all-targets window or
             # condition group without an anchor that could hold it too. Its slot's timeline
             # answers with one bisect and a prebuilt Decision.
-            slot = postings.targets.get(targets[0])
-            if slot is None:
+            value = postings.targets.get(targets[0])
+            if value is None:
                 return DELIVER
-            if slot.lo <= t < slot.hi:
-                return slot.decisions[bisect_right(slot.bounds, t)]
+            if type(value) is Entry:  # see _decide_chunk
+                return value.alone if bisect_right(value.spans, t) & 1 else DELIVER
+            if type(value) is tuple:
+                return _held(value, t, at)
+            if type(value) is TargetSlot:
+                if value.lo <= t < value.hi:
+                    return value.decisions[bisect_right(value.bounds, t)]
+            elif value.lo <= t < value.hi:  # type: ignore[union-attr]
+                return value.alone if bisect_right(value.spans, t) & 1 else DELIVER  # type: ignore[union-attr]
         return self._decide_all(targets, labels, t, at)
 
     def _decide_all(
@@ -334,25 +399,33 @@ class DecisionIndex:
     ) -> Decision:
         """Every way a window can hold an alert: its targets, their groups, all targets, the
         alert's labels and the condition groups without an anchor."""
-        entries = self._entries
         postings = self._postings
         found: list[Entry] = []
         for target in targets:
-            slot = postings.targets.get(target)
-            if slot is None:
+            cover = postings.targets.get(target)
+            if cover is None:
                 continue
-            for wid in slot.windows:
-                entry = entries.get(wid)
-                if entry is None or target not in entry.targets or entry in found:
+            kind = type(cover)
+            held: tuple[Entry, ...]
+            groups: tuple[str, ...] = ()
+            if kind is tuple:
+                held = cast(tuple[Entry, ...], cover)
+            elif kind is TargetSlot:
+                slot = cast(TargetSlot, cover)
+                held, groups = slot.windows, slot.groups
+            else:
+                held = (cast(Entry, cover),)
+            for entry in held:
+                if target not in entry.targets or entry in found:
                     continue
                 # entry.active() inlined: a hot loop of the index.
-                if entry.lo <= t < entry.hi:
+                if type(entry) is Entry or entry.lo <= t < entry.hi:  # see _decide_chunk
                     if bisect_right(entry.spans, t) & 1:
                         found.append(entry)
                 elif active_by_schedule(entry.schedule, entry.cut, at):  # type: ignore[arg-type]
                     found.append(entry)
-            if slot.groups:
-                self._match_groups(target, slot.groups, t, at, found)
+            if groups:
+                self._match_groups(target, groups, t, at, found)
         if postings.all_targets:
             self._match_all_targets(postings.all_targets, t, at, found)
         if labels:
@@ -490,6 +563,28 @@ class DecisionIndex:
             "pending": self.pending(),
             **self._postings.stats(),
         }
+
+
+def _held(held: tuple[Entry, ...], t: int, at: datetime) -> Decision:
+    """The decision of the few windows naming an alert's one target (and nothing else
+    covering it), from each one's intervals (``Entry.active`` inlined)."""
+    first: Entry | None = None
+    more: list[Entry] | None = None
+    for entry in held:
+        if type(entry) is Entry or entry.lo <= t < entry.hi:  # see _decide_chunk
+            if not bisect_right(entry.spans, t) & 1:
+                continue
+        elif not active_by_schedule(entry.schedule, entry.cut, at):  # type: ignore[arg-type]
+            continue
+        if first is None:
+            first = entry
+        elif more is None:
+            more = [first, entry]
+        else:
+            more.append(entry)
+    if more is not None:
+        return decision_of(more)
+    return DELIVER if first is None else first.alone
 
 
 def _older(window: Window, indexed: Entry) -> bool:

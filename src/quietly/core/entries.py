@@ -1,9 +1,10 @@
 """One indexed window, and what several decide together, for the decision index (``engine``).
 
 An ``Entry`` holds everything a decision needs about one window, and nothing else: its scope
-(target and group names interned and, when few, in a tuple), its matchers compiled once, its
-occurrences as flat intervals over the index's horizon (``intervals``), the ``Decision`` it
-makes alone, built once, and its version (``updated_at`` in microseconds). A one-time
+(target and group names interned and, when few, in a tuple), its matchers compiled once (not
+the matchers as written), its occurrences as flat intervals over the index's horizon
+(``intervals``), its verdict (and the ``Decision`` it makes alone, built when first needed),
+and its version (``updated_at`` in microseconds). A one-time
 window's interval is complete whatever the horizon, so its schedule is not kept; a recurring
 window keeps its schedule and cut-off (cancel or archive) to expand further and to answer
 instants outside its horizon from the rules. Neither the ``Window`` nor a compiled schedule
@@ -75,32 +76,53 @@ def names(items: Iterable[str]) -> Names:
     return frozenset(unique)
 
 
-class Entry:
-    """Everything a decision needs about one window. Never mutated once built."""
+Scope = tuple[Names, Names, bool, tuple[ConditionGroup, ...], tuple[CompiledGroup, ...]]
 
-    __slots__ = (
-        "all_targets",
-        "alone",
-        "compiled",
-        "cut",
-        "groups",
-        "hi",
-        "id",
-        "lo",
-        "match",
-        "rank",
-        "schedule",
-        "spans",
-        "targets",
-        "version",
-    )
+
+class Entry:
+    """Everything a decision needs about one window. Never mutated once built, but for
+    caching the decision it makes alone (``alone``).
+
+    Built as one of four classes that keep only what the window has (a fifth of a window's
+    bytes, issue 19): the class attributes below stand for what it lacks. A one-time window
+    with targets only (most windows) keeps six fields: its id, version, verdict, targets,
+    interval and (once built) its decision alone; a recurring window adds its schedule,
+    cut-off and horizon (``_Recurring``); groups, all targets or condition groups add its
+    scope (``_Scoped``).
+    ``FIELDS`` names every field, whatever the class.
+    """
+
+    __slots__ = ("_alone", "id", "spans", "targets", "verdict", "version")
+    FIELDS = ("all_targets", "compiled", "cut", "groups", "hi", "id", "lo", "schedule",
+              "spans", "targets", "verdict", "version")
+
+    # What an entry without the field stands for (subclasses' slots take over).
+    all_targets: bool = False
+    compiled: tuple[CompiledGroup, ...] = ()
+    cut: datetime | None = None
+    groups: Names = ()
+    hi: int = FOREVER
+    lo: int = NEVER
+    schedule: RecurringSchedule | None = None
+
+    def __new__(
+        cls, wid: int, version: int | None, verdict: Verdict, scope: Scope,
+        schedule: RecurringSchedule | None, cut: datetime | None, spans: Spans, lo: int,
+        hi: int,
+    ) -> Entry:
+        scoped = bool(scope[1] or scope[2] or scope[3] or scope[4])
+        if schedule is None:
+            assert cut is None  # a one-time window's interval is cut already
+            assert (lo, hi) == (NEVER, FOREVER)  # and complete whatever the horizon
+            return object.__new__(_Scoped if scoped else Entry)
+        return object.__new__(_RecurringScoped if scoped else _Recurring)
 
     def __init__(
         self,
         wid: int,
         version: int | None,
-        alone: Decision,
-        scope: tuple[Names, Names, bool, tuple[ConditionGroup, ...], tuple[CompiledGroup, ...]],
+        verdict: Verdict,
+        scope: Scope,
         schedule: RecurringSchedule | None,
         cut: datetime | None,
         spans: Spans,
@@ -109,16 +131,19 @@ class Entry:
     ) -> None:
         self.id = wid
         self.version = version  # the window's updated_at in microseconds (None: unknown)
-        # The decision when this window alone matches, built once: constructing a frozen
-        # dataclass costs more than the rest of a decision.
-        self.alone = alone
-        self.rank = VERDICT_RANK[alone.verdict]
-        self.targets, self.groups, self.all_targets, self.match, self.compiled = scope
-        self.schedule = schedule  # None for a one-time window (its interval is complete)
-        self.cut = cut  # no occurrence from here on (cancelled or archived), or None
+        self.verdict = verdict
+        self._alone: Decision | None = None  # built when first asked for (see ``alone``)
+        self.targets = scope[0]
         self.spans = spans
-        self.lo = lo  # the intervals are complete for instants in [lo, hi)
-        self.hi = hi
+        if isinstance(self, _Scoped | _RecurringScoped):
+            _, self.groups, self.all_targets, _, self.compiled = scope
+            self.lo = lo
+            self.hi = hi
+        if isinstance(self, _Recurring):
+            self.schedule = schedule  # None for a one-time window (its interval is complete)
+            self.cut = cut  # no occurrence from here on (cancelled or archived), or None
+            self.lo = lo  # the intervals are complete for instants in [lo, hi)
+            self.hi = hi
 
     @classmethod
     def once(
@@ -126,7 +151,7 @@ class Entry:
         wid: int,
         version: int | None,
         verdict: Verdict,
-        scope: tuple[Names, Names, bool, tuple[ConditionGroup, ...], tuple[CompiledGroup, ...]],
+        scope: Scope,
         start: int,
         end: int,
         cut: int | None,
@@ -136,8 +161,7 @@ class Entry:
         if cut is not None and cut < end:
             end = cut
         spans = (start, end) if end > start else ()
-        return cls(wid, version, Decision(verdict, (wid,)), scope, None, None, spans, NEVER,
-                   FOREVER)
+        return cls(wid, version, verdict, scope, None, None, spans, NEVER, FOREVER)
 
     @classmethod
     def recurring(
@@ -145,13 +169,12 @@ class Entry:
         wid: int,
         version: int | None,
         verdict: Verdict,
-        scope: tuple[Names, Names, bool, tuple[ConditionGroup, ...], tuple[CompiledGroup, ...]],
+        scope: Scope,
         schedule: RecurringSchedule,
         cut: datetime | None,
     ) -> Entry:
         """A recurring window, pending: no intervals until ``expanded``."""
-        return cls(wid, version, Decision(verdict, (wid,)), scope, schedule, cut, (), PENDING,
-                   PENDING)
+        return cls(wid, version, verdict, scope, schedule, cut, (), PENDING, PENDING)
 
     @classmethod
     def of(cls, window: Window, compiled: tuple[CompiledGroup, ...] | None = None) -> Entry:
@@ -174,14 +197,25 @@ class Entry:
     def build(cls, window: Window, old: Entry | None, start: datetime, end: datetime) -> Entry:
         """The entry of ``window`` with its occurrences over the horizon ``[start, end)``.
 
-        Reuses the matchers ``old`` (the window's previous entry, if any) compiled when
-        unchanged. A one-time window is complete whatever the horizon. Raises whatever
-        compiling the matchers or the schedule raises.
+        A one-time window is complete whatever the horizon. Raises whatever compiling the
+        matchers or the schedule raises. (``old``, the window's previous entry, is no longer
+        read: the entry keeps its compiled matchers only, and equal matchers share theirs,
+        ``matching.compile_matcher``.)
         """
         if isinstance(window.schedule, OnceSchedule):
             sched.validate(window.schedule)
-        compiled = old.compiled if old is not None and old.match == window.match else None
-        return cls.of(window, compiled).expanded(start, end)
+        return cls.of(window).expanded(start, end)
+
+    @property
+    def alone(self) -> Decision:
+        """The decision when this window alone holds an alert, built once when first asked
+        for (constructing a frozen dataclass costs more than the rest of a decision) and
+        kept: most windows never hold an alert, and 96 bytes each add up (issue 19). Two
+        readers building it at once build equal decisions; either is kept."""
+        alone = self._alone
+        if alone is None:
+            alone = self._alone = Decision(self.verdict, (self.id,))
+        return alone
 
     @property
     def pending(self) -> bool:
@@ -189,8 +223,8 @@ class Entry:
         return self.lo == self.hi
 
     def _with(self, spans: Spans, lo: int, hi: int) -> Entry:
-        scope = (self.targets, self.groups, self.all_targets, self.match, self.compiled)
-        return Entry(self.id, self.version, self.alone, scope, self.schedule, self.cut, spans,
+        scope = (self.targets, self.groups, self.all_targets, (), self.compiled)
+        return Entry(self.id, self.version, self.verdict, scope, self.schedule, self.cut, spans,
                      lo, hi)
 
     def expanded(self, start: datetime, end: datetime) -> Entry:
@@ -226,12 +260,32 @@ class Entry:
         return active_by_schedule(self.schedule, self.cut, at)
 
 
+class _Scoped(Entry):
+    """A one-time window with groups, all targets or condition groups. Keeps its (constant)
+    horizon in slots too: label decisions read it, and reading a class attribute through an
+    instance costs twice as much (the engine tests ``type(entry) is Entry`` instead)."""
+
+    __slots__ = ("all_targets", "compiled", "groups", "hi", "lo")
+
+
+class _Recurring(Entry):
+    """A recurring window with targets only."""
+
+    __slots__ = ("cut", "hi", "lo", "schedule")
+
+
+class _RecurringScoped(_Recurring):
+    """A recurring window with groups, all targets or condition groups."""
+
+    __slots__ = ("all_targets", "compiled", "groups")
+
+
 def decision_of(found: Sequence[Entry]) -> Decision:
     """The decision when the ``found`` windows (at least one) hold an alert: the strongest
     verdict, every window id listed once, sorted."""
     if len(found) == 1:
         return found[0].alone
-    best = max(e.rank for e in found)
+    best = max(VERDICT_RANK[e.verdict] for e in found)
     # A window swapped by a concurrent upsert may have been met in both versions: dedupe ids.
     return Decision(_VERDICT_BY_RANK[best], tuple(sorted({e.id for e in found})))
 

@@ -25,6 +25,7 @@ one of its condition groups matches the alert's labels.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 
@@ -50,13 +51,29 @@ LabelTest = Callable[[Mapping[str, str]], bool]
 """A compiled matcher: takes the alert's labels, answers whether the matcher holds."""
 
 
+# Equal matchers share one compiled predicate while one of them is in use (``env=prod`` in
+# thousands of windows: a closure and its cells are ~300 bytes each, issue 19).
+_SHARED: weakref.WeakValueDictionary[Matcher, LabelTest] = weakref.WeakValueDictionary()
+
+
 def compile_matcher(matcher: Matcher, *, field: str = "match") -> LabelTest:
-    """Compile one matcher into a predicate over a label mapping.
+    """Compile one matcher into a predicate over a label mapping (equal matchers share one
+    while it is in use: predicates hold no state of their own).
 
     Raises ``ValidationError`` naming ``field`` (e.g. ``match[0][1]``) for an empty label name,
     an invalid regular expression (``field.value``) or a set operator without values
     (``field.values``).
     """
+    try:
+        test = _SHARED.get(matcher)
+    except TypeError:  # values given as a list: unhashable, compiled alone
+        return _compile(matcher, field)
+    if test is None:
+        test = _SHARED[matcher] = _compile(matcher, field)
+    return test
+
+
+def _compile(matcher: Matcher, field: str) -> LabelTest:
     label = matcher.label
     if not label:
         raise ValidationError("a matcher needs a label name", field=f"{field}.label")

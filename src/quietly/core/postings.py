@@ -1,8 +1,12 @@
 """Where each window is filed, for the decision index (``engine``): its inverted indexes.
 
-- ``targets``: per target a ``TargetSlot``, the ids of the windows naming it, the groups
-  holding it, and its timeline (``entries.timeline``): what those windows decide for an alert
-  on that target alone, precomputed over time;
+- ``targets``: per target what covers it, in the smallest form that serves (``TargetValue``):
+  the ``Entry`` of the one window naming it, a tuple of the entries of a few (up to
+  ``MANY``), or a ``TargetSlot`` when groups hold it or many windows name it, with then its
+  timeline (``entries.timeline``): what those windows decide for an alert on that target
+  alone, precomputed over time. A one-target alert thus checks one window's flat intervals,
+  a few windows' one after the other, or bisects one timeline. Entries are held directly
+  (no id to look up); ``retime`` swaps in the current entry of each window after a write;
 - ``by_group`` (group -> window ids) and ``members`` (group -> targets), resolved at
   decision time;
 - ``by_label`` (label -> value -> (window id, condition group)) for every condition group
@@ -27,7 +31,7 @@ from quietly.core.entries import Entry, Timeline, timeline
 from quietly.core.matching import CompiledGroup
 from quietly.core.model import Decision
 
-__all__ = ["Postings", "TargetSlot"]
+__all__ = ["MANY", "Postings", "TargetSlot", "TargetValue", "members"]
 
 # (kind, key, label value, window id, condition group index); kinds: t(arget), g(roup),
 # a(ll targets), l(abel anchor), s(can).
@@ -36,24 +40,29 @@ Anchor = tuple[str, str]  # (label, value): the equality a condition group is fi
 Slot = tuple[int, int]  # (window id, condition group index)
 K = TypeVar("K")
 T = TypeVar("T")
+# Up to this many windows naming a target are checked one by one (no timeline: a timeline
+# costs ~300 bytes per window, checking a window's intervals ~60 ns); beyond, a timeline.
+MANY = 16
 
 
 class TargetSlot:
-    """What covers one target, replaced whole on every change. Never mutated once built.
+    """What covers a target that groups hold or that many windows name (``TargetValue``).
+    Never mutated once built.
 
-    ``windows`` are the ids of the windows naming the target, ``groups`` the groups holding
-    it. ``bounds`` and ``decisions`` are its *timeline*: for an instant ``t`` in ``[lo, hi)``
-    the decision for an alert on this target alone (no labels, and no ``all_targets`` window
-    or unanchored condition group in the index) is ``decisions[bisect_right(bounds, t)]``,
-    built from its windows' intervals when they change. A target in a group has no timeline
-    (``lo == hi``): group membership is resolved at decision time.
+    ``windows`` are the entries of the windows naming the target, ``groups`` the groups
+    holding it. ``bounds`` and ``decisions`` are its *timeline*: for an instant ``t`` in
+    ``[lo, hi)`` the decision for an alert on this target alone (no labels, and no
+    ``all_targets`` window or unanchored condition group in the index) is
+    ``decisions[bisect_right(bounds, t)]``, built from its windows' intervals when they change.
+    A target in a group has no timeline (``lo == hi``): group membership is resolved at
+    decision time.
     """
 
     __slots__ = ("bounds", "decisions", "groups", "hi", "lo", "windows")
 
     def __init__(
         self,
-        windows: tuple[int, ...],
+        windows: tuple[Entry, ...],
         groups: tuple[str, ...],
         lo: int = 0,
         hi: int = 0,
@@ -67,23 +76,34 @@ class TargetSlot:
         self.bounds = bounds
         self.decisions = decisions
 
-    def replaced(self, windows: tuple[int, ...], groups: tuple[str, ...]) -> TargetSlot:
-        """A slot with other windows or groups and this one's timeline, which describes the
-        windows as they were until the write rebuilds it (none once the target is in a
-        group)."""
-        if groups:
-            return TargetSlot(windows, groups)
-        return TargetSlot(windows, groups, self.lo, self.hi, self.bounds, self.decisions)
+
+# The entry of the one window naming a target, the entries of a few (2 to MANY), or a slot.
+TargetValue = Entry | tuple[Entry, ...] | TargetSlot
 
 
-_NO_SLOT = TargetSlot((), ())
+def members(value: TargetValue) -> tuple[Entry, ...]:
+    """The entries of the windows naming a target, whatever form its value takes."""
+    if type(value) is tuple:
+        return value
+    if type(value) is TargetSlot:
+        return value.windows
+    return (value,)  # type: ignore[return-value]
+
+
+def _value(windows: tuple[Entry, ...], groups: tuple[str, ...]) -> TargetValue | None:
+    """The smallest form of what covers a target (None: nothing); without a timeline."""
+    if groups or len(windows) > MANY:
+        return TargetSlot(windows, groups)
+    if len(windows) > 1:
+        return windows
+    return windows[0] if windows else None
 
 
 class Postings:
     """The inverted indexes of one decision index (see the module docstring)."""
 
     def __init__(self) -> None:
-        self.targets: dict[str, TargetSlot] = {}
+        self.targets: dict[str, TargetValue] = {}
         self.by_group: dict[str, tuple[int, ...]] = {}
         self.members: dict[str, frozenset[str]] = {}
         self.by_label: dict[str, dict[str, tuple[Slot, ...]]] = {}
@@ -99,7 +119,8 @@ class Postings:
         # Targets whose slot or windows changed since the last ``retime``.
         self._dirty: set[str] = set()
         # Targets filed by ``file_many`` whose timeline waits for ``retime_deferred`` (their
-        # slots have none meanwhile: decisions on them take the general path, exactly).
+        # slots have none meanwhile: decisions on them take the general path, exactly). Only
+        # targets that many windows name have a timeline.
         self._deferred: dict[str, None] = {}
 
     # -- filing windows ---------------------------------------------------------------------
@@ -116,7 +137,7 @@ class Postings:
         anchors = tuple(self._pick_anchor(group) for group in entry.compiled)
         new_postings = _postings(entry, anchors)
         for posting in new_postings - old_postings:
-            self._post(posting, add=True)
+            self._post(posting, add=True, entry=entry)
         if anchors:
             self._anchors[wid] = anchors
         else:
@@ -124,24 +145,25 @@ class Postings:
         self._dirty.update(entry.targets)
         return old_postings - new_postings
 
-    def file_many(self, entries: Sequence[Entry]) -> None:
+    def file_many(self, entries: Sequence[Entry], *, defer: bool = True) -> None:
         """File entries of windows not indexed yet, all at once (a bulk load).
 
         Each target's slot is replaced once whatever the number of its windows, and every
-        condition group is anchored knowing all of them (as ``reanchor`` would). Timelines
-        are left to the write's ``retime``.
+        condition group is anchored knowing all of them (as ``reanchor`` would). The
+        timelines of their targets are left to ``retime_deferred`` (``defer``), else to the
+        write's ``retime``.
         """
         for entry in entries:
             self._count_equalities(entry, +1)
-        by_target: dict[str, list[int]] = {}
+        by_target: dict[str, list[Entry]] = {}
         for entry in entries:
             wid = entry.id
             for target in entry.targets:
                 found = by_target.get(target)
                 if found is None:
-                    by_target[target] = [wid]
+                    by_target[target] = [entry]
                 else:
-                    found.append(wid)
+                    found.append(entry)
             if entry.groups or entry.all_targets or entry.compiled:
                 anchors = tuple(self._pick_anchor(group) for group in entry.compiled)
                 for posting in _postings(entry, anchors):
@@ -150,13 +172,20 @@ class Postings:
                 if anchors:
                     self._anchors[wid] = anchors
         slots = self.targets
-        for target, wids in by_target.items():
+        for target, found in by_target.items():
             old = slots.get(target)
             if old is None:
-                slots[target] = TargetSlot(tuple(wids), ())
-            else:  # its timeline goes: it describes fewer windows than the slot now has
-                slots[target] = TargetSlot((*old.windows, *wids), old.groups)
-        self._deferred.update(dict.fromkeys(by_target))
+                value = _value(tuple(found), ())
+            else:  # a timeline goes: it describes fewer windows than the target now has
+                value = _value((*members(old), *found),
+                               old.groups if type(old) is TargetSlot else ())
+            if value is not None:
+                slots[target] = value
+                if type(value) is TargetSlot and not value.groups:
+                    if defer:
+                        self._deferred[target] = None
+                    else:
+                        self._dirty.add(target)
 
     def retime_deferred(self, entries: Mapping[int, Entry], budget: int) -> int:
         """Build the timelines of up to ``budget`` targets that ``file_many`` deferred;
@@ -165,9 +194,11 @@ class Postings:
         chunk = list(islice(deferred, budget))
         for target in chunk:
             del deferred[target]
+        if not deferred:
+            self._deferred = {}  # a dict keeps its size when emptied by deletions
         self._dirty.update(chunk)
         self.retime(entries)
-        return len(deferred)
+        return len(self._deferred)
 
     def deferred(self) -> int:
         return len(self._deferred)
@@ -218,21 +249,33 @@ class Postings:
         self._dirty.update(targets)
 
     def retime(self, entries: Mapping[int, Entry]) -> None:
-        """Rebuild the timelines of the targets whose slot or windows changed, from
-        ``entries`` as they are now."""
+        """Bring the targets whose value or windows changed up to date with ``entries`` as
+        they are now: each holds the current entry of each window naming it, and a target
+        that many windows name gets its timeline rebuilt."""
         slots = self.targets
         # Targets covered by the same windows share one timeline (the targets of one window).
         built: dict[tuple[Entry, ...], Timeline] = {}
         for target in self._dirty:
-            slot = slots.get(target)
-            if slot is None or slot.groups:  # gone, or resolved at decision time
+            old = slots.get(target)
+            if old is None:
                 continue
-            found = [entries.get(wid) for wid in slot.windows]
-            covering = tuple(e for e in found if e is not None and target in e.targets)
-            made = built.get(covering)
-            if made is None:
-                made = built[covering] = timeline(covering)
-            slots[target] = TargetSlot(slot.windows, (), *made)
+            groups = old.groups if type(old) is TargetSlot else ()
+            fresh: list[Entry] = []
+            for held in members(old):
+                entry = entries.get(held.id)
+                if entry is not None and target in entry.targets:
+                    fresh.append(entry)
+            covering = tuple(fresh)
+            value = _value(covering, groups)
+            if value is None:
+                del slots[target]
+                continue
+            if type(value) is TargetSlot and not groups:
+                made = built.get(covering)
+                if made is None:
+                    made = built[covering] = timeline(covering)
+                value = TargetSlot(covering, (), *made)
+            slots[target] = value
         self._dirty.clear()
 
     def anchors_of(self, window_id: int) -> tuple[Anchor | None, ...]:
@@ -241,7 +284,7 @@ class Postings:
     def stats(self) -> dict[str, int]:
         """Sizes for memory measurement and metrics."""
         return {
-            "targets": sum(1 for slot in list(self.targets.values()) if slot.windows),
+            "targets": sum(1 for value in list(self.targets.values()) if members(value)),
             "groups": len(self.members),
             "label_slots": sum(
                 len(slots)
@@ -287,10 +330,15 @@ class Postings:
                     if not values:
                         del self._equalities[label]
 
-    def _post(self, posting: Posting, *, add: bool) -> None:
+    def _post(self, posting: Posting, *, add: bool, entry: Entry | None = None) -> None:
+        """File (``add``, with the window's ``entry``) or unfile one posting."""
         kind, key, label_value, wid, gi = posting
         if kind == "t":
-            self._slot(key, window=wid, add=add)
+            if add:
+                assert entry is not None
+                self._slot(key, entry=entry, add=True)
+            else:
+                self._slot(key, window=wid, add=False)
         elif kind == "g":
             _put(self.by_group, key, wid, add=add)
         elif kind == "a":
@@ -308,24 +356,30 @@ class Postings:
                 self.anchored = tuple(self.by_label.items())
 
     def _slot(
-        self, target: str, *, window: int | None = None, group: str | None = None, add: bool
+        self, target: str, *, entry: Entry | None = None, window: int | None = None,
+        group: str | None = None, add: bool,
     ) -> None:
-        """Add or remove one window id or group name in ``target``'s slot.
+        """Add a window's ``entry``, remove a ``window`` (id) or add or remove a ``group`` in
+        what covers ``target``.
 
-        The new slot keeps the old timeline, which still describes the windows as they were
-        (or has none); ``retime`` replaces it before the write ends.
+        The new value has no timeline; ``retime`` builds it before the write ends (readers
+        that a write overlaps decide again, see ``engine``).
         """
-        old = self.targets.get(target, _NO_SLOT)
-        wids, names = old.windows, old.groups
-        if window is not None:
-            wids = _changed(wids, window, add=add)
+        old = self.targets.get(target)
+        held = members(old) if old is not None else ()
+        groups = old.groups if type(old) is TargetSlot else ()
+        if entry is not None:
+            held = (*(e for e in held if e.id != entry.id), entry)
+        elif window is not None:
+            held = tuple(e for e in held if e.id != window)
         if group is not None:
-            names = _changed(names, group, add=add)
-        if wids or names:
-            self.targets[target] = old.replaced(wids, names)
-            self._dirty.add(target)
-        else:
+            groups = _changed(groups, group, add=add)
+        value = _value(held, groups)
+        if value is None:
             self.targets.pop(target, None)
+        else:
+            self.targets[target] = value
+            self._dirty.add(target)
 
 
 def _postings(entry: Entry, anchors: Iterable[Anchor | None]) -> frozenset[Posting]:
