@@ -6,10 +6,11 @@ walks past it. A server with every API imported and built before it says it is r
 a few tenths of a second of CPU on APIs that its first requests may never touch.
 
 ``include_lazily(app, module, prefix)`` puts a ``LazyRouter`` where ``app.include_router``
-would put the router: it answers "no match" to every path outside ``prefix`` and, for the
-first path inside it, imports ``module``, includes its ``router`` exactly as
-``include_router`` does and takes its place in the route list. So the routing order, the
-routes and the OpenAPI document are what eager inclusion gives:
+would put the router: it answers "no match" to every path outside ``prefix`` (one or several,
+and exact paths such as the UI's ``/``) and, for the first path inside it, imports
+``module``, includes its ``router`` exactly as ``include_router`` does and takes its place in
+the route list. So the routing order, the routes and the OpenAPI document are what eager
+inclusion gives:
 
 - ``materialize_all(app)`` (before the OpenAPI document is built, ``api.openapi``) and
   ``warm_up(app)`` (a background thread once the server has started) include them all;
@@ -46,14 +47,20 @@ _LOCK = threading.RLock()  # one inclusion at a time: each edits the app's route
 class LazyRouter(BaseRoute):
     """Stands for ``module.router`` in ``app``'s routes until a request needs it."""
 
-    def __init__(self, app: FastAPI, module: str, prefix: str) -> None:
+    def __init__(self, app: FastAPI, module: str, prefix: str | tuple[str, ...],
+                 exact: tuple[str, ...] = ()) -> None:
         self.app_ = app
         self.module = module
-        self.prefix = prefix
+        self.prefix = prefix  # every route's path starts with (one of) these …
+        self.exact = exact  # … or is one of these
         self.included: BaseRoute | None = None
 
     def __repr__(self) -> str:
-        return f"LazyRouter({self.module!r}, {self.prefix!r})"
+        return f"LazyRouter({self.module!r}, {self.prefix!r}, {self.exact!r})"
+
+    def covers(self, path: str) -> bool:
+        """Whether a route of this router may match ``path``."""
+        return path.startswith(self.prefix) or path in self.exact
 
     def materialize(self) -> BaseRoute:
         """Import the router and include it in this stand-in's place (once)."""
@@ -68,7 +75,7 @@ class LazyRouter(BaseRoute):
             return self.included
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if not scope.get("path", "").startswith(self.prefix):
+        if not self.covers(scope.get("path", "")):
             return Match.NONE, {}
         return self.materialize().matches(scope)
 
@@ -79,9 +86,11 @@ class LazyRouter(BaseRoute):
         return self.materialize().url_path_for(name, **path_params)
 
 
-def include_lazily(app: FastAPI, module: str, prefix: str) -> None:
-    """Include ``module.router`` (every route under ``prefix``) on its first use."""
-    app.router.routes.append(LazyRouter(app, module, prefix))
+def include_lazily(app: FastAPI, module: str, prefix: str | tuple[str, ...],
+                   exact: tuple[str, ...] = ()) -> None:
+    """Include ``module.router`` (every route under ``prefix`` or at a path of ``exact``)
+    on its first use."""
+    app.router.routes.append(LazyRouter(app, module, prefix, exact))
 
 
 def renders_errors(module: str, prefix: str) -> None:
