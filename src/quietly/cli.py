@@ -2,11 +2,14 @@
 
 Server-side commands (``serve``, ``db``, ``admin``) work on the database directly through the
 services; client commands talk to a running server over HTTP. The server side is imported
-inside its commands, so client commands start without loading SQLAlchemy or FastAPI.
+inside its commands, so client commands start without loading SQLAlchemy or FastAPI; and the
+client commands are added to ``app`` only when it is first used (``quietly.cli.app``) or run
+(``main``), so ``quietly serve`` starts without loading them (issue 19: start-up).
 """
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -14,22 +17,20 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from quietly.cli_commands import backup as backup_commands
-from quietly.cli_commands import keys as key_commands
-from quietly.cli_commands import register as register_client_commands
 from quietly.cli_commands.config import config_app, database_line
 from quietly.config_file import ConfigFileError, set_config_override
 from quietly.core.errors import QuietlyError
 from quietly.settings import Settings, get_settings
 
-app = typer.Typer(help="quietly: self-hosted maintenance windows.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+# The server commands; ``app`` (module attribute, ``_complete``) adds the client commands.
+_app = typer.Typer(help="quietly: self-hosted maintenance windows.", no_args_is_help=True,
+                   pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database commands.", no_args_is_help=True)
 admin_app = typer.Typer(help="Workspaces and API keys (works on the database directly).",
                         no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(admin_app, name="admin")
-app.add_typer(config_app, name="config")
+_app.add_typer(db_app, name="db")
+_app.add_typer(admin_app, name="admin")
+_app.add_typer(config_app, name="config")
 
 
 def _using(settings: Settings) -> Settings:
@@ -46,7 +47,7 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@_app.callback()
 def _options(
     config: Annotated[Path | None, typer.Option(
         "--config", help="Read settings from this TOML file (else $QUIETLY_CONFIG, "
@@ -71,7 +72,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-@app.command()
+@_app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
@@ -115,7 +116,7 @@ def serve(
     uvicorn.Server(config).run(sockets=sockets)
 
 
-@app.command()
+@_app.command()
 def worker() -> None:
     """Run the lifecycle worker alone (scale-out: beside `serve --no-worker`); stops on
     SIGTERM or Ctrl-C after finishing the deliveries in flight.
@@ -180,18 +181,51 @@ def list_workspaces() -> None:
     db.dispose()
 
 
-# Client commands (window, start, stop, check, preview, export, import) live in cli_commands.
-register_client_commands(app)
-admin_app.command("create-key")(key_commands.create_key)
-admin_app.command("list-keys")(key_commands.list_keys)
-admin_app.command("revoke-key")(key_commands.revoke_key)
-app.command("backup")(backup_commands.backup)
-app.command("restore")(backup_commands.restore)
+_completed = False
+
+
+def _complete() -> typer.Typer:
+    """The whole ``quietly`` app: the server commands above, plus the client commands
+    (window, start, stop, check, preview, export, import, …: ``cli_commands``), the key
+    commands of ``admin``, backup and restore. Added once, on first use."""
+    global _completed
+    if not _completed:
+        from quietly.cli_commands import backup as backup_commands
+        from quietly.cli_commands import keys as key_commands
+        from quietly.cli_commands import register as register_client_commands
+
+        register_client_commands(_app)
+        admin_app.command("create-key")(key_commands.create_key)
+        admin_app.command("list-keys")(key_commands.list_keys)
+        admin_app.command("revoke-key")(key_commands.revoke_key)
+        _app.command("backup")(backup_commands.backup)
+        _app.command("restore")(backup_commands.restore)
+        _completed = True
+    return _app
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``quietly.cli.app``: the complete app (see ``_complete``)."""
+    if name == "app":
+        return _complete()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _serving(args: list[str]) -> bool:
+    """Whether ``args`` run ``quietly serve`` (not its help): the one command that needs
+    none of the client commands, and whose start-up time matters (issue 19)."""
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--config":
+            next(rest, None)
+        elif not arg.startswith("--config="):
+            return arg == "serve" and not {"--help", "-h"} & set(args)
+    return False
 
 
 def main() -> None:
     try:
-        app()
+        (_app if _serving(sys.argv[1:]) else _complete())()
     except ValidationError as exc:
         if exc.title != "Settings":
             raise

@@ -100,3 +100,36 @@ def test_client_commands_start_without_the_server_stack() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True, env={**os.environ, "PYTHONTZPATH": ""})
     assert out.stdout == "[]\n"
+
+
+# `quietly serve` runs without the client commands (issue 19: start-up); anything else, its
+# help and every global option included, gets the whole app.
+@pytest.mark.parametrize(("args", "serving"), [
+    (["serve"], True),
+    (["serve", "--port", "8080", "--no-worker"], True),
+    (["--config", "q.toml", "serve"], True),
+    (["--config=q.toml", "serve", "--host", "0.0.0.0"], True),
+    (["serve", "--help"], False),
+    (["--help"], False),
+    (["--version"], False),
+    ([], False),
+    (["--config", "serve"], False),
+    (["window", "list"], False),
+    (["worker"], False),
+])
+def test_which_arguments_serve_without_the_client_commands(args: list[str],
+                                                            serving: bool) -> None:
+    from quietly.cli import _serving
+
+    assert _serving(args) == serving
+
+
+def test_serve_starts_without_the_client_commands() -> None:
+    code = ("import sys, quietly.cli; "
+            "print(sorted(m for m in ('quietly.client', 'quietly.cli_commands.windows', "
+            "'quietly.cli_commands.preview', 'alembic') if m in sys.modules), "
+            "len(quietly.cli._app.registered_commands), "
+            "len(quietly.cli.app.registered_commands) > 2)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True, env={**os.environ, "PYTHONTZPATH": ""})
+    assert out.stdout == "[] 2 True\n"

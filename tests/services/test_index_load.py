@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from quietly.core.engine import brute_force_decide
 from quietly.core.entries import Entry
@@ -126,9 +128,19 @@ TARGET_LISTS = [
     ("an escaped quote", '["service:a\\"b", "monitor:42"]'),
     ("unicode escape", '["service:\\u00e9t\\u00e9"]'),
     ("a comma and quote inside", '["x:a\\",\\"b"]'),
+    ("odd spacing", '["service:a" ,  "monitor:42","x:1"]'),
+    ("an empty name", '["", "service:a"]'),
+    ("commas inside names", '["x:a,b", "x:c, d"]'),
 ]
 
 
 @pytest.mark.parametrize(("name", "text"), TARGET_LISTS, ids=[c[0] for c in TARGET_LISTS])
 def test_target_lists_read_as_json_says(name: str, text: str) -> None:
     assert _target_list(text) == json.loads(text)
+
+
+@given(st.lists(st.text(max_size=12), max_size=6), st.sampled_from([(", ", ": "), (",", ":")]))
+def test_any_target_list_reads_as_json_says(items: list[str],
+                                             separators: tuple[str, str]) -> None:
+    text = json.dumps(items, separators=separators)
+    assert _target_list(text) == items

@@ -19,22 +19,14 @@ from quietly.api.access_log import AccessLines, AccessLog, open_stream
 from quietly.api.deps import AppState
 from quietly.api.exposure import SecurityHeaders
 from quietly.api.idempotency import Idempotency
+from quietly.api.lazy_routes import include_lazily, materialize_all, renders_errors, warm_up
 from quietly.api.middleware import BodyLimit, NulGuard, RequestMetrics, WriteDeadline
-from quietly.api.native import admin, decide, window_batch, windows
-from quietly.api.native import alerts as alerts_api
-from quietly.api.native import apply as apply_api
-from quietly.api.native import calendar as calendar_api
-from quietly.api.native import channels as channels_api
-from quietly.api.native import syncs as syncs_api
+from quietly.api.native import window_batch
 from quietly.api.native.create_fastpath import CreateShortcut
 from quietly.api.native.decide_shortcut import DecideShortcut
 from quietly.api.openapi import install_openapi
 from quietly.api.problems import install_problem_handlers
 from quietly.api.proxies import TrustedProxies, parse_networks
-from quietly.compat import incidentio, ionhour, pagertree
-from quietly.compat import ohdear as ohdear_compat
-from quietly.compat import uptrends as uptrends_compat
-from quietly.integrations import alertmanager
 from quietly.metrics import GROUP_COMMIT_WRITES, GROUP_COMMITS
 from quietly.notify import guard
 from quietly.services.bootstrap import prepare_database
@@ -106,6 +98,48 @@ def _count_group_commit(writes: int) -> None:
     GROUP_COMMIT_WRITES.inc(writes)
 
 
+# Every router but health's, in matching order: (module with a ``router``, the path prefix of
+# all its routes), imported on first use (``api.lazy_routes``: issue 19, start-up).
+_ROUTERS_BEFORE_HEALTH = (
+    ("quietly.api.native.window_batch", "/api/v1"),
+    ("quietly.api.native.windows", "/api/v1"),
+    ("quietly.api.native.decide", "/api/v1"),
+    ("quietly.api.native.alerts", "/api/v1"),
+    ("quietly.integrations.alertmanager", "/api/v1/integrations"),
+    ("quietly.api.native.admin", "/api/v1"),
+    ("quietly.api.native.channels", "/api/v1"),
+    ("quietly.api.native.syncs", "/api/v1"),
+)
+_ROUTERS_AFTER_HEALTH = (
+    ("quietly.compat.pagertree", "/compat/pagertree"),
+    ("quietly.compat.ionhour", "/compat/ionhour"),
+    ("quietly.compat.incidentio", "/compat/incidentio"),
+    ("quietly.compat.uptrends", "/compat/uptrends"),
+    ("quietly.compat.ohdear", "/compat/ohdear"),
+    ("quietly.api.native.calendar", "/api/v1"),
+    ("quietly.api.native.apply", "/api/v1"),
+)
+# The compatibility APIs render every error under their prefix in the vendor's shape, from the
+# first request on (the module registers its renderer when imported).
+_ERROR_RENDERERS = (
+    ("quietly.compat.pagertree", "/compat/pagertree/"),
+    ("quietly.compat.ionhour", "/compat/ionhour/"),
+    ("quietly.compat.incidentio", "/compat/incidentio/"),
+    ("quietly.compat.uptrends", "/compat/uptrends/"),
+    ("quietly.compat.ohdear", "/compat/ohdear/"),
+)
+
+
+def _include_routers(app: FastAPI) -> None:
+    for module, prefix in _ROUTERS_BEFORE_HEALTH:
+        include_lazily(app, module, prefix)
+    app.include_router(health_api.router)
+    for module, prefix in _ROUTERS_AFTER_HEALTH:
+        include_lazily(app, module, prefix)
+    for module, prefix in _ERROR_RENDERERS:
+        renders_errors(module, prefix)
+
+
 def body_caps(settings: Settings) -> dict[str, int]:
     """The batch routes' body caps (every other route: ``settings.max_body_bytes``)."""
     return {"/api/v1/decide": settings.max_decide_body_bytes,
@@ -134,8 +168,8 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             decisions.load(_utcnow())  # (raises the store's error when it is unreachable)
         # Everything loaded so far (modules, the index) lives as long as the process: keep the
         # cyclic garbage collector from walking it on every full collection, which otherwise
-        # stalls requests for a time that grows with the number of windows.
-        gc.collect()
+        # stalls requests for a time that grows with the number of windows. (No collection
+        # first: it would walk it all once more, and finds next to nothing to free here.)
         gc.freeze()
         state = AppState(settings=settings, db=db, decisions=decisions)
         if listener is not None:
@@ -153,6 +187,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         ticker.start()
         stop_background = start_background(settings, db, decisions, listener)
         decisions.allow_expansion()
+        warm_up(app)  # the routers not used yet, in the background (``api.lazy_routes``)
         try:
             yield
         finally:
@@ -195,24 +230,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     # does (caps, NUL guard, proxies, headers, metric, log line), in one step (bench/).
     app.add_middleware(DecideShortcut, settings=settings,
                        access_lines=lines if app.state.log_decisions else None)
-    app.include_router(window_batch.router)
-    app.include_router(windows.router)
-    app.include_router(decide.router)
-    app.include_router(alerts_api.router)
-    app.include_router(alertmanager.router)
-    app.include_router(admin.router)
-    app.include_router(channels_api.router)
-    app.include_router(syncs_api.router)
-    app.include_router(health_api.router)
-    app.include_router(pagertree.router)
-    app.include_router(ionhour.router)
-    app.include_router(incidentio.router)
-    app.include_router(uptrends_compat.router)
-    app.include_router(ohdear_compat.router)
-    app.include_router(calendar_api.router)
-    app.include_router(apply_api.router)
+    _include_routers(app)
     install_web(app)
-    install_openapi(app)
+    install_openapi(app, before=materialize_all)
 
     @app.get("/healthz", tags=["health"], include_in_schema=True, operation_id="healthz")
     def healthz() -> JSONResponse:

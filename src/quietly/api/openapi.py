@@ -100,13 +100,17 @@ def _add_security(app: FastAPI, document: dict[str, Any]) -> None:
     document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
 
 
-def install_openapi(app: FastAPI) -> None:
-    """Serve the completed document at ``app.openapi_url`` (built once, then cached)."""
+def install_openapi(app: FastAPI,
+                    before: Callable[[FastAPI], None] | None = None) -> None:
+    """Serve the completed document at ``app.openapi_url`` (built once, then cached);
+    ``before(app)`` runs first (``api.lazy_routes.materialize_all``: every route present)."""
 
     build = app.openapi  # FastAPI's own, which caches its result in ``app.openapi_schema``
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            if before is not None:
+                before(app)
             document = build()
             _add_security(app, document)
             _keys_by_name(document)

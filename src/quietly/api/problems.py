@@ -28,7 +28,8 @@ from quietly.core.errors import (
 )
 
 __all__ = ["PROBLEM_RESPONSES", "ErrorRenderer", "install_problem_handlers", "loc_to_field",
-           "problem", "register_error_renderer", "render_error", "validation_errors"]
+           "problem", "register_error_renderer", "render_error", "renderer_for",
+           "validation_errors"]
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -67,6 +68,11 @@ def register_error_renderer(prefix: str, renderer: ErrorRenderer) -> None:
     None) and the list of ``{"field", "detail"}`` for every broken field.
     """
     _RENDERERS[prefix] = renderer
+
+
+def renderer_for(prefix: str) -> ErrorRenderer | None:
+    """The renderer registered for exactly ``prefix``, if any."""
+    return _RENDERERS.get(prefix)
 
 
 def render_error(request: Request, status: int, detail: str, field: str | None,

@@ -9,26 +9,29 @@ from __future__ import annotations
 
 import typer
 
-from quietly.cli_commands import (
-    alertmanager_import,
-    ascode,
-    helptext,
-    maintenance,
-    preview,
-    run,
-    syncs,
-    transfer,
-    window_edit,
-    windows,
-)
-
 __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
     """Add ``window …`` (with ``edit`` and ``extend``), ``start``, ``stop``, ``check``, ``run``,
     ``preview``, ``export``, ``import`` (a file or Alertmanager), ``plan``, ``apply``,
-    ``schema``, ``sync …``; plain help for every command (``helptext``)."""
+    ``schema``, ``sync …``; plain help for every command (``helptext``).
+
+    The modules are imported here, not with the package: ``quietly serve`` imports
+    ``cli_commands.config`` and needs none of them (see ``quietly.cli.main``)."""
+    from quietly.cli_commands import (
+        alertmanager_import,
+        ascode,
+        helptext,
+        maintenance,
+        preview,
+        run,
+        syncs,
+        transfer,
+        window_edit,
+        windows,
+    )
+
     helptext.install()
     windows.window_app.command("edit")(window_edit.edit)
     windows.window_app.command("extend")(window_edit.extend)

@@ -15,13 +15,25 @@ if TYPE_CHECKING:
 __all__ = ["install_web"]
 
 
+# The UI's routers in matching order: (module, path prefixes, exact paths of its routes).
+# Each is imported on its first request (``api.lazy_routes``; issue 19, start-up).
+_ROUTERS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("quietly.web.feeds", ("/calendar/",), ()),
+    ("quietly.web.status", ("/status/",), ()),
+    ("quietly.web.editor", ("/windows/", "/maintenance"), ()),
+    ("quietly.web.pages", ("/sign-in", "/sign-out", "/calendar/rotate", "/windows"), ("/",)),
+    ("quietly.web.sso", ("/sign-in/oidc",), ()),
+    ("quietly.web.docs", ("/docs",), ()),  # /docs with the vendored Swagger UI (offline)
+    ("quietly.web.syncs", ("/syncs",), ()),
+    ("quietly.web.keys", ("/keys",), ()),
+)
+
+
 def install_web(app: FastAPI) -> None:
     # Imported here so that ``quietly.web.ical`` (used by the CLI) does not load the UI.
     from fastapi.staticfiles import StaticFiles
 
-    from quietly.web import docs, editor, feeds, pages, sso, status
-    from quietly.web import keys as key_pages
-    from quietly.web import syncs as sync_pages
+    from quietly.api.lazy_routes import include_lazily
     from quietly.web.auth import NotSignedIn, UiError
     from quietly.web.errors import on_not_signed_in, on_ui_error
     from quietly.web.render import STATIC_DIR
@@ -29,11 +41,5 @@ def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(NotSignedIn, on_not_signed_in)
     app.add_exception_handler(UiError, on_ui_error)
-    app.include_router(feeds.router)
-    app.include_router(status.router)
-    app.include_router(editor.router)
-    app.include_router(pages.router)
-    app.include_router(sso.router)
-    app.include_router(docs.router)  # /docs with the vendored Swagger UI (offline)
-    app.include_router(sync_pages.router)
-    app.include_router(key_pages.router)
+    for module, prefixes, exact in _ROUTERS:
+        include_lazily(app, module, prefixes, exact)
