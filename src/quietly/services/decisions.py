@@ -30,7 +30,7 @@ from quietly.core.model import Alert, AlertLike, Decision, Verdict
 from quietly.metrics import INDEX_PENDING, INDEX_STALE, INDEX_WINDOWS
 from quietly.services.groups import GroupChanged, load_all_groups
 from quietly.services.index_load import read_entries
-from quietly.services.windows import WindowChanged
+from quietly.services.windows import WindowChanged, WindowsChanged
 from quietly.storage.db import Database
 
 __all__ = ["DecisionService"]
@@ -197,13 +197,21 @@ class DecisionService:
                 self._gone.add(key)
                 index.remove(event.window_id)
             elif key not in self._gone:
-                index.upsert(event.record.to_window())
+                index.upsert(event.window or event.record.to_window())
+        elif isinstance(event, WindowsChanged):
+            self._apply_many(indexes, event.changes)
         elif isinstance(event, GroupChanged):
             index = self._index_in(indexes, event.workspace_id)
             if event.targets is None:
                 index.remove_group(event.name)
             else:
                 index.set_group(event.name, event.targets)
+
+    def _apply_many(self, indexes: dict[int, DecisionIndex],
+                    changes: Sequence[WindowChanged]) -> None:
+        """Many window changes (a bulk create, a batch of notifications) in order."""
+        for change in changes:
+            self._apply(indexes, change)
 
     def _index_in(self, indexes: dict[int, DecisionIndex], workspace_id: int) -> DecisionIndex:
         index = indexes.get(workspace_id)
