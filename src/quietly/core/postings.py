@@ -124,12 +124,13 @@ class Postings:
         self._dirty.update(entry.targets)
         return old_postings - new_postings
 
-    def file_many(self, entries: Sequence[Entry]) -> None:
+    def file_many(self, entries: Sequence[Entry], *, defer: bool = True) -> None:
         """File entries of windows not indexed yet, all at once (a bulk load).
 
         Each target's slot is replaced once whatever the number of its windows, and every
-        condition group is anchored knowing all of them (as ``reanchor`` would). Timelines
-        are left to the write's ``retime``.
+        condition group is anchored knowing all of them (as ``reanchor`` would). The
+        timelines of their targets are left to ``retime_deferred`` (``defer``), else to the
+        write's ``retime``.
         """
         for entry in entries:
             self._count_equalities(entry, +1)
@@ -156,7 +157,10 @@ class Postings:
                 slots[target] = TargetSlot(tuple(wids), ())
             else:  # its timeline goes: it describes fewer windows than the slot now has
                 slots[target] = TargetSlot((*old.windows, *wids), old.groups)
-        self._deferred.update(dict.fromkeys(by_target))
+        if defer:
+            self._deferred.update(dict.fromkeys(by_target))
+        else:
+            self._dirty.update(by_target)
 
     def retime_deferred(self, entries: Mapping[int, Entry], budget: int) -> int:
         """Build the timelines of up to ``budget`` targets that ``file_many`` deferred;
