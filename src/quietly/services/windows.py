@@ -257,23 +257,27 @@ def create_window(
 
 def create_windows(
     db: Session, principal: Principal, items: Sequence[WindowFields], now: datetime, *,
-    item_prefix: str | None = "windows",
+    item_prefix: str | None = "windows", item_paths: Sequence[str] | None = None,
 ) -> list[WindowRecord]:
     """Validate and store new windows, all or none, with one statement per table.
 
     Everything a create does: the rules of ``_check_fields`` (every bad item is named,
     ``windows[17].schedule.end``, raised together as ``InvalidItems``; with ``item_prefix``
-    None a single item's error is raised as it is), derived columns computed before the
-    insert, the audit entry, the ``window.created`` outbox events and the worker's job,
-    ``NOTIFY`` on PostgreSQL and the index update after the commit (one ``WindowsChanged``
-    for the batch).
+    None a single item's error is raised as it is; ``item_paths`` names each item's place
+    instead, e.g. ``windows[7]`` where the items are some of a request's), derived columns
+    computed before the insert, the audit entry, the ``window.created`` outbox events and
+    the worker's job, ``NOTIFY`` on PostgreSQL and the index update after the commit (one
+    ``WindowsChanged`` for the batch).
 
     The audit entry of a create stores no copy of the window: its ``after`` is the window as
     first stored, which ``audit.list_audit`` renders from the row (the row does not change
     until the first update, cancel or delete, and that change writes the copy into the entry
     first: ``_keep_created_copy``).
     """
-    prepared = _prepare_creates(db, principal, items, now, item_prefix)
+    paths = (list(item_paths) if item_paths is not None
+             else None if item_prefix is None
+             else [f"{item_prefix}[{i}]" for i in range(len(items))])
+    prepared = _prepare_creates(db, principal, items, now, paths)
     conn = db.connection()  # once: each call costs more than a SQLite insert
     ids = _new_window_ids(conn, len(prepared))
     created = [_new_window(window_id, principal, fields, now)
@@ -297,14 +301,14 @@ def create_windows(
 
 
 def _prepare_creates(db: Session, principal: Principal, items: Sequence[WindowFields],
-                     now: datetime, item_prefix: str | None) -> list[WindowFields]:
+                     now: datetime, paths: Sequence[str] | None) -> list[WindowFields]:
     """Each item with its defaults, checked; every broken item named at once."""
     prepared: list[WindowFields] = []
     errors: list[dict[str, str]] = []
     wanted_groups = {g for fields in items for g in fields.groups}
     known_groups = _known_groups(db, principal, wanted_groups) if wanted_groups else set()
     for i, original in enumerate(items):
-        _check_scope(principal, original, i, item_prefix)
+        _check_scope(principal, original, paths[i] if paths is not None else None)
         try:
             fields = _with_default_start(original, now)
             _check_own_fields(fields)
@@ -317,9 +321,9 @@ def _prepare_creates(db: Session, principal: Principal, items: Sequence[WindowFi
                                             fields.notify_channels)
             _reject_ended_once(fields, now)
         except ValidationError as exc:
-            if item_prefix is None:
+            if paths is None:
                 raise
-            field = f"{item_prefix}[{i}]" + (f".{exc.field}" if exc.field else "")
+            field = paths[i] + (f".{exc.field}" if exc.field else "")
             errors.append({"field": field, "detail": exc.message})
             continue
         prepared.append(fields)
@@ -328,15 +332,14 @@ def _prepare_creates(db: Session, principal: Principal, items: Sequence[WindowFi
     return prepared
 
 
-def _check_scope(principal: Principal, fields: WindowFields, index: int,
-                 item_prefix: str | None) -> None:
+def _check_scope(principal: Principal, fields: WindowFields, path: str | None) -> None:
     """A scoped key's refusal (403) of one item, named by its place in a batch."""
     try:
         scopes.check_fields(principal, fields)
     except Forbidden as exc:
-        if item_prefix is None:
+        if path is None:
             raise
-        field = f"{item_prefix}[{index}]" + (f".{exc.field}" if exc.field else "")
+        field = path + (f".{exc.field}" if exc.field else "")
         raise Forbidden(exc.message, field=field) from exc
 
 
