@@ -18,6 +18,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from quietly.core import lifecycle, schedule
+from quietly.core.codec import match_from_json, schedule_from_json
 from quietly.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from quietly.core.limits import MAX_MATCHERS_PER_GROUP, MAX_TARGETS
 from quietly.core.matching import validate_match
@@ -39,7 +40,6 @@ from quietly.storage.db import publish
 from quietly.storage.mappers import (
     apply_fields_to_row,
     fields_to_columns,
-    window_record_from_columns,
     window_record_from_row,
 )
 from quietly.storage.tables import AuditRow, GroupRow, WindowRow, WindowTargetRow
@@ -374,7 +374,8 @@ def _new_window(window_id: int, principal: Principal, fields: WindowFields,
     cols.update(id=window_id, workspace_id=principal.workspace_id,
                 created_by=principal.actor, created_at=now, updated_at=now,
                 cancelled_at=None, archived_at=None)
-    record = window_record_from_columns(window_id, cols)
+    record = WindowRecord(window_id, principal.workspace_id, _as_stored(fields, cols),
+                          principal.actor, now, now)
     compiled = schedule.compile_schedule(record.fields.schedule)
     first = compiled.next_occurrence(_earliest_possible_start(record.fields.schedule))
     running = compiled.current_occurrence(now)
@@ -388,6 +389,23 @@ def _new_window(window_id: int, principal: Principal, fields: WindowFields,
     cols["last_end"] = compiled.last_occurrence_end()
     cols["state"] = state.value
     return _NewWindow(cols, record, record.to_window(), running)
+
+
+def _as_stored(fields: WindowFields, columns: dict[str, Any]) -> WindowFields:
+    """``fields`` as their row reads back (the fields of ``window_record_from_columns``),
+    without its JSON round trip where that gives back what it was given: targets and groups
+    are stored sorted and without repeats, a recurring schedule and condition groups in their
+    normal form; a one-time schedule reads back as the same instants (``format_instant`` then
+    ``parse_instant``); everything else as it is (the vendor dict copied, as a read copies it).
+    ``tests/services/test_stored_form.py`` holds the two equal."""
+    sched = fields.schedule
+    return replace(
+        fields,
+        targets=tuple(columns["targets"]), groups=tuple(columns["groups"]),
+        schedule=sched if isinstance(sched, OnceSchedule) else schedule_from_json(
+            columns["schedule"]),
+        match=match_from_json(columns["match"]) if fields.match else (),
+        vendor=dict(fields.vendor or {}))
 
 
 def _new_window_ids(conn: Connection, count: int) -> list[int]:
