@@ -36,6 +36,7 @@ def _fields(**extra: object) -> WindowFields:
 
 
 CASES = {
+    "one-time, one target, nothing else": _fields(targets=("service:a",)),
     "one-time, UTC, unsorted targets with a repeat": _fields(),
     "one-time given with an offset and a zone": _fields(schedule=OnceSchedule(
         START.astimezone(timezone(timedelta(hours=2))),

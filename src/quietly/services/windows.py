@@ -399,9 +399,13 @@ def _as_stored(fields: WindowFields, columns: dict[str, Any]) -> WindowFields:
     ``parse_instant``); everything else as it is (the vendor dict copied, as a read copies it).
     ``tests/services/test_stored_form.py`` holds the two equal."""
     sched = fields.schedule
+    targets, groups = tuple(columns["targets"]), tuple(columns["groups"])
+    if (isinstance(sched, OnceSchedule) and not fields.match and not fields.vendor
+            and targets == fields.targets and groups == fields.groups):
+        return fields  # the common case: nothing reads back differently
     return replace(
         fields,
-        targets=tuple(columns["targets"]), groups=tuple(columns["groups"]),
+        targets=targets, groups=groups,
         schedule=sched if isinstance(sched, OnceSchedule) else schedule_from_json(
             columns["schedule"]),
         match=match_from_json(columns["match"]) if fields.match else (),
