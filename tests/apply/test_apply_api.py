@@ -200,3 +200,33 @@ def test_an_applied_window_takes_effect_in_decisions(tenant: Tenant) -> None:
                             "schedule": once(start, start + timedelta(hours=1))}])
     decided = tenant.viewer.get("/api/v1/decide", params={"target": "service:db"}).json()
     assert decided["verdict"] == "mute"
+
+
+def test_errors_of_new_and_changed_windows_are_listed_in_file_order(tenant: Tenant) -> None:
+    """New windows are created together after the changes; their errors still come in the
+    file's order, each named by its place."""
+    apply(tenant, windows=[patch_night("kept")])
+    past = now() - timedelta(days=2)
+    answer = apply(tenant, windows=[
+        patch_night("new-bad", groups=["no-such-group"]),
+        patch_night("kept", groups=["nor-this-one"]),
+        patch_night("new-ok"),
+        {**patch_night("new-ended"), "schedule": once(past, past + timedelta(hours=1))}])
+    assert (answer.status_code, [e["field"] for e in answer.json()["errors"]]) == (
+        422, ["windows[0].groups[0]", "windows[1].groups[0]", "windows[3].schedule.end"])
+
+
+def test_many_new_windows_are_planned_in_file_order_with_ids_and_previews(
+        db: Database, tenant: Tenant) -> None:
+    apply(tenant, windows=[patch_night("existing")])
+    wanted = [patch_night(f"n{i}", name=f"Night {i}") for i in range(40)]
+    wanted.insert(20, patch_night("existing", name="Renamed"))
+    plan = apply(tenant, windows=wanted).json()["changes"]
+    assert ([(c["key"], c["action"]) for c in plan],
+            all(c["id"] and c["window"]["id"] == c["id"] and len(c["next_occurrences"]) == 3
+                for c in plan),
+            [c["id"] for c in plan if c["action"] == "create"] == sorted(
+                c["id"] for c in plan if c["action"] == "create"),
+            len(live_windows(tenant))) == (
+        [(w["key"], "change" if w["key"] == "existing" else "create") for w in wanted],
+        True, True, 41)

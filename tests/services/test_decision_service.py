@@ -68,3 +68,43 @@ def test_a_copy_arriving_after_the_delete_does_not_bring_the_window_back() -> No
     service.on_event(WindowChanged(1, 7, None, "deleted"))
     service.on_event(WindowChanged(1, 7, record, "updated"))  # the late, stale copy
     assert service.decide(1, Alert(targets=("service:a",)), now).verdict is Verdict.DELIVER
+
+
+def test_a_batch_of_changes_decides_as_the_same_changes_one_by_one() -> None:
+    """``WindowsChanged`` (a bulk create, a batch of notifications) is filed in one write
+    per run of windows, deletions and stale copies keeping their place."""
+    from datetime import timedelta
+
+    from quietly.core.model import Effect, OnceSchedule
+    from quietly.core.records import WindowFields, WindowRecord
+    from quietly.services.windows import WindowsChanged
+
+    now = datetime.now(UTC)
+
+    def record(window_id: int, workspace: int, target: str) -> WindowRecord:
+        return WindowRecord(
+            id=window_id, workspace_id=workspace, created_by=None, created_at=now,
+            updated_at=now, fields=WindowFields(
+                name="w", targets=(target,), effects=(Effect.MUTE,),
+                schedule=OnceSchedule(now - timedelta(minutes=1), now + timedelta(hours=1))))
+
+    changes = (
+        WindowChanged(1, 1, record(1, 1, "service:a"), "created"),
+        WindowChanged(1, 2, record(2, 1, "service:b"), "created"),
+        WindowChanged(2, 3, record(3, 2, "service:a"), "created"),
+        WindowChanged(1, 2, None, "deleted"),
+        WindowChanged(1, 2, record(2, 1, "service:b"), "changed"),  # late copy: stays gone
+        WindowChanged(1, 4, record(4, 1, "service:c"), "created"),
+    )
+    one_by_one = DecisionService(Database("sqlite://"), now)
+    for change in changes:
+        one_by_one.on_event(change)
+    batched = DecisionService(Database("sqlite://"), now)
+    batched.on_event(WindowsChanged(changes))
+
+    def decided(service: DecisionService) -> list[tuple[int, ...]]:
+        return [service.decide(ws, Alert(targets=(t,)), now).windows
+                for ws in (1, 2) for t in ("service:a", "service:b", "service:c")]
+
+    assert (decided(batched), decided(batched) == decided(one_by_one)) == (
+        [(1,), (), (4,), (3,), (), ()], True)

@@ -98,3 +98,40 @@ def test_catch_up_reloads_what_no_notification_brought(
     tenant.editor.delete(f"/api/v1/windows/{grouped['id']}")
     assert (found, verdicts, listener.catch_up(), _verdict(decisions, tenant, target)) == (
         (3, 0), (Verdict.MUTE, Verdict.MUTE), 2, Verdict.DELIVER)
+
+
+@pytest.mark.skipif(not os.environ.get("QUIETLY_TEST_DATABASE_URL"),
+                    reason="LISTEN/NOTIFY needs PostgreSQL")
+def test_a_batch_reaches_another_index_in_one_notification(
+        tenant: Tenant, other_process: tuple[DecisionService, ChangeListener]) -> None:
+    """``POST /api/v1/windows/batch`` sends one NOTIFY naming its ids as ranges; the other
+    process loads every window of it."""
+    decisions, listener = other_process
+    listener.start()
+    assert listener.listening.wait(10)
+    prefix = uuid.uuid4().hex[:8]
+    bodies = [{"name": f"b{i}", "targets": [f"service:{prefix}-{i}"],
+               "schedule": {"kind": "once", "start": seconds_from_now(-5).isoformat(),
+                            "end": seconds_from_now(600).isoformat()}} for i in range(300)]
+    made = tenant.editor.post("/api/v1/windows/batch", json={"windows": bodies})
+    assert made.status_code == 201, made.text
+    written = time.monotonic()
+    while any(_verdict(decisions, tenant, f"service:{prefix}-{i}") is not Verdict.MUTE
+              for i in (0, 150, 299)):
+        assert time.monotonic() - written < 2.0
+        time.sleep(0.02)
+    assert [_verdict(decisions, tenant, f"service:{prefix}-{i}") for i in range(300)] == [
+        Verdict.MUTE] * 300
+
+
+def test_apply_reads_a_batch_payload(
+        tenant: Tenant, other_process: tuple[DecisionService, ChangeListener]) -> None:
+    decisions, listener = other_process
+    prefix = uuid.uuid4().hex[:8]
+    bodies = [{"name": f"b{i}", "targets": [f"service:{prefix}-{i}"],
+               "schedule": {"kind": "once", "start": seconds_from_now(-5).isoformat(),
+                            "end": seconds_from_now(600).isoformat()}} for i in range(5)]
+    ids = tenant.editor.post("/api/v1/windows/batch", json={"windows": bodies}).json()["ids"]
+    listener.apply({f"w:{tenant.id}:{ids[0]}-{ids[2]},{ids[4]}"})
+    assert [_verdict(decisions, tenant, f"service:{prefix}-{i}") for i in range(5)] == [
+        Verdict.MUTE, Verdict.MUTE, Verdict.MUTE, Verdict.DELIVER, Verdict.MUTE]

@@ -13,6 +13,9 @@ object created, changed or deleted, with field-level differences. Nothing else i
 
 Every error is collected (each object is tried in a savepoint) and raised together as
 ``ApplyFailed`` at the end, so the caller's transaction rolls back and nothing is applied.
+New windows are created together after the others are compared and changed, through the
+bulk create (``windows.create_windows``: its errors still name each item by its place in the
+file); the plan keeps the file's order.
 Applies to one workspace are serialised by a row lock on the workspace (``FOR NO KEY
 UPDATE`` on PostgreSQL, which does not block inserts referencing it; SQLite's ``BEGIN
 IMMEDIATE`` serialises every write already), so a second apply sees the first one's result.
@@ -34,7 +37,7 @@ from quietly.core.codec import format_instant
 from quietly.core.errors import QuietlyError, ValidationError
 from quietly.core.model import RecurringSchedule
 from quietly.core.records import Principal, WindowFields, WindowRecord
-from quietly.services import groups, windows
+from quietly.services import groups, scopes, windows
 from quietly.services.serialize import window_to_json
 from quietly.storage.db import Database
 from quietly.storage.mappers import fields_to_columns, window_record_from_row
@@ -114,6 +117,9 @@ class _Run:
     now: datetime
     plan: list[PlannedChange] = field(default_factory=list)
     errors: list[dict[str, str | None]] = field(default_factory=list)
+    # New windows wait here and are created together (``_create_pending``): their place in
+    # ``plan`` (a placeholder until then), what the file wants, and the fields to create.
+    pending: list[tuple[int, DesiredWindow, WindowFields]] = field(default_factory=list)
 
     def attempt(self, prefix: str, step: Callable[[], PlannedChange | None]) -> None:
         """Run one object's step; a failure is recorded, not raised.
@@ -228,11 +234,11 @@ def _apply_window(run: _Run, want: DesiredWindow, row: WindowRow | None) -> Plan
     current = window_record_from_row(row) if row is not None else None
     fields = _desired_fields(want, run.source, current)
     if current is None:
-        with run.db.begin_nested():
-            record = windows.create_window(run.db, run.principal, fields, run.now)
-        shown, upcoming = _preview(record, run.now)
-        return PlannedChange("window", want.key, "create", fields.name, record.id,
-                             _diff({}, _set_fields(fields)), shown, upcoming)
+        # A scoped key's refusal is this item's error, as every other item's is its own.
+        scopes.check_fields(run.principal, fields)
+        run.pending.append((len(run.plan), want, fields))  # ``attempt`` appends it next
+        return PlannedChange("window", want.key, "create", fields.name,
+                             diff=_diff({}, _set_fields(fields)))
     if current.fields.managed_source != run.source:
         raise ValidationError(
             f"key {want.key!r} names window {current.id} "
@@ -248,6 +254,36 @@ def _apply_window(run: _Run, want: DesiredWindow, row: WindowRow | None) -> Plan
     shown, upcoming = _preview(record, run.now)
     return PlannedChange("window", want.key, "change", fields.name, record.id, diff, shown,
                          upcoming)
+
+
+def _create_pending(run: _Run) -> None:
+    """Create the new windows together, with the bulk create (one statement per table, one
+    index write); each item's errors are named by its place in the file, every one of them.
+    Fills in the plan's placeholders (id, the window as shown, next occurrences)."""
+    if not run.pending:
+        return
+    try:
+        with run.db.begin_nested():
+            records = windows.create_windows(
+                run.db, run.principal, [fields for _, _, fields in run.pending], run.now,
+                item_paths=[f"windows[{want.index}]" for _, want, _ in run.pending])
+    except windows.InvalidItems as exc:
+        run.errors += [{"field": e["field"], "detail": e["detail"]} for e in exc.errors]
+        return
+    except QuietlyError as exc:
+        run.errors.append({"field": exc.field, "detail": exc.message})
+        return
+    for (position, _, _), record in zip(run.pending, records, strict=True):
+        shown, upcoming = _preview(record, run.now)
+        run.plan[position] = replace(run.plan[position], id=record.id, window=shown,
+                                     next_occurrences=upcoming)
+
+
+def _window_order(error: dict[str, str | None]) -> int:
+    """The file position an error of ``windows[i]…`` names (errors are listed in file order)."""
+    path = error["field"] or ""
+    head = path.removeprefix("windows[").partition("]")[0]
+    return int(head) if head.isdigit() else -1
 
 
 def _delete_window(run: _Run, row: WindowRow) -> PlannedChange:
@@ -316,9 +352,12 @@ def apply_desired(
     for g in desired_groups:
         run.attempt(f"groups[{g.index}]",
                     partial(_apply_group, run, g, group_rows.get(g.name)))
+    first_window_error = len(run.errors)
     for w in desired_windows:
         run.attempt(f"windows[{w.index}]",
                     partial(_apply_window, run, w, window_rows.get(w.key)))
+    _create_pending(run)
+    run.errors[first_window_error:] = sorted(run.errors[first_window_error:], key=_window_order)
     if prune:
         _prune(run, window_rows, group_rows, desired_windows, desired_groups)
     if run.errors:

@@ -26,11 +26,11 @@ import structlog
 
 from quietly.core.engine import DecisionIndex
 from quietly.core.entries import Entry
-from quietly.core.model import Alert, AlertLike, Decision, Verdict
+from quietly.core.model import Alert, AlertLike, Decision, Verdict, Window
 from quietly.metrics import INDEX_PENDING, INDEX_STALE, INDEX_WINDOWS
 from quietly.services.groups import GroupChanged, load_all_groups
 from quietly.services.index_load import read_entries
-from quietly.services.windows import WindowChanged
+from quietly.services.windows import WindowChanged, WindowsChanged
 from quietly.storage.db import Database
 
 __all__ = ["DecisionService"]
@@ -201,13 +201,42 @@ class DecisionService:
                 self._gone.add(key)
                 index.remove(event.window_id)
             elif key not in self._gone:
-                index.upsert(event.record.to_window())
+                index.upsert(event.window or event.record.to_window())
+        elif isinstance(event, WindowsChanged):
+            self._apply_many(indexes, event.changes)
         elif isinstance(event, GroupChanged):
             index = self._index_in(indexes, event.workspace_id)
             if event.targets is None:
                 index.remove_group(event.name)
             else:
                 index.set_group(event.name, event.targets)
+
+    def _apply_many(self, indexes: dict[int, DecisionIndex],
+                    changes: Sequence[WindowChanged]) -> None:
+        """Many window changes (a bulk create, a batch of notifications), as ``_apply`` one
+        after the other: each run of live windows of one workspace is filed in one write
+        (``upsert_many``), removals in between keep their place."""
+        run: list[Window] = []
+        run_workspace: int | None = None
+
+        def file_run() -> None:
+            if run and run_workspace is not None:
+                self._index_in(indexes, run_workspace).upsert_many(run)
+            run.clear()
+
+        for change in changes:
+            record = change.record
+            if record is None or record.archived_at is not None:
+                file_run()
+                self._apply(indexes, change)
+                continue
+            if (change.workspace_id, change.window_id) in self._gone:
+                continue
+            if change.workspace_id != run_workspace:
+                file_run()
+                run_workspace = change.workspace_id
+            run.append(change.window or record.to_window())
+        file_run()
 
     def _index_in(self, indexes: dict[int, DecisionIndex], workspace_id: int) -> DecisionIndex:
         index = indexes.get(workspace_id)

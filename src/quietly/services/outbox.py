@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session
 
 from quietly.core import lifecycle
 from quietly.core.codec import format_instant
+from quietly.core.model import Occurrence
 from quietly.core.records import WindowRecord
 from quietly.services import channels as channel_service
 from quietly.services import sync_state
@@ -51,9 +52,9 @@ from quietly.storage.bulk import driver_execute, insert_from_json, insert_rows, 
 from quietly.storage.mappers import window_record_from_row
 from quietly.storage.tables import GroupRow, OutboxRow, SyncRow, WindowJobRow, WindowRow
 
-__all__ = ["CHANGES_CHANNEL", "Message", "enqueue", "enqueue_event", "enqueue_many",
-           "enqueue_window_event", "event_id_for", "notify_change", "notify_changes",
-           "window_events_created"]
+__all__ = ["CHANGES_CHANNEL", "MAX_PAYLOAD", "Message", "changed_ids_payloads", "enqueue",
+           "enqueue_event", "enqueue_many", "enqueue_window_event", "event_id_for",
+           "notify_change", "notify_changes", "parse_window_ids", "window_events_created"]
 
 CHANGES_CHANNEL = "quietly_changes"
 
@@ -209,10 +210,13 @@ def enqueue_window_event(db: Session, workspace_id: int, window_id: int, action:
 
 
 def window_events_created(db: Session, records: Sequence[WindowRecord], now: datetime,
-                          conn: Connection | None = None) -> None:
+                          conn: Connection | None = None, *,
+                          running: Sequence[Occurrence | None] | None = None) -> None:
     """``enqueue_window_event(…, "created", …)`` for many new windows, one statement per
     table: their ``window.created`` messages (windows naming channels), their jobs, one
-    ``NOTIFY`` statement and one change mark per workspace."""
+    ``NOTIFY`` per workspace (its payload names the ids as ranges, ``changed_ids_payloads``)
+    and one change mark per workspace. ``running``: each record's occurrence running at
+    ``now``, when the caller has computed it already."""
     if not records:
         return
     pairs: list[tuple[Message, int]] = []
@@ -223,22 +227,74 @@ def window_events_created(db: Session, records: Sequence[WindowRecord], now: dat
                 db, record.workspace_id, record.fields.notify_channels)]
     if pairs:
         enqueue_many(db, pairs, now)
-    jobs = []
-    for record in records:
-        running = lifecycle.current_occurrence(record.to_window(), now)
-        jobs.append({"window_id": record.id, "workspace_id": record.workspace_id,
-                     "done_until": min(now, running.start) if running is not None else now,
-                     "next_due_at": now})
+    if running is None:
+        running = [lifecycle.current_occurrence(record.to_window(), now) for record in records]
+    jobs = [{"window_id": record.id, "workspace_id": record.workspace_id,
+             "done_until": min(now, occurrence.start) if occurrence is not None else now,
+             "next_due_at": now}
+            for record, occurrence in zip(records, running, strict=True)]
     conn = conn if conn is not None else db.connection()
     insert_rows(conn, _table(WindowJobRow), jobs)
+    workspaces = sorted({r.workspace_id for r in records})
     if conn.dialect.name == "postgresql":
-        notify_changes(db, [f"w:{r.workspace_id}:{r.id}" for r in records])
+        notify_changes(db, [payload for workspace_id in workspaces
+                            for payload in changed_ids_payloads(
+                                workspace_id, [r.id for r in records
+                                               if r.workspace_id == workspace_id])])
     if conn.dialect.name == "sqlite":  # the statement of sync_state.mark_changed, compiled once
-        for workspace_id in sorted({r.workspace_id for r in records}):
+        for workspace_id in workspaces:
             driver_execute(conn, _MARK_SYNCS_SQLITE, (workspace_id,))
     else:
-        for workspace_id in sorted({r.workspace_id for r in records}):
+        for workspace_id in workspaces:
             sync_state.mark_changed(db, workspace_id)
+
+
+# PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more.
+MAX_PAYLOAD = 7_900
+
+
+def changed_ids_payloads(workspace_id: int, window_ids: Sequence[int]) -> list[str]:
+    """The ``NOTIFY`` payloads naming windows ``window_ids`` of one workspace changed:
+    ``w:<workspace>:<id>`` for one, ``w:<workspace>:<first>-<last>,<id>,…`` (runs of
+    consecutive ids as ranges) for many — a batch's ids are consecutive unless another
+    transaction took ids meanwhile, so a batch is one notification; more only past
+    ``MAX_PAYLOAD`` bytes. ``worker.listener`` reads both forms."""
+    runs: list[str] = []
+    ordered = sorted(set(window_ids))
+    start = 0
+    for i in range(1, len(ordered) + 1):
+        if i == len(ordered) or ordered[i] != ordered[i - 1] + 1:
+            first, last = ordered[start], ordered[i - 1]
+            runs.append(str(first) if first == last else f"{first}-{last}")
+            start = i
+    prefix = f"w:{workspace_id}:"
+    payloads: list[str] = []
+    current: list[str] = []
+    size = len(prefix)
+    for run in runs:
+        if current and size + len(run) + 1 > MAX_PAYLOAD:
+            payloads.append(prefix + ",".join(current))
+            current, size = [], len(prefix)
+        current.append(run)
+        size += len(run) + 1
+    if current:
+        payloads.append(prefix + ",".join(current))
+    return payloads
+
+
+def parse_window_ids(text: str) -> list[int]:
+    """The window ids a payload's last part names (``7``, ``5-9,12``); [] if malformed or
+    naming more than 100,000 ids (no batch is that large: 10,000 windows)."""
+    ids: list[int] = []
+    for part in text.split(","):
+        first, dash, last = part.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            return []
+        low, high = int(first), int(last) if dash else int(first)
+        if high < low or len(ids) + high - low >= 100_000:
+            return []
+        ids.extend(range(low, high + 1))
+    return ids
 
 
 _MARK_SYNCS_SQLITE = str(

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from quietly.core import lifecycle, schedule
+from quietly.core.codec import match_from_json, schedule_from_json
 from quietly.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from quietly.core.limits import MAX_MATCHERS_PER_GROUP, MAX_TARGETS
 from quietly.core.matching import validate_match
@@ -28,17 +29,17 @@ from quietly.core.model import (
     RecurringSchedule,
     Schedule,
     State,
+    Window,
 )
 from quietly.core.records import Principal, WindowFields, WindowRecord
 from quietly.core.timeutil import to_local
 from quietly.services import audit, channels, outbox, scopes
 from quietly.services.serialize import window_to_json
 from quietly.storage.bulk import driver_execute, insert_rows
-from quietly.storage.db import publish, publish_many
+from quietly.storage.db import publish
 from quietly.storage.mappers import (
     apply_fields_to_row,
     fields_to_columns,
-    window_record_from_columns,
     window_record_from_row,
 )
 from quietly.storage.tables import AuditRow, GroupRow, WindowRow, WindowTargetRow
@@ -47,6 +48,7 @@ __all__ = [
     "InvalidItems",
     "ListFilter",
     "WindowChanged",
+    "WindowsChanged",
     "cancel_window",
     "create_window",
     "create_windows",
@@ -76,6 +78,17 @@ class WindowChanged:
     window_id: int
     record: WindowRecord | None  # None when the window is gone (deleted)
     action: str
+    # ``record.to_window()`` when the publisher has it already (the bulk create builds it
+    # for the derived columns), so the decision index does not build it again.
+    window: Window | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowsChanged:
+    """Published after a commit that created many windows (``create_windows``): one event
+    for the batch, so the decision index files them in one write."""
+
+    changes: tuple[WindowChanged, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,51 +257,58 @@ def create_window(
 
 def create_windows(
     db: Session, principal: Principal, items: Sequence[WindowFields], now: datetime, *,
-    item_prefix: str | None = "windows",
+    item_prefix: str | None = "windows", item_paths: Sequence[str] | None = None,
 ) -> list[WindowRecord]:
     """Validate and store new windows, all or none, with one statement per table.
 
     Everything a create does: the rules of ``_check_fields`` (every bad item is named,
     ``windows[17].schedule.end``, raised together as ``InvalidItems``; with ``item_prefix``
-    None a single item's error is raised as it is), derived columns computed before the
-    insert, the audit entry, the ``window.created`` outbox events and the worker's job,
-    ``NOTIFY`` on PostgreSQL and the index update after the commit.
+    None a single item's error is raised as it is; ``item_paths`` names each item's place
+    instead, e.g. ``windows[7]`` where the items are some of a request's), derived columns
+    computed before the insert, the audit entry, the ``window.created`` outbox events and
+    the worker's job, ``NOTIFY`` on PostgreSQL and the index update after the commit (one
+    ``WindowsChanged`` for the batch).
 
     The audit entry of a create stores no copy of the window: its ``after`` is the window as
     first stored, which ``audit.list_audit`` renders from the row (the row does not change
     until the first update, cancel or delete, and that change writes the copy into the entry
     first: ``_keep_created_copy``).
     """
-    prepared = _prepare_creates(db, principal, items, now, item_prefix)
+    paths = (list(item_paths) if item_paths is not None
+             else None if item_prefix is None
+             else [f"{item_prefix}[{i}]" for i in range(len(items))])
+    prepared = _prepare_creates(db, principal, items, now, paths)
     conn = db.connection()  # once: each call costs more than a SQLite insert
     ids = _new_window_ids(conn, len(prepared))
-    columns: list[dict[str, Any]] = []
-    records: list[WindowRecord] = []
-    for window_id, fields in zip(ids, prepared, strict=True):
-        cols, record = _create_columns(window_id, principal, fields, now)
-        columns.append(cols)
-        records.append(record)
-    insert_rows(conn, _table(WindowRow), columns)
+    created = [_new_window(window_id, principal, fields, now)
+               for window_id, fields in zip(ids, prepared, strict=True)]
+    records = [new.record for new in created]
+    insert_rows(conn, _table(WindowRow), [new.columns for new in created])
     _insert_targets(conn, records)
-    outbox.window_events_created(db, records, now, conn)
+    outbox.window_events_created(db, records, now, conn,
+                                 running=[new.running for new in created])
     insert_rows(conn, _table(AuditRow), [
         {"workspace_id": principal.workspace_id, "at": now, "actor": principal.actor,
          "action": "create", "object_type": "window", "object_id": str(r.id)}
         for r in records])
-    events = [WindowChanged(r.workspace_id, r.id, r, "created") for r in records]
-    publish_many(db, events)
+    changes = tuple(WindowChanged(new.record.workspace_id, new.record.id, new.record,
+                                  "created", new.window) for new in created)
+    if len(changes) == 1:
+        publish(db, changes[0])
+    elif changes:
+        publish(db, WindowsChanged(changes))
     return records
 
 
 def _prepare_creates(db: Session, principal: Principal, items: Sequence[WindowFields],
-                     now: datetime, item_prefix: str | None) -> list[WindowFields]:
+                     now: datetime, paths: Sequence[str] | None) -> list[WindowFields]:
     """Each item with its defaults, checked; every broken item named at once."""
     prepared: list[WindowFields] = []
     errors: list[dict[str, str]] = []
     wanted_groups = {g for fields in items for g in fields.groups}
     known_groups = _known_groups(db, principal, wanted_groups) if wanted_groups else set()
     for i, original in enumerate(items):
-        _check_scope(principal, original, i, item_prefix)
+        _check_scope(principal, original, paths[i] if paths is not None else None)
         try:
             fields = _with_default_start(original, now)
             _check_own_fields(fields)
@@ -301,9 +321,9 @@ def _prepare_creates(db: Session, principal: Principal, items: Sequence[WindowFi
                                             fields.notify_channels)
             _reject_ended_once(fields, now)
         except ValidationError as exc:
-            if item_prefix is None:
+            if paths is None:
                 raise
-            field = f"{item_prefix}[{i}]" + (f".{exc.field}" if exc.field else "")
+            field = paths[i] + (f".{exc.field}" if exc.field else "")
             errors.append({"field": field, "detail": exc.message})
             continue
         prepared.append(fields)
@@ -312,15 +332,14 @@ def _prepare_creates(db: Session, principal: Principal, items: Sequence[WindowFi
     return prepared
 
 
-def _check_scope(principal: Principal, fields: WindowFields, index: int,
-                 item_prefix: str | None) -> None:
+def _check_scope(principal: Principal, fields: WindowFields, path: str | None) -> None:
     """A scoped key's refusal (403) of one item, named by its place in a batch."""
     try:
         scopes.check_fields(principal, fields)
     except Forbidden as exc:
-        if item_prefix is None:
+        if path is None:
             raise
-        field = f"{item_prefix}[{index}]" + (f".{exc.field}" if exc.field else "")
+        field = path + (f".{exc.field}" if exc.field else "")
         raise Forbidden(exc.message, field=field) from exc
 
 
@@ -330,21 +349,67 @@ def _known_groups(db: Session, principal: Principal, names: set[str]) -> set[str
     return set(db.scalars(stmt))
 
 
-def _create_columns(window_id: int, principal: Principal, fields: WindowFields,
-                    now: datetime) -> tuple[dict[str, Any], WindowRecord]:
-    """Every column of a new window's row, derived ones included, and its record (as the
-    row reads back)."""
+@dataclass(frozen=True, slots=True)
+class _NewWindow:
+    """A window about to be inserted: its row's columns, its record (as the row reads back),
+    the domain window, and the occurrence running at ``now`` (for the worker's job)."""
+
+    columns: dict[str, Any]
+    record: WindowRecord
+    window: Window
+    running: Occurrence | None
+
+
+def _new_window(window_id: int, principal: Principal, fields: WindowFields,
+                now: datetime) -> _NewWindow:
+    """Every column of a new window's row, the derived ones included, computed once.
+
+    The derived columns are ``lifecycle``'s answers for a window that is neither cancelled
+    nor archived (a new one never is), so the schedule is compiled once and asked directly:
+    ``first_start`` is ``next_occurrence`` from the earliest possible start, ``last_end``
+    the end of a finite schedule, and ``state`` that of ``lifecycle.state_at``: active while
+    an occurrence runs at ``now``, scheduled while one is to come, completed otherwise.
+    """
     cols = fields_to_columns(fields)
     cols.update(id=window_id, workspace_id=principal.workspace_id,
                 created_by=principal.actor, created_at=now, updated_at=now,
                 cancelled_at=None, archived_at=None)
-    record = window_record_from_columns(window_id, cols)
-    window = record.to_window()
-    first = lifecycle.next_occurrence(window, _earliest_possible_start(fields.schedule))
+    record = WindowRecord(window_id, principal.workspace_id, _as_stored(fields, cols),
+                          principal.actor, now, now)
+    compiled = schedule.compile_schedule(record.fields.schedule)
+    first = compiled.next_occurrence(_earliest_possible_start(record.fields.schedule))
+    running = compiled.current_occurrence(now)
+    if running is not None:
+        state = State.ACTIVE
+    elif compiled.next_occurrence(now) is not None:
+        state = State.SCHEDULED
+    else:
+        state = State.COMPLETED
     cols["first_start"] = first.start if first else None
-    cols["last_end"] = schedule.last_occurrence_end(fields.schedule)
-    cols["state"] = lifecycle.state_at(window, now).value
-    return cols, record
+    cols["last_end"] = compiled.last_occurrence_end()
+    cols["state"] = state.value
+    return _NewWindow(cols, record, record.to_window(), running)
+
+
+def _as_stored(fields: WindowFields, columns: dict[str, Any]) -> WindowFields:
+    """``fields`` as their row reads back (the fields of ``window_record_from_columns``),
+    without its JSON round trip where that gives back what it was given: targets and groups
+    are stored sorted and without repeats, a recurring schedule and condition groups in their
+    normal form; a one-time schedule reads back as the same instants (``format_instant`` then
+    ``parse_instant``); everything else as it is (the vendor dict copied, as a read copies it).
+    ``tests/services/test_stored_form.py`` holds the two equal."""
+    sched = fields.schedule
+    targets, groups = tuple(columns["targets"]), tuple(columns["groups"])
+    if (isinstance(sched, OnceSchedule) and not fields.match and not fields.vendor
+            and targets == fields.targets and groups == fields.groups):
+        return fields  # the common case: nothing reads back differently
+    return replace(
+        fields,
+        targets=targets, groups=groups,
+        schedule=sched if isinstance(sched, OnceSchedule) else schedule_from_json(
+            columns["schedule"]),
+        match=match_from_json(columns["match"]) if fields.match else (),
+        vendor=dict(fields.vendor or {}))
 
 
 def _new_window_ids(conn: Connection, count: int) -> list[int]:

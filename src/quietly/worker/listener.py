@@ -5,7 +5,8 @@ Every committed window or group change carries a ``NOTIFY`` sent in its own tran
 This thread, one per ``serve`` process, collects notifications for a quarter of a second,
 loads each changed window or group from the database, and hands it to the process's
 ``DecisionService`` as the same event a local commit would publish — so decisions everywhere
-follow a change within a second. Payloads: ``w:<workspace>:<window id>``,
+follow a change within a second. Payloads: ``w:<workspace>:<window id>`` (or, for a bulk
+create, ``w:<workspace>:<first>-<last>,…``: one notification for the batch),
 ``g:<workspace>:<group name>``.
 
 No change may fall between the index's snapshot and the subscription: on every connection,
@@ -39,8 +40,8 @@ from sqlalchemy import select
 from quietly.metrics import INDEX_CATCHUPS
 from quietly.services.decisions import DecisionService
 from quietly.services.groups import GroupChanged, load_all_groups
-from quietly.services.outbox import CHANGES_CHANNEL
-from quietly.services.windows import WindowChanged
+from quietly.services.outbox import CHANGES_CHANNEL, parse_window_ids
+from quietly.services.windows import WindowChanged, WindowsChanged
 from quietly.storage.db import Database
 from quietly.storage.mappers import window_record_from_row
 from quietly.storage.tables import GroupRow, WindowRow
@@ -171,8 +172,8 @@ class ChangeListener:
             workspace, _, name = rest.partition(":")
             if not workspace.isdigit():
                 continue
-            if kind == "w" and name.isdigit():
-                windows[int(name)] = int(workspace)
+            if kind == "w":  # one id, or a batch's ids as ranges (outbox.changed_ids_payloads)
+                windows.update(dict.fromkeys(parse_window_ids(name), int(workspace)))
             elif kind == "g":
                 groups.add((int(workspace), name))
         events: list[object] = []
@@ -189,5 +190,9 @@ class ChangeListener:
                                                          GroupRow.name == name))
                 targets = frozenset(group.targets) if group is not None else None
                 events.append(GroupChanged(workspace_id, name, targets))
+        changed = [e for e in events if isinstance(e, WindowChanged)]
+        if len(changed) > 1:  # one write of the index for a batch's windows
+            self._decisions.on_event(WindowsChanged(tuple(changed)))
+            events = [e for e in events if not isinstance(e, WindowChanged)]
         for event in events:
             self._decisions.on_event(event)

@@ -154,13 +154,16 @@ def match_from_schema(groups: list[list[MatcherIn]]) -> tuple[ConditionGroup, ..
 def _common(body: WindowCreate | WindowUpdate) -> dict[str, Any]:
     """The fields whose wire and domain forms differ only by container type."""
     out: dict[str, Any] = {}
+    # Once, not per name: a model class's isinstance check is slow (pydantic's metaclass).
+    creating = isinstance(body, WindowCreate)
+    given = body.model_fields_set
     for name in ("description", "all_targets", "notify_start_minutes_before",
                  "notify_end_minutes_before", "notification_message", "resolve_on_end",
                  "reroute_on_end", "incident_id", "lead", "publish_to_status_page",
                  "show_in_sidebar", "name"):
-        if name in body.model_fields_set or isinstance(body, WindowCreate):
+        if creating or name in given:
             value = getattr(body, name, None)
-            if value is not None or name in body.model_fields_set:
+            if value is not None or name in given:
                 out[name] = value
     for name in ("targets", "groups", "notify_channels", "escalation_targets"):
         value = getattr(body, name)

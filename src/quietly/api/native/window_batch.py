@@ -18,11 +18,11 @@ on (``settings.group_commit``), else in a transaction of the request's own.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import anyio
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -33,6 +33,7 @@ from quietly.api.problems import PROBLEM_RESPONSES, render_error
 from quietly.core.errors import ValidationError
 from quietly.core.records import WindowFields
 from quietly.services import windows
+from quietly.services.collector import collector_paused
 from quietly.storage.groupcommit import GroupCommitter
 
 __all__ = ["GROUP_COMMIT", "MAX_BATCH", "repeated_members", "router", "write"]
@@ -66,8 +67,15 @@ def write(state: AppState, work: Callable[[Session], T]) -> T:
         return work(db)
 
 
+async def _collector_paused() -> AsyncIterator[None]:
+    """A dependency: the collector stays off from before the body is validated until the
+    response is sent (``services.collector``)."""
+    with collector_paused():
+        yield
+
+
 @router.post("/windows/batch", status_code=201, response_model=WindowBatchCreated,
-             operation_id="create_windows_batch")
+             operation_id="create_windows_batch", dependencies=[Depends(_collector_paused)])
 async def create_windows_batch(body: WindowBatch, request: Request, state: State,
                                principal: Editor, now: Now) -> Any:
     """Create up to 10,000 windows in one request, all or none: if any window is invalid the
