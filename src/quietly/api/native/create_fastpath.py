@@ -17,9 +17,11 @@ dependency solving and the response model cost about as much as the create itsel
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import anyio
+import msgspec
 from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -29,15 +31,17 @@ from quietly.api.deps import authenticate_key, bearer_key, get_state, utcnow
 from quietly.api.middleware import ROUTE_KEY
 from quietly.api.native.convert import window_fields_from_create
 from quietly.api.native.schemas import WindowCreate, WindowPublic
-from quietly.api.native.window_batch import write
-from quietly.core.records import Role
+from quietly.api.native.window_batch import GROUP_COMMIT, write
+from quietly.core.records import Role, WindowRecord
 from quietly.services import windows
 from quietly.services.serialize import window_to_json
+from quietly.storage.groupcommit import GroupCommitter
 
-__all__ = ["CreateShortcut"]
+__all__ = ["CreateShortcut", "answer"]
 
 PATH = "/api/v1/windows"
 _PUBLIC: TypeAdapter[WindowPublic] = TypeAdapter(WindowPublic)
+_encode = msgspec.json.Encoder().encode
 _JSON_TYPES = (b"application/json", b"application/json; charset=utf-8")
 
 
@@ -79,6 +83,20 @@ class CreateShortcut:
         except Exception:
             return None
 
+        committer = state.extras.get(GROUP_COMMIT)
+        writer = committer.loop_writer() if isinstance(committer, GroupCommitter) else None
+        if writer is not None:
+            try:
+                unit = windows.plain_create(principal, fields, now)
+            except Exception:
+                return None
+            if unit is not None:
+                try:
+                    record = await writer.run(unit)
+                except Exception:
+                    return None
+                return answer(record, now)
+
         def create() -> Any:
             return write(state, lambda db: windows.create_window(db, principal, fields, now))
 
@@ -86,7 +104,19 @@ class CreateShortcut:
             record = await anyio.to_thread.run_sync(create)
         except Exception:
             return None
-        return _PUBLIC.dump_json(_PUBLIC.validate_python(window_to_json(record, now)))
+        return answer(record, now)
+
+
+def answer(record: WindowRecord, now: datetime) -> bytes:
+    """The create's body: the route's ``response_model`` (``WindowPublic``) applied to
+    ``window_to_json``. A one-time window without match conditions already has that shape
+    (every key present, in the model's order), so it is encoded as it is; the others (the
+    model fills the absent keys of a recurring rule or a matcher with null) go through the
+    model."""
+    doc = window_to_json(record, now)
+    if doc["schedule"]["kind"] == "once" and not doc["match"]:
+        return _encode(doc)
+    return _PUBLIC.dump_json(_PUBLIC.validate_python(doc))
 
 
 def _is_json(scope: Scope) -> bool:
