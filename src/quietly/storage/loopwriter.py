@@ -137,7 +137,13 @@ class LoopWriter:
     def close(self) -> None:
         self._closed = True
         if not self._in_thread:
-            self._proxy.close()
+            self._release()
+
+    def _release(self) -> None:
+        """Give the connection back to the engine's pool as the pool made it."""
+        _rollback(self._conn)
+        self._conn.execute(f"PRAGMA busy_timeout={self._lock_ms}")
+        self._proxy.close()
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         self._scheduled = False
@@ -175,7 +181,7 @@ class LoopWriter:
         self._in_thread = False
         self._finish(group)
         if self._closed:
-            self._proxy.close()
+            self._release()
         elif self._pending and not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._flush, loop)
