@@ -91,7 +91,8 @@ def test_a_failing_unit_fails_alone(db: Database, writer: LoopWriter,
     async def run() -> list[Any]:
         good = windows.plain_create(principal, _fields(f"a{tag}"), now)
         other = windows.plain_create(principal, _fields(f"b{tag}"), now)
-        assert good is not None and other is not None
+        assert good is not None
+        assert other is not None
         return await asyncio.gather(writer.run(good), writer.run(broken), writer.run(other),
                                     return_exceptions=True)
 

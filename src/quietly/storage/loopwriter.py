@@ -121,14 +121,17 @@ class LoopWriter:
         return db.is_sqlite and url.database not in (None, "", ":memory:") \
             and "mode=memory" not in str(url)
 
-    def run(self, work: Callable[[RawTx], T]) -> asyncio.Future[T]:
-        """Submit ``work`` (on the running loop); await the returned future."""
+    def run(self, work: Callable[[RawTx], T], deadline: float | None = None
+            ) -> asyncio.Future[T]:
+        """Submit ``work`` (on the running loop); await the returned future. ``deadline``
+        (``time.monotonic``): the request's, when not set by ``write_deadline``."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         if self._closed:
             future.set_exception(Unavailable("the server is stopping; retry"))
             return future
-        self._pending.append(_Unit(work, _DEADLINE.get(), future))
+        self._pending.append(_Unit(work, _DEADLINE.get() if deadline is None else deadline,
+                                   future))
         if not self._scheduled and not self._in_thread:
             self._scheduled = True
             loop.call_soon(self._flush, loop)

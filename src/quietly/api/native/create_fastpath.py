@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import anyio
 import msgspec
@@ -28,17 +29,18 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from quietly.api.asgi_body import read_body, replay_once
-from quietly.api.deps import authenticate_key, bearer_key, get_state, utcnow
+from quietly.api.deps import AppState, authenticate_key, bearer_key, get_state, utcnow
 from quietly.api.middleware import ROUTE_KEY
 from quietly.api.native.convert import window_fields_from_create
 from quietly.api.native.schemas import WindowCreate, WindowPublic
 from quietly.api.native.window_batch import GROUP_COMMIT, write
-from quietly.core.records import Role, WindowRecord
+from quietly.core.records import Principal, Role, WindowFields, WindowRecord
 from quietly.services import windows
 from quietly.services.serialize import window_to_json
 from quietly.storage.groupcommit import GroupCommitter
+from quietly.storage.loopwriter import LoopWriter, RawTx
 
-__all__ = ["CreateShortcut", "answer"]
+__all__ = ["PATH", "CreateShortcut", "answer", "is_json", "prepare"]
 
 PATH = "/api/v1/windows"
 _PUBLIC: TypeAdapter[WindowPublic] = TypeAdapter(WindowPublic)
@@ -60,7 +62,7 @@ class CreateShortcut:
         body = await read_body(receive)
         if body is None:
             return  # the client went away
-        answer = await self._create(scope, body) if _is_json(scope) else None
+        answer = await self._create(scope, body) if is_json(scope["headers"]) else None
         if answer is None:
             await self.app(scope, replay_once(body), send)
             return
@@ -79,27 +81,19 @@ class CreateShortcut:
         try:
             state = get_state(request)
             client = request.client.host if request.client is not None else None
-            principal = authenticate_key(bearer_key(request), state, Role.EDITOR, client,
-                                         count=False)
-            parsed = WindowCreate.model_validate(json.loads(body))
-            now = utcnow()
-            fields = window_fields_from_create(parsed, principal.workspace_timezone)
+            principal, fields, now = _read(state, bearer_key(request), client, body)
         except Exception:
             return None
-
-        committer = state.extras.get(GROUP_COMMIT)
-        writer = committer.loop_writer() if isinstance(committer, GroupCommitter) else None
-        if writer is not None:
+        plain = _plain(state, principal, fields, now)
+        if plain is not False:
+            if plain is None:
+                return None
+            writer, unit = plain
             try:
-                unit = windows.plain_create(principal, fields, now)
+                record = await writer.run(unit)
             except Exception:
                 return None
-            if unit is not None:
-                try:
-                    record = await writer.run(unit)
-                except Exception:
-                    return None
-                return answer(record, now)
+            return answer(record, now)
 
         def create() -> Any:
             return write(state, lambda db: windows.create_window(db, principal, fields, now))
@@ -109,6 +103,45 @@ class CreateShortcut:
         except Exception:
             return None
         return answer(record, now)
+
+
+def _read(state: AppState, key: str | None, client: str | None, body: bytes
+          ) -> tuple[Principal, WindowFields, datetime]:
+    """The principal, the window's fields and the request's instant, as the route reads
+    them; raises what the route would refuse."""
+    principal = authenticate_key(key, state, Role.EDITOR, client, count=False)
+    parsed = WindowCreate.model_validate(json.loads(body))
+    now = utcnow()
+    return principal, window_fields_from_create(parsed, principal.workspace_timezone), now
+
+
+def _plain(state: AppState, principal: Principal, fields: WindowFields, now: datetime
+           ) -> tuple[LoopWriter, Callable[[RawTx], WindowRecord]] | Literal[False] | None:
+    """The loop writer and the checked unit of a plain create; False when this create goes
+    through the session writer (no loop writer, or lookups needed); None when refused."""
+    committer = state.extras.get(GROUP_COMMIT)
+    writer = committer.loop_writer() if isinstance(committer, GroupCommitter) else None
+    if writer is None:
+        return False
+    try:
+        unit = windows.plain_create(principal, fields, now)
+    except Exception:
+        return None
+    return False if unit is None else (writer, unit)
+
+
+def prepare(state: AppState, key: str | None, client: str | None, body: bytes
+            ) -> tuple[LoopWriter, Callable[[RawTx], WindowRecord], datetime] | None:
+    """For ``api.server``'s protocol: the loop writer, the unit and the instant of a plain
+    create read from ``body`` (JSON); None for anything else (the application answers)."""
+    try:
+        principal, fields, now = _read(state, key, client, body)
+    except Exception:
+        return None
+    plain = _plain(state, principal, fields, now)
+    if not plain:
+        return None
+    return plain[0], plain[1], now
 
 
 def answer(record: WindowRecord, now: datetime) -> bytes:
@@ -123,8 +156,9 @@ def answer(record: WindowRecord, now: datetime) -> bytes:
     return _PUBLIC.dump_json(_PUBLIC.validate_python(doc))
 
 
-def _is_json(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
+def is_json(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the request's Content-Type is the JSON the shortcuts take."""
+    for name, value in headers:
         if name == b"content-type":
             return value.lower() in _JSON_TYPES
     return False
