@@ -138,7 +138,12 @@ class LoopWriter:
         return future
 
     def close(self) -> None:
+        """Stop taking units; those not yet run are refused (nothing of them written)."""
         self._closed = True
+        pending, self._pending = self._pending, []
+        for unit in pending:
+            if not unit.future.done():
+                unit.future.set_exception(Unavailable("the server is stopping; retry"))
         if not self._in_thread:
             self._release()
 
@@ -150,7 +155,7 @@ class LoopWriter:
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         self._scheduled = False
-        if self._in_thread or not self._pending:
+        if self._in_thread or self._closed or not self._pending:
             return
         group = self._pending[:self._max_group]
         del self._pending[:self._max_group]

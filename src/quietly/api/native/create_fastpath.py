@@ -134,6 +134,9 @@ def prepare(state: AppState, key: str | None, client: str | None, body: bytes
             ) -> tuple[LoopWriter, Callable[[RawTx], WindowRecord], datetime] | None:
     """For ``api.server``'s protocol: the loop writer, the unit and the instant of a plain
     create read from ``body`` (JSON); None for anything else (the application answers)."""
+    committer = state.extras.get(GROUP_COMMIT)
+    if not isinstance(committer, GroupCommitter) or committer.loop_writer() is None:
+        return None  # PostgreSQL, or group commit off: the application's path
     try:
         principal, fields, now = _read(state, key, client, body)
     except Exception:
