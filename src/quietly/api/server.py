@@ -475,7 +475,6 @@ def decide_protocol(app: FastAPI, busy_poll_us: int = 0) -> type[DecideHttpProto
     """The protocol class for ``app``, for ``uvicorn.Config(http=…)``; ``busy_poll_us`` > 0
     turns on :class:`BusyPoll` for that many microseconds after each answer."""
     poll = BusyPoll(busy_poll_us / 1e6) if busy_poll_us > 0 else None
-    app.state.busy_poll = poll  # creates answered by CreateShortcut poll too
     settings = getattr(app.state, "settings", None)  # create_app puts them there
     caps = {"post_max": settings.max_decide_body_bytes,
             "create_max": settings.max_body_bytes,

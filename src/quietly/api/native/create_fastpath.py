@@ -16,7 +16,6 @@ dependency solving and the response model cost about as much as the create itsel
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime
@@ -71,9 +70,6 @@ class CreateShortcut:
                     "headers": [(b"content-length", str(len(answer)).encode()),
                                 (b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": answer})
-        poll = getattr(scope["app"].state, "busy_poll", None)
-        if poll is not None:  # the client's next create comes soon: see api.server.BusyPoll
-            poll.after_answer(asyncio.get_running_loop())
 
     async def _create(self, scope: Scope, body: bytes) -> bytes | None:
         """The answer's body, or None: let the application answer."""
