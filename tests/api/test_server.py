@@ -658,3 +658,22 @@ def test_a_create_taken_in_the_protocol_is_logged(settings: Settings, db: Databa
     mine = [e for e in lines if e.get("user_agent") == "probe/2"]
     assert [(e["method"], e["path"], e["route"], e["status"], e["client"]) for e in mine] == [
         ("POST", "/api/v1/windows", "/api/v1/windows", 201, "127.0.0.1")]
+
+
+def test_a_create_whose_write_is_refused_is_answered_by_the_application(
+        settings: Settings, db: Database) -> None:
+    """Past its write deadline the loop writer refuses it (nothing written); the application
+    then answers the request anew, here with its own deadline's 503."""
+    app = create_app(settings.model_copy(update={"write_timeout_seconds": 1e-6}), database=db)
+    port = free_port()
+    with serving(server_config(app, host="127.0.0.1", port=port, log_level="warning",
+                               lifespan="on")):
+        tenant = make_tenant(db, f"http://127.0.0.1:{port}")
+        conn = _Conn(port)
+        conn.send(_create(tenant.keys[Role.EDITOR], "refused"))
+        reply = conn.read()
+        conn.close()
+        listed = tenant.viewer.get("/api/v1/windows").json()["windows"]
+        tenant.close()
+    assert (reply.status, reply.headers["content-type"], listed) == (
+        503, "application/problem+json", [])

@@ -72,12 +72,13 @@ class _CreateInFlight:
     requests read after it on the connection queue behind it (uvicorn's pipeline), as behind
     any response not yet sent; ``connection_lost`` and ``shutdown`` mark it as they would."""
 
-    __slots__ = ("disconnected", "keep_alive", "response_complete")
+    __slots__ = ("disconnected", "followed", "keep_alive", "response_complete")
 
     def __init__(self) -> None:
         self.response_complete = False
         self.disconnected = False
         self.keep_alive = True
+        self.followed = False  # another request began on the connection behind it
 
     @property
     def message_event(self) -> _CreateInFlight:
@@ -121,6 +122,9 @@ class DecideHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         # uvicorn's, without the ASGI scope: _begin_asgi builds it for the requests the
         # application gets; those answered here need none.
+        cycle: object = self.cycle
+        if isinstance(cycle, _CreateInFlight):
+            cycle.followed = True  # the parser moves on: the create can no longer be replayed
         self.url = b""
         self.expect_100_continue = False
         self.headers = []
@@ -227,6 +231,8 @@ class DecideHttpProtocol(HttpToolsProtocol):
         write was refused (nothing was written), let the application answer it anew."""
         if pending.disconnected or self.transport.is_closing():
             pending.response_complete = True
+            if not future.cancelled():
+                future.exception()  # retrieved: nobody is left to tell
             return  # the client went away; the window is stored (as through the app)
         if future.cancelled() or future.exception() is not None:
             self._replay_create(pending, request)
@@ -244,6 +250,9 @@ class DecideHttpProtocol(HttpToolsProtocol):
         if not pending.keep_alive:  # the server is shutting down
             self.transport.close()
             return
+        if self.pipeline:  # requests read behind it: uvicorn starts the next one
+            self.on_response_complete()
+            return
         self._answered()
         if self.busy_poll is not None:
             self.busy_poll.after_answer(self.loop)
@@ -254,7 +263,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
         had just been read (uvicorn's parser still holds it: nothing was read after it)."""
         pending.response_complete = True
         cycle: object = self.cycle
-        if cycle is not pending or self.pipeline or self.parser is None:
+        if cycle is not pending or pending.followed or self.pipeline or self.parser is None:
             # Another request was read behind it: the parser moved on. Nothing was written.
             self.transport.write(_UNSAVED)
             self.transport.close()
