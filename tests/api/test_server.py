@@ -35,6 +35,7 @@ from quietly.core.errors import ValidationError
 from quietly.core.records import Role
 from quietly.settings import Settings
 from quietly.storage.db import Database
+from quietly.storage.loopwriter import LoopWriter
 from tests.api.helpers import window_body
 from tests.conftest import Tenant, make_tenant, serving
 from tests.web.sso_support import quietly_server
@@ -630,3 +631,102 @@ def test_behind_a_trusted_proxy_the_budget_is_the_forwarded_clients(
             statuses.append(conn.read().status)
         conn.close()
     assert statuses == [401, 429, 429, 200, 200]  # once seen valid, a key is never throttled
+
+
+# Plain creates (issue #19): POST /api/v1/windows taken in the protocol, written by the loop
+# writer, answered once committed; everything else about a create left to the application.
+
+def _create(key: str | None, name: str, *, extra: str = "", version: str = "1.1") -> bytes:
+    start = datetime.now(UTC) + timedelta(hours=1)
+    body = json.dumps(window_body(name, [f"service:{name}"], {
+        "kind": "once", "start": start.isoformat(),
+        "end": (start + timedelta(hours=1)).isoformat()})).encode()
+    return _post(key, body, version=version, extra=extra, path="/api/v1/windows")
+
+
+def test_a_create_is_taken_in_the_protocol_and_answered_as_the_application(
+        running: Running, conn: _Conn, db: Database) -> None:
+    """On SQLite (the loop writer's database); on PostgreSQL the application answers."""
+    key = running.tenant.keys[Role.EDITOR]
+    before = running.counted.paths.count("/api/v1/windows")
+    conn.send(_create(key, "proto-a"))
+    fast = conn.read()
+    taken = LoopWriter.usable(db)
+    assert running.counted.paths.count("/api/v1/windows") == before + (not taken)
+    shown = running.tenant.viewer.get(f"/api/v1/windows/{fast.json()['id']}")  # type: ignore[index]
+    assert (fast.status, fast.headers["content-type"], fast.json()) == (
+        201, "application/json", shown.json())
+    assert "x-content-type-options" in fast.headers  # api.exposure's headers, as on every answer
+    slow = _one_shot(running, _create(key, "proto-b", version="1.0"))  # the application's
+    assert running.counted.paths.count("/api/v1/windows") == before + (not taken) + 1
+    assert (slow.status, sorted(slow.json())) == (201, sorted(fast.json()))  # type: ignore[arg-type]
+
+
+def test_requests_pipelined_behind_a_create_are_answered_in_order(running: Running,
+                                                                  conn: _Conn) -> None:
+    editor, viewer = running.tenant.keys[Role.EDITOR], running.tenant.keys[Role.VIEWER]
+    conn.send(_create(editor, "pipe-a")
+              + _request("/api/v1/decide?target=service:pipe-a", viewer)
+              + _create(editor, "pipe-b")
+              + _request("/api/v1/windows?limit=1", viewer))
+    replies = [conn.read() for _ in range(4)]
+    assert [r.status for r in replies] == [201, 200, 201, 200]
+    assert [replies[0].json()["name"], replies[2].json()["name"]] == [  # type: ignore[index]
+        "pipe-a", "pipe-b"]
+    assert "verdict" in replies[1].json()  # type: ignore[operator]
+
+
+def test_creates_it_leaves_to_the_application(running: Running) -> None:
+    """An Idempotency-Key, forwarded headers, a NUL, a viewer's key, a body that is not a
+    window: the application answers, with its shapes."""
+    editor, viewer = running.tenant.keys[Role.EDITOR], running.tenant.keys[Role.VIEWER]
+    before = running.counted.paths.count("/api/v1/windows")
+    replies = [_one_shot(running, raw) for raw in (
+        _create(editor, "left-a", extra="Idempotency-Key: k-left-a\r\n"),
+        _create(editor, "left-b", extra="X-Forwarded-For: 203.0.113.9\r\n"),
+        _post(editor, b'{"name": "a\\u0000b"}', path="/api/v1/windows"),
+        _create(viewer, "left-c"),
+        _post(editor, b'{"name": "x"}', path="/api/v1/windows"),
+    )]
+    assert running.counted.paths.count("/api/v1/windows") == before + 5
+    assert [r.status for r in replies] == [201, 201, 422, 403, 422]
+    assert [r.headers["content-type"] for r in replies[2:]] == ["application/problem+json"] * 3
+
+
+def test_a_create_taken_in_the_protocol_is_logged(settings: Settings, db: Database,
+                                                  tmp_path: Any) -> None:
+    log = tmp_path / "access.log"
+    app = create_app(settings.model_copy(update={"access_log": True,
+                                                 "access_log_file": str(log)}), database=db)
+    port = free_port()
+    with serving(server_config(app, host="127.0.0.1", port=port, log_level="warning",
+                               lifespan="on")):
+        tenant = make_tenant(db, f"http://127.0.0.1:{port}")
+        conn = _Conn(port)
+        conn.send(_create(tenant.keys[Role.EDITOR], "logged", extra="User-Agent: probe/2\r\n"))
+        assert conn.read().status == 201
+        conn.close()
+        tenant.close()
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    mine = [e for e in lines if e.get("user_agent") == "probe/2"]
+    assert [(e["method"], e["path"], e["route"], e["status"], e["client"]) for e in mine] == [
+        ("POST", "/api/v1/windows", "/api/v1/windows", 201, "127.0.0.1")]
+
+
+def test_a_create_whose_write_is_refused_is_answered_by_the_application(
+        settings: Settings, db: Database) -> None:
+    """Past its write deadline the loop writer refuses it (nothing written); the application
+    then answers the request anew, here with its own deadline's 503."""
+    app = create_app(settings.model_copy(update={"write_timeout_seconds": 1e-6}), database=db)
+    port = free_port()
+    with serving(server_config(app, host="127.0.0.1", port=port, log_level="warning",
+                               lifespan="on")):
+        tenant = make_tenant(db, f"http://127.0.0.1:{port}")
+        conn = _Conn(port)
+        conn.send(_create(tenant.keys[Role.EDITOR], "refused"))
+        reply = conn.read()
+        conn.close()
+        listed = tenant.viewer.get("/api/v1/windows").json()["windows"]
+        tenant.close()
+    assert (reply.status, reply.headers["content-type"], listed) == (
+        503, "application/problem+json", [])

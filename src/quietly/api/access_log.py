@@ -51,10 +51,18 @@ class AccessLines:
 
     def write(self, scope: Scope, status: int, seconds: float, route: str | None,
               client: str | None) -> None:
+        self.write_line(scope["method"], _redacted(scope), route, status, seconds, client,
+                        scope["headers"])
+
+    def write_line(self, method: str, path: str, route: str | None, status: int,
+                   seconds: float, client: str | None,
+                   headers: list[tuple[bytes, bytes]]) -> None:
+        """One line; also for requests answered before the application (``api.server``'s
+        creates), ``path`` already redacted."""
         fields: dict[str, Any] = {
-            "method": scope["method"], "path": _redacted(scope), "route": route,
+            "method": method, "path": path, "route": route,
             "status": status, "ms": round(seconds * 1000, 2), "client": client,
-            "user_agent": _header(scope, b"user-agent")[:200] or None}
+            "user_agent": _header(headers, b"user-agent")[:200] or None}
         with self._lock:
             self._log.info("request", **fields)
 
@@ -86,8 +94,8 @@ class AccessLog:
                              route_template(scope), client[0] if client else None)
 
 
-def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope["headers"]:
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str:
+    for key, value in headers:
         if key == name:
             return str(value.decode("latin-1"))
     return ""

@@ -28,14 +28,18 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from quietly.api.access_log import AccessLines, AccessLog
 from quietly.api.deps import AppState
 from quietly.api.exposure import fast_path_headers
+from quietly.api.native.create_fastpath import PATH, answer, is_json, prepare
 from quietly.api.native.fastpath import (
     LATENCY,
     answer_get,
@@ -44,6 +48,8 @@ from quietly.api.native.fastpath import (
     principal_for_key,
 )
 from quietly.api.proxies import ProxyTrust, parse_networks
+from quietly.core.records import WindowRecord
+from quietly.metrics import REQUEST_LATENCY
 
 __all__ = ["BusyPoll", "DecideHttpProtocol", "decide_protocol", "reuse_port_socket",
            "server_config"]
@@ -57,6 +63,36 @@ _HEAD_MAX = 1024 * 1024
 _TOO_LARGE_HEAD = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: "
                    b"application/problem+json\r\nconnection: close\r\ncontent-length: ")
 _LATENCY = {m.encode(): child for m, child in LATENCY.items()}
+_CREATE_PATH = PATH.encode()
+_CREATE = b"CREATE"  # _answerable_method's mark of a create to take here
+_CREATED = REQUEST_LATENCY.labels("POST", PATH, "201")
+_UNSAVED_BODY = (b'{"type":"about:blank","title":"Service Unavailable","status":503,'
+                 b'"detail":"the change was not saved; retry (with the same '
+                 b'Idempotency-Key)","field":null}')
+_UNSAVED = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\n"
+            b"retry-after: 1\r\nconnection: close\r\ncontent-length: "
+            + str(len(_UNSAVED_BODY)).encode() + b"\r\n\r\n" + _UNSAVED_BODY)
+
+
+class _CreateInFlight:
+    """Stands for uvicorn's request cycle while a create taken here waits for its commit:
+    requests read after it on the connection queue behind it (uvicorn's pipeline), as behind
+    any response not yet sent; ``connection_lost`` and ``shutdown`` mark it as they would."""
+
+    __slots__ = ("disconnected", "followed", "keep_alive", "response_complete")
+
+    def __init__(self) -> None:
+        self.response_complete = False
+        self.disconnected = False
+        self.keep_alive = True
+        self.followed = False  # another request began on the connection behind it
+
+    @property
+    def message_event(self) -> _CreateInFlight:
+        return self
+
+    def set(self) -> None:
+        """``message_event.set()``: nothing waits for this request's body."""
 
 
 class DecideHttpProtocol(HttpToolsProtocol):
@@ -86,6 +122,11 @@ class DecideHttpProtocol(HttpToolsProtocol):
     proxy_trust: ProxyTrust = ProxyTrust(())
     _in_head: bool = True
     _head_seen: int = 0
+    # Plain creates (POST /api/v1/windows) taken here: on when the app's settings allow
+    # (decide_protocol), with the body cap of the route (settings.max_body_bytes).
+    take_creates: bool = False
+    create_max: int = 1024 * 1024
+    created_head_cache: tuple[list[tuple[bytes, bytes]], bytes] | None = None
     # Keep-alive after answers given here: the loop time of the last one (None once more
     # data came), and the one timer per connection that checks it (see _answered).
     _idle_since: float | None = None
@@ -94,6 +135,9 @@ class DecideHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         # uvicorn's, without the ASGI scope: _begin_asgi builds it for the requests the
         # application gets; those answered here need none.
+        cycle: object = self.cycle
+        if isinstance(cycle, _CreateInFlight):
+            cycle.followed = True  # the parser moves on: the create can no longer be replayed
         self.url = b""
         self.expect_100_continue = False
         self.headers = []
@@ -154,7 +198,12 @@ class DecideHttpProtocol(HttpToolsProtocol):
         started = time.perf_counter()
         request_body = b"".join(self._decide_body)
         self._decide_body = []
-        body = self._answer(method, request_body)
+        body = None
+        if method == _CREATE:
+            if self._create(request_body, started):
+                return  # answered once its commit is done (_created)
+        else:
+            body = self._answer(method, request_body)
         if body is None:  # the full application answers it, errors included
             self._begin_asgi()
             super().on_headers_complete()
@@ -168,6 +217,104 @@ class DecideHttpProtocol(HttpToolsProtocol):
         self._answered()
         if self.busy_poll is not None:
             self.busy_poll.after_answer(self.loop)
+
+    def _create(self, request_body: bytes, started: float) -> bool:
+        """Take a plain ``POST /api/v1/windows`` (``create_fastpath.prepare``): submit it to
+        the loop writer and answer it once committed. False: the application answers it."""
+        state = getattr(self.quietly_app.state, "quietly", None)
+        if state is None or b"\\u0000" in request_body or b"\x00" in request_body:
+            return False  # starting up, or the NUL guard answers it
+        prepared = prepare(state, bearer_token(self._decide_authorization),
+                           self.client[0] if self.client else None, request_body)
+        if prepared is None:
+            return False
+        writer, unit, now = prepared
+        pending = _CreateInFlight()
+        self.cycle = pending  # type: ignore[assignment]  # requests after it queue behind it
+        future = writer.run(unit, deadline=time.monotonic()
+                            + state.settings.write_timeout_seconds)
+        future.add_done_callback(partial(self._created, pending, now, started,
+                                         (self.url, self.headers, request_body)))
+        return True
+
+    def _created(self, pending: _CreateInFlight, now: datetime, started: float,
+                 request: tuple[bytes, list[tuple[bytes, bytes]], bytes],
+                 future: asyncio.Future[WindowRecord]) -> None:
+        """The commit of a create taken by ``_create`` is done: answer it (201), or, if its
+        write was refused (nothing was written), let the application answer it anew."""
+        if pending.disconnected or self.transport.is_closing():
+            pending.response_complete = True
+            if not future.cancelled():
+                future.exception()  # retrieved: nobody is left to tell
+            return  # the client went away; the window is stored (as through the app)
+        if future.cancelled() or future.exception() is not None:
+            self._replay_create(pending, request)
+            return
+        body = answer(future.result(), now)
+        pending.response_complete = True
+        self.transport.write(b"".join((self._created_head(), str(len(body)).encode("ascii"),
+                                       b"\r\n\r\n", body)))
+        elapsed = time.perf_counter() - started
+        _CREATED.observe(elapsed)
+        log = self._access_log()
+        if log is not None:
+            log.write_line("POST", PATH, PATH, 201, elapsed,
+                           self.client[0] if self.client else None, request[1])
+        if not pending.keep_alive:  # the server is shutting down
+            self.transport.close()
+            return
+        if self.pipeline:  # requests read behind it: uvicorn starts the next one
+            self.on_response_complete()
+            return
+        self._answered()
+        if self.busy_poll is not None:
+            self.busy_poll.after_answer(self.loop)
+
+    def _replay_create(self, pending: _CreateInFlight,
+                       request: tuple[bytes, list[tuple[bytes, bytes]], bytes]) -> None:
+        """The application answers a create whose write the loop writer refused, as if it
+        had just been read (uvicorn's parser still holds it: nothing was read after it)."""
+        pending.response_complete = True
+        cycle: object = self.cycle
+        if cycle is not pending or pending.followed or self.pipeline or self.parser is None:
+            # Another request was read behind it: the parser moved on. Nothing was written.
+            self.transport.write(_UNSAVED)
+            self.transport.close()
+            return
+        self.url, self.headers, body = request
+        self.cycle = None  # type: ignore[assignment]
+        self._begin_asgi()
+        super().on_headers_complete()
+        super().on_body(body)
+        super().on_message_complete()
+
+    def _created_head(self) -> bytes:
+        """``_head`` for a 201."""
+        defaults = self.server_state.default_headers
+        cached = type(self).created_head_cache
+        if cached is not None and cached[0] is defaults:
+            return cached[1]
+        head = b"".join([b"HTTP/1.1 201 Created\r\n",
+                         *(name + b": " + value + b"\r\n" for name, value in defaults),
+                         self.security_headers,
+                         b"content-type: application/json\r\ncontent-length: "])
+        type(self).created_head_cache = (defaults, head)
+        return head
+
+    def _access_log(self) -> AccessLines | None:
+        """The application's access log's lines (found once in its middleware stack)."""
+        app = type(self).quietly_app
+        found = getattr(app.state, "quietly_access_log", False)
+        if found is False:
+            found = None
+            layer: Any = app.middleware_stack
+            while layer is not None:
+                if isinstance(layer, AccessLog):
+                    found = layer
+                    break
+                layer = getattr(layer, "app", None)
+            app.state.quietly_access_log = found
+        return found.lines if isinstance(found, AccessLog) else None
 
     def _head(self) -> bytes:
         """The status line and headers up to ``content-length: ``, with uvicorn's default
@@ -213,14 +360,22 @@ class DecideHttpProtocol(HttpToolsProtocol):
             self._idle_timer = self.loop.call_at(due, self._keep_alive_due)
 
     def _answerable_method(self) -> bytes | None:
-        """``b"GET"``/``b"POST"`` when this request is one to answer here, else ``None``."""
+        """``b"GET"``/``b"POST"`` when this request is a decision to answer here, ``_CREATE``
+        when it is a create to take here, else ``None``."""
         url = self.url
         parser = self.parser
         method = parser.get_method()
+        create = False
         if method == b"GET":
             if not (url == _PATH or url.startswith(_PATH_QUERY)):
                 return None
-        elif method != b"POST" or url != _PATH:
+        elif method != b"POST":
+            return None
+        elif url == _CREATE_PATH:
+            if not self.take_creates:
+                return None
+            create = True
+        elif url != _PATH:
             return None
         if b"#" in url or parser.get_http_version() != "1.1":
             return None
@@ -242,11 +397,16 @@ class DecideHttpProtocol(HttpToolsProtocol):
                 length = value
             elif name == b"authorization" and authorization is None:
                 authorization = value
+            elif create and (name == b"idempotency-key" or name.startswith(b"x-forwarded-")):
+                return None  # for the Idempotency middleware, or api.proxies to apply
         self._decide_authorization = authorization
         if method == b"GET":
             return method if length is None else None
-        if length is None or not length.isdigit() or int(length) > self.post_max:
+        if length is None or not length.isdigit() or \
+                int(length) > (self.create_max if create else self.post_max):
             return None
+        if create:
+            return _CREATE if is_json(self.headers) else None
         return method
 
     def _answer(self, method: bytes, request_body: bytes) -> bytes | None:
@@ -335,12 +495,15 @@ def decide_protocol(app: FastAPI, busy_poll_us: int = 0) -> type[DecideHttpProto
     poll = BusyPoll(busy_poll_us / 1e6) if busy_poll_us > 0 else None
     settings = getattr(app.state, "settings", None)  # create_app puts them there
     caps = {"post_max": settings.max_decide_body_bytes,
+            "create_max": settings.max_body_bytes,
+            "take_creates": settings.group_commit,
             "head_max": settings.max_head_bytes,
             "security_headers": fast_path_headers(settings),
             "proxy_trust": ProxyTrust(parse_networks(settings.trusted_proxies)),
             } if settings is not None else {}
     return type("QuietlyHttpProtocol", (DecideHttpProtocol,),
-                {"quietly_app": app, "busy_poll": poll, "head_cache": None, **caps})
+                {"quietly_app": app, "busy_poll": poll, "head_cache": None,
+                 "created_head_cache": None, **caps})
 
 
 def server_config(app: FastAPI, *, busy_poll_us: int = 0, **options: Any) -> uvicorn.Config:

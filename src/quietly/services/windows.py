@@ -8,7 +8,7 @@ audit entry in that same transaction, and publishes a ``WindowChanged`` event th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -37,12 +37,19 @@ from quietly.services import audit, channels, outbox, scopes
 from quietly.services.serialize import window_to_json
 from quietly.storage.bulk import driver_execute, insert_rows
 from quietly.storage.db import publish
+from quietly.storage.loopwriter import RawTx
 from quietly.storage.mappers import (
     apply_fields_to_row,
     fields_to_columns,
     window_record_from_row,
 )
-from quietly.storage.tables import AuditRow, GroupRow, WindowRow, WindowTargetRow
+from quietly.storage.tables import (
+    AuditRow,
+    GroupRow,
+    WindowJobRow,
+    WindowRow,
+    WindowTargetRow,
+)
 
 __all__ = [
     "InvalidItems",
@@ -58,6 +65,7 @@ __all__ = [
     "is_immediate",
     "list_windows",
     "narrow_targets",
+    "plain_create",
     "start_maintenance",
     "update_window",
     "window_occurrences",
@@ -298,6 +306,51 @@ def create_windows(
     elif changes:
         publish(db, WindowsChanged(changes))
     return records
+
+
+def plain_create(principal: Principal, fields: WindowFields, now: datetime
+                 ) -> Callable[[RawTx], WindowRecord] | None:
+    """``create_window`` for a window that needs no lookup (no groups, no notify_channels),
+    checked now and written later by ``storage.loopwriter.LoopWriter`` (SQLite): the unit
+    of work to run there, or None when the create needs the session (``create_window``).
+
+    The same rules (scope, fields, an ended one-time window; raised here, before any
+    write), the same rows as ``create_windows`` writes for one item (the window with its
+    derived columns, targets, the worker's job, the syncs' change mark, the audit entry),
+    and the same ``WindowChanged`` event after the commit. The domain ``Window`` is built
+    once, for the derived columns and the job's bookmark.
+    """
+    if fields.groups or fields.notify_channels:
+        return None
+    _check_scope(principal, fields, None)
+    fields = _with_default_start(fields, now)
+    _check_own_fields(fields)
+    _reject_ended_once(fields, now)
+    new = _new_window(0, principal, fields, now)
+    cols, record, running = new.columns, new.record, new.running
+    done_until = min(now, running.start) if running is not None else now
+    workspace_id = principal.workspace_id
+    audit_row = {"workspace_id": workspace_id, "at": now, "actor": principal.actor,
+                 "action": "create", "object_type": "window"}
+    windows_table, targets_table = _table(WindowRow), _table(WindowTargetRow)
+    jobs_table, audit_table = _table(WindowJobRow), _table(AuditRow)
+
+    def write(tx: RawTx) -> WindowRecord:
+        window_id = int(tx.execute(_SQLITE_MAX_ID).fetchone()[0]) + 1
+        mine = replace(record, id=window_id)
+        tx.insert(windows_table, {**cols, "id": window_id})
+        tx.insert_many(targets_table, [
+            {"window_id": window_id, "target": target, "workspace_id": workspace_id}
+            for target in mine.fields.targets])
+        tx.insert(jobs_table, {"window_id": window_id, "workspace_id": workspace_id,
+                               "done_until": done_until, "next_due_at": now})
+        tx.execute(outbox._MARK_SYNCS_SQLITE, (workspace_id,))
+        tx.insert(audit_table, {**audit_row, "object_id": str(window_id)})
+        tx.publish(WindowChanged(workspace_id, window_id, mine, "created",
+                                 replace(new.window, id=window_id)))
+        return mine
+
+    return write
 
 
 def _prepare_creates(db: Session, principal: Principal, items: Sequence[WindowFields],

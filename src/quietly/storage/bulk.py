@@ -68,14 +68,23 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     if conn.dialect.name == "postgresql":
         conn.execute(insert_from_json(table, names), json_rows(table, rows))
         return
-    sql, values_of, encoders = _sqlite_insert_sql(table, frozenset(names))
-    params = []
-    for row in rows:
+    sql, encode = sqlite_insert(table, frozenset(names))
+    driver_execute(conn, sql, [encode(row) for row in rows], many=True)
+
+
+def sqlite_insert(table: Table, names: frozenset[str]
+                  ) -> tuple[str, Callable[[dict[str, Any]], list[Any]]]:
+    """The SQLite ``INSERT`` of columns ``names`` of ``table`` (compiled once) and the
+    function that makes a row's parameters, encoded as SQLAlchemy would bind them."""
+    sql, values_of, encoders = _sqlite_insert_sql(table, names)
+
+    def encode(row: dict[str, Any]) -> list[Any]:
         values = list(values_of(row))
-        for position, encode in encoders:
-            values[position] = encode(values[position])
-        params.append(values)
-    driver_execute(conn, sql, params, many=True)
+        for position, encoder in encoders:
+            values[position] = encoder(values[position])
+        return values
+
+    return sql, encode
 
 
 def driver_execute(conn: Connection, sql: str, params: Any, *, many: bool = False) -> Any:

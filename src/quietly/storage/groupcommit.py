@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from quietly.core.errors import Unavailable
 from quietly.storage.db import _DEADLINE, Database
+from quietly.storage.loopwriter import LoopWriter
 
 __all__ = ["GroupCommitter"]
 
@@ -69,6 +70,18 @@ class GroupCommitter:
         self._leading = False
         self.groups = 0  # commits made (for tests and metrics)
         self.units = 0  # units committed in them
+        self._loop_writer: LoopWriter | None = None
+        self._loop_writer_tried = False
+
+    def loop_writer(self) -> LoopWriter | None:
+        """The event loop's writer of plain creates (``storage.loopwriter``), made on first
+        use; None when the database is not a SQLite file."""
+        if not self._loop_writer_tried:
+            self._loop_writer_tried = True
+            if LoopWriter.usable(self._db):
+                self._loop_writer = LoopWriter(self._db, max_group=self._max_group,
+                                               on_commit=self._on_commit)
+        return self._loop_writer
 
     def run(self, work: Callable[[Session], T]) -> T:
         unit: _Unit[T] = _Unit(work, _DEADLINE.get())
@@ -86,7 +99,10 @@ class GroupCommitter:
         return result
 
     def stop(self) -> None:
-        """Nothing to stop: there is no thread of its own (kept for symmetry)."""
+        """Close the loop writer's connection, if one was made (no thread of its own)."""
+        self._loop_writer_tried = True
+        if self._loop_writer is not None:
+            self._loop_writer.close()
 
     def _lead(self, mine: _Unit[Any]) -> None:
         while True:

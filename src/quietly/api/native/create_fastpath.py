@@ -17,27 +17,33 @@ dependency solving and the response model cost about as much as the create itsel
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal
 
 import anyio
+import msgspec
 from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from quietly.api.asgi_body import read_body, replay_once
-from quietly.api.deps import authenticate_key, bearer_key, get_state, utcnow
+from quietly.api.deps import AppState, authenticate_key, bearer_key, get_state, utcnow
 from quietly.api.middleware import ROUTE_KEY
 from quietly.api.native.convert import window_fields_from_create
 from quietly.api.native.schemas import WindowCreate, WindowPublic
-from quietly.api.native.window_batch import write
-from quietly.core.records import Role
+from quietly.api.native.window_batch import GROUP_COMMIT, write
+from quietly.core.records import Principal, Role, WindowFields, WindowRecord
 from quietly.services import windows
 from quietly.services.serialize import window_to_json
+from quietly.storage.groupcommit import GroupCommitter
+from quietly.storage.loopwriter import LoopWriter, RawTx
 
-__all__ = ["CreateShortcut"]
+__all__ = ["PATH", "CreateShortcut", "answer", "is_json", "prepare"]
 
 PATH = "/api/v1/windows"
 _PUBLIC: TypeAdapter[WindowPublic] = TypeAdapter(WindowPublic)
+_encode = msgspec.json.Encoder().encode
 _JSON_TYPES = (b"application/json", b"application/json; charset=utf-8")
 
 
@@ -55,7 +61,7 @@ class CreateShortcut:
         body = await read_body(receive)
         if body is None:
             return  # the client went away
-        answer = await self._create(scope, body) if _is_json(scope) else None
+        answer = await self._create(scope, body) if is_json(scope["headers"]) else None
         if answer is None:
             await self.app(scope, replay_once(body), send)
             return
@@ -71,13 +77,19 @@ class CreateShortcut:
         try:
             state = get_state(request)
             client = request.client.host if request.client is not None else None
-            principal = authenticate_key(bearer_key(request), state, Role.EDITOR, client,
-                                         count=False)
-            parsed = WindowCreate.model_validate(json.loads(body))
-            now = utcnow()
-            fields = window_fields_from_create(parsed, principal.workspace_timezone)
+            principal, fields, now = _read(state, bearer_key(request), client, body)
         except Exception:
             return None
+        plain = _plain(state, principal, fields, now)
+        if plain is not False:
+            if plain is None:
+                return None
+            writer, unit = plain
+            try:
+                record = await writer.run(unit)
+            except Exception:
+                return None
+            return answer(record, now)
 
         def create() -> Any:
             return write(state, lambda db: windows.create_window(db, principal, fields, now))
@@ -86,11 +98,66 @@ class CreateShortcut:
             record = await anyio.to_thread.run_sync(create)
         except Exception:
             return None
-        return _PUBLIC.dump_json(_PUBLIC.validate_python(window_to_json(record, now)))
+        return answer(record, now)
 
 
-def _is_json(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
+def _read(state: AppState, key: str | None, client: str | None, body: bytes
+          ) -> tuple[Principal, WindowFields, datetime]:
+    """The principal, the window's fields and the request's instant, as the route reads
+    them; raises what the route would refuse."""
+    principal = authenticate_key(key, state, Role.EDITOR, client, count=False)
+    parsed = WindowCreate.model_validate(json.loads(body))
+    now = utcnow()
+    return principal, window_fields_from_create(parsed, principal.workspace_timezone), now
+
+
+def _plain(state: AppState, principal: Principal, fields: WindowFields, now: datetime
+           ) -> tuple[LoopWriter, Callable[[RawTx], WindowRecord]] | Literal[False] | None:
+    """The loop writer and the checked unit of a plain create; False when this create goes
+    through the session writer (no loop writer, or lookups needed); None when refused."""
+    committer = state.extras.get(GROUP_COMMIT)
+    writer = committer.loop_writer() if isinstance(committer, GroupCommitter) else None
+    if writer is None:
+        return False
+    try:
+        unit = windows.plain_create(principal, fields, now)
+    except Exception:
+        return None
+    return False if unit is None else (writer, unit)
+
+
+def prepare(state: AppState, key: str | None, client: str | None, body: bytes
+            ) -> tuple[LoopWriter, Callable[[RawTx], WindowRecord], datetime] | None:
+    """For ``api.server``'s protocol: the loop writer, the unit and the instant of a plain
+    create read from ``body`` (JSON); None for anything else (the application answers)."""
+    committer = state.extras.get(GROUP_COMMIT)
+    if not isinstance(committer, GroupCommitter) or committer.loop_writer() is None:
+        return None  # PostgreSQL, or group commit off: the application's path
+    try:
+        principal, fields, now = _read(state, key, client, body)
+    except Exception:
+        return None
+    plain = _plain(state, principal, fields, now)
+    if not plain:
+        return None
+    return plain[0], plain[1], now
+
+
+def answer(record: WindowRecord, now: datetime) -> bytes:
+    """The create's body: the route's ``response_model`` (``WindowPublic``) applied to
+    ``window_to_json``. A one-time window without match conditions already has that shape
+    (every key present, in the model's order), so it is encoded as it is; the others (the
+    model fills the absent keys of a recurring rule or a matcher with null) go through the
+    model."""
+    doc = window_to_json(record, now)
+    if doc["schedule"]["kind"] == "once" and not doc["match"]:
+        return _encode(doc)
+    return _PUBLIC.dump_json(_PUBLIC.validate_python(doc))
+
+
+def is_json(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the request's Content-Type is the JSON the shortcuts take."""
+    for name, value in headers:
         if name == b"content-type":
             return value.lower() in _JSON_TYPES
     return False

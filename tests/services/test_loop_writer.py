@@ -1,0 +1,242 @@
+"""The loop writer of plain creates (issue #19, ``storage.loopwriter``): units grouped on the
+event loop share a commit, each gets its own result or error, nothing is answered before its
+commit, a locked database is waited for off the loop, and a plain create writes the rows a
+create through the session writes."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+
+from quietly.api.native.create_fastpath import _PUBLIC, answer
+from quietly.core.errors import Unavailable, ValidationError
+from quietly.core.model import (
+    ConditionGroup,
+    Matcher,
+    MatcherOp,
+    OnceSchedule,
+    RecurringSchedule,
+    SimpleRule,
+)
+from quietly.core.records import Principal, Role, WindowFields
+from quietly.services import windows, workspaces
+from quietly.services.serialize import window_to_json
+from quietly.storage.db import Database, write_deadline
+from quietly.storage.loopwriter import LoopWriter, RawTx
+from quietly.storage.tables import AuditRow, WindowJobRow, WindowRow, WindowTargetRow
+
+
+@pytest.fixture
+def writer(db: Database) -> Any:
+    if not LoopWriter.usable(db):
+        pytest.skip("the loop writer is for SQLite files")
+    made = LoopWriter(db)
+    yield made
+    made.close()
+
+
+@pytest.fixture(scope="module")
+def principal(db: Database) -> Principal:
+    slug = "lw-" + uuid.uuid4().hex[:10]
+    with db.transaction() as session:
+        ws = workspaces.create_workspace(session, slug, name=slug, timezone="UTC",
+                                         now=datetime.now(UTC))
+    return Principal(workspace_id=ws.id, workspace_slug=slug, workspace_timezone="UTC",
+                     role=Role.EDITOR, key_id=None, key_name="editor")
+
+
+def _fields(name: str, **extra: Any) -> WindowFields:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    values: dict[str, Any] = {"schedule": OnceSchedule(start, start + timedelta(hours=1)),
+                              "targets": (f"service:{name}",)}
+    values.update(extra)
+    return WindowFields(name=name, **values)
+
+
+def _windows_named(db: Database, *names: str) -> list[str]:
+    with db.read() as session:
+        return sorted(session.scalars(select(WindowRow.name).where(WindowRow.name.in_(names))))
+
+
+def test_units_submitted_together_commit_as_one_group(db: Database, writer: LoopWriter,
+                                                      principal: Principal) -> None:
+    now = datetime.now(UTC)
+    tag = uuid.uuid4().hex[:8]
+    names = [f"g{tag}-{i}" for i in range(5)]
+
+    async def run() -> list[Any]:
+        units = [windows.plain_create(principal, _fields(n), now) for n in names]
+        return await asyncio.gather(*(writer.run(u) for u in units if u is not None))
+
+    groups = writer.groups
+    records = asyncio.run(run())
+    assert ([r.fields.name for r in records], writer.groups - groups,
+            _windows_named(db, *names)) == (names, 1, names)
+
+
+def test_a_failing_unit_fails_alone(db: Database, writer: LoopWriter,
+                                    principal: Principal) -> None:
+    now = datetime.now(UTC)
+    tag = uuid.uuid4().hex[:8]
+
+    def broken(tx: RawTx) -> None:
+        tx.execute("INSERT INTO no_such_table VALUES (1)")
+
+    async def run() -> list[Any]:
+        good = windows.plain_create(principal, _fields(f"a{tag}"), now)
+        other = windows.plain_create(principal, _fields(f"b{tag}"), now)
+        assert good is not None
+        assert other is not None
+        return await asyncio.gather(writer.run(good), writer.run(broken), writer.run(other),
+                                    return_exceptions=True)
+
+    outcomes = asyncio.run(run())
+    assert ([type(o).__name__ for o in outcomes], _windows_named(db, f"a{tag}", f"b{tag}")) \
+        == (["WindowRecord", "OperationalError", "WindowRecord"], [f"a{tag}", f"b{tag}"])
+
+
+def test_the_index_hears_of_a_create_before_its_answer(db: Database, writer: LoopWriter,
+                                                       principal: Principal) -> None:
+    heard: list[int] = []
+    db.subscribe(lambda event: heard.append(getattr(event, "window_id", -1)))
+    unit = windows.plain_create(principal, _fields(f"h{uuid.uuid4().hex[:8]}"),
+                                datetime.now(UTC))
+    assert unit is not None
+
+    async def run() -> tuple[int, list[int]]:
+        future = writer.run(unit)
+        record = await future
+        return record.id, list(heard)
+
+    window_id, heard_then = asyncio.run(run())
+    assert heard_then[-1:] == [window_id]
+
+
+def test_a_locked_database_is_waited_for_off_the_loop(db: Database, writer: LoopWriter,
+                                                      principal: Principal) -> None:
+    name = f"l{uuid.uuid4().hex[:8]}"
+    unit = windows.plain_create(principal, _fields(name), datetime.now(UTC))
+    assert unit is not None
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        with db.transaction() as session:  # BEGIN IMMEDIATE: SQLite's write lock
+            session.execute(text("SELECT 1"))
+            locked.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    locked.wait(10)
+
+    async def run() -> tuple[int, bool]:
+        future = writer.run(unit)
+        ticks = 0
+        while ticks < 20:  # the loop keeps running while the write waits for the lock
+            await asyncio.sleep(0.005)
+            ticks += 1
+        waiting = not future.done()
+        release.set()
+        await future
+        return ticks, waiting
+
+    ticks, waiting = asyncio.run(run())
+    holder.join(10)
+    assert (ticks, waiting, _windows_named(db, name)) == (20, True, [name])
+
+
+def test_a_unit_past_its_deadline_is_refused_and_not_written(
+        db: Database, writer: LoopWriter, principal: Principal) -> None:
+    name = f"d{uuid.uuid4().hex[:8]}"
+    unit = windows.plain_create(principal, _fields(name), datetime.now(UTC))
+    assert unit is not None
+
+    async def run() -> BaseException | None:
+        with write_deadline(-1):
+            future = writer.run(unit)
+        try:
+            await future
+        except Unavailable as exc:
+            return exc
+        return None
+
+    assert (type(asyncio.run(run())), _windows_named(db, name)) == (Unavailable, [])
+
+
+def test_plain_create_refuses_what_create_window_refuses(principal: Principal) -> None:
+    now = datetime.now(UTC)
+    ended = OnceSchedule(now - timedelta(hours=2), now - timedelta(hours=1))
+    with pytest.raises(ValidationError) as caught:
+        windows.plain_create(principal, _fields("x", schedule=ended), now)
+    assert caught.value.field == "schedule.end"
+    needs_lookup = [_fields("x", groups=("web",)), _fields("x", notify_channels=("ops",))]
+    assert [windows.plain_create(principal, f, now) for f in needs_lookup] == [None, None]
+
+
+def _stored(db: Database, window_id: int) -> dict[str, Any]:
+    """Every row a create wrote for ``window_id``, without what differs between two
+    creates (ids, names, instants of the request)."""
+    with db.read() as session:
+        row = session.get(WindowRow, window_id)
+        assert row is not None
+        columns = {c.name: getattr(row, c.key) for c in WindowRow.__table__.columns
+                   if c.name not in ("id", "name", "targets", "created_at", "updated_at",
+                                     "first_start", "last_end")}
+        job = session.get(WindowJobRow, window_id)
+        assert job is not None
+        targets = list(session.scalars(select(WindowTargetRow.target)
+                                       .where(WindowTargetRow.window_id == window_id)))
+        entry = session.scalars(select(AuditRow).where(
+            AuditRow.object_id == str(window_id), AuditRow.object_type == "window")).one()
+        return {"window": columns, "targets": len(targets), "job": job.next_due_at is not None,
+                "audit": (entry.action, entry.actor, entry.before, entry.after)}
+
+
+@pytest.mark.parametrize("extra", [
+    {},
+    {"description": "d", "match": (ConditionGroup((Matcher("env", MatcherOp.EQ, "prod"),)),)},
+    {"schedule": RecurringSchedule(timezone="Europe/Paris", rule=SimpleRule(
+        every="weekly", days_of_week=("mon",)), start_time=datetime(2026, 1, 1, 2).time(),
+        duration=timedelta(hours=1))},
+], ids=["once", "match", "recurring"])
+def test_a_plain_create_stores_what_create_window_stores(
+        db: Database, writer: LoopWriter, principal: Principal, extra: dict[str, Any]) -> None:
+    now = datetime.now(UTC)
+    fields = _fields(f"p{uuid.uuid4().hex[:8]}", **extra)
+    unit = windows.plain_create(principal, fields, now)
+    assert unit is not None
+
+    async def run() -> Any:
+        return await writer.run(unit)
+
+    plain = asyncio.run(run())
+    with db.transaction() as session:
+        routed = windows.create_window(session, principal, fields, now)
+    assert _stored(db, plain.id) == _stored(db, routed.id)
+    assert window_to_json(plain, now) | {"id": 0} == window_to_json(routed, now) | {"id": 0}
+    # The answer: the response model's JSON, encoded as it is when it has the model's shape.
+    assert answer(plain, now) == _PUBLIC.dump_json(_PUBLIC.validate_python(
+        window_to_json(plain, now)))
+
+
+def test_many_creates_at_once_are_all_written(db: Database, writer: LoopWriter,
+                                              principal: Principal) -> None:
+    """More creates at once than a group takes (256): every one written, ids distinct."""
+    now = datetime.now(UTC)
+    tag = uuid.uuid4().hex[:8]
+    names = [f"m{tag}-{i:03}" for i in range(300)]
+
+    async def run() -> list[Any]:
+        units = [windows.plain_create(principal, _fields(n), now) for n in names]
+        return await asyncio.gather(*(writer.run(u) for u in units if u is not None))
+
+    groups = writer.groups
+    records = asyncio.run(run())
+    assert (len({r.id for r in records}), _windows_named(db, *names),
+            writer.groups - groups) == (300, names, 2)
