@@ -27,8 +27,7 @@ def _state(db: Database, window_id: int) -> str:
 
 
 def _refresh(db: Database, refresher: StateRefresher, at: datetime) -> int:
-    with db.transaction() as session:
-        return refresher.refresh(session, at)
+    return refresher.refresh(db, at)
 
 
 def test_one_time_window_moves_at_its_transitions_and_quiet_ticks_skip_it(

@@ -87,8 +87,7 @@ class _Ticker:
             except Exception as exc:
                 log.exception("advancing the decision index failed", error=str(exc))
             try:
-                with self._state.db.transaction() as session:
-                    self._states.refresh(session, now)
+                self._states.refresh(self._state.db, now)
             except Exception as exc:
                 log.warning("state refresh failed; retrying next tick", error=str(exc))
 
