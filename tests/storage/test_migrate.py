@@ -19,8 +19,18 @@ _IMPORTED = ("import sys; from quietly.storage.db import Database; "
 
 
 def test_the_heads_read_from_the_files_are_alembics(db: Database) -> None:
-    heads = ScriptDirectory.from_config(alembic_config(db.engine)).get_heads()
-    assert script_heads() == frozenset(heads)
+    """Alembic's heads, less those another head depends on (0013 depends on the branches
+    0002 and 0003: after an upgrade ``alembic_version`` holds 0013 alone)."""
+    script = ScriptDirectory.from_config(alembic_config(db.engine))
+    behind: set[str] = set()
+    todo = [down for head in script.get_heads()
+            for down in script.get_revision(head)._all_down_revisions]
+    while todo:
+        revision = todo.pop()
+        if revision not in behind:
+            behind.add(revision)
+            todo += script.get_revision(revision)._all_down_revisions
+    assert script_heads() == frozenset(script.get_heads()) - behind
 
 
 def test_the_test_database_holds_the_heads(db: Database) -> None:

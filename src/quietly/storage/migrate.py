@@ -30,7 +30,8 @@ __all__ = ["alembic_config", "script_heads", "stored_heads", "upgrade"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _LOCK_ID = 0x71756965  # "quie"
-_ASSIGNMENT = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
+_ASSIGNMENT = re.compile(r"^(revision|down_revision|depends_on)\s*(?::[^=]*)?=\s*(.+)$",
+                         re.MULTILINE)
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -44,15 +45,18 @@ def alembic_config(engine: Engine) -> Config:
 
 @cache
 def script_heads() -> frozenset[str]:
-    """The head revisions of the migration files: those no other file revises."""
+    """The head revisions of the migration files: those no other file revises or depends on
+    (what ``alembic_version`` holds once every migration has run)."""
     revisions: set[str] = set()
     revised: set[str] = set()
     for path in (_MIGRATIONS / "versions").glob("*.py"):
         found = {name: ast.literal_eval(value.strip())
                  for name, value in _ASSIGNMENT.findall(path.read_text("utf-8"))}
         revisions.add(found["revision"])
-        down = found.get("down_revision")
-        revised.update((down,) if isinstance(down, str) else down or ())
+        # What a revision depends on is behind it too: Alembic stores only the dependent.
+        for name in ("down_revision", "depends_on"):
+            value = found.get(name)
+            revised.update((value,) if isinstance(value, str) else value or ())
     return frozenset(revisions - revised)
 
 
