@@ -186,6 +186,8 @@ LEFT_TO_THE_STACK = {
     "a NUL in the query": ("GET", {"params": {"target": "service:a\x00"}}, 422),
     "a NUL in the body": ("POST", {"content": b'{"alerts":[{"labels":{"a":"\\u0000"}}]}'},
                           422),
+    "a NUL escaped \\U (no JSON)": (
+        "POST", {"content": b'{"alerts":[{"labels":{"a":"\\U0000"}}]}'}, 422),
     "a body over the cap": ("POST", {"content": b" " * (CAP + 1)}, 413),
     "a chunked body over the cap": ("POST", {"content": iter([b" " * (CAP + 1)])}, 413),
     "a target without a kind": ("GET", {"params": {"target": "checkout"}}, 422),

@@ -45,6 +45,7 @@ from quietly.api.native.fastpath import (
     answer_get,
     answer_post,
     bearer_token,
+    nul_suspected,
     principal_for_key,
 )
 from quietly.api.proxies import ProxyTrust, parse_networks
@@ -428,7 +429,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
                                                 self.headers)
             principal = principal_for_key(raw, state, client, count=False)
             if method == b"POST":
-                if b"\\u0000" in request_body or b"\x00" in request_body:
+                if nul_suspected(request_body):
                     return None  # the NUL guard answers it
                 return answer_post(state, principal, request_body).encode()
             query = self.url[len(_PATH_QUERY):]

@@ -35,13 +35,14 @@ from quietly.api.access_log import AccessLines
 from quietly.api.asgi_body import read_body, replay_once
 from quietly.api.deps import AppState
 from quietly.api.exposure import answer_headers
-from quietly.api.middleware import ROUTE_KEY, has_nul
+from quietly.api.middleware import ROUTE_KEY
 from quietly.api.native.fastpath import (
     LATENCY,
     PATH,
     answer_get,
     answer_post,
     bearer_token,
+    nul_suspected,
     principal_for_key,
 )
 from quietly.api.proxies import ProxyTrust, parse_networks
@@ -99,7 +100,7 @@ class DecideShortcut:
                 return  # the client went away
             body = read
             receive = replay_once(body)  # for the stack, if it is to answer after all
-            if has_nul(body):
+            if nul_suspected(body):
                 await self.app(scope, receive, send)
                 return
         client = scope.get("client")

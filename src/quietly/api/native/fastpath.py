@@ -40,7 +40,7 @@ from quietly.metrics import DECISIONS, REQUEST_LATENCY
 
 __all__ = ["LATENCY", "PATH", "AlertIn", "DecideIn", "answer_get", "answer_post",
            "bearer_token", "check_targets", "decide_get", "decide_post", "decode_batch",
-           "parse_decide_query", "principal_for_key"]
+           "nul_suspected", "parse_decide_query", "principal_for_key"]
 
 PATH = "/api/v1/decide"
 # The latency metric of an answer given by a fast path (no middleware timed it), by method.
@@ -67,6 +67,15 @@ def principal_for_decisions(request: Request, state: AppState) -> Principal:
     """The caller's principal; a known key keeps working while the store is down."""
     client = request.client.host if request.client is not None else None
     return principal_for_key(bearer_key(request), state, client)
+
+
+def nul_suspected(body: bytes) -> bool:
+    """Whether a decision body may hold a NUL, for the fast paths to leave it to the NUL guard.
+
+    In valid JSON a NUL can only be a raw byte or ``\\u0000`` (lowercase ``u``): two scans,
+    no copy of the body (the guard's exact test lowers a copy, for ``\\U0000`` too; a body
+    with that is no valid JSON and reaches the guard anyway, when decoding fails)."""
+    return b"\x00" in body or b"\\u0000" in body
 
 
 def bearer_token(value: bytes | None) -> str | None:
