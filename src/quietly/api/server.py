@@ -70,9 +70,10 @@ _CREATED = REQUEST_LATENCY.labels("POST", PATH, "201")
 _UNSAVED_BODY = (b'{"type":"about:blank","title":"Service Unavailable","status":503,'
                  b'"detail":"the change was not saved; retry (with the same '
                  b'Idempotency-Key)","field":null}')
-_UNSAVED = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\n"
-            b"retry-after: 1\r\nconnection: close\r\ncontent-length: "
-            + str(len(_UNSAVED_BODY)).encode() + b"\r\n\r\n" + _UNSAVED_BODY)
+_UNSAVED_HEAD = b"HTTP/1.1 503 Service Unavailable\r\n"
+_UNSAVED_REST = (b"content-type: application/problem+json\r\nretry-after: 1\r\n"
+                 b"connection: close\r\ncontent-length: " + str(len(_UNSAVED_BODY)).encode()
+                 + b"\r\n\r\n" + _UNSAVED_BODY)
 
 
 class _CreateInFlight:
@@ -279,7 +280,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
         cycle: object = self.cycle
         if cycle is not pending or pending.followed or self.pipeline or self.parser is None:
             # Another request was read behind it: the parser moved on. Nothing was written.
-            self.transport.write(_UNSAVED)
+            self.transport.write(_UNSAVED_HEAD + self.security_headers + _UNSAVED_REST)
             self.transport.close()
             return
         self.url, self.headers, body = request
@@ -306,7 +307,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
         """The application's access log's lines (found once in its middleware stack)."""
         app = type(self).quietly_app
         found = getattr(app.state, "quietly_access_log", False)
-        if found is False:
+        if found is False and app.middleware_stack is not None:  # built at start-up
             found = None
             layer: Any = app.middleware_stack
             while layer is not None:
