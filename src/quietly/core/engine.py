@@ -49,10 +49,10 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from quietly.core import lifecycle
-from quietly.core.entries import DELIVER, Entry, decision_of
+from quietly.core.entries import DELIVER, Entry, ScopedOnce, decision_of
 from quietly.core.intervals import active_by_rules, active_by_schedule, instant, micros
 from quietly.core.matching import scope_matches
-from quietly.core.model import Alert, AlertLike, Decision, Window
+from quietly.core.model import Alert, AlertLike, Decision, RecurringSchedule, Window
 from quietly.core.postings import Postings, TargetSlot
 
 __all__ = ["DecisionIndex", "IndexStats", "brute_force_decide"]
@@ -79,6 +79,8 @@ class DecisionIndex:
         self._entries: dict[int, Entry] = {}
         # Recurring windows filed pending by ``load``, in order, until ``expand`` reaches them.
         self._pending: dict[int, None] = {}
+        # Their schedules, while ``expand`` runs: equal schedules are then kept once.
+        self._schedules: dict[RecurringSchedule, RecurringSchedule] = {}
         self._postings = Postings()
         # Odd while a write is under way; readers retry a decision a write overlapped. Writers
         # hold the lock for a whole write; a reader takes it only when writes keep overlapping
@@ -200,18 +202,28 @@ class DecisionIndex:
                 entry = self._entries.get(wid)
                 if entry is None or not entry.pending:
                     continue
-                fresh = entry.expanded(self._lo, self._hi)
+                fresh = entry.expanded(self._lo, self._hi, self._shared(entry.schedule))
                 self._entries[wid] = fresh
                 self._postings.touch(fresh.targets)
                 done += 1
             if not self._pending:
                 self._pending = {}  # a dict keeps its size when emptied by deletions
+                self._schedules = {}
         finally:
             self._postings.retime(self._entries)
         if not self._pending:
             left = budget * TIMELINES_PER_ENTRY if budget is not None else 1 << 62
             self._postings.retime_deferred(self._entries, left)
         return len(self._pending) + self._postings.deferred()
+
+    def _shared(self, schedule: RecurringSchedule | None) -> RecurringSchedule | None:
+        """The schedule equal to ``schedule`` that expanded windows keep (itself if first)."""
+        if schedule is None:
+            return None
+        try:
+            return self._schedules.setdefault(schedule, schedule)
+        except TypeError:  # unhashable (a list where a tuple belongs): kept as it is
+            return schedule
 
     def reanchor(self) -> int:
         """Re-file condition groups under the label the index's statistics now find most
@@ -515,7 +527,8 @@ class DecisionIndex:
             compiled = entry.compiled
             if gi >= len(compiled):
                 continue
-            if entry.lo <= t < entry.hi:  # entry.active() inlined, as in _decide_all
+            # entry.active() inlined, as in _decide_all (a one-time entry: no lo/hi to read)
+            if type(entry) is ScopedOnce or entry.lo <= t < entry.hi:
                 if not bisect_right(entry.spans, t) & 1:
                     continue
             elif not active_by_schedule(entry.schedule, entry.cut, at):  # type: ignore[arg-type]

@@ -51,8 +51,8 @@ from quietly.core.model import (
 )
 from quietly.core.schedule.compiled import build as build_plan
 
-__all__ = ["DELIVER", "PENDING", "Entry", "Names", "Timeline", "decision_of", "names",
-           "timeline"]
+__all__ = ["DELIVER", "PENDING", "Entry", "Names", "ScopedOnce", "Timeline", "decision_of",
+           "names", "timeline"]
 
 DELIVER = Decision(Verdict.DELIVER, ())
 _VERDICT_BY_RANK = tuple(sorted(VERDICT_RANK, key=VERDICT_RANK.__getitem__))
@@ -88,7 +88,7 @@ class Entry:
     with targets only (most windows) keeps six fields: its id, version, verdict, targets,
     interval and (once built) its decision alone; a recurring window adds its schedule,
     cut-off and horizon (``_Recurring``); groups, all targets or condition groups add its
-    scope (``_Scoped``).
+    scope (``ScopedOnce``).
     ``FIELDS`` names every field, whatever the class.
     """
 
@@ -114,7 +114,7 @@ class Entry:
         if schedule is None:
             assert cut is None  # a one-time window's interval is cut already
             assert (lo, hi) == (NEVER, FOREVER)  # and complete whatever the horizon
-            return object.__new__(_Scoped if scoped else Entry)
+            return object.__new__(ScopedOnce if scoped else Entry)
         return object.__new__(_RecurringScoped if scoped else _Recurring)
 
     def __init__(
@@ -135,10 +135,8 @@ class Entry:
         self._alone: Decision | None = None  # built when first asked for (see ``alone``)
         self.targets = scope[0]
         self.spans = spans
-        if isinstance(self, _Scoped | _RecurringScoped):
+        if isinstance(self, ScopedOnce | _RecurringScoped):
             _, self.groups, self.all_targets, _, self.compiled = scope
-            self.lo = lo
-            self.hi = hi
         if isinstance(self, _Recurring):
             self.schedule = schedule  # None for a one-time window (its interval is complete)
             self.cut = cut  # no occurrence from here on (cancelled or archived), or None
@@ -222,22 +220,25 @@ class Entry:
         """A recurring window whose occurrences are not expanded yet."""
         return self.lo == self.hi
 
-    def _with(self, spans: Spans, lo: int, hi: int) -> Entry:
+    def _with(self, spans: Spans, lo: int, hi: int,
+              schedule: RecurringSchedule | None = None) -> Entry:
         scope = (self.targets, self.groups, self.all_targets, (), self.compiled)
-        return Entry(self.id, self.version, self.verdict, scope, self.schedule, self.cut, spans,
-                     lo, hi)
+        return Entry(self.id, self.version, self.verdict, scope, schedule or self.schedule,
+                     self.cut, spans, lo, hi)
 
-    def expanded(self, start: datetime, end: datetime) -> Entry:
+    def expanded(self, start: datetime, end: datetime,
+                 schedule: RecurringSchedule | None = None) -> Entry:
         """This entry with its occurrences over the horizon ``[start, end)`` (itself when
         one-time). Validates and compiles the schedule, and raises what that raises; the
         compiled schedule is not kept, nor cached (``compile_schedule``'s cache would keep
-        2,048 of them after a bulk expansion: tens of MiB)."""
+        2,048 of them after a bulk expansion: tens of MiB). ``schedule``: an equal schedule to
+        keep instead of its own (windows with equal schedules then share one)."""
         if self.schedule is None:
             return self
         sched.validate(self.schedule)
         plan = build_plan(self.schedule)
         spans = merge((), occurrence_spans(self.schedule, self.cut, start, end, plan))
-        return self._with(spans, micros(start), horizon_end(plan, self.cut, end))
+        return self._with(spans, micros(start), horizon_end(plan, self.cut, end), schedule)
 
     def extended(self, start: datetime, end: datetime) -> Entry:
         """This entry over the horizon ``[start, end)``, which begins inside its own: keeps the
@@ -260,12 +261,12 @@ class Entry:
         return active_by_schedule(self.schedule, self.cut, at)
 
 
-class _Scoped(Entry):
-    """A one-time window with groups, all targets or condition groups. Keeps its (constant)
-    horizon in slots too: label decisions read it, and reading a class attribute through an
-    instance costs twice as much (the engine tests ``type(entry) is Entry`` instead)."""
+class ScopedOnce(Entry):
+    """A one-time window with groups, all targets or condition groups (its interval is
+    complete, as ``Entry``'s: the engine tests its type rather than read ``lo``/``hi``
+    through the instance, which costs twice as much as a slot)."""
 
-    __slots__ = ("all_targets", "compiled", "groups", "hi", "lo")
+    __slots__ = ("all_targets", "compiled", "groups")
 
 
 class _Recurring(Entry):

@@ -155,15 +155,22 @@ class Postings:
         """
         for entry in entries:
             self._count_equalities(entry, +1)
-        by_target: dict[str, list[Entry]] = {}
+        # Per target its entries as they come: one entry, then a tuple (kept as the target's
+        # value when it is new: a bulk load builds no list per target, nor garbage that would
+        # stay as holes between the index's objects), a list beyond MANY.
+        by_target: dict[str, Entry | tuple[Entry, ...] | list[Entry]] = {}
         for entry in entries:
             wid = entry.id
             for target in entry.targets:
                 found = by_target.get(target)
                 if found is None:
-                    by_target[target] = [entry]
-                else:
+                    by_target[target] = entry
+                elif type(found) is tuple:
+                    by_target[target] = (*found, entry) if len(found) < MANY else [*found, entry]
+                elif type(found) is list:
                     found.append(entry)
+                else:
+                    by_target[target] = (found, entry)  # type: ignore[assignment]
             if entry.groups or entry.all_targets or entry.compiled:
                 anchors = tuple(self._pick_anchor(group) for group in entry.compiled)
                 for posting in _postings(entry, anchors):
@@ -172,13 +179,16 @@ class Postings:
                 if anchors:
                     self._anchors[wid] = anchors
         slots = self.targets
+        value: TargetValue | None
         for target, found in by_target.items():
             old = slots.get(target)
-            if old is None:
-                value = _value(tuple(found), ())
+            if old is None and type(found) is not list:
+                value = found  # type: ignore[assignment]
             else:  # a timeline goes: it describes fewer windows than the target now has
-                value = _value((*members(old), *found),
-                               old.groups if type(old) is TargetSlot else ())
+                held = members(found) if type(found) is not list else tuple(found)  # type: ignore[arg-type]
+                if old is not None:
+                    held = (*members(old), *held)
+                value = _value(held, old.groups if type(old) is TargetSlot else ())
             if value is not None:
                 slots[target] = value
                 if type(value) is TargetSlot and not value.groups:
