@@ -16,7 +16,6 @@ same database, one after the other (the same machine state for every figure).
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,7 +24,7 @@ from tests.sync.icinga_harness import BINARY, Icinga
 from tests.sync.proxy import Proxy
 
 from bench.common import print_figures
-from bench.sync_common import System, converge_each, seed
+from bench.sync_common import System, converge_each, main_of, seed
 from quietly.services.syncs import DEFAULT_PARALLELISM
 
 __all__ = ["main", "run"]
@@ -68,14 +67,7 @@ def run(count: int, parallelisms: tuple[int, ...] = (DEFAULT_PARALLELISM,),
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--windows", type=int, default=10_000)
-    parser.add_argument("--parallelism", type=int, nargs="+", default=[DEFAULT_PARALLELISM],
-                        help="one or more values, each measured (1: one request at a time)")
-    parser.add_argument("--delay-ms", type=float, default=0,
-                        help="hold every request this long in a proxy (a remote Icinga)")
-    args = parser.parse_args()
-    run(args.windows, tuple(args.parallelism), args.delay_ms)
+    main_of(__doc__ or "", run)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ trip that parallel requests hide).
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,7 +25,7 @@ from tests.integrations.amharness import BINARY, Alertmanager
 from tests.sync.proxy import Proxy
 
 from bench.common import print_figures
-from bench.sync_common import System, converge_each, seed
+from bench.sync_common import System, converge_each, main_of, seed
 from quietly.services.syncs import DEFAULT_PARALLELISM
 from quietly.sync.reconciler import Tag
 
@@ -76,14 +75,7 @@ def run(count: int, parallelisms: tuple[int, ...] = (DEFAULT_PARALLELISM,),
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--windows", type=int, default=10_000)
-    parser.add_argument("--parallelism", type=int, nargs="+", default=[DEFAULT_PARALLELISM],
-                        help="requests at once; several values: one fresh Alertmanager each")
-    parser.add_argument("--delay-ms", type=float, default=0,
-                        help="hold each request this long in a local proxy (a remote system)")
-    args = parser.parse_args()
-    run(args.windows, tuple(args.parallelism), args.delay_ms)
+    main_of(__doc__ or "", run)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ window bodies, the system to start, the sync's fields and how to count what it h
 
 from __future__ import annotations
 
+import argparse
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -21,13 +22,14 @@ from bench.common import fields_of
 from quietly.core.records import Principal, Role
 from quietly.services import sync_state, syncs, windows, workspaces
 from quietly.services.bootstrap import prepare_database
+from quietly.services.syncs import DEFAULT_PARALLELISM
 from quietly.settings import Settings
 from quietly.storage.db import Database
 from quietly.storage.tables import SyncRow
 from quietly.sync.runner import RunSettings, run_sync
 
 __all__ = ["Convergence", "Seeded", "System", "clock", "converge", "converge_each", "iso",
-           "seed"]
+           "main_of", "seed"]
 
 MAX_RUNS = 5
 
@@ -153,3 +155,16 @@ def _address(system: System, delay_ms: float) -> Iterator[str]:
         return
     with system.proxy(delay_ms / 1000) as url:
         yield url
+
+
+def main_of(doc: str, run: Callable[[int, tuple[int, ...], float], object]) -> None:
+    """The command line of a sync benchmark: ``--windows``, ``--parallelism``, ``--delay-ms``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--windows", type=int, default=10_000)
+    parser.add_argument("--parallelism", type=int, nargs="+", default=[DEFAULT_PARALLELISM],
+                        help="one or more values, each measured into a fresh system "
+                             "(1: one request at a time)")
+    parser.add_argument("--delay-ms", type=float, default=0,
+                        help="hold every request this long in a local proxy (a remote system)")
+    args = parser.parse_args()
+    run(args.windows, tuple(args.parallelism), args.delay_ms)

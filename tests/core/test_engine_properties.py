@@ -185,6 +185,14 @@ def windows(draw: st.DrawFn) -> Window:
     )
 
 
+# A window as stored, with or without the version (``updated_at``) a write gives it.
+versioned_windows = st.builds(
+    lambda w, at: Window(**{**{s: getattr(w, s) for s in w.__slots__}, "updated_at": at}),
+    windows(),
+    st.one_of(st.none(), instants.map(lambda t: t + timedelta(microseconds=7))),
+)
+
+
 operations = st.one_of(
     st.tuples(st.just("upsert"), windows()),
     st.tuples(st.just("upsert"), windows()),

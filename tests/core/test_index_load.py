@@ -25,6 +25,7 @@ from tests.core.test_engine_properties import (
     alerts,
     instants,
     operations,
+    versioned_windows,
     when,
     windows,
 )
@@ -35,11 +36,6 @@ from quietly.core.intervals import instant
 from quietly.core.model import Alert, OnceSchedule, Window
 
 HOUR = timedelta(hours=1)
-with_versions = st.builds(
-    lambda w, at: Window(**{**{s: getattr(w, s) for s in w.__slots__}, "updated_at": at}),
-    windows(),
-    st.one_of(st.none(), instants.map(lambda t: t + timedelta(microseconds=7))),
-)
 
 
 def _disagreements(model: Model, index: DecisionIndex,
@@ -93,7 +89,7 @@ def test_lazy_load_agrees_with_brute_force_before_during_and_after_expansion(
 
 @pytest.mark.timeout(600)
 @_SLOW_PROPERTY
-@given(window=with_versions, now=instants)
+@given(window=versioned_windows, now=instants)
 def test_compact_entry_keeps_what_decisions_read(window: Window, now: datetime) -> None:
     """``Entry.of`` then ``expanded`` is ``Entry.build``, and the entry gives back the
     window's scope, verdict and version."""

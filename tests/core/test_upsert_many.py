@@ -22,6 +22,7 @@ from tests.core.test_engine_properties import (
     alerts,
     instants,
     operations,
+    versioned_windows,
     when,
     windows,
 )
@@ -32,11 +33,6 @@ from quietly.core.errors import ValidationError
 from quietly.core.model import Alert, Decision, Effect, Matcher, MatcherOp, Verdict, Window
 
 HOUR = timedelta(hours=1)
-versioned = st.builds(
-    lambda w, at: Window(**{**{s: getattr(w, s) for s in w.__slots__}, "updated_at": at}),
-    windows(),
-    st.one_of(st.none(), instants.map(lambda t: t + timedelta(microseconds=7))),
-)
 
 
 @pytest.mark.timeout(600)
@@ -45,7 +41,7 @@ versioned = st.builds(
     now=instants,
     loaded=st.lists(windows(), max_size=4),
     before=st.lists(operations, max_size=6),
-    batch=st.lists(versioned, max_size=10),
+    batch=st.lists(versioned_windows, max_size=10),
     queries=st.lists(st.tuples(alerts, when), min_size=1, max_size=8),
 )
 def test_upsert_many_is_upsert_one_after_the_other(

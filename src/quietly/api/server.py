@@ -292,16 +292,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
 
     def _created_head(self) -> bytes:
         """``_head`` for a 201."""
-        defaults = self.server_state.default_headers
-        cached = type(self).created_head_cache
-        if cached is not None and cached[0] is defaults:
-            return cached[1]
-        head = b"".join([b"HTTP/1.1 201 Created\r\n",
-                         *(name + b": " + value + b"\r\n" for name, value in defaults),
-                         self.security_headers,
-                         b"content-type: application/json\r\ncontent-length: "])
-        type(self).created_head_cache = (defaults, head)
-        return head
+        return self._status_head(b"HTTP/1.1 201 Created\r\n", "created_head_cache")
 
     def _access_log(self) -> AccessLines | None:
         """The application's access log's lines (found once in its middleware stack)."""
@@ -321,15 +312,18 @@ class DecideHttpProtocol(HttpToolsProtocol):
     def _head(self) -> bytes:
         """The status line and headers up to ``content-length: ``, with uvicorn's default
         headers (date, server), which it replaces once a second: made once per change."""
+        return self._status_head(b"HTTP/1.1 200 OK\r\n", "head_cache")
+
+    def _status_head(self, status_line: bytes, cache: str) -> bytes:
         defaults = self.server_state.default_headers
-        cached = type(self).head_cache
+        cached = getattr(type(self), cache)
         if cached is not None and cached[0] is defaults:
-            return cached[1]
-        head = b"".join([b"HTTP/1.1 200 OK\r\n",
+            return bytes(cached[1])
+        head = b"".join([status_line,
                          *(name + b": " + value + b"\r\n" for name, value in defaults),
                          self.security_headers,
                          b"content-type: application/json\r\ncontent-length: "])
-        type(self).head_cache = (defaults, head)
+        setattr(type(self), cache, (defaults, head))
         return head
 
     def _answered(self) -> None:
