@@ -216,8 +216,8 @@ def run(windows: int = 50_000, restarts: int = 3, *, db: Path | None = None,
         seeder: Seeder = seed_sqlite, memory_windows: int = 100_000,
         targets: int = 100_000) -> dict[str, Any]:
     """Print and return the scale figures (see the module docstring). ``db``: a SQLite file
-    seeded before with the same workload (kept); else a temporary one is seeded with
-    ``seeder``."""
+    seeded before with the same workload (kept), seeded with ``seeder`` first when it does not
+    exist yet; else a temporary one is seeded with ``seeder``."""
     work = make_workload(windows, targets, 1)
     compile_bytecode()
     folder = Path(tempfile.mkdtemp(prefix="quietly-scale-"))
@@ -225,6 +225,7 @@ def run(windows: int = 50_000, restarts: int = 3, *, db: Path | None = None,
         seeding = None
         if db is None:
             db = folder / "quietly.db"
+        if not db.exists():  # a temporary store, or ``--db`` naming a file to seed and keep
             seeding = seeder(Settings(database_url=f"sqlite:///{db}"), work)
         empty = folder / "empty.db"
         quiet_empty = quietly_start(f"sqlite:///{empty}")
@@ -283,7 +284,7 @@ def main() -> None:
     parser.add_argument("--restarts", type=int, default=3)
     parser.add_argument("--memory-windows", type=int, default=100_000)
     parser.add_argument("--db", type=Path, help="a SQLite file seeded with the same workload "
-                        "and --windows (skips seeding)")
+                        "and --windows (skips seeding; seeded and kept when it does not exist)")
     args = parser.parse_args()
     if args.quick:
         args.windows, args.restarts, args.memory_windows = 5_000, 1, 10_000
