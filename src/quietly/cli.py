@@ -135,9 +135,81 @@ def db_upgrade() -> None:
     Example: quietly db upgrade
     """
     from quietly.services.bootstrap import prepare_database
+    from quietly.storage.migrate import SchemaNewer
 
-    prepare_database(_using(get_settings())).dispose()
+    try:
+        prepare_database(_using(get_settings())).dispose()
+    except SchemaNewer as exc:
+        raise _fail(exc.message, 1) from None
     typer.echo("database is up to date")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Show the schema revision the database is at and the migrations still to apply; exits 1
+    when a newer release of quietly migrated it.
+
+    Example: quietly db status
+    """
+    from quietly.storage.db import Database
+    from quietly.storage.migrate import SchemaNewer, behind, script_heads, stored_heads
+
+    database = Database(_using(get_settings()).effective_database_url)
+    try:
+        stored = stored_heads(database.engine)
+    finally:
+        database.dispose()
+    newest = ", ".join(sorted(script_heads()))
+    typer.echo(f"database at: {', '.join(sorted(stored)) if stored else 'no schema yet'}; "
+               f"this release's newest: {newest}")
+    try:
+        pending = behind(stored)
+    except SchemaNewer as exc:
+        raise _fail(exc.message, 1) from None
+    if not pending:
+        typer.echo("up to date")
+    for migration in pending:
+        typer.echo(f"pending {migration.revision}: {migration.title}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(
+        help="The revision to take the schema back to, e.g. 0012 (`quietly db status`).")],
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="Do not ask; needed when not run from a terminal.")] = False,
+) -> None:
+    """Take the schema back to an older revision, before running an older release of quietly
+    on this database. What the undone migrations added is dropped with its data: stop every
+    quietly process and back up first (`quietly backup`).
+
+    Example: quietly db downgrade 0012 --yes
+    """
+    from quietly.storage.db import Database
+    from quietly.storage.migrate import downgrade, stored_heads, undone_by
+
+    database = Database(_using(get_settings()).effective_database_url)
+    try:
+        stored = stored_heads(database.engine)
+        if not stored:
+            raise _fail("the database has no schema yet: nothing to downgrade", 1)
+        try:
+            undone = undone_by(stored, revision)
+        except QuietlyError as exc:
+            raise _fail(str(exc), 1) from None
+        if not undone:
+            typer.echo(f"database is at or behind {revision}: nothing to undo")
+            return
+        for migration in undone:
+            typer.echo(f"undo {migration.revision}: {migration.title}")
+        if not yes:
+            if not sys.stdin.isatty():
+                raise _fail("pass --yes to downgrade without a terminal to confirm at")
+            typer.confirm(f"undo {len(undone)} migration(s)?", abort=True)
+        downgrade(database.engine, revision)
+    finally:
+        database.dispose()
+    typer.echo(f"database taken back to {revision}")
 
 
 @admin_app.command("create-workspace")
