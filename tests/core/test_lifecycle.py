@@ -382,3 +382,27 @@ def test_state_is_constant_until_it_changes(schedule: Schedule, at: datetime,
         probes = [at, at + span / 3, at + span / 2, changes - timedelta(microseconds=1)]
     for probe in probes:
         assert state_at(window, probe) is state, (probe, changes)
+
+
+# The ticker's state refresh skips evaluating a live window whose row says it is yet to
+# start (``services.state_refresh``): before the first occurrence's start (the stored
+# ``first_start``, computed as below) an uncancelled window is scheduled, and stays so until
+# exactly that start.
+@settings(max_examples=300, deadline=None)
+@given(schedule=st.one_of(once_schedules, recurring()),
+       before=st.timedeltas(min_value=timedelta(microseconds=1), max_value=timedelta(days=800)))
+def test_before_its_first_start_a_window_is_scheduled_until_then(
+        schedule: Schedule, before: timedelta) -> None:
+    from quietly.services.windows import _earliest_possible_start
+
+    window = replace(once(), schedule=schedule)
+    first = next_occurrence(window, _earliest_possible_start(schedule))
+    if first is None:
+        return
+    at = first.start - before
+    # (A recurring schedule without ``starts_on`` is expanded from 2000 on: no ``now`` of the
+    # ticker comes before that.)
+    if not isinstance(schedule, OnceSchedule) and at < _earliest_possible_start(schedule):
+        return
+    assert (state_at(window, at), state_changes_at(window, at)) == (State.SCHEDULED,
+                                                                     first.start)

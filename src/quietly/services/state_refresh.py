@@ -7,7 +7,10 @@ thousands of windows (the domain window built from its row, its schedule expande
 inside a write transaction. A window's state can only change at the instant
 ``lifecycle.state_changes_at`` names, or when the window itself is written; so each tick
 reads three columns of the live windows and rebuilds only those whose row changed or whose
-next change is due, without holding a transaction while it evaluates them.
+next change is due, without holding a transaction while it evaluates them. A window whose
+row says it is scheduled, not cancelled, with its first occurrence (``first_start``) still
+to come needs no evaluation at all: it stays scheduled until exactly then (so the first tick
+after a start evaluates only the windows that have started).
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from quietly.storage.db import Database
 from quietly.storage.mappers import window_record_from_row
 from quietly.storage.tables import WindowRow
 
-_LIVE = (State.SCHEDULED.value, State.ACTIVE.value)
+_SCHEDULED = State.SCHEDULED.value
+_LIVE = (_SCHEDULED, State.ACTIVE.value)
 _CHUNK = 500  # ids per ``IN (…)``: well under every driver's parameter limit
 
 
@@ -59,14 +63,20 @@ class StateRefresher:
     def _refresh(self, database: Database, now: datetime) -> int:
         with database.read() as db:
             live = db.execute(
-                select(WindowRow.id, WindowRow.updated_at, WindowRow.state)
+                select(WindowRow.id, WindowRow.updated_at, WindowRow.state,
+                       WindowRow.first_start, WindowRow.cancelled_at)
                 .where(WindowRow.archived_at.is_(None), WindowRow.state.in_(_LIVE))
             ).all()
         due: list[int] = []
-        for window_id, updated_at, state in live:
+        for window_id, updated_at, state, first_start, cancelled_at in live:
             seen = self._seen.get(window_id)
-            if (seen is None or seen.updated_at != updated_at or seen.state != state
+            if not (seen is None or seen.updated_at != updated_at or seen.state != state
                     or (seen.changes_at is not None and seen.changes_at <= now)):
+                continue
+            if (state == _SCHEDULED and cancelled_at is None and first_start is not None
+                    and first_start > now):  # yet to start: scheduled until its first start
+                self._seen[window_id] = _Seen(updated_at, state, first_start)
+            else:
                 due.append(window_id)
         if len(self._seen) > len(live):  # forget windows that ended, were deleted, …
             alive = {row[0] for row in live}
