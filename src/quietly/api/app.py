@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
@@ -27,6 +26,7 @@ from quietly.api.native.decide_shortcut import DecideShortcut
 from quietly.api.openapi import install_openapi
 from quietly.api.problems import install_problem_handlers
 from quietly.api.proxies import TrustedProxies, parse_networks
+from quietly.logs import get_logger
 from quietly.metrics import GROUP_COMMIT_WRITES, GROUP_COMMITS
 from quietly.notify import guard
 from quietly.services.bootstrap import prepare_database
@@ -43,7 +43,7 @@ from quietly.worker.listener import ChangeListener
 
 __all__ = ["body_caps", "create_app", "prepare_database"]
 
-log = structlog.get_logger("quietly")
+log = get_logger("quietly")
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -90,6 +90,30 @@ class _Ticker:
                 self._states.refresh(self._state.db, now)
             except Exception as exc:
                 log.warning("state refresh failed; retrying next tick", error=str(exc))
+
+
+# How long the start-up's background work waits for the first readiness probe at most.
+SETTLE_SECONDS = 1.0
+
+
+def _after_settling(answered: threading.Event, decisions: DecisionService,
+                    app: FastAPI) -> None:
+    """Start the background work of a start — expanding recurring windows and timelines,
+    importing the routers not used yet (``api.lazy_routes``) — once the first ``/readyz``
+    200 has been sent, or ``SETTLE_SECONDS`` after start-up, whichever comes first.
+
+    Both are seconds of CPU under the interpreter lock: started with the server, they made
+    its first answers wait behind them (a thread waiting for the lock gets it only every
+    switch interval, 5 ms, at each step of a request), a fifth of a second of a 50,000-window
+    start to ready (issue 19). Decisions are exact meanwhile (``DecisionService``), a route
+    not imported yet is imported by its first request."""
+
+    def run() -> None:
+        answered.wait(SETTLE_SECONDS)
+        decisions.allow_expansion()
+        warm_up(app)
+
+    threading.Thread(target=run, name="quietly-settle", daemon=True).start()
 
 
 def _count_group_commit(writes: int) -> None:
@@ -155,7 +179,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = database or prepare_database(settings)
         # Recurring windows and per-target timelines are expanded in the background once the
-        # app has started (``allow_expansion`` below): decisions are exact meanwhile.
+        # app has started (``_after_settling`` below): decisions are exact meanwhile.
         decisions = DecisionService(db, _utcnow(), expand_at_once=False)
         decisions.subscribe()
         # On PostgreSQL the listener subscribes to changes and then loads the index, so that
@@ -185,8 +209,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         ticker = _Ticker(state)
         ticker.start()
         stop_background = start_background(settings, db, decisions, listener)
-        decisions.allow_expansion()
-        warm_up(app)  # the routers not used yet, in the background (``api.lazy_routes``)
+        answered = threading.Event()
+        state.extras[health_api.FIRST_READY] = answered  # set once a 200 has been sent
+        _after_settling(answered, decisions, app)
         try:
             yield
         finally:

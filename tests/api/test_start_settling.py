@@ -1,0 +1,57 @@
+"""The start-up's background work waits for the first readiness answer (issue 19).
+
+Expanding recurring windows and importing the routers not used yet are seconds of CPU under
+the interpreter lock; started with the server they held up its first answers. They start
+once the first ``/readyz`` 200 has been sent, or ``app.SETTLE_SECONDS`` after start-up when
+nothing asks (decisions are exact either way: ``tests/services/test_index_load.py``).
+"""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from quietly.api import app as app_module
+from quietly.api.app import create_app
+from quietly.api.health import FIRST_READY
+from quietly.settings import Settings
+from quietly.storage.db import Database
+
+
+def test_nothing_starts_before_the_first_ready_answer_and_all_of_it_after(
+        settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "SETTLE_SECONDS", 600.0)  # nothing but the answer
+    app = create_app(settings, database=db)
+    with TestClient(app) as client:
+        state = app.state.quietly
+        first = state.extras[FIRST_READY]
+        before = (first.is_set(), state.decisions.expanded.is_set())
+        ready = client.get("/readyz")
+        again = client.get("/readyz")
+        after = (first.wait(30), state.decisions.expanded.wait(60))
+    assert (before, ready.status_code, again.status_code, after) == (
+        (False, False), 200, 200, (True, True))
+
+
+def test_without_a_probe_it_starts_after_the_settling_time(
+        settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "SETTLE_SECONDS", 0.05)
+    app = create_app(settings, database=db)
+    with TestClient(app):
+        state = app.state.quietly
+        expanded = state.decisions.expanded.wait(60)
+        answered = state.extras[FIRST_READY].is_set()
+    assert (expanded, answered) == (True, False)
+
+
+def test_a_not_ready_answer_starts_nothing(
+        settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_module, "SETTLE_SECONDS", 600.0)
+    app = create_app(settings, database=db)
+    with TestClient(app) as client:
+        state = app.state.quietly
+        state.decisions.loaded = False  # what /readyz reports while a reload has not loaded
+        answer = client.get("/readyz")
+        state.decisions.loaded = True
+        answered = state.extras[FIRST_READY].is_set()
+    assert (answer.status_code, answered) == (503, False)
