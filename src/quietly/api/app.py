@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import quietly
 from quietly.api import health as health_api
@@ -20,9 +23,8 @@ from quietly.api.exposure import SecurityHeaders
 from quietly.api.idempotency import Idempotency
 from quietly.api.lazy_routes import include_lazily, materialize_all, renders_errors, warm_up
 from quietly.api.middleware import BodyLimit, NulGuard, RequestMetrics, WriteDeadline
-from quietly.api.native import window_batch
-from quietly.api.native.create_fastpath import CreateShortcut
 from quietly.api.native.decide_shortcut import DecideShortcut
+from quietly.api.native.instants import CREATE_PATH
 from quietly.api.openapi import install_openapi
 from quietly.api.problems import install_problem_handlers
 from quietly.api.proxies import TrustedProxies, parse_networks
@@ -36,7 +38,7 @@ from quietly.services.storehealth import StoreHealth
 from quietly.settings import Settings, get_settings
 from quietly.storage.checkpoint import Checkpointer
 from quietly.storage.db import Database
-from quietly.storage.groupcommit import GroupCommitter
+from quietly.storage.groupcommit import GROUP_COMMIT, GroupCommitter
 from quietly.web import install_web
 from quietly.worker.embedded import start_background, start_listener
 from quietly.worker.listener import ChangeListener
@@ -112,8 +114,33 @@ def _after_settling(answered: threading.Event, decisions: DecisionService,
         answered.wait(SETTLE_SECONDS)
         decisions.allow_expansion()
         warm_up(app)
+        importlib.import_module(_CREATE_SHORTCUT)
+
 
     threading.Thread(target=run, name="quietly-settle", daemon=True).start()
+
+
+_CREATE_SHORTCUT = "quietly.api.native.create_fastpath"
+
+
+class _CreateShortcut:
+    """``create_fastpath.CreateShortcut``, imported when the first create comes (or by the
+    background work of the start, ``_after_settling``): its schemas and the create path
+    are not needed to become ready (issue 19). Every other request passes straight on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._inner: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        inner = self._inner
+        if inner is None:
+            if scope["type"] != "http" or scope["path"] != CREATE_PATH:
+                await self.app(scope, receive, send)
+                return
+            shortcut: Any = importlib.import_module(_CREATE_SHORTCUT).CreateShortcut
+            inner = self._inner = shortcut(self.app)
+        await inner(scope, receive, send)
 
 
 def _count_group_commit(writes: int) -> None:
@@ -203,7 +230,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         checkpointer = Checkpointer(db)  # SQLite: WAL checkpoints off the request path
         checkpointer.start()
         if settings.group_commit:
-            state.extras[window_batch.GROUP_COMMIT] = GroupCommitter(
+            state.extras[GROUP_COMMIT] = GroupCommitter(
                 db, settings.group_commit_max, on_commit=_count_group_commit)
         app.state.quietly = state
         ticker = _Ticker(state)
@@ -216,7 +243,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
             yield
         finally:
             stop_background()
-            committer = state.extras.get(window_batch.GROUP_COMMIT)
+            committer = state.extras.get(GROUP_COMMIT)
             if isinstance(committer, GroupCommitter):
                 committer.stop()
             ticker.stop()
@@ -236,7 +263,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     install_problem_handlers(app)
     app.state.settings = settings  # read by api.server's protocol (caps) before start-up
-    app.add_middleware(CreateShortcut)  # plain window creates skip routing (issue #19)
+    app.add_middleware(_CreateShortcut)  # plain window creates skip routing (issue #19)
     app.add_middleware(Idempotency)  # inside the write deadline: its claims are writes
     app.add_middleware(WriteDeadline, seconds=settings.write_timeout_seconds)
     app.add_middleware(NulGuard)  # outside the create shortcut: it guards it too

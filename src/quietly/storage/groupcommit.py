@@ -36,7 +36,10 @@ from quietly.logs import get_logger
 from quietly.storage.db import _DEADLINE, Database
 from quietly.storage.loopwriter import LoopWriter
 
-__all__ = ["GroupCommitter"]
+__all__ = ["GROUP_COMMIT", "GroupCommitter"]
+
+# The app state's extra holding the process's committer (``api.app``), when group commit is on.
+GROUP_COMMIT = "group_commit"
 
 T = TypeVar("T")
 log = get_logger(__name__)
