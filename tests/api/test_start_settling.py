@@ -8,6 +8,8 @@ nothing asks (decisions are exact either way: ``tests/services/test_index_load.p
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -55,3 +57,17 @@ def test_a_not_ready_answer_starts_nothing(
         state.decisions.loaded = True
         answered = state.extras[FIRST_READY].is_set()
     assert (answer.status_code, answered) == (503, False)
+
+
+def test_the_collector_runs_once_started_even_if_serve_turned_it_off(
+        settings: Settings, db: Database) -> None:
+    """``quietly serve`` turns the cyclic collector off while it imports and loads; the
+    started app turns it back on (else cyclic garbage would pile up for the process's life)."""
+    app = create_app(settings, database=db)
+    gc.disable()
+    try:
+        with TestClient(app):
+            running = gc.isenabled()
+    finally:
+        gc.enable()
+    assert running is True

@@ -221,6 +221,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # stalls requests for a time that grows with the number of windows. (No collection
         # first: it would walk it all once more, and finds next to nothing to free here.)
         gc.freeze()
+        # ``quietly serve`` turns the collector off while it imports and loads (``cli.serve``):
+        # from here on it runs.
+        gc.enable()
         state = AppState(settings=settings, db=db, decisions=decisions)
         if listener is not None:
             state.extras["changes_synced"] = listener.synced
