@@ -9,6 +9,8 @@ nothing asks (decisions are exact either way: ``tests/services/test_index_load.p
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 
 import pytest
 from fastapi.testclient import TestClient
@@ -71,3 +73,16 @@ def test_the_collector_runs_once_started_even_if_serve_turned_it_off(
     finally:
         gc.enable()
     assert running is True
+
+
+def test_serving_imports_neither_schemas_nor_the_create_path_before_a_create() -> None:
+    """What ``quietly serve`` imports to become ready leaves out the request schemas and the
+    create path (``api.app._CreateShortcut`` and ``api.server`` import it on the first
+    create); the app built from it still answers a create (``tests/api/test_create_*``)."""
+    code = ("import sys; import quietly.cli, quietly.api.app, quietly.api.server; "
+            "print(sorted(m for m in ('quietly.api.native.schemas', 'quietly.api.native.convert',"
+            " 'quietly.api.native.create_fastpath', 'quietly.api.native.window_batch', "
+            "'pydantic.v1', 'structlog') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"

@@ -96,6 +96,7 @@ class _Ticker:
 
 # How long the start-up's background work waits for the first readiness probe at most.
 SETTLE_SECONDS = 1.0
+_CREATE_SHORTCUT = "quietly.api.native.create_fastpath"
 
 
 def _after_settling(answered: threading.Event, decisions: DecisionService,
@@ -116,11 +117,7 @@ def _after_settling(answered: threading.Event, decisions: DecisionService,
         warm_up(app)
         importlib.import_module(_CREATE_SHORTCUT)
 
-
     threading.Thread(target=run, name="quietly-settle", daemon=True).start()
-
-
-_CREATE_SHORTCUT = "quietly.api.native.create_fastpath"
 
 
 class _CreateShortcut:
