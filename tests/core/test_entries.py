@@ -8,6 +8,8 @@ time, which the index hands out for one-target alerts without looking at the win
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.core.engine_cases import HOUR, NOW, window
 
 from quietly.core.entries import DELIVER, Entry, timeline
@@ -91,3 +93,22 @@ def test_timeline(name: str, windows: list[tuple[int, Effect, int, int]], bounds
     hours = [(instant(b) - NOW) / HOUR for b in made[2]]
     # One-time windows are complete: the timeline holds at every instant.
     assert (made[0], made[1], hours, list(made[3])) == (NEVER, FOREVER, bounds, decisions)
+
+
+def _fields(entry: Entry) -> tuple[object, ...]:
+    return (type(entry), *(getattr(entry, name) for name in Entry.FIELDS), entry.alone)
+
+
+@given(st.integers(1, 10**9), st.none() | st.integers(0, 2**62),
+       st.sampled_from(list(Verdict)), st.lists(st.sampled_from(["a:1", "b:2", "c:3"]),
+                                                 max_size=3, unique=True).map(tuple),
+       st.integers(-(2**40), 2**40), st.integers(-(2**40), 2**40),
+       st.none() | st.integers(-(2**40), 2**40))
+def test_once_on_targets_is_once_with_a_targets_only_scope(
+        wid: int, version: int | None, verdict: Verdict, targets: tuple[str, ...], start: int,
+        end: int, cut: int | None) -> None:
+    """The bulk load's shortcut builds the very entry ``once`` builds (empty and cut
+    intervals included)."""
+    scope = (targets, (), False, (), ())
+    assert _fields(Entry.once_on_targets(wid, version, verdict, targets, start, end, cut)) \
+        == _fields(Entry.once(wid, version, verdict, scope, start, end, cut))

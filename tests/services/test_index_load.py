@@ -21,7 +21,7 @@ from quietly.core.engine import brute_force_decide
 from quietly.core.entries import Entry
 from quietly.core.model import Alert
 from quietly.services.decisions import DecisionService
-from quietly.services.index_load import _target_list, read_entries
+from quietly.services.index_load import _loads, _target_list, read_entries
 from quietly.services.windows import load_all_windows
 from quietly.storage.db import Database
 from tests.api.helpers import active_body, now, once, window_body
@@ -144,3 +144,21 @@ def test_any_target_list_reads_as_json_says(items: list[str],
                                              separators: tuple[str, str]) -> None:
     text = json.dumps(items, separators=separators)
     assert _target_list(text) == items
+
+
+STORED_TEXTS = [
+    # (name, stored JSON text): decoded as ``json.loads`` decodes it, by msgspec or not
+    ("a schedule", '{"kind": "once", "start": "2026-03-29T01:30:00Z", "end": "2026-03-29T03:30'
+                   ':00+02:00", "timezone": "Europe/Berlin"}'),
+    ("effects", '["mute","suppress_incidents"]'),
+    ("conditions", '[[{"label": "env", "op": "=", "value": "pr\\u00f6d"}]]'),
+    ("a big integer", '{"count": 123456789012345678901234567890}'),
+    ("NaN, which msgspec refuses", '{"count": NaN}'),
+    ("a duplicate key: the last wins", '{"kind": "once", "kind": "recurring"}'),
+]
+
+
+@pytest.mark.parametrize(("name", "text"), STORED_TEXTS, ids=[c[0] for c in STORED_TEXTS])
+def test_stored_json_reads_as_json_loads_says(name: str, text: str) -> None:
+    # (Compared as written back: NaN is not equal to itself.)
+    assert json.dumps(_loads(text)) == json.dumps(json.loads(text))

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
-import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import quietly
 from quietly.api import health as health_api
@@ -21,12 +23,12 @@ from quietly.api.exposure import SecurityHeaders
 from quietly.api.idempotency import Idempotency
 from quietly.api.lazy_routes import include_lazily, materialize_all, renders_errors, warm_up
 from quietly.api.middleware import BodyLimit, NulGuard, RequestMetrics, WriteDeadline
-from quietly.api.native import window_batch
-from quietly.api.native.create_fastpath import CreateShortcut
 from quietly.api.native.decide_shortcut import DecideShortcut
+from quietly.api.native.instants import CREATE_PATH
 from quietly.api.openapi import install_openapi
 from quietly.api.problems import install_problem_handlers
 from quietly.api.proxies import TrustedProxies, parse_networks
+from quietly.logs import get_logger
 from quietly.metrics import GROUP_COMMIT_WRITES, GROUP_COMMITS
 from quietly.notify import guard
 from quietly.services.bootstrap import prepare_database
@@ -36,14 +38,14 @@ from quietly.services.storehealth import StoreHealth
 from quietly.settings import Settings, get_settings
 from quietly.storage.checkpoint import Checkpointer
 from quietly.storage.db import Database
-from quietly.storage.groupcommit import GroupCommitter
+from quietly.storage.groupcommit import GROUP_COMMIT, GroupCommitter
 from quietly.web import install_web
 from quietly.worker.embedded import start_background, start_listener
 from quietly.worker.listener import ChangeListener
 
 __all__ = ["body_caps", "create_app", "prepare_database"]
 
-log = structlog.get_logger("quietly")
+log = get_logger("quietly")
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -90,6 +92,52 @@ class _Ticker:
                 self._states.refresh(self._state.db, now)
             except Exception as exc:
                 log.warning("state refresh failed; retrying next tick", error=str(exc))
+
+
+# How long the start-up's background work waits for the first readiness probe at most.
+SETTLE_SECONDS = 1.0
+_CREATE_SHORTCUT = "quietly.api.native.create_fastpath"
+
+
+def _after_settling(answered: threading.Event, decisions: DecisionService,
+                    app: FastAPI) -> None:
+    """Start the background work of a start — expanding recurring windows and timelines,
+    importing the routers not used yet (``api.lazy_routes``) — once the first ``/readyz``
+    200 has been sent, or ``SETTLE_SECONDS`` after start-up, whichever comes first.
+
+    Both are seconds of CPU under the interpreter lock: started with the server, they made
+    its first answers wait behind them (a thread waiting for the lock gets it only every
+    switch interval, 5 ms, at each step of a request), a fifth of a second of a 50,000-window
+    start to ready (issue 19). Decisions are exact meanwhile (``DecisionService``), a route
+    not imported yet is imported by its first request."""
+
+    def run() -> None:
+        answered.wait(SETTLE_SECONDS)
+        decisions.allow_expansion()
+        warm_up(app)
+        importlib.import_module(_CREATE_SHORTCUT)
+
+    threading.Thread(target=run, name="quietly-settle", daemon=True).start()
+
+
+class _CreateShortcut:
+    """``create_fastpath.CreateShortcut``, imported when the first create comes (or by the
+    background work of the start, ``_after_settling``): its schemas and the create path
+    are not needed to become ready (issue 19). Every other request passes straight on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._inner: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        inner = self._inner
+        if inner is None:
+            if scope["type"] != "http" or scope["path"] != CREATE_PATH:
+                await self.app(scope, receive, send)
+                return
+            shortcut: Any = importlib.import_module(_CREATE_SHORTCUT).CreateShortcut
+            inner = self._inner = shortcut(self.app)
+        await inner(scope, receive, send)
 
 
 def _count_group_commit(writes: int) -> None:
@@ -155,7 +203,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = database or prepare_database(settings)
         # Recurring windows and per-target timelines are expanded in the background once the
-        # app has started (``allow_expansion`` below): decisions are exact meanwhile.
+        # app has started (``_after_settling`` below): decisions are exact meanwhile.
         decisions = DecisionService(db, _utcnow(), expand_at_once=False)
         decisions.subscribe()
         # On PostgreSQL the listener subscribes to changes and then loads the index, so that
@@ -170,6 +218,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # stalls requests for a time that grows with the number of windows. (No collection
         # first: it would walk it all once more, and finds next to nothing to free here.)
         gc.freeze()
+        # ``quietly serve`` turns the collector off while it imports and loads (``cli.serve``):
+        # from here on it runs.
+        gc.enable()
         state = AppState(settings=settings, db=db, decisions=decisions)
         if listener is not None:
             state.extras["changes_synced"] = listener.synced
@@ -179,19 +230,20 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         checkpointer = Checkpointer(db)  # SQLite: WAL checkpoints off the request path
         checkpointer.start()
         if settings.group_commit:
-            state.extras[window_batch.GROUP_COMMIT] = GroupCommitter(
+            state.extras[GROUP_COMMIT] = GroupCommitter(
                 db, settings.group_commit_max, on_commit=_count_group_commit)
         app.state.quietly = state
         ticker = _Ticker(state)
         ticker.start()
         stop_background = start_background(settings, db, decisions, listener)
-        decisions.allow_expansion()
-        warm_up(app)  # the routers not used yet, in the background (``api.lazy_routes``)
+        answered = threading.Event()
+        state.extras[health_api.FIRST_READY] = answered  # set once a 200 has been sent
+        _after_settling(answered, decisions, app)
         try:
             yield
         finally:
             stop_background()
-            committer = state.extras.get(window_batch.GROUP_COMMIT)
+            committer = state.extras.get(GROUP_COMMIT)
             if isinstance(committer, GroupCommitter):
                 committer.stop()
             ticker.stop()
@@ -211,7 +263,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     install_problem_handlers(app)
     app.state.settings = settings  # read by api.server's protocol (caps) before start-up
-    app.add_middleware(CreateShortcut)  # plain window creates skip routing (issue #19)
+    app.add_middleware(_CreateShortcut)  # plain window creates skip routing (issue #19)
     app.add_middleware(Idempotency)  # inside the write deadline: its claims are writes
     app.add_middleware(WriteDeadline, seconds=settings.write_timeout_seconds)
     app.add_middleware(NulGuard)  # outside the create shortcut: it guards it too

@@ -7,20 +7,23 @@ import hmac
 import threading
 from datetime import UTC, datetime
 
-import structlog
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.background import BackgroundTask
 
 from quietly.api.deps import State, bearer_key
 from quietly.api.exposure import metrics_open
+from quietly.logs import get_logger
 from quietly.metrics import REGISTRY
 from quietly.services.observability import refresh_gauges
 
-__all__ = ["router"]
+__all__ = ["FIRST_READY", "router"]
 
-log = structlog.get_logger("quietly")
+FIRST_READY = "first_ready"  # AppState.extras: an Event set once a /readyz 200 was sent
+
+log = get_logger("quietly")
 router = APIRouter(tags=["health"])
 
 
@@ -74,6 +77,11 @@ def readyz(state: State) -> JSONResponse:
     # Not a check: after a load, recurring windows and per-target timelines are expanded in
     # the background; decisions are exact meanwhile, only slower (0 once done).
     pending = state.decisions.pending() if state.decisions.loaded else None
+    # The first 200 lets the start-up's background work begin once it has been sent
+    # (``api.app._after_settling``).
+    first = state.extras.get(FIRST_READY)
+    after = BackgroundTask(first.set) if ready and isinstance(first, threading.Event) \
+        and not first.is_set() else None
     return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks,
                          "index_pending": pending},
-                        status_code=200 if ready else 503)
+                        status_code=200 if ready else 503, background=after)

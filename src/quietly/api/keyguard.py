@@ -16,14 +16,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import structlog
-
+from quietly.logs import get_logger
 from quietly.services import workspaces
 from quietly.storage.db import Database
 
 __all__ = ["AuthThrottle", "KeyUsage"]
 
-log = structlog.get_logger("quietly.keys")
+log = get_logger("quietly.keys")
 
 
 class AuthThrottle:

@@ -28,7 +28,6 @@ import threading
 import time
 from typing import Any
 
-import structlog
 from fastapi import FastAPI
 from fastapi.routing import APIRouter
 from starlette.requests import Request
@@ -37,10 +36,11 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from quietly.api.problems import register_error_renderer, renderer_for
+from quietly.logs import get_logger
 
 __all__ = ["LazyRouter", "include_lazily", "materialize_all", "renders_errors", "warm_up"]
 
-log = structlog.get_logger("quietly")
+log = get_logger("quietly")
 _LOCK = threading.RLock()  # one inclusion at a time: each edits the app's route list
 
 

@@ -39,7 +39,6 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from quietly.api.access_log import AccessLines, AccessLog
 from quietly.api.deps import AppState
 from quietly.api.exposure import fast_path_headers
-from quietly.api.native.create_fastpath import PATH, answer, is_json, prepare
 from quietly.api.native.fastpath import (
     LATENCY,
     answer_get,
@@ -48,6 +47,7 @@ from quietly.api.native.fastpath import (
     nul_suspected,
     principal_for_key,
 )
+from quietly.api.native.instants import CREATE_PATH as PATH
 from quietly.api.proxies import ProxyTrust, parse_networks
 from quietly.core.records import WindowRecord
 from quietly.metrics import REQUEST_LATENCY
@@ -226,6 +226,8 @@ class DecideHttpProtocol(HttpToolsProtocol):
         state = getattr(self.quietly_app.state, "quietly", None)
         if state is None or b"\\u0000" in request_body or b"\x00" in request_body:
             return False  # starting up, or the NUL guard answers it
+        from quietly.api.native.create_fastpath import prepare  # (its schemas: not at start)
+
         prepared = prepare(state, bearer_token(self._decide_authorization),
                            self.client[0] if self.client else None, request_body)
         if prepared is None:
@@ -252,6 +254,8 @@ class DecideHttpProtocol(HttpToolsProtocol):
         if future.cancelled() or future.exception() is not None:
             self._replay_create(pending, request)
             return
+        from quietly.api.native.create_fastpath import answer
+
         body = answer(future.result(), now)
         pending.response_complete = True
         self.transport.write(b"".join((self._created_head(), str(len(body)).encode("ascii"),
@@ -402,6 +406,8 @@ class DecideHttpProtocol(HttpToolsProtocol):
                 int(length) > (self.create_max if create else self.post_max):
             return None
         if create:
+            from quietly.api.native.create_fastpath import is_json
+
             return _CREATE if is_json(self.headers) else None
         return method
 

@@ -162,6 +162,23 @@ class Entry:
         return cls(wid, version, verdict, scope, None, None, spans, NEVER, FOREVER)
 
     @classmethod
+    def once_on_targets(cls, wid: int, version: int | None, verdict: Verdict, targets: Names,
+                        start: int, end: int, cut: int | None) -> Entry:
+        """``once`` for a window with targets only (no groups, all targets or conditions:
+        most windows), built without ``__new__``'s and ``__init__``'s dispatch on the scope:
+        the same entry, a fifth less of a bulk load's time per window (issue 19)."""
+        if cut is not None and cut < end:
+            end = cut
+        entry: Entry = object.__new__(Entry)
+        entry.id = wid
+        entry.version = version
+        entry.verdict = verdict
+        entry._alone = None
+        entry.targets = targets
+        entry.spans = (start, end) if end > start else ()
+        return entry
+
+    @classmethod
     def recurring(
         cls,
         wid: int,

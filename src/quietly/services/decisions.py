@@ -22,11 +22,10 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-import structlog
-
 from quietly.core.engine import DecisionIndex
 from quietly.core.entries import Entry
 from quietly.core.model import Alert, AlertLike, Decision, Verdict, Window
+from quietly.logs import get_logger
 from quietly.metrics import INDEX_PENDING, INDEX_STALE, INDEX_WINDOWS
 from quietly.services.groups import GroupChanged, load_all_groups
 from quietly.services.index_load import read_entries
@@ -38,7 +37,7 @@ __all__ = ["DecisionService"]
 _DELIVER = Decision(Verdict.DELIVER)
 EXPAND_CHUNK = 256  # recurring windows expanded per hold of the writers' lock
 
-log = structlog.get_logger("quietly")
+log = get_logger("quietly")
 
 
 @contextmanager

@@ -25,16 +25,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
 from sqlalchemy import create_engine, event
 from sqlalchemy.pool import NullPool
 
+from quietly.logs import get_logger
 from quietly.services.decisions import DecisionService
 from quietly.storage.db import Database
 
 __all__ = ["StoreHealth"]
 
-log = structlog.get_logger("quietly.storehealth")
+log = get_logger("quietly.storehealth")
 
 
 def _utcnow() -> datetime:

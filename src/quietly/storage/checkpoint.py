@@ -18,14 +18,14 @@ from __future__ import annotations
 import sqlite3
 import threading
 
-import structlog
 from sqlalchemy.exc import DBAPIError
 
+from quietly.logs import get_logger
 from quietly.storage.db import Database
 
 __all__ = ["Checkpointer"]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 
 class Checkpointer:

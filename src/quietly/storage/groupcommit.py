@@ -29,17 +29,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-import structlog
 from sqlalchemy.orm import Session
 
 from quietly.core.errors import Unavailable
+from quietly.logs import get_logger
 from quietly.storage.db import _DEADLINE, Database
 from quietly.storage.loopwriter import LoopWriter
 
-__all__ = ["GroupCommitter"]
+__all__ = ["GROUP_COMMIT", "GroupCommitter"]
+
+# The app state's extra holding the process's committer (``api.app``), when group commit is on.
+GROUP_COMMIT = "group_commit"
 
 T = TypeVar("T")
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _TOO_SLOW = ("the database was too slow: the change was not saved; retry (with the same "
              "Idempotency-Key)")

@@ -33,17 +33,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-import structlog
 from sqlalchemy import Table
 
 from quietly.core.errors import Unavailable
+from quietly.logs import get_logger
 from quietly.storage.bulk import sqlite_insert
 from quietly.storage.db import _DEADLINE, Database
 
 __all__ = ["LoopWriter", "RawTx"]
 
 T = TypeVar("T")
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 _TOO_SLOW = ("the database was too slow: the change was not saved; retry (with the same "
              "Idempotency-Key)")

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx2 as httpx
-import structlog
 
 from quietly.core.model import Window
+from quietly.logs import get_logger
 from quietly.services import sync_state
 from quietly.services.groups import load_all_groups
 from quietly.services.syncs import DEFAULT_PARALLELISM, SyncConfig, default_target_labels
@@ -43,7 +43,7 @@ from quietly.sync.reconciler import (
 
 __all__ = ["RunSettings", "run_settings", "run_sync"]
 
-log = structlog.get_logger("quietly.sync")
+log = get_logger("quietly.sync")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,7 @@ import signal
 import threading
 from types import FrameType
 
-import structlog
-
+from quietly.logs import get_logger
 from quietly.notify import guard
 from quietly.settings import Settings
 from quietly.storage.db import Database
@@ -17,7 +16,7 @@ from quietly.worker.runner import Worker
 
 __all__ = ["run_worker"]
 
-log = structlog.get_logger("quietly.worker")
+log = get_logger("quietly.worker")
 
 
 def run_worker(settings: Settings) -> None:

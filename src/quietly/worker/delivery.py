@@ -15,8 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-import structlog
-
+from quietly.logs import get_logger
 from quietly.metrics import DELIVERIES
 from quietly.notify import (
     OutboundRequest,
@@ -31,7 +30,7 @@ from quietly.worker.config import WorkerConfig
 
 __all__ = ["Deliverer", "build_request"]
 
-log = structlog.get_logger("quietly.worker")
+log = get_logger("quietly.worker")
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 

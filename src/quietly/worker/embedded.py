@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from quietly.services.decisions import DecisionService
 from quietly.settings import Settings
 from quietly.storage.db import Database
-from quietly.sync.runner import run_settings
-from quietly.worker.listener import ChangeListener
-from quietly.worker.runner import Worker
+
+if TYPE_CHECKING:
+    from quietly.worker.listener import ChangeListener
+
+# The listener (PostgreSQL) and the worker (unless ``--no-worker``) are imported when started:
+# a SQLite server without its worker starts without them (issue 19: start-up).
 
 __all__ = ["start_background", "start_listener"]
 
@@ -25,6 +29,8 @@ def start_listener(settings: Settings, db: Database,
     (see ``worker.listener``); None on SQLite, where the caller loads the index itself."""
     if db.is_sqlite:
         return None
+    from quietly.worker.listener import ChangeListener
+
     listener = ChangeListener(db, decisions, _utcnow,
                               check_seconds=settings.index_check_seconds)
     listener.start()
@@ -39,6 +45,9 @@ def start_background(settings: Settings, db: Database, decisions: DecisionServic
     if listener is not None:
         stoppers.append(listener.stop)
     if settings.run_worker:
+        from quietly.sync.runner import run_settings
+        from quietly.worker.runner import Worker
+
         worker = Worker(db, allow_private=settings.webhook_allow_private,
                         sync_settings=run_settings(settings))
         worker.start()

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-import structlog
 from sqlalchemy import exists, literal, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Session
 from quietly.core import lifecycle
 from quietly.core.codec import format_instant
 from quietly.core.records import WindowRecord
+from quietly.logs import get_logger
 from quietly.services.channels import Channel, resolve_channels
 from quietly.services.outbox import Message, enqueue_event
 from quietly.services.serialize import occurrence_to_json, window_to_json
@@ -34,7 +34,7 @@ from quietly.worker.config import WorkerConfig
 
 __all__ = ["ensure_jobs", "process_due_jobs", "process_job"]
 
-log = structlog.get_logger("quietly.worker")
+log = get_logger("quietly.worker")
 POISON_RETRY = timedelta(minutes=1)
 
 OccurrenceEndHook = Callable[[Session, WindowRecord, timeline.Transition, datetime], object]

@@ -34,9 +34,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-import structlog
 from sqlalchemy import select
 
+from quietly.logs import get_logger
 from quietly.metrics import INDEX_CATCHUPS
 from quietly.services.decisions import DecisionService
 from quietly.services.groups import GroupChanged, load_all_groups
@@ -51,7 +51,7 @@ if TYPE_CHECKING:  # imported when the listener runs: a SQLite process never nee
 
 __all__ = ["ChangeListener"]
 
-log = structlog.get_logger("quietly.listener")
+log = get_logger("quietly.listener")
 
 # How far before its previous check the safety net looks: a window's ``updated_at`` is taken
 # when its request starts, so a transaction that committed late carries an earlier version.

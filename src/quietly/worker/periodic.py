@@ -16,19 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import structlog
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from quietly.logs import get_logger
 from quietly.services.deliveries import purge_finished
 from quietly.storage.db import Database
 from quietly.storage.tables import WorkerTaskRow
 
 __all__ = ["PeriodicTask", "default_tasks", "run_due_tasks"]
 
-log = structlog.get_logger("quietly.worker")
+log = get_logger("quietly.worker")
 _NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 

@@ -14,8 +14,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import structlog
-
+from quietly.logs import get_logger
 from quietly.notify import HttpTransport, Transport
 from quietly.storage.db import Database
 from quietly.sync.runner import RunSettings
@@ -28,7 +27,7 @@ from quietly.worker.syncs import SyncLoop
 
 __all__ = ["Worker"]
 
-log = structlog.get_logger("quietly.worker")
+log = get_logger("quietly.worker")
 
 
 def _utcnow() -> datetime:

@@ -14,15 +14,14 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 
-import structlog
-
+from quietly.logs import get_logger
 from quietly.services import sync_state
 from quietly.storage.db import Database
 from quietly.sync.runner import RunSettings, run_sync
 
 __all__ = ["SyncLoop"]
 
-log = structlog.get_logger("quietly.worker")
+log = get_logger("quietly.worker")
 
 
 class SyncLoop:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, time
 from typing import Any
 
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticError
 
+from quietly.api.native.instants import parse_instant_field
 from quietly.api.native.schemas import (
     MatcherIn,
     ScheduleIn,
@@ -29,7 +30,7 @@ from quietly.core.model import (
     SimpleRule,
 )
 from quietly.core.records import WindowFields
-from quietly.core.timeutil import get_zone, to_utc
+from quietly.core.timeutil import get_zone
 
 __all__ = ["match_from_schema", "parse_instant_field", "schedule_from_schema",
            "update_changes", "window_fields_from_create"]
@@ -37,26 +38,6 @@ __all__ = ["match_from_schema", "parse_instant_field", "schedule_from_schema",
 _RULE_KEYS = ("rrule", "cron", "every")
 _SIMPLE_KEYS = ("days_of_week", "day_of_month", "weekday_of_month", "short_month")
 _SCHEDULE = TypeAdapter[ScheduleIn](ScheduleIn)
-
-
-def parse_instant_field(value: str, field: str, zone: str) -> datetime:
-    """RFC 3339 → aware UTC; a naive value is wall-clock time in ``zone``."""
-    text = value.strip()
-    if text.endswith(("z", "Z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ValidationError(
-            f"{value!r} is not an RFC 3339 date-time such as 2026-12-01T02:00:00Z",
-            field=field) from exc
-    # Bounded so zone arithmetic can never overflow at the ends of the calendar.
-    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        raise ValidationError(f"{value!r} is out of range; use a year from {MIN_YEAR} to "
-                              f"{MAX_YEAR}", field=field)
-    if parsed.tzinfo is None:
-        return to_utc(parsed, zone)
-    return parsed.astimezone(get_zone("UTC"))
 
 
 def _zone(name: str, field: str) -> str:

@@ -31,6 +31,7 @@ from quietly.api.asgi_body import read_body, replay_once
 from quietly.api.deps import AppState, authenticate_key, bearer_key, get_state, utcnow
 from quietly.api.middleware import ROUTE_KEY
 from quietly.api.native.convert import window_fields_from_create
+from quietly.api.native.instants import CREATE_PATH
 from quietly.api.native.schemas import WindowCreate, WindowPublic
 from quietly.api.native.window_batch import GROUP_COMMIT, write
 from quietly.core.records import Principal, Role, WindowFields, WindowRecord
@@ -41,7 +42,7 @@ from quietly.storage.loopwriter import LoopWriter, RawTx
 
 __all__ = ["PATH", "CreateShortcut", "answer", "is_json", "prepare"]
 
-PATH = "/api/v1/windows"
+PATH = CREATE_PATH
 _PUBLIC: TypeAdapter[WindowPublic] = TypeAdapter(WindowPublic)
 _encode = msgspec.json.Encoder().encode
 _JSON_TYPES = (b"application/json", b"application/json; charset=utf-8")

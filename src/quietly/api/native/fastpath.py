@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from quietly.api.deps import AppState, authenticate_key, bearer_key, expired_message
-from quietly.api.native.convert import parse_instant_field
+from quietly.api.native.instants import parse_instant_field
 from quietly.api.types import PATTERN_HINTS, TARGET_PATTERN
 from quietly.core.codec import format_instant
 from quietly.core.errors import Unavailable, ValidationError

@@ -34,12 +34,11 @@ from quietly.core.errors import ValidationError
 from quietly.core.records import WindowFields
 from quietly.services import windows
 from quietly.services.collector import collector_paused
-from quietly.storage.groupcommit import GroupCommitter
+from quietly.storage.groupcommit import GROUP_COMMIT, GroupCommitter
 
 __all__ = ["GROUP_COMMIT", "MAX_BATCH", "repeated_members", "router", "write"]
 
 MAX_BATCH = 10_000
-GROUP_COMMIT = "group_commit"
 T = TypeVar("T")
 
 router = APIRouter(prefix="/api/v1", tags=["windows"], responses=PROBLEM_RESPONSES)
