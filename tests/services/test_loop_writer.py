@@ -194,8 +194,10 @@ def _stored(db: Database, window_id: int) -> dict[str, Any]:
                                        .where(WindowTargetRow.window_id == window_id)))
         entry = session.scalars(select(AuditRow).where(
             AuditRow.object_id == str(window_id), AuditRow.object_type == "window")).one()
-        return {"window": columns, "targets": len(targets), "job": job.next_due_at is not None,
-                "audit": (entry.action, entry.actor, entry.before, entry.after)}
+        return {"window": columns, "targets": sorted(targets),
+                "job": (job.workspace_id, job.done_until, job.next_due_at),
+                "audit": (entry.workspace_id, entry.at, entry.action, entry.actor,
+                          entry.object_type, entry.before, entry.after)}
 
 
 @pytest.mark.parametrize("extra", [
@@ -204,13 +206,17 @@ def _stored(db: Database, window_id: int) -> dict[str, Any]:
     {"schedule": RecurringSchedule(timezone="Europe/Paris", rule=SimpleRule(
         every="weekly", days_of_week=("mon",)), start_time=datetime(2026, 1, 1, 2).time(),
         duration=timedelta(hours=1))},
-], ids=["once", "match", "recurring"])
+    {"targets": ("service:b", "host:a", "service:c")},
+    {"targets": (), "all_targets": True},
+], ids=["once", "match", "recurring", "three-targets", "all-targets"])
 def test_a_plain_create_stores_what_create_window_stores(
         db: Database, writer: LoopWriter, principal: Principal, extra: dict[str, Any]) -> None:
     now = datetime.now(UTC)
     fields = _fields(f"p{uuid.uuid4().hex[:8]}", **extra)
     unit = windows.plain_create(principal, fields, now)
     assert unit is not None
+    heard: list[Any] = []
+    db.subscribe(heard.append)
 
     async def run() -> Any:
         return await writer.run(unit)
@@ -219,6 +225,11 @@ def test_a_plain_create_stores_what_create_window_stores(
     with db.transaction() as session:
         routed = windows.create_window(session, principal, fields, now)
     assert _stored(db, plain.id) == _stored(db, routed.id)
+    # The same event as the session's create, its record and window with the new id.
+    mine = next(e for e in heard if getattr(e, "window_id", None) == plain.id)
+    theirs = next(e for e in heard if getattr(e, "window_id", None) == routed.id)
+    assert (mine.record, mine.window, mine.action) == (plain, plain.to_window(), "created")
+    assert (theirs.record, theirs.window) == (routed, routed.to_window())
     assert window_to_json(plain, now) | {"id": 0} == window_to_json(routed, now) | {"id": 0}
     # The answer: the response model's JSON, encoded as it is when it has the model's shape.
     assert answer(plain, now) == _PUBLIC.dump_json(_PUBLIC.validate_python(
