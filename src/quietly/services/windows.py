@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from dataclasses import fields as fields_of
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, or_, select, text, update
@@ -338,7 +339,7 @@ def plain_create(principal: Principal, fields: WindowFields, now: datetime
 
     # The record and the domain window get their id, known only in the transaction, from
     # their constructors (cheaper than dataclasses.replace): the window's other fields as built.
-    window_rest = tuple(getattr(new.window, name) for name in _WINDOW_FIELDS[1:])
+    window_rest = _WINDOW_REST(new.window)
     fields_, actor = record.fields, record.created_by
 
     def write(tx: RawTx) -> WindowRecord:
@@ -359,7 +360,7 @@ def plain_create(principal: Principal, fields: WindowFields, now: datetime
     return write
 
 
-_WINDOW_FIELDS = tuple(f.name for f in fields_of(Window))
+_WINDOW_REST = attrgetter(*(f.name for f in fields_of(Window)[1:]))  # all but the id
 
 
 def _prepare_creates(db: Session, principal: Principal, items: Sequence[WindowFields],
