@@ -55,7 +55,7 @@ _DROP = object()
     _once(description=None),
     _once(targets=["service:a", "service:a", "service:b"]),
     _once(name="x" * 500),
-    _once(name="Wartung – Übergang 🛠"),
+    _once(name="Wartung \u00fcber \u00c4nderung 🛠"),
     _once(schedule={"kind": "once", "start": "2026-12-07T02:00:00", "end": "2026-12-07 03:00"}),
     _once(targets=["service:" + "!" * 256]),
 ], ids=lambda d: json.dumps(d)[:60])
@@ -134,7 +134,8 @@ def documents(draw: st.DrawFn) -> Any:
         if draw(st.integers(0, 9)) < (1 if key == "timezone" else 9):
             schedule[key] = draw(values)
     document: dict[str, Any] = {}
-    for key, values in (("name", _texts), ("schedule", st.just(schedule) | st.just(schedule) | _json),
+    for key, values in (("name", _texts),
+                        ("schedule", st.just(schedule) | st.just(schedule) | _json),
                         ("targets", st.lists(_targets, max_size=4) | st.lists(
                             _targets, max_size=4) | _json),
                         ("description", st.none() | _texts | st.integers()),

@@ -283,7 +283,8 @@ def test_submit_answers_in_the_commits_own_turn(db: Database, writer: LoopWriter
         groups = writer.groups
         first = windows.plain_create(principal, _fields(f"s{tag}-1"), now)
         second = windows.plain_create(principal, _fields(f"s{tag}-2"), now)
-        assert first is not None and second is not None
+        assert first is not None
+        assert second is not None
         writer.submit(first, None, done)
         writer.submit(broken, None, done)
         via_run = writer.run(second)
@@ -328,7 +329,8 @@ def test_a_failing_callback_does_not_stop_the_others(db: Database, writer: LoopW
     async def run() -> None:
         first = windows.plain_create(principal, _fields(f"f{tag}-1"), now)
         second = windows.plain_create(principal, _fields(f"f{tag}-2"), now)
-        assert first is not None and second is not None
+        assert first is not None
+        assert second is not None
         writer.submit(first, None, fails)
         writer.submit(second, None, lambda r, e: got.append(r.fields.name))
         await asyncio.sleep(0)

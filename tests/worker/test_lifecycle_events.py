@@ -13,9 +13,9 @@ import pytest
 
 from quietly.core.codec import parse_instant
 from quietly.notify import verify
+from quietly.storage.db import Database
 from quietly.worker.runner import Worker
 from tests.conftest import Tenant
-from quietly.storage.db import Database
 from tests.worker.conftest import fast_config, make_channel, make_window, seconds_from_now
 from tests.worker.sink import Received, Sink
 

@@ -22,6 +22,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from typing import Any, TextIO
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from quietly.api.middleware import route_template
