@@ -12,7 +12,11 @@ processes" on one port. Settings come from the environment (``QUIETLY_*``), as f
 from __future__ import annotations
 
 import argparse
+import cProfile
+import gc
+import os
 import socket
+import time
 from pathlib import Path
 
 import uvicorn
@@ -29,6 +33,37 @@ class _Server(uvicorn.Server):
         await super().startup(sockets)
         if self.ready_file is not None:
             self.ready_file.write_text("ready")
+        if os.environ.get("QUIETLY_BENCH_GC"):  # bench.create_cpu --gc: time the collections
+            _time_collections()
+        if os.environ.get("QUIETLY_BENCH_PROFILE"):  # bench.create_cpu --profile
+            self.profiler = cProfile.Profile()
+            self.profiler.enable()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if os.environ.get("QUIETLY_BENCH_GC"):
+            Path(os.environ["QUIETLY_BENCH_GC"]).write_text(repr(_COLLECTED))
+        profiler = getattr(self, "profiler", None)
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(os.environ["QUIETLY_BENCH_PROFILE"])
+        await super().shutdown(sockets)
+
+
+_COLLECTED = [[0, 0.0], [0, 0.0], [0, 0.0]]  # per generation: collections, CPU seconds
+
+
+def _time_collections() -> None:
+    started = [0.0]
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.process_time()
+        else:
+            entry = _COLLECTED[info["generation"]]
+            entry[0] += 1
+            entry[1] += time.process_time() - started[0]
+
+    gc.callbacks.append(timed)
 
 
 def main() -> None:

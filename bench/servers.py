@@ -38,6 +38,10 @@ class Servers:
                  "--ready", str(ready)],
                 pass_fds=[self._sock.fileno()], env=full_env, cwd=Path(__file__).parents[1])))
 
+    @property
+    def pids(self) -> list[int]:
+        return [proc.pid for _, proc in self._procs]
+
     def __enter__(self) -> Servers:
         deadline = time.monotonic() + 600
         while not all(ready.exists() for ready, _ in self._procs):

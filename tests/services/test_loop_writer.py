@@ -194,8 +194,10 @@ def _stored(db: Database, window_id: int) -> dict[str, Any]:
                                        .where(WindowTargetRow.window_id == window_id)))
         entry = session.scalars(select(AuditRow).where(
             AuditRow.object_id == str(window_id), AuditRow.object_type == "window")).one()
-        return {"window": columns, "targets": len(targets), "job": job.next_due_at is not None,
-                "audit": (entry.action, entry.actor, entry.before, entry.after)}
+        return {"window": columns, "targets": sorted(targets),
+                "job": (job.workspace_id, job.done_until, job.next_due_at),
+                "audit": (entry.workspace_id, entry.at, entry.action, entry.actor,
+                          entry.object_type, entry.before, entry.after)}
 
 
 @pytest.mark.parametrize("extra", [
@@ -204,13 +206,17 @@ def _stored(db: Database, window_id: int) -> dict[str, Any]:
     {"schedule": RecurringSchedule(timezone="Europe/Paris", rule=SimpleRule(
         every="weekly", days_of_week=("mon",)), start_time=datetime(2026, 1, 1, 2).time(),
         duration=timedelta(hours=1))},
-], ids=["once", "match", "recurring"])
+    {"targets": ("service:b", "host:a", "service:c")},
+    {"targets": (), "all_targets": True},
+], ids=["once", "match", "recurring", "three-targets", "all-targets"])
 def test_a_plain_create_stores_what_create_window_stores(
         db: Database, writer: LoopWriter, principal: Principal, extra: dict[str, Any]) -> None:
     now = datetime.now(UTC)
     fields = _fields(f"p{uuid.uuid4().hex[:8]}", **extra)
     unit = windows.plain_create(principal, fields, now)
     assert unit is not None
+    heard: list[Any] = []
+    db.subscribe(heard.append)
 
     async def run() -> Any:
         return await writer.run(unit)
@@ -219,6 +225,11 @@ def test_a_plain_create_stores_what_create_window_stores(
     with db.transaction() as session:
         routed = windows.create_window(session, principal, fields, now)
     assert _stored(db, plain.id) == _stored(db, routed.id)
+    # The same event as the session's create, its record and window with the new id.
+    mine = next(e for e in heard if getattr(e, "window_id", None) == plain.id)
+    theirs = next(e for e in heard if getattr(e, "window_id", None) == routed.id)
+    assert (mine.record, mine.window, mine.action) == (plain, plain.to_window(), "created")
+    assert (theirs.record, theirs.window) == (routed, routed.to_window())
     assert window_to_json(plain, now) | {"id": 0} == window_to_json(routed, now) | {"id": 0}
     # The answer: the response model's JSON, encoded as it is when it has the model's shape.
     assert answer(plain, now) == _PUBLIC.dump_json(_PUBLIC.validate_python(
@@ -240,3 +251,91 @@ def test_many_creates_at_once_are_all_written(db: Database, writer: LoopWriter,
     records = asyncio.run(run())
     assert (len({r.id for r in records}), _windows_named(db, *names),
             writer.groups - groups) == (300, names, 2)
+
+
+def test_submit_answers_in_the_commits_own_turn(db: Database, writer: LoopWriter,
+                                                principal: Principal) -> None:
+    """``submit``'s callback comes right after the commit and the index, in the writer's
+    turn of the loop (no further turn), each with its own result or error, in one group with
+    units of ``run``."""
+    tag = uuid.uuid4().hex[:8]
+    now = datetime.now(UTC)
+    heard: list[int] = []
+    db.subscribe(lambda event: heard.append(getattr(event, "window_id", -1)))
+
+    def broken(tx: RawTx) -> None:
+        tx.execute("INSERT INTO no_such_table VALUES (1)")
+
+    async def run() -> tuple[list[Any], Any, int]:
+        got: list[Any] = []
+        turns = [0]
+
+        def done(result: Any, error: BaseException | None) -> None:
+            got.append((turns[0], result.fields.name if result else None,
+                        type(error).__name__ if error else None,
+                        result is not None and result.id in heard))
+
+        def tick() -> None:
+            turns[0] += 1
+            asyncio.get_running_loop().call_soon(tick)
+
+        asyncio.get_running_loop().call_soon(tick)
+        groups = writer.groups
+        first = windows.plain_create(principal, _fields(f"s{tag}-1"), now)
+        second = windows.plain_create(principal, _fields(f"s{tag}-2"), now)
+        assert first is not None
+        assert second is not None
+        writer.submit(first, None, done)
+        writer.submit(broken, None, done)
+        via_run = writer.run(second)
+        record = await via_run
+        return got, record.fields.name, writer.groups - groups
+
+    got, via_run, groups = asyncio.run(run())
+    assert (got, via_run, groups) == (
+        [(1, f"s{tag}-1", None, True), (1, None, "OperationalError", False)], f"s{tag}-2", 1)
+    assert _windows_named(db, f"s{tag}-1", f"s{tag}-2") == [f"s{tag}-1", f"s{tag}-2"]
+
+
+def test_submit_after_close_and_pending_at_close_are_refused(db: Database,
+                                                             principal: Principal) -> None:
+    if not LoopWriter.usable(db):
+        pytest.skip("the loop writer is for SQLite files")
+    name = f"c{uuid.uuid4().hex[:8]}"
+    unit = windows.plain_create(principal, _fields(name), datetime.now(UTC))
+    assert unit is not None
+    got: list[Any] = []
+
+    async def run() -> None:
+        writer = LoopWriter(db)
+        writer.submit(unit, None, lambda r, e: got.append((r, type(e).__name__)))
+        writer.close()  # before the writer's turn: nothing of it written
+        writer.submit(unit, None, lambda r, e: got.append((r, type(e).__name__)))
+        await asyncio.sleep(0)
+
+    asyncio.run(run())
+    assert (got, _windows_named(db, name)) == ([(None, "Unavailable")] * 2, [])
+
+
+def test_a_failing_callback_does_not_stop_the_others(db: Database, writer: LoopWriter,
+                                                     principal: Principal) -> None:
+    tag = uuid.uuid4().hex[:8]
+    now = datetime.now(UTC)
+    got: list[str] = []
+
+    def fails(_result: Any, _error: BaseException | None) -> None:
+        raise RuntimeError("boom")
+
+    async def run() -> None:
+        first = windows.plain_create(principal, _fields(f"f{tag}-1"), now)
+        second = windows.plain_create(principal, _fields(f"f{tag}-2"), now)
+        assert first is not None
+        assert second is not None
+        writer.submit(first, None, fails)
+        writer.submit(second, None, lambda r, e: got.append(r.fields.name))
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    asyncio.run(run())
+    assert got == [f"f{tag}-2"]
+    assert _windows_named(db, f"f{tag}-1", f"f{tag}-2") == [f"f{tag}-1", f"f{tag}-2"]

@@ -13,9 +13,10 @@ import pytest
 
 from quietly.core.codec import parse_instant
 from quietly.notify import verify
+from quietly.storage.db import Database
 from quietly.worker.runner import Worker
 from tests.conftest import Tenant
-from tests.worker.conftest import make_channel, make_window, seconds_from_now
+from tests.worker.conftest import fast_config, make_channel, make_window, seconds_from_now
 from tests.worker.sink import Received, Sink
 
 OCCURRENCE_EVENTS = ["occurrence.starting_soon", "occurrence.started",
@@ -98,3 +99,28 @@ def test_a_window_created_running_announces_its_start_and_its_cancel_ends_it(
         "window.created", "occurrence.started", "window.cancelled", "occurrence.ended"]
     assert got[1].json["occurrence"]["start"] == window["schedule"]["start"]
     assert got[3].json["occurrence"]["end"] == got[2].json["window"]["cancelled_at"]
+
+
+def test_one_windows_events_go_out_one_after_the_other_other_windows_alongside(
+        tenant: Tenant, sink: Sink, db: Database) -> None:
+    """A window created running has ``window.created`` and ``occurrence.started`` due
+    together, in one claimed batch: they are sent in that order, the second once the first
+    was answered; another window's events go out alongside them."""
+    sink.delay = 0.3  # each answer takes this long
+    channel = make_channel(tenant.admin, sink.url("/order"))
+    start = seconds_from_now(-3)
+    first = make_window(tenant.editor, start, start + timedelta(hours=1), [channel["id"]])
+    second = make_window(tenant.editor, start, start + timedelta(hours=1), [channel["id"]])
+    worker = Worker(db, fast_config(), allow_private=True, tasks=[])
+    try:
+        worker.tick()  # the jobs, then every due message: both windows' four in one batch
+    finally:
+        worker.stop()
+    got = sink.at("/order")
+    of = {w["id"]: [r for r in got if r.json["window"]["id"] == w["id"]]
+          for w in (first, second)}
+    assert {k: [r.json["type"] for r in v] for k, v in of.items()} == {
+        w["id"]: ["window.created", "occurrence.started"] for w in (first, second)}
+    for created, started in of.values():
+        assert started.at - created.at >= timedelta(seconds=0.25)
+    assert abs(of[first["id"]][0].at - of[second["id"]][0].at) < timedelta(seconds=0.25)

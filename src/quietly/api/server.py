@@ -235,28 +235,26 @@ class DecideHttpProtocol(HttpToolsProtocol):
         writer, unit, now = prepared
         pending = _CreateInFlight()
         self.cycle = pending  # type: ignore[assignment]  # requests after it queue behind it
-        future = writer.run(unit, deadline=time.monotonic()
-                            + state.settings.write_timeout_seconds)
-        future.add_done_callback(partial(self._created, pending, now, started,
-                                         (self.url, self.headers, request_body)))
+        # Answered from the writer's own turn of the loop, right after the commit.
+        writer.submit(unit, time.monotonic() + state.settings.write_timeout_seconds,
+                      partial(self._created, pending, now, started,
+                              (self.url, self.headers, request_body)))
         return True
 
     def _created(self, pending: _CreateInFlight, now: datetime, started: float,
                  request: tuple[bytes, list[tuple[bytes, bytes]], bytes],
-                 future: asyncio.Future[WindowRecord]) -> None:
+                 record: WindowRecord | None, error: BaseException | None) -> None:
         """The commit of a create taken by ``_create`` is done: answer it (201), or, if its
         write was refused (nothing was written), let the application answer it anew."""
         if pending.disconnected or self.transport.is_closing():
             pending.response_complete = True
-            if not future.cancelled():
-                future.exception()  # retrieved: nobody is left to tell
             return  # the client went away; the window is stored (as through the app)
-        if future.cancelled() or future.exception() is not None:
+        if error is not None or record is None:
             self._replay_create(pending, request)
             return
         from quietly.api.native.create_fastpath import answer
 
-        body = answer(future.result(), now)
+        body = answer(record, now)
         pending.response_complete = True
         self.transport.write(b"".join((self._created_head(), str(len(body)).encode("ascii"),
                                        b"\r\n\r\n", body)))

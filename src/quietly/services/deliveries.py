@@ -70,6 +70,7 @@ class Claimed:
     channel_type: str | None  # None: the channel was deleted since
     url: str | None
     secret: str | None
+    window_id: int | None = None  # the window the event is about, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,8 @@ def _claim_ids(db: Session, worker: str, now: datetime, lease: datetime, limit: 
 
 def claim_due(db: Session, worker: str, now: datetime, lease: timedelta,
               limit: int) -> list[Claimed]:
-    """Lease up to ``limit`` due messages for ``worker`` until ``now + lease``."""
+    """Lease up to ``limit`` due messages for ``worker`` until ``now + lease``, in the order
+    they were enqueued (by id)."""
     ids = _claim_ids(db, worker, now, now + lease, limit)
     if not ids:
         return []
@@ -123,7 +125,8 @@ def claim_due(db: Session, worker: str, now: datetime, lease: timedelta,
         .where(OutboxRow.id.in_(ids)).order_by(OutboxRow.id)
         .execution_options(populate_existing=True))
     return [Claimed(o.id, o.event_id, o.kind, o.payload, o.attempts, o.created_at,
-                    c.type if c else None, c.url if c else None, c.secret if c else None)
+                    c.type if c else None, c.url if c else None, c.secret if c else None,
+                    o.window_id)
             for o, c in rows]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from quietly.core import lifecycle, schedule
 from quietly.core.codec import format_instant, match_to_json, schedule_to_json
-from quietly.core.model import Occurrence
+from quietly.core.model import Occurrence, State
 from quietly.core.records import WindowRecord
 
 __all__ = ["managed_by", "occurrence_to_json", "window_to_json"]
@@ -34,6 +34,14 @@ def window_to_json(record: WindowRecord, now: datetime) -> dict[str, Any]:
     """Every field of the window, plus its state and occurrences as of ``now``."""
     f = record.fields
     window = record.to_window()
+    # lifecycle.state_at asks for these two: asked once, the state read from them as it does.
+    current = lifecycle.current_occurrence(window, now)
+    following = lifecycle.next_occurrence(window, now)
+    if window.cancelled_at is not None and window.cancelled_at <= now:
+        state = State.CANCELLED
+    else:
+        state = State.ACTIVE if current is not None else State.SCHEDULED \
+            if following is not None else State.COMPLETED
     return {
         "id": record.id,
         "name": f.name,
@@ -58,9 +66,9 @@ def window_to_json(record: WindowRecord, now: datetime) -> dict[str, Any]:
         "origin": f.origin,
         "key": f.key,
         "managed_by": managed_by(f.managed_source, f.key),
-        "state": lifecycle.state_at(window, now).value,
-        "current_occurrence": occurrence_to_json(lifecycle.current_occurrence(window, now)),
-        "next_occurrence": occurrence_to_json(lifecycle.next_occurrence(window, now)),
+        "state": state.value,
+        "current_occurrence": occurrence_to_json(current),
+        "next_occurrence": occurrence_to_json(following),
         "human_schedule": schedule.human_schedule(f.schedule),
         "created_by": record.created_by,
         "created_at": _instant(record.created_at),

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from dataclasses import fields as fields_of
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, or_, select, text, update
@@ -335,9 +337,14 @@ def plain_create(principal: Principal, fields: WindowFields, now: datetime
     windows_table, targets_table = _table(WindowRow), _table(WindowTargetRow)
     jobs_table, audit_table = _table(WindowJobRow), _table(AuditRow)
 
+    # The record and the domain window get their id, known only in the transaction, from
+    # their constructors (cheaper than dataclasses.replace): the window's other fields as built.
+    window_rest = _WINDOW_REST(new.window)
+    fields_, actor = record.fields, record.created_by
+
     def write(tx: RawTx) -> WindowRecord:
         window_id = int(tx.execute(_SQLITE_MAX_ID).fetchone()[0]) + 1
-        mine = replace(record, id=window_id)
+        mine = WindowRecord(window_id, workspace_id, fields_, actor, now, now)
         tx.insert(windows_table, {**cols, "id": window_id})
         tx.insert_many(targets_table, [
             {"window_id": window_id, "target": target, "workspace_id": workspace_id}
@@ -347,10 +354,13 @@ def plain_create(principal: Principal, fields: WindowFields, now: datetime
         tx.execute(outbox._MARK_SYNCS_SQLITE, (workspace_id,))
         tx.insert(audit_table, {**audit_row, "object_id": str(window_id)})
         tx.publish(WindowChanged(workspace_id, window_id, mine, "created",
-                                 replace(new.window, id=window_id)))
+                                 Window(window_id, *window_rest)))
         return mine
 
     return write
+
+
+_WINDOW_REST = attrgetter(*(f.name for f in fields_of(Window)[1:]))  # all but the id
 
 
 def _prepare_creates(db: Session, principal: Principal, items: Sequence[WindowFields],

@@ -11,7 +11,8 @@ value encoders as a bulk insert, so instants are stored as ``_sqlite_instant`` s
 - units submitted while the loop is busy are run as one group, at the loop's next turn, in
   one ``BEGIN IMMEDIATE`` … ``COMMIT`` (each in a SAVEPOINT of its own when the group has
   several): one commit for all of them, no thread switch at all;
-- a unit's future gets its result only after the commit returned (SQLite in WAL mode: the
+- a unit's future (``run``), or its callback (``submit``, called right there, without
+  another turn of the loop), gets its result only after the commit returned (SQLite in WAL mode: the
   commit is in the log file, which survives a killed process), and after the change hooks
   (``RawTx.publish``: the decision index) ran; a unit that raises is rolled back to its
   savepoint alone and gets its own exception; if the commit fails each unit is run again alone;
@@ -84,14 +85,16 @@ class RawTx:
 class _Unit(Generic[T]):
     work: Callable[[RawTx], T]
     deadline: float | None
-    future: asyncio.Future[T]
+    future: asyncio.Future[T] | None  # run's, or None: submit's ``done`` is called
+    done: Callable[[T | None, BaseException | None], None] | None = None
     result: Any = None
     error: BaseException | None = None
     events: list[Any] | None = None
 
 
 class LoopWriter:
-    """``await writer.run(work)``: ``work``'s result once its group has committed."""
+    """``await writer.run(work)``: ``work``'s result once its group has committed; or
+    ``writer.submit(work, deadline, done)``: ``done(result, error)`` then."""
 
     def __init__(self, db: Database, max_group: int = 256,
                  on_commit: Callable[[int], None] | None = None) -> None:
@@ -129,20 +132,33 @@ class LoopWriter:
         if self._closed:
             future.set_exception(Unavailable("the server is stopping; retry"))
             return future
-        self._pending.append(_Unit(work, _DEADLINE.get() if deadline is None else deadline,
-                                   future))
+        self._add(_Unit(work, _DEADLINE.get() if deadline is None else deadline, future),
+                  loop)
+        return future
+
+    def submit(self, work: Callable[[RawTx], T], deadline: float | None,
+               done: Callable[[T | None, BaseException | None], None]) -> None:
+        """``run`` without a future (on the running loop): ``done(result, None)`` once the
+        group committed, or ``done(None, error)``, called from the writer's own turn of the
+        loop (a future's callbacks would wait for the next one). ``done`` must not raise."""
+        if self._closed:
+            done(None, Unavailable("the server is stopping; retry"))
+            return
+        self._add(_Unit(work, deadline, None, done), asyncio.get_running_loop())
+
+    def _add(self, unit: _Unit[Any], loop: asyncio.AbstractEventLoop) -> None:
+        self._pending.append(unit)
         if not self._scheduled and not self._in_thread:
             self._scheduled = True
             loop.call_soon(self._flush, loop)
-        return future
 
     def close(self) -> None:
         """Stop taking units; those not yet run are refused (nothing of them written)."""
         self._closed = True
         pending, self._pending = self._pending, []
         for unit in pending:
-            if not unit.future.done():
-                unit.future.set_exception(Unavailable("the server is stopping; retry"))
+            unit.error = Unavailable("the server is stopping; retry")
+        self._finish(pending)
         if not self._in_thread:
             self._release()
 
@@ -273,12 +289,19 @@ class LoopWriter:
 
     def _finish(self, group: list[_Unit[Any]]) -> None:
         for unit in group:
-            if unit.future.done():  # its request went away (cancelled)
+            future = unit.future
+            if future is None:
+                assert unit.done is not None
+                try:
+                    unit.done(None if unit.error is not None else unit.result, unit.error)
+                except Exception:
+                    log.exception("a create's answer failed after its commit")
+            elif future.done():  # its request went away (cancelled)
                 continue
-            if unit.error is not None:
-                unit.future.set_exception(unit.error)
+            elif unit.error is not None:
+                future.set_exception(unit.error)
             else:
-                unit.future.set_result(unit.result)
+                future.set_result(unit.result)
 
 
 class _Late(Exception):

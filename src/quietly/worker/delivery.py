@@ -73,7 +73,11 @@ def attempt(transport: Transport, message: Claimed) -> Outcome:
 
 
 class Deliverer:
-    """Claims due messages and delivers them in parallel (``concurrency`` at a time)."""
+    """Claims due messages and delivers them in parallel (``concurrency`` at a time), the
+    messages about one window one after the other, in the order they were enqueued: a
+    receiver hears ``window.created`` before ``occurrence.started`` when both are due
+    together (a window created running). A message that fails is retried later, after the
+    ones behind it: the outbox delivers at least once, in order only when nothing fails."""
 
     def __init__(self, database: Database, transport: Transport, config: WorkerConfig,
                  worker_id: str, clock: Callable[[], datetime]) -> None:
@@ -88,6 +92,20 @@ class Deliverer:
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
+    def _deliver(self, claimed: list[Claimed]) -> list[Outcome]:
+        """Each message's outcome, in ``claimed``'s order; each window's in a row."""
+        chains: dict[tuple[str, int], list[Claimed]] = {}
+        for message in claimed:  # claim_due gives them in the order they were enqueued
+            key = ("window", message.window_id) if message.window_id is not None \
+                else ("message", message.id)
+            chains.setdefault(key, []).append(message)
+        outcomes: dict[int, Outcome] = {}
+        for chain, results in zip(chains.values(), self._pool.map(
+                lambda chain: [attempt(self._transport, m) for m in chain], chains.values()),
+                strict=True):
+            outcomes.update((m.id, o) for m, o in zip(chain, results, strict=True))
+        return [outcomes[message.id] for message in claimed]
+
     def run_once(self) -> int:
         """Claim one batch, deliver it in parallel, record every outcome in one transaction
         (a crash before that commit only means a repeat, with the same ``webhook-id``)."""
@@ -96,7 +114,7 @@ class Deliverer:
                                 self._config.delivery_batch)
         if not claimed:
             return 0
-        outcomes = list(self._pool.map(lambda m: attempt(self._transport, m), claimed))
+        outcomes = self._deliver(claimed)
         try:
             with self._db.transaction() as db:
                 now = self._clock()

@@ -17,6 +17,7 @@ dependency solving and the response model cost about as much as the create itsel
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
@@ -31,16 +32,18 @@ from quietly.api.asgi_body import read_body, replay_once
 from quietly.api.deps import AppState, authenticate_key, bearer_key, get_state, utcnow
 from quietly.api.middleware import ROUTE_KEY
 from quietly.api.native.convert import window_fields_from_create
-from quietly.api.native.instants import CREATE_PATH
+from quietly.api.native.instants import CREATE_PATH, parse_instant_field
 from quietly.api.native.schemas import WindowCreate, WindowPublic
 from quietly.api.native.window_batch import GROUP_COMMIT, write
+from quietly.core.limits import MAX_TARGETS
+from quietly.core.model import OnceSchedule
 from quietly.core.records import Principal, Role, WindowFields, WindowRecord
 from quietly.services import windows
 from quietly.services.serialize import window_to_json
 from quietly.storage.groupcommit import GroupCommitter
 from quietly.storage.loopwriter import LoopWriter, RawTx
 
-__all__ = ["PATH", "CreateShortcut", "answer", "is_json", "prepare"]
+__all__ = ["PATH", "CreateShortcut", "answer", "common_fields", "is_json", "prepare"]
 
 PATH = CREATE_PATH
 _PUBLIC: TypeAdapter[WindowPublic] = TypeAdapter(WindowPublic)
@@ -107,9 +110,63 @@ def _read(state: AppState, key: str | None, client: str | None, body: bytes
     """The principal, the window's fields and the request's instant, as the route reads
     them; raises what the route would refuse."""
     principal = authenticate_key(key, state, Role.EDITOR, client, count=False)
-    parsed = WindowCreate.model_validate(json.loads(body))
-    now = utcnow()
-    return principal, window_fields_from_create(parsed, principal.workspace_timezone), now
+    document = json.loads(body)
+    fields = common_fields(document, principal.workspace_timezone)
+    if fields is None:
+        fields = window_fields_from_create(WindowCreate.model_validate(document),
+                                           principal.workspace_timezone)
+    return principal, fields, utcnow()
+
+
+# The common create, read without pydantic: a name, a one-time schedule of two instants,
+# targets, perhaps a description, and nothing else. Only what WindowCreate surely accepts
+# as it is (targets of printable ASCII after the kind, no lone surrogate anywhere) is taken;
+# anything else, valid or not, goes through the model, which says what is wrong.
+_COMMON_KEYS = frozenset({"name", "schedule", "targets", "description"})
+_ONCE_KEYS = frozenset({"kind", "start", "end"})
+_PLAIN_TARGET = re.compile(r"[a-z][a-z0-9_]*:[!-~]{1,256}")
+
+
+def common_fields(document: Any, zone: str) -> WindowFields | None:
+    """``window_fields_from_create(WindowCreate.model_validate(document), zone)`` for the
+    common create, without the model; None for any other document (and for one the model
+    or the conversion would refuse)."""
+    if type(document) is not dict or not document.keys() <= _COMMON_KEYS:
+        return None
+    name, schedule = document.get("name"), document.get("schedule")
+    description = document.get("description")
+    targets = document.get("targets", [])
+    if type(name) is not str or not 1 <= len(name) <= 500 or not _unicode(name) \
+            or type(schedule) is not dict or schedule.keys() != _ONCE_KEYS \
+            or schedule["kind"] != "once" or type(targets) is not list \
+            or len(targets) > MAX_TARGETS:
+        return None
+    if description is not None and (type(description) is not str
+                                    or len(description) > 10_000 or not _unicode(description)):
+        return None
+    for target in targets:
+        if type(target) is not str or len(target) > 300 or not _PLAIN_TARGET.fullmatch(target):
+            return None
+    start, end = schedule["start"], schedule["end"]
+    if type(start) is not str or type(end) is not str or not 0 < len(start) <= 64 \
+            or not 0 < len(end) <= 64:
+        return None
+    try:
+        once = OnceSchedule(start=parse_instant_field(start, "schedule.start", zone),
+                            end=parse_instant_field(end, "schedule.end", zone), timezone=None)
+    except Exception:  # the model's path says what is wrong (ValidationError)
+        return None
+    return WindowFields(name=name, schedule=once, description=description,
+                        targets=tuple(dict.fromkeys(targets)))
+
+
+def _unicode(text: str) -> bool:
+    """No lone surrogate (which JSON may spell, and pydantic refuses)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _plain(state: AppState, principal: Principal, fields: WindowFields, now: datetime
