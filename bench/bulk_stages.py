@@ -82,9 +82,10 @@ def _one_batch(db: Any, principal: Principal, index: DecisionIndex, raw: bytes,
             session, principal, fields, now, paths))
         conn = session.connection()
         ids = windows._new_window_ids(conn, len(prepared))
+        memo: dict[Any, Any] = {}
         created = step("derived columns and records", lambda: [
-            windows._new_window(i, principal, f, now) for i, f in zip(ids, prepared,
-                                                                      strict=True)])
+            windows._new_window(i, principal, f, now, memo) for i, f in zip(ids, prepared,
+                                                                            strict=True)])
         records = [new.record for new in created]
         step("insert windows", lambda: insert_rows(conn, windows._table(WindowRow),
                                                    [new.columns for new in created]))
@@ -96,7 +97,8 @@ def _one_batch(db: Any, principal: Principal, index: DecisionIndex, raw: bytes,
              "action": "create", "object_type": "window", "object_id": str(r.id)}
             for r in records]))
     lap("commit")
-    step("index upsert_many", lambda: index.upsert_many([new.window for new in created]))
+    step("index upsert_many", lambda: index.upsert_many([new.window for new in created],
+                                                        checked=True))
 
 
 def main() -> None:

@@ -95,9 +95,12 @@ class WindowChanged:
 @dataclass(frozen=True, slots=True)
 class WindowsChanged:
     """Published after a commit that created many windows (``create_windows``): one event
-    for the batch, so the decision index files them in one write."""
+    for the batch, so the decision index files them in one write. ``checked``: every
+    window's schedule was validated by the transaction that published the event (the index
+    need not validate them again)."""
 
     changes: tuple[WindowChanged, ...]
+    checked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +309,7 @@ def create_windows(
     if len(changes) == 1:
         publish(db, changes[0])
     elif changes:
-        publish(db, WindowsChanged(changes))
+        publish(db, WindowsChanged(changes, checked=True))
     return records
 
 
