@@ -51,8 +51,8 @@ from quietly.core.model import (
 )
 from quietly.core.schedule.compiled import build as build_plan
 
-__all__ = ["DELIVER", "PENDING", "Entry", "Expansions", "Names", "ScopedOnce", "Timeline", "decision_of",
-           "names", "timeline"]
+__all__ = ["DELIVER", "PENDING", "Entry", "Expansions", "Names", "ScopedOnce", "Timeline",
+           "decision_of", "names", "timeline"]
 
 DELIVER = Decision(Verdict.DELIVER, ())
 _VERDICT_BY_RANK = tuple(sorted(VERDICT_RANK, key=VERDICT_RANK.__getitem__))

@@ -17,8 +17,8 @@ from quietly.core.model import Effect, OnceSchedule, Schedule
 from quietly.core.records import WindowFields, WindowRecord
 from quietly.storage.tables import WindowRow
 
-__all__ = ["apply_fields_to_row", "fields_to_columns", "schedule_columns", "window_record_from_columns",
-           "window_record_from_row"]
+__all__ = ["apply_fields_to_row", "fields_to_columns", "schedule_columns",
+           "window_record_from_columns", "window_record_from_row"]
 
 
 def window_record_from_row(row: WindowRow) -> WindowRecord:
