@@ -1,5 +1,5 @@
-"""``storage.bulk.insert_rows`` stores exactly what SQLAlchemy's own insert of the same rows
-stores, on SQLite and PostgreSQL (the session's database).
+"""``storage.bulk.insert_rows`` (and ``insert_values``) stores exactly what SQLAlchemy's own
+insert of the same rows stores, on SQLite and PostgreSQL (the session's database).
 
 Its SQLite path binds values itself (booleans as integers, instants as integers, JSON as
 compact text) and leaves out of each statement the nullable columns a row has as None, one
@@ -31,13 +31,13 @@ from sqlalchemy import (
     text,
 )
 
-from quietly.storage.bulk import insert_rows
+from quietly.storage.bulk import insert_rows, insert_values
 from quietly.storage.db import Database
 from quietly.storage.types import UTCDateTime
 
 
 @pytest.fixture(scope="module")
-def tables(db: Database) -> Iterator[tuple[Table, Table]]:
+def tables(db: Database) -> Iterator[tuple[Table, Table, Table]]:
     meta = MetaData()
     suffix = uuid.uuid4().hex[:8]
 
@@ -52,7 +52,7 @@ def tables(db: Database) -> Iterator[tuple[Table, Table]]:
             Column("note", String(50), nullable=True),
             Column("dflt", String(50), nullable=True, server_default="from the default"))
 
-    made = (table("bulk"), table("core"))
+    made = (table("bulk"), table("core"), table("seq"))
     meta.create_all(db.engine)
     yield made
     meta.drop_all(db.engine)
@@ -88,12 +88,15 @@ def _stored(db: Database, table: Table) -> list[tuple[Any, ...]]:
     HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(values, min_size=1, max_size=12))
 def test_insert_rows_stores_what_sqlalchemys_insert_stores(
-        db: Database, tables: tuple[Table, Table], rows: list[dict[str, Any]]) -> None:
-    bulk, core = tables
+        db: Database, tables: tuple[Table, Table, Table], rows: list[dict[str, Any]]) -> None:
+    """``insert_rows`` (dicts) and ``insert_values`` (sequences, in an order of their own)."""
+    bulk, core, seq = tables
     numbered = [{"id": i, **row} for i, row in enumerate(rows)]
+    names = ("note", "id", "at", "flag", "dflt", "doc", "maybe")
     with db.engine.begin() as conn:
-        conn.execute(bulk.delete())
-        conn.execute(core.delete())
+        for table in tables:
+            conn.execute(table.delete())
         insert_rows(conn, bulk, numbered)
+        insert_values(conn, seq, names, [tuple(row[n] for n in names) for row in numbered])
         conn.execute(insert(core), numbered)
-    assert _stored(db, bulk) == _stored(db, core)
+    assert _stored(db, bulk) == _stored(db, seq) == _stored(db, core)

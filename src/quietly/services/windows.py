@@ -36,7 +36,7 @@ from quietly.core.schedule.compiled import build as build_schedule
 from quietly.core.timeutil import to_local
 from quietly.services import audit, channels, outbox, scopes
 from quietly.services.serialize import window_to_json
-from quietly.storage.bulk import driver_execute, insert_rows
+from quietly.storage.bulk import driver_execute, insert_rows, insert_values
 from quietly.storage.db import publish
 from quietly.storage.loopwriter import RawTx
 from quietly.storage.mappers import (
@@ -300,10 +300,7 @@ def create_windows(
     _insert_targets(conn, records)
     outbox.window_events_created(db, records, now, conn,
                                  running=[new.running for new in created])
-    insert_rows(conn, _table(AuditRow), [
-        {"workspace_id": principal.workspace_id, "at": now, "actor": principal.actor,
-         "action": "create", "object_type": "window", "object_id": str(r.id)}
-        for r in records])
+    _insert_create_audit(conn, principal, records, now)
     changes = tuple(WindowChanged(new.record.workspace_id, new.record.id, new.record,
                                   "created", new.window) for new in created)
     if len(changes) == 1:
@@ -524,9 +521,19 @@ _SQLITE_MAX_ID = str(select(func.coalesce(func.max(WindowRow.id), 0))
 
 
 def _insert_targets(conn: Connection, records: Sequence[WindowRecord]) -> None:
-    rows = [{"window_id": r.id, "target": target, "workspace_id": r.workspace_id}
-            for r in records for target in r.fields.targets]
-    insert_rows(conn, _table(WindowTargetRow), rows)
+    insert_values(conn, _table(WindowTargetRow), ("window_id", "target", "workspace_id"), [
+        (r.id, target, r.workspace_id) for r in records for target in r.fields.targets])
+
+
+def _insert_create_audit(conn: Connection, principal: Principal,
+                         records: Sequence[WindowRecord], now: datetime) -> None:
+    """The create audit entries of new windows (``after`` left empty: see ``create_windows``)."""
+    workspace_id, actor = principal.workspace_id, principal.actor
+    insert_values(conn, _table(AuditRow), _AUDIT_COLUMNS, [
+        (workspace_id, now, actor, "create", "window", str(r.id)) for r in records])
+
+
+_AUDIT_COLUMNS = ("workspace_id", "at", "actor", "action", "object_type", "object_id")
 
 
 def _table(entity: Any) -> Table:

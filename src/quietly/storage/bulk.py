@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from quietly.storage.types import UTCDateTime, sqlite_instant, utc
 
-__all__ = ["driver_execute", "insert_from_json", "insert_rows", "json_rows"]
+__all__ = ["driver_execute", "insert_from_json", "insert_rows", "insert_values", "json_rows"]
 
 
 def insert_from_json(table: Table, names: Sequence[str]) -> postgresql.Insert:
@@ -75,7 +75,27 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         return
     plan = _sqlite_plan(table, frozenset(names))
     encode = plan.encode
-    params = [encode(row) for row in rows]
+    _sqlite_execute(conn, plan, [encode(row) for row in rows])
+
+
+def insert_values(conn: Connection, table: Table, names: tuple[str, ...],
+                  rows: Sequence[Sequence[Any]]) -> None:
+    """``insert_rows`` of rows given as sequences of the values of ``names``, in that order:
+    on SQLite the rows of a batch need no dict each (a batch create's targets, jobs and
+    audit entries)."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        insert_rows(conn, table, [dict(zip(names, row, strict=True)) for row in rows])
+        return
+    plan = _sqlite_plan(table, frozenset(names))
+    encode = plan.sequence_encoder(names)
+    _sqlite_execute(conn, plan, [encode(row) for row in rows])
+
+
+def _sqlite_execute(conn: Connection, plan: _SqlitePlan, params: list[list[Any]]) -> None:
+    """Run ``plan``'s insert over encoded rows: one ``executemany`` per run of rows with the
+    same None columns, each without them."""
     if plan.nulls is None:
         driver_execute(conn, plan.sql, params, many=True)
         return
@@ -134,8 +154,19 @@ class _SqlitePlan:
 
             self.nulls = nulls
         self._order = order
+        self._sequence_encoders: dict[tuple[str, ...], Callable[[Sequence[Any]], list[Any]]] = {}
         self._variants: dict[tuple[int, ...], tuple[str, Project | None]] = {(): (self.sql,
                                                                                  None)}
+
+    def sequence_encoder(self, names: tuple[str, ...]
+                         ) -> Callable[[Sequence[Any]], list[Any]]:
+        """``encode`` for a row given as the values of ``names`` in that order."""
+        encoder = self._sequence_encoders.get(names)
+        if encoder is None:
+            where = {name: i for i, name in enumerate(names)}
+            encoder = self._sequence_encoders[names] = _row_encoder(
+                self.table, self._order, [str(where[name]) for name in self._order])
+        return encoder
 
     def without(self, positions: tuple[int, ...]) -> tuple[str, Project | None]:
         """The statement without the columns at ``positions`` and the projection of an
@@ -170,26 +201,29 @@ def _sqlite_sql(table: Table, names: frozenset[str]) -> tuple[str, tuple[str, ..
     return str(compiled), order
 
 
-def _row_encoder(table: Table, order: tuple[str, ...]) -> Callable[[dict[str, Any]], list[Any]]:
-    """A function of a row (a dict with keys ``order``) giving its parameters in ``order``,
-    each encoded as its column's type is bound. Generated, as ``dataclasses`` generates
+def _row_encoder(table: Table, order: tuple[str, ...], keys: Sequence[str] | None = None
+                 ) -> Callable[[Any], list[Any]]:
+    """A function of a row (a dict with keys ``order``, or a sequence: ``keys`` then gives
+    the index of each name of ``order`` in it) giving its parameters in ``order``, each
+    encoded as its column's type is bound. Generated, as ``dataclasses`` generates
     ``__init__``: one list display reading each key, with the encoder inline, is about
     twice as fast as a loop over the columns."""
     encoders: dict[str, Callable[[Any], Any]] = {}
     items = []
     for position, name in enumerate(order):
+        key = repr(name) if keys is None else keys[position]
         encoder = _sqlite_encoder(table.c[name].type)
         if encoder is sqlite_instant:
             encoder = _repeating_instant()
         if encoder is None:
-            items.append(f"row[{name!r}]")
+            items.append(f"row[{key}]")
         else:
             encoders[f"_e{position}"] = encoder
-            items.append(f"_e{position}(row[{name!r}])")
+            items.append(f"_e{position}(row[{key}])")
     source = f"def encode(row):\n    return [{', '.join(items)}]\n"
     namespace: dict[str, Any] = dict(encoders)
     exec(source, namespace)  # noqa: S102 - the text is built above from column names only
-    encode: Callable[[dict[str, Any]], list[Any]] = namespace["encode"]
+    encode: Callable[[Any], list[Any]] = namespace["encode"]
     return encode
 
 
