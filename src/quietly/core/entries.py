@@ -44,6 +44,7 @@ from quietly.core.model import (
     VERDICT_RANK,
     ConditionGroup,
     Decision,
+    Effect,
     OnceSchedule,
     RecurringSchedule,
     Verdict,
@@ -63,6 +64,8 @@ _SMALL = 8  # up to this many names are kept in a tuple (less memory), beyond in
 # decisions[bisect_right(bounds, t)].
 Timeline = tuple[int, int, tuple[int, ...], tuple[Decision, ...]]
 Names = tuple[str, ...] | frozenset[str]
+# The verdict of each set of effects seen (a few dozen sets at most: five effects).
+_VERDICTS: dict[frozenset[Effect], Verdict] = {}
 # Recurring entries expanded over one horizon, by (schedule, cut-off): ``Entry.build``.
 Expansions = dict[tuple[RecurringSchedule, datetime | None], "Entry"]
 
@@ -185,7 +188,10 @@ class Entry:
         scope = (names(window.targets), names(window.groups), window.all_targets,
                  window.match, compiled)
         version = micros(window.updated_at) if window.updated_at is not None else None
-        verdict = lifecycle.strongest_verdict(window.effects)
+        verdict = _VERDICTS.get(window.effects)
+        if verdict is None:
+            verdict = _VERDICTS.setdefault(window.effects,
+                                           lifecycle.strongest_verdict(window.effects))
         cut = lifecycle.cut_off(window)
         s = window.schedule
         if isinstance(s, OnceSchedule):

@@ -161,14 +161,15 @@ _PLAIN = ("description", "all_targets", "notify_start_minutes_before",
 _LISTS = ("targets", "groups", "notify_channels", "escalation_targets")
 
 
-def _common(body: WindowCreate | WindowUpdate) -> dict[str, Any]:
-    """The fields whose wire and domain forms differ only by container type."""
+def _common(body: WindowCreate | WindowUpdate, creating: bool) -> dict[str, Any]:
+    """The fields whose wire and domain forms differ only by container type (``creating``:
+    ``body`` is a ``WindowCreate``)."""
     # The model's values straight from its ``__dict__`` (pydantic keeps each field there
     # under its name): a bulk create converts thousands of bodies, and ``getattr`` on a
     # model, like its class's isinstance check (pydantic's metaclass), is slow.
     given = body.model_fields_set
     values = body.__dict__
-    if isinstance(body, WindowCreate):
+    if creating:
         out = {name: value for name in _PLAIN
                if (value := values[name]) is not None or name in given}
     else:
@@ -185,7 +186,7 @@ def _common(body: WindowCreate | WindowUpdate) -> dict[str, Any]:
 
 
 def window_fields_from_create(body: WindowCreate, workspace_zone: str) -> WindowFields:
-    values = _common(body)
+    values = _common(body, creating=True)
     values["schedule"] = schedule_from_schema(body.schedule, workspace_zone)
     return WindowFields(**values)
 
@@ -193,7 +194,7 @@ def window_fields_from_create(body: WindowCreate, workspace_zone: str) -> Window
 def update_changes(body: WindowUpdate, current_schedule: dict[str, Any],
                    workspace_zone: str) -> dict[str, Any]:
     """The domain changes a PATCH asks for; ``schedule`` keys merge into the current one."""
-    changes = {k: v for k, v in _common(body).items() if k in body.model_fields_set}
+    changes = {k: v for k, v in _common(body, creating=False).items() if k in body.model_fields_set}
     for name in ("name", "all_targets", "resolve_on_end", "reroute_on_end",
                  "publish_to_status_page", "show_in_sidebar"):
         if name in changes and changes[name] is None:
