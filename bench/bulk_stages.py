@@ -30,7 +30,7 @@ from quietly.services import outbox, windows, workspaces
 from quietly.services.bootstrap import prepare_database
 from quietly.settings import Settings
 from quietly.storage.bulk import insert_rows
-from quietly.storage.tables import AuditRow, WindowRow
+from quietly.storage.tables import WindowRow
 
 __all__ = ["main", "run"]
 
@@ -82,21 +82,21 @@ def _one_batch(db: Any, principal: Principal, index: DecisionIndex, raw: bytes,
             session, principal, fields, now, paths))
         conn = session.connection()
         ids = windows._new_window_ids(conn, len(prepared))
+        memo: dict[Any, Any] = {}
         created = step("derived columns and records", lambda: [
-            windows._new_window(i, principal, f, now) for i, f in zip(ids, prepared,
-                                                                      strict=True)])
+            windows._new_window(i, principal, f, now, memo) for i, f in zip(ids, prepared,
+                                                                            strict=True)])
         records = [new.record for new in created]
         step("insert windows", lambda: insert_rows(conn, windows._table(WindowRow),
                                                    [new.columns for new in created]))
         step("insert targets", lambda: windows._insert_targets(conn, records))
         step("jobs and outbox", lambda: outbox.window_events_created(
             session, records, now, conn, running=[new.running for new in created]))
-        step("insert audit", lambda: insert_rows(conn, windows._table(AuditRow), [
-            {"workspace_id": principal.workspace_id, "at": now, "actor": principal.actor,
-             "action": "create", "object_type": "window", "object_id": str(r.id)}
-            for r in records]))
+        step("insert audit", lambda: windows._insert_create_audit(conn, principal, records,
+                                                                  now))
     lap("commit")
-    step("index upsert_many", lambda: index.upsert_many([new.window for new in created]))
+    step("index upsert_many", lambda: index.upsert_many([new.window for new in created],
+                                                        checked=True))
 
 
 def main() -> None:

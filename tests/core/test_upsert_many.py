@@ -9,10 +9,12 @@ windows one ``upsert`` at a time, and as ``brute_force_decide``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import copy
+from dataclasses import replace
+from datetime import datetime, time, timedelta
 
 import pytest
-from hypothesis import event, given
+from hypothesis import assume, event, given
 from hypothesis import strategies as st
 from tests.core.engine_cases import EQ_PROD, NOW, A, B, group, window
 from tests.core.test_engine_properties import (
@@ -21,7 +23,9 @@ from tests.core.test_engine_properties import (
     Model,
     alerts,
     instants,
+    once_schedules,
     operations,
+    recurring,
     versioned_windows,
     when,
     windows,
@@ -30,7 +34,19 @@ from tests.core.test_engine_properties import (
 from quietly.core.engine import DecisionIndex, brute_force_decide
 from quietly.core.entries import Entry
 from quietly.core.errors import ValidationError
-from quietly.core.model import Alert, Decision, Effect, Matcher, MatcherOp, Verdict, Window
+from quietly.core.model import (
+    Alert,
+    Decision,
+    Effect,
+    Matcher,
+    MatcherOp,
+    RecurringSchedule,
+    Schedule,
+    SimpleRule,
+    Verdict,
+    Window,
+)
+from quietly.core.schedule import validate
 
 HOUR = timedelta(hours=1)
 
@@ -113,3 +129,62 @@ def test_a_large_batch_shares_targets_and_replaces_windows() -> None:
     alerts = [Alert((f"t:{i}",)) for i in range(12)] + [Alert(("t:1",), {"env": "prod"})]
     for at in (NOW - 2 * HOUR, NOW, NOW + HOUR):
         assert index.decide_many(alerts, at) == reference.decide_many(alerts, at)
+
+
+@pytest.mark.timeout(600)
+@_SLOW_PROPERTY
+@given(
+    now=instants,
+    schedules=st.lists(st.one_of(once_schedules, recurring()), min_size=1, max_size=3),
+    batch=st.lists(st.tuples(windows(), st.integers(0, 2), st.one_of(st.none(), instants)),
+                   min_size=1, max_size=12),
+    queries=st.lists(st.tuples(alerts, when), min_size=1, max_size=8),
+)
+def test_a_checked_batch_sharing_schedules_decides_as_upsert_one_after_the_other(
+    now: datetime,
+    schedules: list[Schedule],
+    batch: list[tuple[Window, int, datetime | None]],
+    queries: list[tuple[Alert, datetime | timedelta | Boundary]],
+) -> None:
+    """What a bulk create hands over: schedules validated already (``checked``), many windows
+    with equal schedules, some cancelled (a cut-off). Equal recurring schedules and cut-offs
+    are expanded once and their intervals shared; decisions stay those of one ``upsert``
+    after the other, and of the brute force."""
+    valid = []
+    for s in schedules:
+        try:
+            validate(s)
+        except ValidationError:
+            continue
+        valid.append(s)
+    assume(valid)
+    # Equal schedules as distinct objects, as a batch decoded from JSON holds them.
+    windows_ = [replace(w, schedule=copy.deepcopy(valid[pick % len(valid)]), cancelled_at=cut)
+                for w, pick, cut in batch]
+    one_by_one = DecisionIndex(now, lookback=6 * HOUR, lookahead=24 * HOUR)
+    at_once = DecisionIndex(now, lookback=6 * HOUR, lookahead=24 * HOUR)
+    model = Model(now)
+    for w in windows_:
+        one_by_one.upsert(w)
+        model.windows[w.id] = w
+    at_once.upsert_many(windows_, checked=True)
+    problems = []
+    for alert, moment in queries:
+        at = model.resolve(moment)
+        expected = brute_force_decide(model.windows.values(), model.groups, alert, at)
+        found = [index.decide(alert, at) for index in (one_by_one, at_once)]
+        if found != [expected] * 2:
+            problems.append((alert, at, found, expected))
+    assert (problems, at_once.window_ids()) == ([], one_by_one.window_ids())
+
+
+def test_equal_recurring_schedules_of_a_batch_share_one_expansion() -> None:
+    weekly = RecurringSchedule(timezone="Europe/Berlin", rule=SimpleRule("weekly", ("tue",)),
+                               start_time=time(22), duration=HOUR)
+    index = DecisionIndex(NOW)
+    index.upsert_many([replace(window(wid), schedule=copy.deepcopy(weekly))
+                       for wid in (1, 2, 3)], checked=True)
+    entries = [index._entries[wid] for wid in (1, 2, 3)]
+    assert ([e.spans is entries[0].spans for e in entries],
+            [e.schedule is entries[0].schedule for e in entries],
+            bool(entries[0].spans)) == ([True] * 3, [True] * 3, True)

@@ -8,7 +8,10 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from quietly.core.codec import schedule_to_json
 from quietly.core.model import (
     ConditionGroup,
     Effect,
@@ -22,7 +25,11 @@ from quietly.core.model import (
 from quietly.core.records import WindowFields, WindowRecord
 from quietly.services.serialize import window_to_json
 from quietly.services.windows import _as_stored
-from quietly.storage.mappers import fields_to_columns, window_record_from_columns
+from quietly.storage.mappers import (
+    fields_to_columns,
+    schedule_columns,
+    window_record_from_columns,
+)
 
 NOW = datetime(2031, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
 START = datetime(2031, 6, 1, 22, 0, 0, 123456, tzinfo=ZoneInfo("UTC"))
@@ -41,11 +48,20 @@ CASES = {
     "one-time given with an offset and a zone": _fields(schedule=OnceSchedule(
         START.astimezone(timezone(timedelta(hours=2))),
         START.astimezone(ZoneInfo("Europe/Berlin")) + timedelta(hours=1), "Europe/Berlin")),
+    "one-time in datetime.UTC, as the native converter gives it (msgspec writes it)":
+        _fields(schedule=OnceSchedule(START.astimezone(UTC), START.astimezone(UTC)
+                                      + timedelta(minutes=90, microseconds=-123456), None)),
+    "one-time in datetime.UTC on whole seconds, across Berlin's fall-back": _fields(
+        schedule=OnceSchedule(datetime(2031, 10, 26, 0, 30, tzinfo=UTC),
+                              datetime(2031, 10, 26, 1, 30, tzinfo=UTC), "Europe/Berlin")),
     "recurring, simple weekly form with extras the form ignores": _fields(
         schedule=RecurringSchedule(
             timezone="Europe/Berlin", rule=SimpleRule(every="weekly", days_of_week=("tue",),
                                                       day_of_month=3),
             start_time=time(22, 0), end_time=time(2, 0), starts_on=date(2031, 1, 1))),
+    "recurring in New York, daily across the fall-back": _fields(schedule=RecurringSchedule(
+        timezone="America/New_York", rule=RRuleRule("FREQ=DAILY"), start_time=time(1, 30),
+        end_time=time(2, 15), starts_on=date(2031, 11, 1))),
     "recurring rrule with a duration": _fields(schedule=RecurringSchedule(
         timezone="UTC", rule=RRuleRule("FREQ=DAILY"), start_time=time(1, 30),
         duration=timedelta(hours=1), starts_on=date(2031, 1, 1), count=5)),
@@ -67,3 +83,12 @@ def test_the_bulk_create_record_is_the_record_its_row_reads_back(fields: WindowF
     read_back = window_record_from_columns(9, columns)
     built = WindowRecord(9, 2, _as_stored(fields, columns), "key:k", NOW, NOW)
     assert (built, window_to_json(built, NOW)) == (read_back, window_to_json(read_back, NOW))
+
+
+@given(at=st.datetimes(timezones=st.just(UTC)))
+def test_schedule_columns_writes_one_time_instants_as_format_instant_does(
+        at: datetime) -> None:
+    """``schedule_columns``' fast path (msgspec) for instants in ``datetime.UTC``; the
+    generic ``schedule_to_json`` uses ``format_instant``."""
+    sched = OnceSchedule(at, at, None)
+    assert schedule_columns(sched) == schedule_to_json(sched)

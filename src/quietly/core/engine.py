@@ -49,7 +49,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from quietly.core import lifecycle
-from quietly.core.entries import DELIVER, Entry, ScopedOnce, decision_of
+from quietly.core.entries import DELIVER, Entry, Expansions, ScopedOnce, decision_of
 from quietly.core.intervals import active_by_rules, active_by_schedule, instant, micros
 from quietly.core.matching import scope_matches
 from quietly.core.model import Alert, AlertLike, Decision, RecurringSchedule, Window
@@ -116,7 +116,7 @@ class DecisionIndex:
         with self._writing():
             self._file(entry)
 
-    def upsert_many(self, windows: Iterable[Window]) -> None:
+    def upsert_many(self, windows: Iterable[Window], *, checked: bool = False) -> None:
         """``upsert`` each of ``windows``, in order, in one write: the same index as one
         ``upsert`` after the other, but every touched target's timeline is rebuilt once, and
         windows the index does not hold yet are filed together (each target's slot replaced
@@ -126,8 +126,13 @@ class DecisionIndex:
         ``windows``, is ignored. When a window's matchers or schedule do not compile, the
         windows before it are filed and the error is raised, as one ``upsert`` after the
         other would do; that window and those after it are not.
+
+        ``checked``: the caller validated every window's schedule (a bulk create, in the
+        transaction it just committed), so they are not validated again. Windows with equal
+        recurring schedules (and cut-offs) are expanded once and share their intervals.
         """
         built: dict[int, Entry] = {}
+        expansions: Expansions = {}
         entries = self._entries
         lo, hi = self._lo, self._hi
         try:
@@ -135,7 +140,8 @@ class DecisionIndex:
                 old = built.get(window.id) or entries.get(window.id)
                 if old is not None and _older(window, old):
                     continue
-                built[window.id] = Entry.build(window, old, lo, hi)
+                built[window.id] = Entry.build(window, old, lo, hi, checked=checked,
+                                               expansions=expansions)
         finally:
             if built:
                 with self._writing():

@@ -44,6 +44,7 @@ from quietly.core.model import (
     VERDICT_RANK,
     ConditionGroup,
     Decision,
+    Effect,
     OnceSchedule,
     RecurringSchedule,
     Verdict,
@@ -51,8 +52,8 @@ from quietly.core.model import (
 )
 from quietly.core.schedule.compiled import build as build_plan
 
-__all__ = ["DELIVER", "PENDING", "Entry", "Names", "ScopedOnce", "Timeline", "decision_of",
-           "names", "timeline"]
+__all__ = ["DELIVER", "PENDING", "Entry", "Expansions", "Names", "ScopedOnce", "Timeline",
+           "decision_of", "names", "timeline"]
 
 DELIVER = Decision(Verdict.DELIVER, ())
 _VERDICT_BY_RANK = tuple(sorted(VERDICT_RANK, key=VERDICT_RANK.__getitem__))
@@ -63,6 +64,10 @@ _SMALL = 8  # up to this many names are kept in a tuple (less memory), beyond in
 # decisions[bisect_right(bounds, t)].
 Timeline = tuple[int, int, tuple[int, ...], tuple[Decision, ...]]
 Names = tuple[str, ...] | frozenset[str]
+# The verdict of each set of effects seen (a few dozen sets at most: five effects).
+_VERDICTS: dict[frozenset[Effect], Verdict] = {}
+# Recurring entries expanded over one horizon, by (schedule, cut-off): ``Entry.build``.
+Expansions = dict[tuple[RecurringSchedule, datetime | None], "Entry"]
 
 
 def names(items: Iterable[str]) -> Names:
@@ -200,7 +205,10 @@ class Entry:
         scope = (names(window.targets), names(window.groups), window.all_targets,
                  window.match, compiled)
         version = micros(window.updated_at) if window.updated_at is not None else None
-        verdict = lifecycle.strongest_verdict(window.effects)
+        verdict = _VERDICTS.get(window.effects)
+        if verdict is None:
+            verdict = _VERDICTS.setdefault(window.effects,
+                                           lifecycle.strongest_verdict(window.effects))
         cut = lifecycle.cut_off(window)
         s = window.schedule
         if isinstance(s, OnceSchedule):
@@ -209,17 +217,29 @@ class Entry:
         return cls.recurring(window.id, version, verdict, scope, s, cut)
 
     @classmethod
-    def build(cls, window: Window, old: Entry | None, start: datetime, end: datetime) -> Entry:
+    def build(cls, window: Window, old: Entry | None, start: datetime, end: datetime, *,
+              checked: bool = False, expansions: Expansions | None = None) -> Entry:
         """The entry of ``window`` with its occurrences over the horizon ``[start, end)``.
 
         A one-time window is complete whatever the horizon. Raises whatever compiling the
         matchers or the schedule raises. (``old``, the window's previous entry, is no longer
         read: the entry keeps its compiled matchers only, and equal matchers share theirs,
-        ``matching.compile_matcher``.)
+        ``matching.compile_matcher``.) ``checked``: the schedule is known valid (the caller
+        validated it), so it is not validated again. ``expansions``: entries expanded over
+        this same horizon so far, by schedule and cut-off; a window with an equal schedule and
+        cut-off takes their intervals (and schedule) instead of expanding its own.
         """
-        if isinstance(window.schedule, OnceSchedule):
+        if not checked and isinstance(window.schedule, OnceSchedule):
             sched.validate(window.schedule)
-        return cls.of(window).expanded(start, end)
+        entry = cls.of(window)
+        if entry.schedule is None or expansions is None:
+            return entry.expanded(start, end, checked=checked)
+        key = (entry.schedule, entry.cut)
+        done = expansions.get(key)
+        if done is None:
+            done = expansions[key] = entry.expanded(start, end, checked=checked)
+            return done
+        return entry._with(done.spans, done.lo, done.hi, done.schedule)
 
     @property
     def alone(self) -> Decision:
@@ -244,15 +264,18 @@ class Entry:
                      self.cut, spans, lo, hi)
 
     def expanded(self, start: datetime, end: datetime,
-                 schedule: RecurringSchedule | None = None) -> Entry:
+                 schedule: RecurringSchedule | None = None, *, checked: bool = False
+                 ) -> Entry:
         """This entry with its occurrences over the horizon ``[start, end)`` (itself when
         one-time). Validates and compiles the schedule, and raises what that raises; the
         compiled schedule is not kept, nor cached (``compile_schedule``'s cache would keep
         2,048 of them after a bulk expansion: tens of MiB). ``schedule``: an equal schedule to
-        keep instead of its own (windows with equal schedules then share one)."""
+        keep instead of its own (windows with equal schedules then share one). ``checked``:
+        the schedule is known valid and is not validated again."""
         if self.schedule is None:
             return self
-        sched.validate(self.schedule)
+        if not checked:
+            sched.validate(self.schedule)
         plan = build_plan(self.schedule)
         spans = merge((), occurrence_spans(self.schedule, self.cut, start, end, plan))
         return self._with(spans, micros(start), horizon_end(plan, self.cut, end), schedule)

@@ -202,7 +202,7 @@ class DecisionService:
             elif key not in self._gone:
                 index.upsert(event.window or event.record.to_window())
         elif isinstance(event, WindowsChanged):
-            self._apply_many(indexes, event.changes)
+            self._apply_many(indexes, event.changes, checked=event.checked)
         elif isinstance(event, GroupChanged):
             index = self._index_in(indexes, event.workspace_id)
             if event.targets is None:
@@ -211,7 +211,7 @@ class DecisionService:
                 index.set_group(event.name, event.targets)
 
     def _apply_many(self, indexes: dict[int, DecisionIndex],
-                    changes: Sequence[WindowChanged]) -> None:
+                    changes: Sequence[WindowChanged], *, checked: bool = False) -> None:
         """Many window changes (a bulk create, a batch of notifications), as ``_apply`` one
         after the other: each run of live windows of one workspace is filed in one write
         (``upsert_many``), removals in between keep their place."""
@@ -220,7 +220,7 @@ class DecisionService:
 
         def file_run() -> None:
             if run and run_workspace is not None:
-                self._index_in(indexes, run_workspace).upsert_many(run)
+                self._index_in(indexes, run_workspace).upsert_many(run, checked=checked)
             run.clear()
 
         for change in changes:

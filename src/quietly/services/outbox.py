@@ -48,7 +48,12 @@ from quietly.services import channels as channel_service
 from quietly.services import sync_state
 from quietly.services.channels import Channel
 from quietly.services.serialize import window_to_json
-from quietly.storage.bulk import driver_execute, insert_from_json, insert_rows, json_rows
+from quietly.storage.bulk import (
+    driver_execute,
+    insert_from_json,
+    insert_values,
+    json_rows,
+)
 from quietly.storage.mappers import window_record_from_row
 from quietly.storage.tables import GroupRow, OutboxRow, SyncRow, WindowJobRow, WindowRow
 
@@ -229,12 +234,12 @@ def window_events_created(db: Session, records: Sequence[WindowRecord], now: dat
         enqueue_many(db, pairs, now)
     if running is None:
         running = [lifecycle.current_occurrence(record.to_window(), now) for record in records]
-    jobs = [{"window_id": record.id, "workspace_id": record.workspace_id,
-             "done_until": min(now, occurrence.start) if occurrence is not None else now,
-             "next_due_at": now}
+    jobs = [(record.id, record.workspace_id,
+             min(now, occurrence.start) if occurrence is not None else now, now)
             for record, occurrence in zip(records, running, strict=True)]
     conn = conn if conn is not None else db.connection()
-    insert_rows(conn, _table(WindowJobRow), jobs)
+    insert_values(conn, _table(WindowJobRow),
+                  ("window_id", "workspace_id", "done_until", "next_due_at"), jobs)
     workspaces = sorted({r.workspace_id for r in records})
     if conn.dialect.name == "postgresql":
         notify_changes(db, [payload for workspace_id in workspaces

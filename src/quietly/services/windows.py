@@ -34,10 +34,11 @@ from quietly.core.model import (
     Window,
 )
 from quietly.core.records import Principal, WindowFields, WindowRecord
+from quietly.core.schedule.compiled import build as build_schedule
 from quietly.core.timeutil import to_local
 from quietly.services import audit, channels, outbox, scopes
 from quietly.services.serialize import window_to_json
-from quietly.storage.bulk import driver_execute, insert_rows
+from quietly.storage.bulk import driver_execute, insert_rows, insert_values
 from quietly.storage.db import publish
 from quietly.storage.loopwriter import RawTx
 from quietly.storage.mappers import (
@@ -96,9 +97,12 @@ class WindowChanged:
 @dataclass(frozen=True, slots=True)
 class WindowsChanged:
     """Published after a commit that created many windows (``create_windows``): one event
-    for the batch, so the decision index files them in one write."""
+    for the batch, so the decision index files them in one write. ``checked``: every
+    window's schedule was validated by the transaction that published the event (the index
+    need not validate them again)."""
 
     changes: tuple[WindowChanged, ...]
+    checked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,23 +294,21 @@ def create_windows(
     prepared = _prepare_creates(db, principal, items, now, paths)
     conn = db.connection()  # once: each call costs more than a SQLite insert
     ids = _new_window_ids(conn, len(prepared))
-    created = [_new_window(window_id, principal, fields, now)
+    memo: dict[Schedule, _Derived] = {}
+    created = [_new_window(window_id, principal, fields, now, memo)
                for window_id, fields in zip(ids, prepared, strict=True)]
     records = [new.record for new in created]
     insert_rows(conn, _table(WindowRow), [new.columns for new in created])
     _insert_targets(conn, records)
     outbox.window_events_created(db, records, now, conn,
                                  running=[new.running for new in created])
-    insert_rows(conn, _table(AuditRow), [
-        {"workspace_id": principal.workspace_id, "at": now, "actor": principal.actor,
-         "action": "create", "object_type": "window", "object_id": str(r.id)}
-        for r in records])
+    _insert_create_audit(conn, principal, records, now)
     changes = tuple(WindowChanged(new.record.workspace_id, new.record.id, new.record,
                                   "created", new.window) for new in created)
     if len(changes) == 1:
         publish(db, changes[0])
     elif changes:
-        publish(db, WindowsChanged(changes))
+        publish(db, WindowsChanged(changes, checked=True))
     return records
 
 
@@ -423,15 +425,18 @@ class _NewWindow:
     running: Occurrence | None
 
 
+# A new window's derived columns: first_start, last_end, state, and the occurrence running
+# at ``now``. They depend on the schedule and ``now`` only, so a batch computes them once per
+# distinct recurring schedule (``_Derived`` memo, keyed by the schedule as stored).
+_Derived = tuple[datetime | None, datetime | None, str, Occurrence | None]
+
+
 def _new_window(window_id: int, principal: Principal, fields: WindowFields,
-                now: datetime) -> _NewWindow:
+                now: datetime, memo: dict[Schedule, _Derived] | None = None) -> _NewWindow:
     """Every column of a new window's row, the derived ones included, computed once.
 
-    The derived columns are ``lifecycle``'s answers for a window that is neither cancelled
-    nor archived (a new one never is), so the schedule is compiled once and asked directly:
-    ``first_start`` is ``next_occurrence`` from the earliest possible start, ``last_end``
-    the end of a finite schedule, and ``state`` that of ``lifecycle.state_at``: active while
-    an occurrence runs at ``now``, scheduled while one is to come, completed otherwise.
+    ``fields`` are checked already (``_check_own_fields``): the schedule is valid and is not
+    validated again. ``memo``: derived columns of the batch's recurring schedules so far.
     """
     cols = fields_to_columns(fields)
     cols.update(id=window_id, workspace_id=principal.workspace_id,
@@ -439,8 +444,25 @@ def _new_window(window_id: int, principal: Principal, fields: WindowFields,
                 cancelled_at=None, archived_at=None)
     record = WindowRecord(window_id, principal.workspace_id, _as_stored(fields, cols),
                           principal.actor, now, now)
-    compiled = schedule.compile_schedule(record.fields.schedule)
-    first = compiled.next_occurrence(_earliest_possible_start(record.fields.schedule))
+    sched = record.fields.schedule
+    if isinstance(sched, OnceSchedule):
+        derived = _once_derived(sched, now)
+    elif memo is None:
+        derived = _derived(sched, now)
+    else:
+        derived = memo.get(sched) or memo.setdefault(sched, _derived(sched, now))
+    cols["first_start"], cols["last_end"], cols["state"], running = derived
+    return _NewWindow(cols, record, record.to_window(), running)
+
+
+def _derived(sched: Schedule, now: datetime) -> _Derived:
+    """The derived columns of a new window (neither cancelled nor archived) with a valid
+    schedule: ``lifecycle``'s answers, asked of the schedule compiled once. ``first_start``
+    is ``next_occurrence`` from the earliest possible start, ``last_end`` the end of a
+    finite schedule, and the state that of ``lifecycle.state_at``: active while an
+    occurrence runs at ``now``, scheduled while one is to come, completed otherwise."""
+    compiled = build_schedule(sched)
+    first = compiled.next_occurrence(_earliest_possible_start(sched))
     running = compiled.current_occurrence(now)
     if running is not None:
         state = State.ACTIVE
@@ -448,10 +470,23 @@ def _new_window(window_id: int, principal: Principal, fields: WindowFields,
         state = State.SCHEDULED
     else:
         state = State.COMPLETED
-    cols["first_start"] = first.start if first else None
-    cols["last_end"] = compiled.last_occurrence_end()
-    cols["state"] = state.value
-    return _NewWindow(cols, record, record.to_window(), running)
+    return (first.start if first else None, compiled.last_occurrence_end(), state.value,
+            running)
+
+
+def _once_derived(sched: OnceSchedule, now: datetime) -> _Derived:
+    """``_derived`` of a valid one-time schedule, read straight off its two instants: its
+    one occurrence is ``[start, end)``, running when it contains ``now``, to come when it
+    starts at or after ``now`` (``tests/services/test_derived_columns.py`` holds the two
+    equal)."""
+    start, end = sched.start.astimezone(UTC), sched.end.astimezone(UTC)
+    if start <= now < end:
+        return start, end, _ACTIVE, Occurrence(start, end)
+    return start, end, _SCHEDULED if start >= now else _COMPLETED, None
+
+
+_ACTIVE, _SCHEDULED, _COMPLETED = State.ACTIVE.value, State.SCHEDULED.value, \
+    State.COMPLETED.value
 
 
 def _as_stored(fields: WindowFields, columns: dict[str, Any]) -> WindowFields:
@@ -496,9 +531,19 @@ _SQLITE_MAX_ID = str(select(func.coalesce(func.max(WindowRow.id), 0))
 
 
 def _insert_targets(conn: Connection, records: Sequence[WindowRecord]) -> None:
-    rows = [{"window_id": r.id, "target": target, "workspace_id": r.workspace_id}
-            for r in records for target in r.fields.targets]
-    insert_rows(conn, _table(WindowTargetRow), rows)
+    insert_values(conn, _table(WindowTargetRow), ("window_id", "target", "workspace_id"), [
+        (r.id, target, r.workspace_id) for r in records for target in r.fields.targets])
+
+
+def _insert_create_audit(conn: Connection, principal: Principal,
+                         records: Sequence[WindowRecord], now: datetime) -> None:
+    """The create audit entries of new windows (``after`` left empty: see ``create_windows``)."""
+    workspace_id, actor = principal.workspace_id, principal.actor
+    insert_values(conn, _table(AuditRow), _AUDIT_COLUMNS, [
+        (workspace_id, now, actor, "create", "window", str(r.id)) for r in records])
+
+
+_AUDIT_COLUMNS = ("workspace_id", "at", "actor", "action", "object_type", "object_id")
 
 
 def _table(entity: Any) -> Table:

@@ -122,6 +122,22 @@ class TestDocumentExamples:
             assert period == WEEKLY
         assert len(ids) == 2  # each monitor has its own copy
 
+    def test_a_period_refused_for_a_group_answers_as_for_one_monitor_and_adds_none(
+            self, tenant: Tenant, up: httpx.Client) -> None:
+        """The copies are created together (one bulk create): a refusal is the one a single
+        monitor's create gives, and no member keeps a copy."""
+        group, first, second = monitor(), monitor(), monitor()
+        created = tenant.editor.post("/api/v1/groups", json={
+            "name": group, "targets": [f"monitor:{first}", f"monitor:{second}"]})
+        assert created.status_code == 201, created.text
+        ended = {**ONE_TIME, "StartDateTime": "2020-01-01T10:00",
+                 "EndDateTime": "2020-01-01T11:00"}
+        to_group = up.post(f"{BASE}/MonitorGroup/{group}/MaintenancePeriod", json=ended)
+        to_one = up.post(f"{BASE}/Monitor/{monitor()}/MaintenancePeriod", json=ended)
+        assert_messages(to_group, 400, "passed")
+        assert (to_group.json(), [up.get(f"{BASE}/Monitor/{guid}/MaintenancePeriod").json()
+                                  for guid in (first, second)]) == (to_one.json(), [[], []])
+
 
 class TestRules:
     def test_id_is_refused_on_post(self, up: httpx.Client) -> None:

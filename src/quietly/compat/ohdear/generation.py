@@ -94,12 +94,12 @@ def _generate(db: Session, principal: Principal, parent: WindowRecord, monitor_i
     return the last generated date."""
     first = _today(now, sched.timezone)
     taken = [r.fields.schedule for r in keep if isinstance(r.fields.schedule, OnceSchedule)]
-    for occ in generated_occurrences(sched, first, GENERATE_DAYS):
-        if occ.end <= now or any(t.start < occ.end and occ.start < t.end for t in taken):
-            continue
-        fields = period_fields(monitor_id, OnceSchedule(occ.start, occ.end, sched.timezone),
-                               name, parent_id=parent.id, generated=True)
-        windows.create_window(db, principal, fields, now)
+    periods = [period_fields(monitor_id, OnceSchedule(occ.start, occ.end, sched.timezone),
+                             name, parent_id=parent.id, generated=True)
+               for occ in generated_occurrences(sched, first, GENERATE_DAYS)
+               if occ.end > now and not any(t.start < occ.end and occ.start < t.end
+                                            for t in taken)]
+    windows.create_windows(db, principal, periods, now, item_prefix=None)
     return first + timedelta(days=GENERATE_DAYS - 1)
 
 
@@ -190,13 +190,11 @@ def extend_generation(db: Session, principal: Principal, parent: WindowRecord,
     monitor_id = monitor_of(parent)
     if monitor_id is None:
         return 0
-    made = 0
-    for occ in generated_occurrences(sched, first, (after - first).days):
-        if occ.end > now:
-            fields = period_fields(monitor_id, OnceSchedule(occ.start, occ.end, sched.timezone),
-                                   mine.get("name"), parent_id=parent.id, generated=True)
-            windows.create_window(db, principal, fields, now)
-            made += 1
+    periods = [period_fields(monitor_id, OnceSchedule(occ.start, occ.end, sched.timezone),
+                             mine.get("name"), parent_id=parent.id, generated=True)
+               for occ in generated_occurrences(sched, first, (after - first).days)
+               if occ.end > now]
+    made = len(windows.create_windows(db, principal, periods, now, item_prefix=None))
     windows.update_window(db, principal, parent.id, {
         "schedule": replace(sched, starts_on=after),
         "vendor": _vendor(parent.fields.vendor, mine.get("name"),

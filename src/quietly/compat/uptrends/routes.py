@@ -175,9 +175,11 @@ def add_to_group(monitorGroupGuid: GroupGuid, body: MaintenancePeriodIn, state: 
     _refuse_id_on_post(body)
     with state.db.transaction() as db:
         group = groups.get_group(db, principal, monitorGroupGuid.strip())
-        for member in group.targets:
-            if member.startswith("monitor:"):
-                fields = convert.to_fields(body, member.removeprefix("monitor:"),
-                                           principal.workspace_timezone)
-                windows.create_window(db, principal, fields, now)
+        # All the copies in one bulk create: the same checks, rows, audit entries and
+        # events as one create after the other, and the first refusal raised as it is.
+        windows.create_windows(db, principal, [
+            convert.to_fields(body, member.removeprefix("monitor:"),
+                              principal.workspace_timezone)
+            for member in group.targets if member.startswith("monitor:")], now,
+            item_prefix=None)
     return Response(status_code=204)
