@@ -201,3 +201,23 @@ def test_the_list_puts_active_windows_first_and_every_page_has_the_favicon(
         kind = page.evaluate("""() => fetch(document.querySelector("link[rel=icon]").href)
             .then(r => r.headers.get("content-type"))""")
         assert (url, kind) == (url, "image/svg+xml")
+
+
+def test_on_a_phone_a_range_over_two_days_breaks_at_its_dash_not_the_page(
+        page: Page, tenant: Tenant) -> None:
+    """A one-time window from 23:00 to 01:00 next year: its range (two dates with their
+    years) is wider than a phone; it breaks at the dash, each end whole, and nothing is
+    wider than the screen (it pushed the whole form sideways when the page was opened in the
+    last hour of a Berlin day)."""
+    page.set_viewport_size(PHONE)
+    sign_in(page, tenant)
+    page.goto(tenant.base_url + "/windows/new")
+    year = datetime.now(UTC).year + 1
+    page.locator("#start").fill(f"{year}-01-15T23:00")
+    page.locator("#end").fill(f"{year}-01-16T01:00")
+    main = page.locator("#preview .occ-main").first
+    expect(main).to_have_text(f"Fri 15 Jan {year}, 23:00 \u2013 Sat 16 Jan {year}, 01:00 UTC+1"
+                              if year == 2027 else re.compile(rf"15 Jan {year}, 23:00 \u2013 "))
+    expect(main.locator(".nobr")).to_have_count(2)
+    assert _one_line(page, "#preview .when .nobr") == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -120,11 +120,20 @@ def range_markup(start: datetime, end: datetime, zone: str, clock: Clock, now: d
                  fixed: bool = False) -> Markup:
     """A range the browser re-renders like ``time_markup`` (one element, one rule)."""
     text = range_text(start, end, zone, clock, now)
-    title = f"{range_text(start, end, zone, clock, now)} ({zone})"
+    title = f"{text} ({zone})"
     pin = Markup(' data-zone="{}"').format(zone) if fixed else Markup("")
     return Markup('<span class="when" data-range data-start="{}" data-end="{}" data-home="{}"{}'
                   ' title="{}">{}</span>').format(format_instant(start), format_instant(end),
-                                                   zone, pin, title, text)
+                                                   zone, pin, title, _range_halves(text))
+
+
+def _range_halves(text: str) -> Markup:
+    """A range's text with each end in a ``nobr`` span: a narrow column may break a range
+    that spans two days at its dash, never inside a date or a time (``app.js`` splits the
+    text it writes the same way)."""
+    joiner = f" {EN_DASH} "
+    return Markup(joiner).join(Markup('<span class="nobr">{}</span>').format(half)
+                               for half in text.split(joiner))
 
 
 def mark_wall_times(text: str, clock: Clock) -> Markup:

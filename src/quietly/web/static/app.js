@@ -60,6 +60,19 @@
     return first + " " + offsetText(a.offset) + " \u2013 " + last + " " + offsetText(b.offset);
   }
 
+  // Each end of a range in a nobr span, as the server writes it (timefmt.range_markup): a
+  // range over two days may break at its dash in a narrow column, never inside a date.
+  function writeRange(el, text) {
+    el.textContent = "";
+    text.split(" \u2013 ").forEach(function (half, i) {
+      if (i) { el.appendChild(document.createTextNode(" \u2013 ")); }
+      var span = document.createElement("span");
+      span.className = "nobr";
+      span.textContent = half;
+      el.appendChild(span);
+    });
+  }
+
   function localize(root) {
     root.querySelectorAll("time[data-local]").forEach(function (el) {
       var when = new Date(el.getAttribute("datetime"));
@@ -72,7 +85,7 @@
     root.querySelectorAll("[data-range]").forEach(function (el) {
       var start = new Date(el.dataset.start), end = new Date(el.dataset.end);
       if (isNaN(start) || isNaN(end)) { return; }
-      el.textContent = rangeText(start, end, el.dataset.zone || BROWSER_ZONE);
+      writeRange(el, rangeText(start, end, el.dataset.zone || BROWSER_ZONE));
       if (el.dataset.home) {
         el.title = rangeText(start, end, el.dataset.home) + " (" + el.dataset.home + ")";
       }
