@@ -132,7 +132,7 @@ def _range_halves(text: str) -> Markup:
     that spans two days at its dash, never inside a date or a time (``app.js`` splits the
     text it writes the same way)."""
     joiner = f" {EN_DASH} "
-    return Markup(joiner).join(Markup('<span class="nobr">{}</span>').format(half)
+    return escape(joiner).join(Markup('<span class="nobr">{}</span>').format(half)
                                for half in text.split(joiner))
 
 
