@@ -25,15 +25,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import uvicorn
 import uvloop
-from uvicorn.server import ServerState
 
-from bench.routes import _start, _Transport
+from bench.routes import raw_protocol
 from bench.servers import Servers
 from bench.writes import window_body
 from quietly.api.app import create_app, prepare_database
-from quietly.api.server import decide_protocol
 from quietly.core.records import Role
 from quietly.services import workspaces
 from quietly.settings import Settings
@@ -130,16 +127,7 @@ async def _in_process(settings: Settings, key: str, creates: int, profile: str |
                       ) -> float:
     """CPU time of the serving thread per create, the real protocol fed raw requests (no
     sockets: warm caches, no wake-ups, so below the server's figure, but steady)."""
-    app = create_app(settings)
-    await _start(app)
-    config = uvicorn.Config(app, http=decide_protocol(app), access_log=False)
-    config.load()
-    state = ServerState()
-    state.default_headers = [(b"date", b"Mon, 23 Nov 2026 20:00:00 GMT"),
-                             (b"server", b"uvicorn")]
-    protocol = config.http_protocol_class(config=config, server_state=state, app_state={})
-    transport = _Transport()
-    protocol.connection_made(transport)
+    protocol, transport = await raw_protocol(create_app(settings))
 
     async def send(requests: list[bytes]) -> None:
         for request in requests:

@@ -146,8 +146,9 @@ class _Transport(asyncio.Transport):
         pass
 
 
-async def _time_protocol(app: FastAPI, key: str, n: int) -> float:
-    """Per-request cost of ``GET /api/v1/decide`` through ``DecideHttpProtocol``."""
+async def raw_protocol(app: FastAPI) -> tuple[Any, _Transport]:
+    """``app`` started, and ``quietly serve``'s HTTP protocol for it on a transport that
+    keeps what is written: fed raw requests, no sockets (``bench.create_cpu`` too)."""
     await _start(app)
     config = uvicorn.Config(app, http=decide_protocol(app), access_log=False)
     config.load()
@@ -157,6 +158,12 @@ async def _time_protocol(app: FastAPI, key: str, n: int) -> float:
     protocol = config.http_protocol_class(config=config, server_state=state, app_state={})
     transport = _Transport()
     protocol.connection_made(transport)
+    return protocol, transport
+
+
+async def _time_protocol(app: FastAPI, key: str, n: int) -> float:
+    """Per-request cost of ``GET /api/v1/decide`` through ``DecideHttpProtocol``."""
+    protocol, transport = await raw_protocol(app)
     request = (b"GET /api/v1/decide?target=service:svc-5 HTTP/1.1\r\nHost: bench\r\n"
                b"Authorization: Bearer " + key.encode() + b"\r\n\r\n")
     for _ in range(20):
