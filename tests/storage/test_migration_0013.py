@@ -10,6 +10,7 @@ tests use SQLite files of their own whatever the suite's database.
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -241,6 +242,7 @@ def test_a_store_the_app_wrote_survives_downgrade_and_upgrade(
         return [a.json() for a in answers]
 
     shown = seen()
+    _keys_use_recorded(path)  # written off the request path: not under the migration
     stored, targets = _raw_instants(path), _targets(path)
     assert ({type(v) for v in stored.values()} <= {int, type(None)}, targets[0],
             len(targets[1])) == (True, False, 3)
@@ -251,6 +253,19 @@ def test_a_store_the_app_wrote_survives_downgrade_and_upgrade(
         (True, targets[1]))
     _migrate(path, "heads")
     assert (_raw_instants(path), _targets(path), seen()) == (stored, targets, shown)
+
+
+def _keys_use_recorded(path: Path) -> None:
+    """Wait until the server has written both keys' ``last_used_at`` (``KeyUsage`` writes it
+    from a thread of its own, once a minute per key at most): a write landing after the
+    downgrade stored an instant in the new form in the old schema."""
+    for _ in range(400):
+        with sqlite3.connect(path) as conn:
+            if conn.execute("SELECT count(*) FROM api_keys WHERE last_used_at IS NULL"
+                            ).fetchone()[0] == 0:
+                return
+        time.sleep(0.025)
+    raise AssertionError("the server did not record the keys' use within 10 s")
 
 
 def _targets(path: Path) -> tuple[bool, list[tuple[Any, ...]]]:
