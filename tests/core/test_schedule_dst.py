@@ -7,11 +7,12 @@ Each case names what must happen and lists the expected occurrences in UTC as
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from quietly.core.model import CronRule, RecurringSchedule, SimpleRule
-from quietly.core.schedule import occurrences
+from quietly.core.model import CronRule, OnceSchedule, RecurringSchedule, SimpleRule
+from quietly.core.schedule import max_occurrence_length, occurrences
 
 HOUR = timedelta(hours=1)
 
@@ -160,3 +161,38 @@ class TestLordHowe:
     @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
     def test_transition(self, case: Case) -> None:
         run(case)
+
+
+class TestOnceInAZone:
+    """A one-time window whose instants carry a zone (not UTC): its length is elapsed time and
+    the two readings of a fold's wall time are two different windows, compiled apart."""
+
+    Z = ZoneInfo("Europe/Berlin")
+    FIRST = datetime(2025, 10, 26, 2, 30, tzinfo=Z)            # 00:30Z, CEST
+    SECOND = datetime(2025, 10, 26, 2, 30, fold=1, tzinfo=Z)   # 01:30Z, CET
+    END = datetime(2025, 10, 26, 3, 30, tzinfo=Z)              # 02:30Z
+
+    CASES: list[tuple[str, OnceSchedule, list[str], timedelta]] = [
+        ("the first 02:30 to 03:30 lasts 2 h", OnceSchedule(FIRST, END),
+         ["10-26 00:30 → 10-26 02:30"], 2 * HOUR),
+        ("the second 02:30 to 03:30 lasts 1 h", OnceSchedule(SECOND, END),
+         ["10-26 01:30 → 10-26 02:30"], HOUR),
+        ("spring 01:30 to 03:30 lasts 1 h",
+         OnceSchedule(datetime(2025, 3, 30, 1, 30, tzinfo=Z),
+                      datetime(2025, 3, 30, 3, 30, tzinfo=Z)),
+         ["03-30 00:30 → 03-30 01:30"], HOUR),
+    ]
+
+    @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+    def test_once(self, case: tuple[str, OnceSchedule, list[str], timedelta]) -> None:
+        _, schedule, expected, length = case
+        lo, hi = datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+        got = [f"{o.start:%m-%d %H:%M} → {o.end:%m-%d %H:%M}"
+               for o in occurrences(schedule, lo, hi)]
+        assert (got, max_occurrence_length(schedule)) == (expected, length)
+
+    def test_fold_readings_compile_apart_whichever_comes_first(self) -> None:
+        lo, hi = datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+        starts = [occurrences(OnceSchedule(start, self.END), lo, hi)[0].start
+                  for start in (self.SECOND, self.FIRST, self.SECOND)]
+        assert [f"{s:%H:%M}" for s in starts] == ["01:30", "00:30", "01:30"]

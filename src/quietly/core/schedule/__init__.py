@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from quietly.core.model import Occurrence, Schedule
+from quietly.core.model import Occurrence, OnceSchedule, Schedule
 from quietly.core.schedule.compiled import CompiledSchedule, build
 from quietly.core.schedule.human import human_schedule, human_schedule_short
 from quietly.core.schedule.rules import rrule_body
@@ -42,9 +42,21 @@ __all__ = [
 ]
 
 
-@lru_cache(maxsize=2048)
 def compile_schedule(schedule: Schedule) -> CompiledSchedule:
-    """Validate ``schedule`` and compile it (cached per schedule; raises ScheduleError)."""
+    """Validate ``schedule`` and compile it (cached per schedule; raises ScheduleError).
+
+    Two aware datetimes in one zone compare and hash equal when they differ only in ``fold``
+    (the two 02:30 of an autumn night), so a one-time schedule's cache key also carries its
+    instants' UTC offsets: the two readings are different windows.
+    """
+    if type(schedule) is OnceSchedule:
+        return _compiled(schedule, (schedule.start.utcoffset(), schedule.end.utcoffset()))
+    return _compiled(schedule, None)
+
+
+@lru_cache(maxsize=2048)
+def _compiled(schedule: Schedule, _offsets: tuple[timedelta | None, timedelta | None] | None
+              ) -> CompiledSchedule:
     validate(schedule)
     return build(schedule)
 

@@ -246,7 +246,9 @@ def max_length(schedule: Schedule) -> timedelta:
     A wall-clock end can stretch past its wall span by at most the zone's offset spread.
     """
     if isinstance(schedule, OnceSchedule):
-        return schedule.end - schedule.start
+        # Elapsed time: instants of one zone subtract as wall clocks, across a change too.
+        return ensure_utc(schedule.end, "schedule.end") - ensure_utc(schedule.start,
+                                                                       "schedule.start")
     if schedule.duration is not None:
         return schedule.duration
     assert schedule.start_time is not None
