@@ -406,3 +406,17 @@ def test_before_its_first_start_a_window_is_scheduled_until_then(
         return
     assert (state_at(window, at), state_changes_at(window, at)) == (State.SCHEDULED,
                                                                      first.start)
+
+
+# The ticker's state refresh also skips a running one-time window whose row says active:
+# inside ``[start, end)`` (the stored ``first_start`` and ``last_end``) an uncancelled
+# one-time window is active, and stays so until exactly its end.
+@settings(max_examples=300, deadline=None)
+@given(schedule=once_schedules, fraction=st.floats(min_value=0, max_value=1, exclude_max=True))
+def test_inside_its_one_occurrence_a_one_time_window_is_active_until_its_end(
+        schedule: OnceSchedule, fraction: float) -> None:
+    window = replace(once(), schedule=schedule)
+    at = min(schedule.start + (schedule.end - schedule.start) * fraction,
+             schedule.end - timedelta(microseconds=1))
+    assert (state_at(window, at), state_changes_at(window, at)) == (State.ACTIVE,
+                                                                     schedule.end)

@@ -70,10 +70,12 @@ def test_a_written_window_is_rebuilt_on_the_next_tick(db: Database, tenant: Tena
     _refresh(db, refresher, now())
     assert wid not in refresher.evaluated
 
-    # Moved to have started already: its stored state follows on the next tick.
+    # Made a daily window whose occurrence began five minutes ago: re-read on the next tick.
     earlier = now() - timedelta(minutes=5)
-    moved = tenant.admin.patch(f"/api/v1/windows/{wid}", json={
-        "schedule": once(earlier, earlier + timedelta(hours=1))})
+    moved = tenant.admin.patch(f"/api/v1/windows/{wid}", json={"schedule": {
+        "kind": "recurring", "timezone": "UTC", "every": "daily",
+        "start_time": f"{earlier:%H:%M}", "duration": "PT1H",
+        "starts_on": f"{earlier - timedelta(days=1):%Y-%m-%d}"}})
     assert moved.status_code == 200, moved.text
     _refresh(db, refresher, now())
     assert wid in refresher.evaluated
@@ -110,3 +112,40 @@ def test_recurring_window_alternates_and_a_cancelled_one_leaves(
     assert cancelled.status_code in (200, 204), cancelled.text
     _refresh(db, refresher, now() + timedelta(seconds=5))
     assert _state(db, wid) == "cancelled"
+
+
+def test_a_running_one_time_window_is_not_rebuilt_until_its_end(
+        db: Database, tenant: Tenant) -> None:
+    start = now() - timedelta(minutes=10)
+    end = now() + timedelta(hours=1)
+    made = tenant.admin.post("/api/v1/windows", json=window_body(schedule=once(start, end)))
+    assert made.status_code == 201, made.text
+    wid = made.json()["id"]
+    daily = tenant.admin.post("/api/v1/windows", json=window_body(schedule={
+        "kind": "recurring", "timezone": "UTC", "every": "daily", "start_time": "00:00",
+        "end_time": "23:59", "starts_on": "2020-01-01"}))
+    assert daily.status_code == 201, daily.text
+    refresher = StateRefresher()
+
+    # First tick of a process: the running one-time window's row says active, and its one
+    # occurrence is [first_start, last_end): nothing to evaluate. A started recurring
+    # window is evaluated.
+    _refresh(db, refresher, now())
+    assert (wid in refresher.evaluated, daily.json()["id"] in refresher.evaluated) == (
+        False, True)
+    assert _state(db, wid) == "active"
+    _refresh(db, refresher, end - _S)
+    assert wid not in refresher.evaluated
+    _refresh(db, refresher, end)  # due at its end
+    assert (wid in refresher.evaluated, _state(db, wid)) == (True, "completed")
+
+
+def test_a_row_behind_its_one_time_schedule_is_evaluated(db: Database, tenant: Tenant) -> None:
+    # Stored "scheduled" although it has started (no tick ran since): evaluated, made active.
+    start = now() + timedelta(hours=1)
+    end = start + timedelta(hours=1)
+    made = tenant.admin.post("/api/v1/windows", json=window_body(schedule=once(start, end)))
+    wid = made.json()["id"]
+    refresher = StateRefresher()
+    _refresh(db, refresher, start + _S)
+    assert (wid in refresher.evaluated, _state(db, wid)) == (True, "active")

@@ -9,8 +9,11 @@ inside a write transaction. A window's state can only change at the instant
 reads three columns of the live windows and rebuilds only those whose row changed or whose
 next change is due, without holding a transaction while it evaluates them. A window whose
 row says it is scheduled, not cancelled, with its first occurrence (``first_start``) still
-to come needs no evaluation at all: it stays scheduled until exactly then (so the first tick
-after a start evaluates only the windows that have started).
+to come needs no evaluation at all: it stays scheduled until exactly then. Nor does a
+running one-time window whose row says active, not cancelled: its one occurrence is
+``[first_start, last_end)``, so it stays active until exactly ``last_end``. The first tick
+after a start so evaluates only the recurring windows that have started (and the rows that
+are behind).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from quietly.storage.mappers import window_record_from_row
 from quietly.storage.tables import WindowRow
 
 _SCHEDULED = State.SCHEDULED.value
-_LIVE = (_SCHEDULED, State.ACTIVE.value)
+_ACTIVE = State.ACTIVE.value
+_LIVE = (_SCHEDULED, _ACTIVE)
 _CHUNK = 500  # ids per ``IN (…)``: well under every driver's parameter limit
 
 
@@ -60,24 +64,46 @@ class StateRefresher:
         with self._lock:
             return self._refresh(database, now)
 
+    def _not_one_time(self, database: Database, running: dict[int, tuple[datetime, datetime]]
+                      ) -> list[int]:
+        """Note the one-time windows of ``running`` as active until their end (their row is
+        as read); return the others, to be evaluated."""
+        ids = list(running)
+        once: set[int] = set()
+        for start in range(0, len(ids), _CHUNK):
+            with database.read() as db:
+                once.update(db.scalars(select(WindowRow.id).where(
+                    WindowRow.id.in_(ids[start:start + _CHUNK]),
+                    WindowRow.schedule["kind"].as_string() == "once")))
+        for window_id in once:
+            updated_at, last_end = running[window_id]
+            self._seen[window_id] = _Seen(updated_at, _ACTIVE, last_end)
+        return [window_id for window_id in ids if window_id not in once]
+
     def _refresh(self, database: Database, now: datetime) -> int:
         with database.read() as db:
             live = db.execute(
                 select(WindowRow.id, WindowRow.updated_at, WindowRow.state,
-                       WindowRow.first_start, WindowRow.cancelled_at)
+                       WindowRow.first_start, WindowRow.last_end, WindowRow.cancelled_at)
                 .where(WindowRow.archived_at.is_(None), WindowRow.state.in_(_LIVE))
             ).all()
         due: list[int] = []
-        for window_id, updated_at, state, first_start, cancelled_at in live:
+        running: dict[int, tuple[datetime, datetime]] = {}  # may be one-time and running
+        for window_id, updated_at, state, first_start, last_end, cancelled_at in live:
             seen = self._seen.get(window_id)
             if not (seen is None or seen.updated_at != updated_at or seen.state != state
                     or (seen.changes_at is not None and seen.changes_at <= now)):
                 continue
-            if (state == _SCHEDULED and cancelled_at is None and first_start is not None
-                    and first_start > now):  # yet to start: scheduled until its first start
+            if cancelled_at is not None or first_start is None:
+                due.append(window_id)
+            elif state == _SCHEDULED and first_start > now:
+                # yet to start: scheduled until its first start
                 self._seen[window_id] = _Seen(updated_at, state, first_start)
+            elif state == _ACTIVE and last_end is not None and first_start <= now < last_end:
+                running[window_id] = (updated_at, last_end)
             else:
                 due.append(window_id)
+        due.extend(self._not_one_time(database, running))
         if len(self._seen) > len(live):  # forget windows that ended, were deleted, …
             alive = {row[0] for row in live}
             self._seen = {k: v for k, v in self._seen.items() if k in alive}
