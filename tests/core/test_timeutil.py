@@ -7,7 +7,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from quietly.core.errors import ScheduleError, ValidationError
-from quietly.core.timeutil import ensure_utc, get_zone, offset_spread, to_local, to_utc
+from quietly.core.timeutil import (
+    ensure_utc,
+    get_zone,
+    offset_spread,
+    read_iso_datetime,
+    to_local,
+    to_utc,
+)
 
 # Real transitions: Berlin 2025-03-30 02:00→03:00 and 2025-10-26 03:00→02:00; New York
 # 2025-03-09 02:00→03:00 and 2025-11-02 02:00→01:00; Sydney 2025-10-05 02:00→03:00 and
@@ -95,3 +102,28 @@ SPREADS = [("UTC", timedelta(0)), ("Asia/Kolkata", timedelta(0)),
 @pytest.mark.parametrize(("zone", "spread"), SPREADS)
 def test_offset_spread(zone: str, spread: timedelta) -> None:
     assert offset_spread(zone) == spread
+
+
+READ_ISO_CASES = [
+    # (what must happen, text, expected; None: refused with ValueError)
+    ("upper-case Z is UTC", "2026-12-01T02:00:00Z", datetime(2026, 12, 1, 2, tzinfo=UTC)),
+    ("lower-case z is UTC", "2026-12-01T02:00:00z", datetime(2026, 12, 1, 2, tzinfo=UTC)),
+    ("blanks around are allowed", " 2026-12-01T02:00:00+01:00\n",
+     datetime(2026, 12, 1, 1, tzinfo=UTC)),
+    ("nanoseconds are cut to microseconds", "2026-12-01T02:00:00.123456789Z",
+     datetime(2026, 12, 1, 2, 0, 0, 123456, tzinfo=UTC)),
+    ("no offset stays naive", "2026-12-01T02:00:00", datetime(2026, 12, 1, 2)),
+    ("a lone z is refused", "z", None),
+    ("two zones are refused", "2026-12-01T02:00:00Zz", None),
+    ("garbage is refused", "tomorrow", None),
+]
+
+
+@pytest.mark.parametrize("case", READ_ISO_CASES, ids=[c[0] for c in READ_ISO_CASES])
+def test_read_iso_datetime(case: tuple[str, str, datetime | None]) -> None:
+    _, text, expected = case
+    try:
+        got: datetime | None = read_iso_datetime(text)
+    except ValueError:
+        got = None
+    assert got == expected

@@ -64,6 +64,15 @@ def to_local(instant: datetime, zone: str | ZoneInfo) -> datetime:
     return instant.astimezone(_zone(zone))
 
 
+def read_iso_datetime(value: str) -> datetime:
+    """An RFC 3339 / ISO 8601 date-time as written (aware or naive), surrounding blanks and a
+    lower-case ``z`` allowed; digits beyond microseconds are cut. Raises ``ValueError``."""
+    text = value.strip()
+    if text.endswith("z"):
+        text = text[:-1] + "Z"
+    return datetime.fromisoformat(text)
+
+
 def ensure_utc(dt: datetime, field: str) -> datetime:
     """Return ``dt`` as aware UTC; raise ``ValidationError`` naming ``field`` if it is naive.
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from quietly.core.codec import MAX_YEAR, MIN_YEAR
 from quietly.core.errors import ValidationError
-from quietly.core.timeutil import to_utc
+from quietly.core.timeutil import read_iso_datetime, to_utc
 
 __all__ = ["CREATE_PATH", "parse_instant_field"]
 
@@ -23,11 +23,8 @@ CREATE_PATH = "/api/v1/windows"
 
 def parse_instant_field(value: str, field: str, zone: str) -> datetime:
     """RFC 3339 → aware UTC; a naive value is wall-clock time in ``zone``."""
-    text = value.strip()
-    if text.endswith(("z", "Z")):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = read_iso_datetime(value)
     except ValueError as exc:
         raise ValidationError(
             f"{value!r} is not an RFC 3339 date-time such as 2026-12-01T02:00:00Z",

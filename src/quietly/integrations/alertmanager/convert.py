@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from quietly.core.errors import ValidationError
+from quietly.core.timeutil import read_iso_datetime
 from quietly.integrations.alertmanager.schemas import AlertmanagerAlert
 from quietly.integrations.alertmanager.targets import TargetRule
 from quietly.services.alerts import AlertInput, fingerprint
@@ -19,11 +20,8 @@ def parse_timestamp(value: str | None, field: str) -> datetime | None:
     """Alertmanager's RFC 3339 (nanoseconds allowed, truncated to µs); zero time → None."""
     if not value:
         return None
-    text = value.strip()
-    if text.endswith(("z", "Z")):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = read_iso_datetime(value)
     except ValueError as exc:
         raise ValidationError(f"{value!r} is not an RFC 3339 timestamp", field=field) from exc
     if parsed.tzinfo is None:
