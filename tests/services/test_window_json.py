@@ -65,6 +65,9 @@ def moments(draw: st.DrawFn, record: WindowRecord) -> datetime:
 def test_a_one_time_window_reads_as_the_general_reading(data: st.DataObject,
                                                         record: WindowRecord) -> None:
     now = data.draw(moments(record))
+    sched = record.fields.schedule
+    assert isinstance(sched, OnceSchedule)
+    assert _once_to_json(record, sched, now) == _any_to_json(record, now)
     assert window_to_json(record, now) == _any_to_json(record, now)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from quietly.core import lifecycle, schedule
 from quietly.core.codec import format_instant, match_to_json, schedule_to_json
 from quietly.core.model import Occurrence, OnceSchedule, State
@@ -96,14 +98,14 @@ def _once_to_json(record: WindowRecord, once: OnceSchedule, now: datetime) -> di
     (``tests/services/test_window_json.py`` holds the two readings equal)."""
     f = record.fields
     start, end = once.start, once.end
-    start_text, end_text = format_instant(start), format_instant(end)
+    start_text, end_text = _utc_text(start), _utc_text(end)
     current = {"start": start_text, "end": end_text} if start <= now < end else None
     following = {"start": start_text, "end": end_text} if start >= now else None
     state = _ACTIVE if current is not None else _SCHEDULED if following is not None \
         else _COMPLETED
-    created_at = format_instant(record.created_at)
+    created_at = _utc_text(record.created_at)
     updated_at = created_at if record.updated_at is record.created_at \
-        else format_instant(record.updated_at)
+        else _utc_text(record.updated_at)
     return {
         "id": record.id,
         "name": f.name,
@@ -141,5 +143,15 @@ def _once_to_json(record: WindowRecord, once: OnceSchedule, now: datetime) -> di
     }
 
 
+def _utc_text(value: datetime) -> str:
+    """``format_instant(value)``; an instant in ``datetime.UTC`` written by msgspec's encoder,
+    the same text for a fifth of the cost (``storage.mappers.schedule_columns`` does the same;
+    ``tests/services/test_stored_form.py``)."""
+    if value.tzinfo is UTC:
+        return _ENCODE(value)[1:-1].decode()
+    return format_instant(value)
+
+
+_ENCODE = msgspec.json.Encoder().encode
 _ACTIVE, _SCHEDULED, _COMPLETED = (State.ACTIVE.value, State.SCHEDULED.value,
                                    State.COMPLETED.value)
