@@ -53,6 +53,8 @@ CASES = [
     ("DELETE", '/a"b\\c', "/x", 500, 123.456789, "10.0.0.1",
      [(b"user-agent", b"x" * 500), (b"user-agent", b"second")]),
     ("PATCH", "/p", "/p", 200, 2e-9, "203.0.113.7", [(b"user-agent", b"")]),
+    # milliseconds beyond a float (written as json writes them, Infinity), a lone surrogate
+    ("GET", "/\ud800", "/\udfff", 200, 1e306, "\x00\x1f", [(b"user-agent", b"\x7f")]),
 ]
 
 

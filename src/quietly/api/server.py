@@ -30,6 +30,7 @@ import socket
 import time
 from datetime import datetime
 from functools import partial
+from types import ModuleType
 from typing import Any
 
 import uvicorn
@@ -74,6 +75,19 @@ _UNSAVED_HEAD = b"HTTP/1.1 503 Service Unavailable\r\n"
 _UNSAVED_REST = (b"content-type: application/problem+json\r\nretry-after: 1\r\n"
                  b"connection: close\r\ncontent-length: " + str(len(_UNSAVED_BODY)).encode()
                  + b"\r\n\r\n" + _UNSAVED_BODY)
+
+
+_CREATES: list[ModuleType] = []
+
+
+def _creates() -> ModuleType:
+    """``api.native.create_fastpath``, imported at the first create (its schemas: not at
+    start), then held: an import statement per call costs a dictionary look-up and more."""
+    if not _CREATES:
+        from quietly.api.native import create_fastpath
+
+        _CREATES.append(create_fastpath)
+    return _CREATES[0]
 
 
 class _CreateInFlight:
@@ -226,9 +240,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
         state = getattr(self.quietly_app.state, "quietly", None)
         if state is None or b"\\u0000" in request_body or b"\x00" in request_body:
             return False  # starting up, or the NUL guard answers it
-        from quietly.api.native.create_fastpath import prepare  # (its schemas: not at start)
-
-        prepared = prepare(state, bearer_token(self._decide_authorization),
+        prepared = _creates().prepare(state, bearer_token(self._decide_authorization),
                            self.client[0] if self.client else None, request_body)
         if prepared is None:
             return False
@@ -252,9 +264,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
         if error is not None or record is None:
             self._replay_create(pending, request)
             return
-        from quietly.api.native.create_fastpath import answer
-
-        body = answer(record, now)
+        body = _creates().answer(record, now)
         pending.response_complete = True
         self.transport.write(b"".join((self._created_head(), str(len(body)).encode("ascii"),
                                        b"\r\n\r\n", body)))
@@ -404,9 +414,7 @@ class DecideHttpProtocol(HttpToolsProtocol):
                 int(length) > (self.create_max if create else self.post_max):
             return None
         if create:
-            from quietly.api.native.create_fastpath import is_json
-
-            return _CREATE if is_json(self.headers) else None
+            return _CREATE if _creates().is_json(self.headers) else None
         return method
 
     def _answer(self, method: bytes, request_body: bytes) -> bytes | None:

@@ -96,7 +96,7 @@ class DecisionIndex:
         self._lo = now - self._lookback
         self._hi = now + self._lookahead
 
-    def upsert(self, window: Window) -> None:
+    def upsert(self, window: Window, *, checked: bool = False) -> None:
         """Add or replace one window; touches only that window's entry and postings, and the
         timelines of its targets.
 
@@ -108,11 +108,14 @@ class DecisionIndex:
         a copy read just before a local change committed can arrive after that change. Taking
         it would bring the old schedule back until the next notification. Equal or unknown
         versions replace the entry as before.
+
+        ``checked``: the caller validated the window's schedule (a create, in the transaction
+        it just committed), so it is not validated again.
         """
         old = self._entries.get(window.id)
         if old is not None and _older(window, old):
             return
-        entry = Entry.build(window, old, self._lo, self._hi)
+        entry = Entry.build(window, old, self._lo, self._hi, checked=checked)
         with self._writing():
             self._file(entry)
 

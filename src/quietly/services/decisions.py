@@ -200,7 +200,10 @@ class DecisionService:
                 self._gone.add(key)
                 index.remove(event.window_id)
             elif key not in self._gone:
-                index.upsert(event.window or event.record.to_window())
+                if event.window is not None:
+                    index.upsert(event.window, checked=event.checked)
+                else:
+                    index.upsert(event.record.to_window())
         elif isinstance(event, WindowsChanged):
             self._apply_many(indexes, event.changes, checked=event.checked)
         elif isinstance(event, GroupChanged):

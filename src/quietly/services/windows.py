@@ -92,6 +92,9 @@ class WindowChanged:
     # ``record.to_window()`` when the publisher has it already (the bulk create builds it
     # for the derived columns), so the decision index does not build it again.
     window: Window | None = None
+    # ``window``'s schedule was validated by the transaction that published the event (the
+    # index need not validate it again).
+    checked: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,11 +346,15 @@ def plain_create(principal: Principal, fields: WindowFields, now: datetime
     # their constructors (cheaper than dataclasses.replace): the window's other fields as built.
     window_rest = _WINDOW_REST(new.window)
     fields_, actor = record.fields, record.created_by
+    # Inserted without its id: SQLite gives the row the next one (the table's INTEGER
+    # PRIMARY KEY, no AUTOINCREMENT: one more than the largest, what create_windows takes
+    # with SELECT max(id) + 1 under the same write lock), one statement less.
+    del cols["id"]
 
     def write(tx: RawTx) -> WindowRecord:
-        window_id = int(tx.execute(_SQLITE_MAX_ID).fetchone()[0]) + 1
+        window_id = tx.insert(windows_table, cols)
+        assert window_id is not None
         mine = WindowRecord(window_id, workspace_id, fields_, actor, now, now)
-        tx.insert(windows_table, {**cols, "id": window_id})
         tx.insert_many(targets_table, [
             {"window_id": window_id, "target": target, "workspace_id": workspace_id}
             for target in mine.fields.targets])
@@ -356,7 +363,7 @@ def plain_create(principal: Principal, fields: WindowFields, now: datetime
         tx.execute(outbox._MARK_SYNCS_SQLITE, (workspace_id,))
         tx.insert(audit_table, {**audit_row, "object_id": str(window_id)})
         tx.publish(WindowChanged(workspace_id, window_id, mine, "created",
-                                 Window(window_id, *window_rest)))
+                                 Window(window_id, *window_rest), checked=True))
         return mine
 
     return write

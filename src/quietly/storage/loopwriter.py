@@ -61,11 +61,13 @@ class RawTx:
         self._database = database
         self.hooks: list[Any] = []  # events for Database.deliver, in order
 
-    def insert(self, table: Table, row: dict[str, Any]) -> None:
+    def insert(self, table: Table, row: dict[str, Any]) -> int | None:
         """``INSERT`` one row, its values encoded as ``storage.bulk.insert_rows`` encodes
-        them (JSON compact, instants by ``storage.types.sqlite_instant``)."""
+        them (JSON compact, instants by ``storage.types.sqlite_instant``); the row's rowid
+        (its ``INTEGER PRIMARY KEY`` when the table has one: the id SQLite gave a row
+        inserted without it, one more than the largest, as ``SELECT max(id) + 1`` would)."""
         sql, encode = sqlite_insert(table, frozenset(row))
-        self._conn.execute(sql, encode(row))
+        return self._conn.execute(sql, encode(row)).lastrowid
 
     def insert_many(self, table: Table, rows: list[dict[str, Any]]) -> None:
         if not rows:

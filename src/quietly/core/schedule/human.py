@@ -282,10 +282,26 @@ def _yearly(opts: dict[str, object], months: object, interval: int) -> str | Non
 
 def _once(schedule: OnceSchedule) -> str:
     zone = get_zone(schedule.timezone or "UTC")
-    # A naive bound is read in the window's zone (DESIGN §3), never the server's.
-    start, end = (v.astimezone(zone) if v.tzinfo else v.replace(tzinfo=zone)
+    # A naive bound is read in the window's zone (DESIGN §3), never the server's. A UTC
+    # bound of a window without a zone is already what it reads in UTC.
+    start, end = (v if v.tzinfo is UTC and schedule.timezone is None
+                  else v.astimezone(zone) if v.tzinfo else v.replace(tzinfo=zone)
                   for v in (schedule.start, schedule.end))
-    start_text = f"{start:%Y-%m-%d} {_clock(start.time())}"
+    start_text = f"{_day(start)} {_wall_clock(start)}"
     same_day = start.date() == end.date()
-    end_text = _clock(end.time()) if same_day else f"{end:%Y-%m-%d} {_clock(end.time())}"
+    end_text = _wall_clock(end) if same_day else f"{_day(end)} {_wall_clock(end)}"
     return f"Once from {start_text} to {end_text}"
+
+
+def _day(value: datetime) -> str:
+    """``f"{value:%Y-%m-%d}"`` without strftime (which leaves a year below 1000 unpadded)."""
+    if value.year < 1000:
+        return f"{value:%Y-%m-%d}"
+    return f"{value.year}-{value.month:02d}-{value.day:02d}"
+
+
+def _wall_clock(value: datetime) -> str:
+    """``_clock(value.time())`` without strftime."""
+    if value.second:
+        return f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    return f"{value.hour:02d}:{value.minute:02d}"
