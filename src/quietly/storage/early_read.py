@@ -35,9 +35,11 @@ import contextlib
 import json
 import marshal
 import os
+import select
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
@@ -170,7 +172,7 @@ class EarlyRead:
         """Start reading the store of ``database_url``; ``None`` when it is not a SQLite
         file that exists (PostgreSQL, a first start), or the child cannot be started."""
         path = sqlite_path(database_url)
-        if path is None:
+        if path is None or os.name != "posix":  # (``select`` on pipes: POSIX only)
             return None
         try:
             # (our own module on the store's path, no shell)
@@ -190,10 +192,16 @@ class EarlyRead:
             return None
         try:
             return _receive(proc, timeout)
-        except (OSError, ValueError, EOFError, TypeError, subprocess.TimeoutExpired):
+        except (OSError, ValueError, EOFError, TypeError):
             return None
         finally:
             _end(proc)
+
+    def wait_read(self, timeout: float) -> bool:
+        """Whether the child has read the store (or ended) within ``timeout`` seconds."""
+        proc = self._proc
+        return proc is not None and proc.stdout is not None \
+            and _ready(proc.stdout.fileno(), timeout)
 
     def close(self) -> None:
         """Stop the child if its rows were never taken."""
@@ -202,23 +210,34 @@ class EarlyRead:
             _end(proc)
 
 
-def _exactly(stream: IO[bytes], size: int) -> bytes:
-    data = stream.read(size)
-    if len(data) != size:
-        raise EOFError("the early read ended early")
-    return data
+_MAX_BYTES = 1 << 31  # far beyond any store's rows (50,000 windows: ~7 MB)
+
+
+def _exactly(fd: int, size: int, deadline: float) -> bytes:
+    """``size`` bytes from ``fd``, or ``EOFError`` when it ends or ``deadline`` passes."""
+    if not 0 <= size <= _MAX_BYTES:
+        raise ValueError(f"the early read announced {size} bytes")
+    parts: list[bytes] = []
+    while size:
+        if not _ready(fd, deadline - time.monotonic()):
+            raise EOFError("the early read stalled")
+        part = os.read(fd, min(size, 1 << 20))
+        if not part:
+            raise EOFError("the early read ended early")
+        parts.append(part)
+        size -= len(part)
+    return b"".join(parts)
 
 
 def _receive(proc: subprocess.Popen[bytes], timeout: float) -> Prefetched | None:
     assert proc.stdin is not None
     assert proc.stdout is not None
-    if not _ready(proc.stdout, timeout):
-        return None
-    size = int.from_bytes(_exactly(proc.stdout, 8), "big")
-    blob = _exactly(proc.stdout, size)
+    fd, deadline = proc.stdout.fileno(), time.monotonic() + timeout
+    size = int.from_bytes(_exactly(fd, 8, deadline), "big")
+    blob = _exactly(fd, size, deadline)
     proc.stdin.write(_CHECK)
     proc.stdin.flush()
-    if not _ready(proc.stdout, timeout) or _exactly(proc.stdout, 1) != _CURRENT:
+    if _exactly(fd, 1, time.monotonic() + timeout) != _CURRENT:
         return None
     windows, groups = marshal.loads(blob)  # noqa: S302 (our own child's plain data)
     if type(windows) is not list or type(groups) is not list:
@@ -226,11 +245,9 @@ def _receive(proc: subprocess.Popen[bytes], timeout: float) -> Prefetched | None
     return windows, groups
 
 
-def _ready(stream: IO[bytes], timeout: float) -> bool:
-    """Whether ``stream`` has something to read (or its end) within ``timeout`` seconds."""
-    import select
-
-    readable, _, _ = select.select([stream], [], [], timeout)
+def _ready(fd: int, timeout: float) -> bool:
+    """Whether ``fd`` has something to read (or its end) within ``timeout`` seconds."""
+    readable, _, _ = select.select([fd], [], [], max(timeout, 0.0))
     return bool(readable)
 
 
