@@ -102,7 +102,7 @@ class DecisionService:
             self._loading += 1
             start = len(self._pending)
         try:
-            fresh = self._read_store(now, early)
+            fresh = self._read_store(now) if early is None else self._read_early(now, early)
         except BaseException:
             with self._lock:
                 self._done_loading()
@@ -124,21 +124,26 @@ class DecisionService:
         if self._loading == 0:
             self._pending = None
 
-    def _read_store(self, now: datetime, early: EarlyRead | None) -> dict[int, DecisionIndex]:
+    def _read_store(self, now: datetime) -> dict[int, DecisionIndex]:
+        self.early_used = False
         with _collector_paused():
-            taken = early.take() if early is not None else None
-            self.early_used = taken is not None
-            if taken is not None:
-                windows, group_rows = taken
-                entries = entries_from_early(windows)
-                groups: dict[int, dict[str, frozenset[str]]] = {}
-                for workspace_id, name, members in group_rows:
-                    groups.setdefault(workspace_id, {})[name] = members
-            else:
-                with self._db.read() as session:
-                    entries = read_entries(session)
-                    groups = load_all_groups(session)
+            with self._db.read() as session:
+                entries = read_entries(session)
+                groups = load_all_groups(session)
             return self._filed(now, entries, groups)
+
+    def _read_early(self, now: datetime, early: EarlyRead) -> dict[int, DecisionIndex]:
+        """``_read_store`` from an early read's rows, or from the store when it has none."""
+        with _collector_paused():
+            taken = early.take()
+            if taken is None:
+                return self._read_store(now)
+            self.early_used = True
+            windows, group_rows = taken
+            groups: dict[int, dict[str, frozenset[str]]] = {}
+            for workspace_id, name, members in group_rows:
+                groups.setdefault(workspace_id, {})[name] = members
+            return self._filed(now, entries_from_early(windows), groups)
 
     @staticmethod
     def _filed(now: datetime, entries: dict[int, list[Entry]],
