@@ -52,7 +52,7 @@ def _path(url: str) -> str:
 
 
 def _read(url: str) -> EarlyRead:
-    early = EarlyRead.start(url)
+    early = EarlyRead.start(url, min_bytes=0)  # (the test store may be small)
     assert early is not None
     assert early.wait_read(60)  # it has read: whatever commits now comes after
     return early
@@ -233,7 +233,7 @@ def test_the_real_child_killed_gives_nothing_and_the_store_is_read(
 def test_a_store_without_the_tables_gives_nothing(tmp_path: Path) -> None:
     path = tmp_path / "bare.db"
     sqlite3.connect(path).close()
-    early = EarlyRead.start(f"sqlite:///{path}")
+    early = EarlyRead.start(f"sqlite:///{path}", min_bytes=0)
     assert early is not None
     assert early.take(timeout=30) is None
 
@@ -255,6 +255,19 @@ def test_which_stores_it_reads(tmp_path: Path, name: str, url: str, read: bool) 
     sqlite3.connect(file).close()
     url = url.format(file=file, missing=tmp_path / "missing.db")
     assert (sqlite_path(url) is not None) == read
+
+
+def test_a_small_store_is_read_by_the_app_itself(tmp_path: Path) -> None:
+    path = tmp_path / "small.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE filler (x)")
+        conn.execute("INSERT INTO filler VALUES (zeroblob(100000))")
+    size = path.stat().st_size
+    url = f"sqlite:///{path}"
+    small, enough = EarlyRead.start(url, min_bytes=size + 1), EarlyRead.start(url, size)
+    if enough is not None:
+        enough.close()
+    assert (small, enough is not None) == (None, True)
 
 
 def test_the_app_takes_its_rows_at_start_up(sqlite_url: str, settings: Settings,

@@ -45,7 +45,7 @@ from typing import IO, Any
 
 import msgspec
 
-__all__ = ["ROW_COLUMNS", "EarlyRead", "json_micros", "loads", "sqlite_path"]
+__all__ = ["MIN_BYTES", "ROW_COLUMNS", "EarlyRead", "json_micros", "loads", "sqlite_path"]
 
 # The columns of ``services.index_load``'s statement, in its order, as SQLite stores them.
 ROW_COLUMNS = ("id", "workspace_id", "updated_at", "cancelled_at", "all_targets",
@@ -158,6 +158,20 @@ def _child(path: str, stdin: IO[bytes], stdout: IO[bytes]) -> None:
 
 # -- the parent -----------------------------------------------------------------------------
 
+# Below this size (about a thousand windows with their audit entries) a child costs more
+# than it saves: measured on an empty store, a start took 0.2-0.3 s longer with one on a
+# loaded 2-core VM (bench/README.md, "Start-up, fourth pass").
+MIN_BYTES = 1 << 20
+
+
+def _stored_bytes(path: str) -> int:
+    total = 0
+    for name in (path, path + "-wal"):
+        with contextlib.suppress(OSError):
+            total += os.path.getsize(name)
+    return total
+
+
 Prefetched = tuple[list[tuple[Any, ...]], list[tuple[int, str, frozenset[str]]]]
 
 
@@ -168,11 +182,14 @@ class EarlyRead:
         self._proc: subprocess.Popen[bytes] | None = proc
 
     @classmethod
-    def start(cls, database_url: str) -> EarlyRead | None:
+    def start(cls, database_url: str, min_bytes: int = MIN_BYTES) -> EarlyRead | None:
         """Start reading the store of ``database_url``; ``None`` when it is not a SQLite
-        file that exists (PostgreSQL, a first start), or the child cannot be started."""
+        file that exists (PostgreSQL, a first start), holds less than ``min_bytes`` (file
+        and write-ahead log), or the child cannot be started."""
         path = sqlite_path(database_url)
         if path is None or os.name != "posix":  # (``select`` on pipes: POSIX only)
+            return None
+        if _stored_bytes(path) < min_bytes:
             return None
         try:
             # (our own module on the store's path, no shell)
