@@ -17,23 +17,25 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx2 as httpx
 import pytest
 
 from quietly.api.app import create_app
 from quietly.core.engine import brute_force_decide
 from quietly.core.model import Alert
 from quietly.core.records import Role
+from quietly.services.bootstrap import prepare_database
 from quietly.services.decisions import DecisionService
 from quietly.services.groups import load_all_groups
 from quietly.services.index_load import entries_from_early, read_entries
 from quietly.services.windows import load_all_windows
 from quietly.settings import Settings
 from quietly.storage.db import Database
-from quietly.storage.early_read import EarlyRead, sqlite_path
+from quietly.storage.early_read import MIN_BYTES, EarlyRead, sqlite_path
 from tests.api.helpers import active_body
-from tests.conftest import Tenant
+from tests.conftest import Tenant, make_tenant
 from tests.services.test_index_load import _slots, _store
-from tests.worker.processes import QUIETLY
+from tests.worker.processes import QUIETLY, launch_serve, wait_healthy
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -283,3 +285,42 @@ def test_the_app_takes_its_rows_at_start_up(sqlite_url: str, settings: Settings,
                              headers={"Authorization": f"Bearer {tenant.keys[Role.VIEWER]}"})
     assert (used, decided.status_code, decided.json()["verdict"],
             decided.json()["windows"]) == (True, 200, "mute", [made.json()["id"]])
+
+
+def test_quietly_serve_decides_from_the_early_read_and_sees_a_later_write(
+        sqlite_url: str, tmp_path: Path) -> None:
+    """The real ``quietly serve`` on a store over the size floor: a window stored before
+    the start decides; one written by another process after a stop decides at the next."""
+    url = f"sqlite:///{tmp_path / 'served.db'}"
+    store = prepare_database(Settings(database_url=url))
+    with sqlite3.connect(_path(url)) as conn:  # past ``MIN_BYTES``
+        conn.execute("CREATE TABLE filler (x)")
+        conn.execute("INSERT INTO filler VALUES (zeroblob(?))", (MIN_BYTES + 1,))
+    proc, base = launch_serve(url, tmp_path, tmp_path / "serve.log")
+    try:
+        wait_healthy(proc, base)
+        tenant = make_tenant(store, base)
+        first = tenant.editor.post("/api/v1/windows", json=active_body("a", ["service:x"]))
+        first.raise_for_status()
+        tenant.close()
+    finally:
+        proc.stop()
+    answers = []
+    for round_ in range(2):
+        proc, base = launch_serve(url, tmp_path, tmp_path / "serve.log")
+        try:
+            wait_healthy(proc, base)
+            with httpx.Client(base_url=base, timeout=30, headers={
+                    "Authorization": f"Bearer {tenant.keys[Role.VIEWER]}"}) as client:
+                answers.append(client.get("/api/v1/decide",
+                                          params={"target": "service:x"}).json()["windows"])
+        finally:
+            proc.stop()
+        if round_ == 0:  # another process cancels it while no server runs
+            code = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("
+                    "'UPDATE windows SET cancelled_at = 0 WHERE id = ?', (int(sys.argv[2]),));"
+                    " c.commit()")
+            subprocess.run([sys.executable, "-c", code, _path(url), str(first.json()["id"])],
+                           check=True, timeout=60)
+    store.dispose()
+    assert answers == [[first.json()["id"]], []]
