@@ -45,7 +45,8 @@ from typing import IO, Any
 
 import msgspec
 
-__all__ = ["MIN_BYTES", "ROW_COLUMNS", "EarlyRead", "json_micros", "loads", "sqlite_path"]
+__all__ = ["MIN_BYTES", "ROW_COLUMNS", "EarlyRead", "core_free", "json_micros", "loads",
+           "sqlite_path"]
 
 # The columns of ``services.index_load``'s statement, in its order, as SQLite stores them.
 ROW_COLUMNS = ("id", "workspace_id", "updated_at", "cancelled_at", "all_targets",
@@ -164,6 +165,18 @@ def _child(path: str, stdin: IO[bytes], stdout: IO[bytes]) -> None:
 MIN_BYTES = 1 << 20
 
 
+def core_free() -> bool:
+    """Whether a core is likely idle for the child: the last minute's load average is at
+    most the number of cores less one. (On a machine whose cores are all busy the child's
+    reading is extra work in the same share of CPU: a 50,000-window start took 10.0 s
+    instead of 8.7 s at load 7 on 2 cores; bench/README.md, "Start-up, fourth pass".)"""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        return True
+    return load <= (os.cpu_count() or 1) - 1
+
+
 def _stored_bytes(path: str) -> int:
     total = 0
     for name in (path, path + "-wal"):
@@ -182,14 +195,16 @@ class EarlyRead:
         self._proc: subprocess.Popen[bytes] | None = proc
 
     @classmethod
-    def start(cls, database_url: str, min_bytes: int = MIN_BYTES) -> EarlyRead | None:
+    def start(cls, database_url: str, min_bytes: int = MIN_BYTES,
+              *, need_free_core: bool = True) -> EarlyRead | None:
         """Start reading the store of ``database_url``; ``None`` when it is not a SQLite
         file that exists (PostgreSQL, a first start), holds less than ``min_bytes`` (file
-        and write-ahead log), or the child cannot be started."""
+        and write-ahead log), no core looks free (``need_free_core``: the child's work would
+        only add to the start's), or the child cannot be started."""
         path = sqlite_path(database_url)
         if path is None or os.name != "posix":  # (``select`` on pipes: POSIX only)
             return None
-        if _stored_bytes(path) < min_bytes:
+        if _stored_bytes(path) < min_bytes or (need_free_core and not core_free()):
             return None
         try:
             # (our own module on the store's path, no shell)
