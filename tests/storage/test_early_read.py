@@ -278,19 +278,20 @@ LOADS = [
     # (name, cores, load average of the last minute, whether a child is started)
     ("idle, 2 cores", 2, 0.2, True),
     ("one core busy of 2", 2, 1.0, True),
-    ("more than one busy of 2", 2, 1.3, False),
+    ("one and a half busy of 2", 2, 1.5, True),
+    ("both busy", 2, 2.0, False),
     ("saturated, 2 cores", 2, 7.0, False),
     ("one core, idle", 1, 0.0, True),
-    ("one core, busy", 1, 0.5, False),
-    ("8 cores, 5 busy", 8, 5.0, True),
+    ("one core, busy", 1, 1.0, False),
+    ("8 cores, 7 busy", 8, 7.0, True),
 ]
 
 
 @pytest.mark.parametrize(("name", "cores", "load", "started"), LOADS,
                          ids=[c[0] for c in LOADS])
-def test_it_starts_only_with_a_core_to_spare(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                             name: str, cores: int, load: float,
-                                             started: bool) -> None:
+def test_it_starts_only_while_the_cores_are_not_all_busy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, cores: int, load: float,
+        started: bool) -> None:
     path = tmp_path / "store.db"
     sqlite3.connect(path).close()
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
