@@ -170,7 +170,8 @@ def core_free() -> bool:
     below the number of cores. (On a machine whose cores are all busy the child's reading
     is extra work in the same share of CPU: a 50,000-window start took 10.0 s instead of
     8.7 s at load 7 on 2 cores; bench/README.md, "Start-up, fourth pass". Not stricter:
-    ``bench.scale``'s own restarts keep a 2-core VM's load near 1.)"""
+    a start itself, and ``bench.scale``'s restarts in a row, can bring a 2-core VM's load
+    near 1.)"""
     try:
         load = os.getloadavg()[0]
     except OSError:
