@@ -96,10 +96,7 @@ def serve(
     # collector would walk them again and again and find next to nothing (an eighth of the
     # imports' CPU, issue 19). The app turns it back on once started (``api.app``).
     gc.disable()
-    import uvicorn
-
-    from quietly.api.app import create_app
-    from quietly.api.server import reuse_port_socket, server_config
+    from quietly.storage.early_read import EarlyRead
 
     settings = _using(get_settings())
     settings.run_worker = not no_worker
@@ -110,8 +107,17 @@ def serve(
                     "sharing one SQLite file do not see each other's changes")
     if busy_poll_us is not None:
         settings.busy_poll_us = busy_poll_us
-    config = server_config(create_app(settings), host=host, port=port, log_level="info",
-                           busy_poll_us=settings.busy_poll_us)
+    # On SQLite, a child process reads the windows on the other core while this one
+    # imports the server (``storage.early_read``); the app uses its rows only if nothing
+    # has been committed since (issue 19).
+    early = EarlyRead.start(settings.effective_database_url)
+    import uvicorn
+
+    from quietly.api.app import create_app
+    from quietly.api.server import reuse_port_socket, server_config
+
+    config = server_config(create_app(settings, early=early), host=host, port=port,
+                           log_level="info", busy_poll_us=settings.busy_poll_us)
     sockets = None
     if reuse_port:
         try:

@@ -38,6 +38,7 @@ from quietly.services.storehealth import StoreHealth
 from quietly.settings import Settings, get_settings
 from quietly.storage.checkpoint import Checkpointer
 from quietly.storage.db import Database
+from quietly.storage.early_read import EarlyRead
 from quietly.storage.groupcommit import GROUP_COMMIT, GroupCommitter
 from quietly.web import install_web
 from quietly.worker.embedded import start_background, start_listener
@@ -195,13 +196,22 @@ def body_caps(settings: Settings) -> dict[str, int]:
             "/api/v1/windows/batch": settings.max_windows_batch_body_bytes}
 
 
-def create_app(settings: Settings | None = None, *, database: Database | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, database: Database | None = None,
+               early: EarlyRead | None = None) -> FastAPI:
+    """The app. ``early``: a child process reading the SQLite store since before the
+    imports (``storage.early_read``, started by ``quietly serve``); the first load takes its
+    rows if nothing has been committed since, else reads the store as usual."""
     settings = settings or get_settings()
     guard.configure(guard.AllowList.parse(settings.webhook_allow))  # one list per process
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = database or prepare_database(settings)
+        try:
+            db = database or prepare_database(settings)
+        except BaseException:
+            if early is not None:
+                early.close()
+            raise
         # Recurring windows and per-target timelines are expanded in the background once the
         # app has started (``_after_settling`` below): decisions are exact meanwhile.
         decisions = DecisionService(db, _utcnow(), expand_at_once=False)
@@ -212,7 +222,10 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         if listener is not None:
             _await_first_sync(listener, settings.index_load_timeout_seconds)
         if not decisions.loaded:  # SQLite, or the listener could not connect: load here
-            decisions.load(_utcnow())  # (raises the store's error when it is unreachable)
+            # (raises the store's error when it is unreachable)
+            decisions.load(_utcnow(), early if listener is None else None)
+        if early is not None:
+            early.close()  # (taken by the load, or not used)
         # Everything loaded so far (modules, the index) lives as long as the process: keep the
         # cyclic garbage collector from walking it on every full collection, which otherwise
         # stalls requests for a time that grows with the number of windows. (No collection

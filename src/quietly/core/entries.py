@@ -75,7 +75,11 @@ def names(items: Iterable[str]) -> Names:
     naming a target and the index's slot for it share one string; in a tuple when there are
     few (a tuple of six names takes a fifth of a frozenset's memory), else a frozenset (its
     membership test stays constant-time for windows naming thousands of targets)."""
-    unique = tuple(dict.fromkeys(map(sys.intern, items)))
+    return distinct_names(tuple(dict.fromkeys(map(sys.intern, items))))
+
+
+def distinct_names(unique: tuple[str, ...]) -> Names:
+    """``names`` of names already distinct and interned."""
     if len(unique) <= _SMALL:
         return unique
     return frozenset(unique)

@@ -28,9 +28,10 @@ from quietly.core.model import Alert, AlertLike, Decision, Verdict, Window
 from quietly.logs import get_logger
 from quietly.metrics import INDEX_PENDING, INDEX_STALE, INDEX_WINDOWS
 from quietly.services.groups import GroupChanged, load_all_groups
-from quietly.services.index_load import read_entries
+from quietly.services.index_load import entries_from_early, read_entries
 from quietly.services.windows import WindowChanged, WindowsChanged
 from quietly.storage.db import Database
+from quietly.storage.early_read import EarlyRead
 
 __all__ = ["DecisionService"]
 
@@ -76,6 +77,7 @@ class DecisionService:
         self._expanding = False  # an expansion thread runs (set and cleared under the lock)
         self.stale = False
         self.loaded = False
+        self.early_used = False  # whether the last load took an early read's rows
         # Set once every recurring window of the last load has its intervals (until then the
         # rules answer for those that have none: exact, slower).
         self.expanded = threading.Event()
@@ -85,11 +87,14 @@ class DecisionService:
         if expand_at_once:
             self._may_expand.set()
 
-    def load(self, now: datetime) -> None:
+    def load(self, now: datetime, early: EarlyRead | None = None) -> None:
         """(Re)build every index from the store; raises the store's error when unreachable.
 
         Two reloads may overlap (the change listener and the store-health probe both reload
         after an outage): each replays the events published since *it* started reading.
+        ``early``: the rows a child process read while the server started
+        (``storage.early_read``), used instead of reading the store if nothing has been
+        committed since (``early_used`` says whether they were).
         """
         with self._lock:
             if self._pending is None:
@@ -97,7 +102,7 @@ class DecisionService:
             self._loading += 1
             start = len(self._pending)
         try:
-            fresh = self._read_store(now)
+            fresh = self._read_store(now) if early is None else self._read_early(now, early)
         except BaseException:
             with self._lock:
                 self._done_loading()
@@ -120,11 +125,25 @@ class DecisionService:
             self._pending = None
 
     def _read_store(self, now: datetime) -> dict[int, DecisionIndex]:
+        self.early_used = False
         with _collector_paused():
             with self._db.read() as session:
                 entries = read_entries(session)
                 groups = load_all_groups(session)
             return self._filed(now, entries, groups)
+
+    def _read_early(self, now: datetime, early: EarlyRead) -> dict[int, DecisionIndex]:
+        """``_read_store`` from an early read's rows, or from the store when it has none."""
+        with _collector_paused():
+            taken = early.take()
+            if taken is None:
+                return self._read_store(now)
+            self.early_used = True
+            windows, group_rows = taken
+            groups: dict[int, dict[str, frozenset[str]]] = {}
+            for workspace_id, name, members in group_rows:
+                groups.setdefault(workspace_id, {})[name] = members
+            return self._filed(now, entries_from_early(windows), groups)
 
     @staticmethod
     def _filed(now: datetime, entries: dict[int, list[Entry]],

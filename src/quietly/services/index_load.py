@@ -21,26 +21,26 @@ compare both on every kind of window, on SQLite and PostgreSQL).
 
 from __future__ import annotations
 
-import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-import msgspec
 from sqlalchemy import Text, cast, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
 from quietly.core import lifecycle
 from quietly.core.codec import match_from_json, schedule_from_json
-from quietly.core.entries import Entry, Names, Scope, names
+from quietly.core.entries import Entry, Names, Scope, distinct_names, names
 from quietly.core.intervals import instant, micros
 from quietly.core.matching import CompiledGroup, compile_groups
 from quietly.core.model import ConditionGroup, Effect, RecurringSchedule, Verdict
+from quietly.storage.early_read import json_micros as _json_micros
+from quietly.storage.early_read import loads as _loads
 from quietly.storage.tables import WindowRow
 from quietly.storage.types import SQLiteInstant, micros_from_sqlite
 
-__all__ = ["read_entries"]
+__all__ = ["entries_from_early", "read_entries"]
 
 _T = WindowRow.__table__
 _RAW = NullType()  # no result processing: the driver's value as it is
@@ -65,24 +65,6 @@ def _stored_micros(value: datetime | SQLiteInstant | None) -> int | None:
     if isinstance(value, datetime):
         return micros(value)
     return micros_from_sqlite(value)
-
-
-def _json_micros(value: str) -> int:
-    """An RFC 3339 instant of a schedule's JSON in microseconds since the epoch."""
-    found = datetime.fromisoformat(value)
-    return micros(found if found.tzinfo is not None else found.replace(tzinfo=UTC))
-
-
-_decode = msgspec.json.Decoder().decode
-
-
-def _loads(text: str) -> Any:
-    """A stored JSON text, decoded: by msgspec, or by ``json.loads`` where msgspec refuses
-    the text (``NaN``, say: never written by us, but still JSON as ``json.loads`` reads it)."""
-    try:
-        return _decode(text)
-    except msgspec.DecodeError:
-        return json.loads(text)
 
 
 def _target_list(text: str) -> list[str]:
@@ -170,3 +152,30 @@ def read_entries(db: Session) -> dict[int, list[Entry]]:
             found = out[workspace_id] = []
         found.append(decoder.entry(row))
     return out
+
+
+def entries_from_early(windows: list[tuple[Any, ...]]) -> dict[int, list[Entry]]:
+    """``read_entries`` of the rows a ``storage.early_read`` child read and pre-decoded:
+    a one-time window on targets only comes with its distinct target names and instants,
+    any other as the statement above reads it."""
+    decoder = _Decoder()
+    out: dict[int, list[Entry]] = {}
+    verdict, entry, once = decoder.verdict, decoder.entry, Entry.once_on_targets
+    for row in windows:
+        workspace_id = row[1]
+        found = out.get(workspace_id)
+        if found is None:
+            found = out[workspace_id] = []
+        if len(row) == _EARLY_ONCE:
+            wid, _, updated, cancelled, effects, targets, start, end = row
+            version = updated if type(updated) is int else _stored_micros(updated)
+            cut = cancelled if cancelled is None or type(cancelled) is int \
+                else _stored_micros(cancelled)
+            found.append(once(wid, version, verdict(effects), distinct_names(targets),
+                              start, end, cut))
+        else:
+            found.append(entry(row))
+    return out
+
+
+_EARLY_ONCE = 8  # the length of early_read's one-time form (a row has ten columns)
