@@ -7,8 +7,8 @@ Each batch is a raw HTTP request (``bench.writes.window_body``, encoded before t
 starts) fed to the protocol that ``bench.create_cpu --in-process`` uses; the route's work
 runs in a worker thread, so the figure is the process's CPU time (``time.process_time``:
 every thread, the write and the index included) per window, median over the batches. For
-instruction counts run it under ``valgrind --tool=callgrind`` with two ``--batches`` and take
-the difference (the set-up cancels out).
+instruction counts run it under ``valgrind --tool=callgrind`` with two ``--batches`` and the
+same ``--built`` and take the difference (the set-up, bodies included, cancels out).
 """
 
 from __future__ import annotations
@@ -38,12 +38,13 @@ def _request(key: str, first: int, size: int, now: datetime) -> bytes:
             + str(len(body)).encode() + b"\r\n\r\n" + body)
 
 
-async def _run(batches: int, size: int) -> list[float]:
+async def _run(batches: int, size: int, built: int) -> list[float]:
     settings, key = _store()
     protocol, transport = await raw_protocol(create_app(settings))
     now = datetime.now(UTC)
     warm = _request(key, 10_000_000, 100, now)  # the route's lazy imports, the first write
-    requests = [_request(key, b * size, size, now) for b in range(batches)]
+    requests = [_request(key, b * size, size, now) for b in range(max(batches, built))]
+    requests = requests[:batches]
     spent: list[float] = []
     for request in (warm, *requests):
         transport.written.clear()
@@ -57,9 +58,11 @@ async def _run(batches: int, size: int) -> list[float]:
     return spent[1:]
 
 
-def run(batches: int = 6, size: int = 5000) -> float:
-    """Median process CPU seconds per window."""
-    spent = uvloop.run(_run(batches, size))
+def run(batches: int = 6, size: int = 5000, built: int = 0) -> float:
+    """Median process CPU seconds per window; ``built``: encode that many batches' bodies
+    (at least ``batches``), so that two runs with different ``batches`` do the same
+    set-up."""
+    spent = uvloop.run(_run(batches, size, built))
     return sorted(spent)[len(spent) // 2]
 
 
@@ -68,8 +71,10 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, default=6)
     parser.add_argument("--size", type=int, default=5000)
+    parser.add_argument("--built", type=int, default=0,
+                        help="encode this many batches' bodies (for instruction counts)")
     args = parser.parse_args()
-    per = run(args.batches, args.size)
+    per = run(args.batches, args.size, args.built)
     print(f"batch create in process: CPU per window {per * 1e6:.1f} us "
           f"({args.batches} x {args.size:,}, load {os.getloadavg()[0]:.2f})")
 
