@@ -125,6 +125,20 @@ def _load_quietly(url: str, key: str, count: int, offset: int) -> float:
     return elapsed
 
 
+def load_only(load: int) -> float:
+    """Seconds to load ``load`` windows into a fresh store (``_quietly_side``'s load)."""
+    data_dir = Path(tempfile.mkdtemp(prefix="quietly-bench-load-"))
+    db = prepare_database(Settings(data_dir=data_dir, run_worker=False))
+    now = datetime.now(UTC)
+    with db.transaction() as session:
+        ws = workspaces.create_workspace(session, "bench-load", name="bench",
+                                         timezone="UTC", now=now)
+        key = workspaces.create_key(session, ws.id, name="bench", role=Role.EDITOR, now=now)[1]
+    db.dispose()
+    with Servers({"QUIETLY_DATA_DIR": str(data_dir)}, 1) as servers:
+        return _load_quietly(servers.url, key, load, 0)
+
+
 def _dir_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
@@ -234,8 +248,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     parser.add_argument("--creates", type=int, help="creates per client count (3,000)")
     parser.add_argument("--load", type=int, help="objects loaded for the bulk figure (50,000)")
+    parser.add_argument("--load-only", action="store_true",
+                        help="quietly's load figure alone (no creates, no Alertmanager): for "
+                             "comparing two versions of the code one after the other")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONTZPATH", "")
+    if args.load_only:
+        load = args.load or 50_000
+        seconds = load_only(load)
+        print(f"loading {load:,} through the batch endpoint: {seconds:.2f} s = "
+              f"{load / seconds:,.0f} windows/s (load average {os.getloadavg()[0]:.2f})")
+        return
     run(args.quick, args.creates, args.load)
 
 

@@ -24,7 +24,7 @@ from quietly.api.idempotency import Idempotency
 from quietly.api.lazy_routes import include_lazily, materialize_all, renders_errors, warm_up
 from quietly.api.middleware import BodyLimit, NulGuard, RequestMetrics, WriteDeadline
 from quietly.api.native.decide_shortcut import DecideShortcut
-from quietly.api.native.instants import CREATE_PATH
+from quietly.api.native.instants import BATCH_PATH, CREATE_PATH
 from quietly.api.openapi import install_openapi
 from quietly.api.problems import install_problem_handlers
 from quietly.api.proxies import TrustedProxies, parse_networks
@@ -98,6 +98,7 @@ class _Ticker:
 # How long the start-up's background work waits for the first readiness probe at most.
 SETTLE_SECONDS = 1.0
 _CREATE_SHORTCUT = "quietly.api.native.create_fastpath"
+_BATCH_SHORTCUT = "quietly.api.native.batch_fastpath"
 
 
 def _after_settling(answered: threading.Event, decisions: DecisionService,
@@ -122,21 +123,31 @@ def _after_settling(answered: threading.Event, decisions: DecisionService,
 
 
 class _CreateShortcut:
-    """``create_fastpath.CreateShortcut``, imported when the first create comes (or by the
-    background work of the start, ``_after_settling``): its schemas and the create path
-    are not needed to become ready (issue 19). Every other request passes straight on."""
+    """``create_fastpath.CreateShortcut`` and ``batch_fastpath.BatchShortcut``, each imported
+    when the first request of its path comes (the create's also by the background work of
+    the start, ``_after_settling``): their schemas and the create path are not needed to
+    become ready (issue 19). Every other request passes straight on."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self._inner: ASGIApp | None = None
+        self._batch: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path") if scope["type"] == "http" else None
+        if path == BATCH_PATH:
+            batch = self._batch
+            if batch is None:
+                shortcut: Any = importlib.import_module(_BATCH_SHORTCUT).BatchShortcut
+                batch = self._batch = shortcut(self.app)
+            await batch(scope, receive, send)
+            return
         inner = self._inner
         if inner is None:
-            if scope["type"] != "http" or scope["path"] != CREATE_PATH:
+            if path != CREATE_PATH:
                 await self.app(scope, receive, send)
                 return
-            shortcut: Any = importlib.import_module(_CREATE_SHORTCUT).CreateShortcut
+            shortcut = importlib.import_module(_CREATE_SHORTCUT).CreateShortcut
             inner = self._inner = shortcut(self.app)
         await inner(scope, receive, send)
 
@@ -276,7 +287,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     )
     install_problem_handlers(app)
     app.state.settings = settings  # read by api.server's protocol (caps) before start-up
-    app.add_middleware(_CreateShortcut)  # plain window creates skip routing (issue #19)
+    app.add_middleware(_CreateShortcut)  # plain creates and batches skip routing (issue #19)
     app.add_middleware(Idempotency)  # inside the write deadline: its claims are writes
     app.add_middleware(WriteDeadline, seconds=settings.write_timeout_seconds)
     app.add_middleware(NulGuard)  # outside the create shortcut: it guards it too

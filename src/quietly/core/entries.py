@@ -204,17 +204,27 @@ class Entry:
     def of(cls, window: Window, compiled: tuple[CompiledGroup, ...] | None = None) -> Entry:
         """The entry of ``window``, pending if recurring; ``compiled`` are its matchers
         compiled already (else compiled here, raising what compiling raises)."""
-        if compiled is None:
-            compiled = tuple(compile_groups(window.match))
-        scope = (names(window.targets), names(window.groups), window.all_targets,
-                 window.match, compiled)
         version = micros(window.updated_at) if window.updated_at is not None else None
         verdict = _VERDICTS.get(window.effects)
         if verdict is None:
             verdict = _VERDICTS.setdefault(window.effects,
                                            lifecycle.strongest_verdict(window.effects))
-        cut = lifecycle.cut_off(window)
         s = window.schedule
+        if type(s) is OnceSchedule and not (window.groups or window.all_targets
+                                            or window.match):
+            # Targets only (most windows, a bulk create's): the entry ``once`` builds for
+            # this scope, without the scope's tuple and ``__new__``'s dispatch on it.
+            cut = window.cancelled_at
+            if window.archived_at is not None and (cut is None or window.archived_at < cut):
+                cut = window.archived_at  # lifecycle.cut_off: the earlier of the two
+            return cls.once_on_targets(window.id, version, verdict, names(window.targets),
+                                       micros(s.start), micros(s.end),
+                                       None if cut is None else micros(cut))
+        if compiled is None:
+            compiled = tuple(compile_groups(window.match))
+        scope = (names(window.targets), names(window.groups), window.all_targets,
+                 window.match, compiled)
+        cut = lifecycle.cut_off(window)
         if isinstance(s, OnceSchedule):
             return cls.once(window.id, version, verdict, scope, micros(s.start), micros(s.end),
                             None if cut is None else micros(cut))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from quietly.core.construct import slot_constructor
 from quietly.core.model import ConditionGroup, Effect, Schedule, Window
 
 __all__ = ["Principal", "Role", "WindowFields", "WindowRecord"]
@@ -113,21 +114,15 @@ class WindowRecord:
 
     def to_window(self) -> Window:
         f = self.fields
-        return Window(
-            id=self.id,
-            workspace_id=self.workspace_id,
-            name=f.name,
-            schedule=f.schedule,
-            effects=frozenset(f.effects),
-            targets=frozenset(f.targets),
-            groups=frozenset(f.groups),
-            match=f.match,
-            all_targets=f.all_targets,
-            description=f.description,
-            escalation_targets=f.escalation_targets,
-            incident_id=f.incident_id,
-            created_at=self.created_at,
-            cancelled_at=self.cancelled_at,
-            archived_at=self.archived_at,
-            updated_at=self.updated_at,
-        )
+        # Every field of Window, in order, by its slots (``core.construct``): the decision
+        # index takes a Window of every window a bulk create or a start-up files.
+        return _window(self.id, self.workspace_id, f.name, f.schedule, frozenset(f.effects),
+                       frozenset(f.targets), frozenset(f.groups), f.match, f.all_targets,
+                       f.description, f.escalation_targets, f.incident_id, self.created_at,
+                       self.cancelled_at, self.archived_at, self.updated_at)
+
+
+_window = slot_constructor(Window, (
+    "id", "workspace_id", "name", "schedule", "effects", "targets", "groups", "match",
+    "all_targets", "description", "escalation_targets", "incident_id", "created_at",
+    "cancelled_at", "archived_at", "updated_at"))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from quietly.core import lifecycle, schedule
 from quietly.core.codec import match_from_json, schedule_from_json
+from quietly.core.construct import slot_constructor
 from quietly.core.errors import Conflict, Forbidden, NotFound, ValidationError
 from quietly.core.limits import MAX_MATCHERS_PER_GROUP, MAX_TARGETS
 from quietly.core.matching import validate_match
@@ -306,8 +307,8 @@ def create_windows(
     outbox.window_events_created(db, records, now, conn,
                                  running=[new.running for new in created])
     _insert_create_audit(conn, principal, records, now)
-    changes = tuple(WindowChanged(new.record.workspace_id, new.record.id, new.record,
-                                  "created", new.window) for new in created)
+    changes = tuple(_changed(new.record.workspace_id, new.record.id, new.record, "created",
+                             new.window) for new in created)
     if len(changes) == 1:
         publish(db, changes[0])
     elif changes:
@@ -449,8 +450,8 @@ def _new_window(window_id: int, principal: Principal, fields: WindowFields,
     cols.update(id=window_id, workspace_id=principal.workspace_id,
                 created_by=principal.actor, created_at=now, updated_at=now,
                 cancelled_at=None, archived_at=None)
-    record = WindowRecord(window_id, principal.workspace_id, _as_stored(fields, cols),
-                          principal.actor, now, now)
+    record = _record(window_id, principal.workspace_id, _as_stored(fields, cols),
+                     principal.actor, now, now)
     sched = record.fields.schedule
     if isinstance(sched, OnceSchedule):
         derived = _once_derived(sched, now)
@@ -459,7 +460,15 @@ def _new_window(window_id: int, principal: Principal, fields: WindowFields,
     else:
         derived = memo.get(sched) or memo.setdefault(sched, _derived(sched, now))
     cols["first_start"], cols["last_end"], cols["state"], running = derived
-    return _NewWindow(cols, record, record.to_window(), running)
+    return _new(cols, record, record.to_window(), running)
+
+
+# By their slots (``core.construct``): a bulk create builds one of each per window.
+_record = slot_constructor(WindowRecord, ("id", "workspace_id", "fields", "created_by",
+                                          "created_at", "updated_at"))
+_new = slot_constructor(_NewWindow, ("columns", "record", "window", "running"))
+_changed = slot_constructor(WindowChanged, ("workspace_id", "window_id", "record", "action",
+                                            "window"))
 
 
 def _derived(sched: Schedule, now: datetime) -> _Derived:

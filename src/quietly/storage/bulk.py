@@ -237,8 +237,12 @@ def _json_text(value: Any) -> str:
     ``json``; the ``json`` encoder stays for what msgspec refuses (a lone surrogate)."""
     if value is None:
         return "null"  # as SQLAlchemy's JSON type stores None (not SQL NULL)
-    if not value and isinstance(value, list | dict):
-        return "[]" if isinstance(value, list) else "{}"
+    if not value:
+        kind = value.__class__
+        if kind is list:
+            return "[]"
+        if kind is dict:
+            return "{}"
     try:
         return _ENCODE_JSON(value).decode()
     except (UnicodeEncodeError, TypeError):

@@ -70,7 +70,7 @@ def fields_to_columns(fields: WindowFields) -> dict[str, Any]:
         "groups": sorted(set(fields.groups)),
         "match": match_to_json(fields.match),
         "all_targets": fields.all_targets,
-        "effects": [e.value for e in fields.effects],
+        "effects": list(_effect_values(fields.effects)),
         "notify_channels": list(fields.notify_channels),
         "notify_start_minutes_before": fields.notify_start_minutes_before,
         "notify_end_minutes_before": fields.notify_end_minutes_before,
@@ -88,6 +88,18 @@ def fields_to_columns(fields: WindowFields) -> dict[str, Any]:
         "key": fields.key,
         "managed_source": fields.managed_source,
     }
+
+
+def _effect_values(effects: tuple[Effect, ...]) -> tuple[str, ...]:
+    """The effects' values (an enum's ``value`` is a property: a bulk create asked it of
+    every window), remembered for each tuple seen (a few dozen at most: five effects)."""
+    values = _EFFECT_VALUES.get(effects)
+    if values is None:
+        values = _EFFECT_VALUES.setdefault(effects, tuple(e.value for e in effects))
+    return values
+
+
+_EFFECT_VALUES: dict[tuple[Effect, ...], tuple[str, ...]] = {}
 
 
 def schedule_columns(schedule: Schedule) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from quietly.api.native.convert import window_fields_from_create
 from quietly.api.native.instants import CREATE_PATH, parse_instant_field
 from quietly.api.native.schemas import WindowCreate, WindowPublic
 from quietly.api.native.window_batch import GROUP_COMMIT, write
+from quietly.core.construct import slot_constructor
 from quietly.core.limits import MAX_TARGETS
 from quietly.core.model import OnceSchedule
 from quietly.core.records import Principal, Role, WindowFields, WindowRecord
@@ -152,12 +153,17 @@ def common_fields(document: Any, zone: str) -> WindowFields | None:
             or not 0 < len(end) <= 64:
         return None
     try:
-        once = OnceSchedule(start=parse_instant_field(start, "schedule.start", zone),
-                            end=parse_instant_field(end, "schedule.end", zone), timezone=None)
+        once = _once(parse_instant_field(start, "schedule.start", zone),
+                     parse_instant_field(end, "schedule.end", zone), None)
     except Exception:  # the model's path says what is wrong (ValidationError)
         return None
-    return WindowFields(name=name, schedule=once, description=description,
-                        targets=tuple(dict.fromkeys(targets)))
+    return _fields(name, once, description, tuple(dict.fromkeys(targets)))
+
+
+# OnceSchedule(start=…, end=…, timezone=…) and WindowFields(name=…, schedule=…,
+# description=…, targets=…) by their slots (``core.construct``): a batch builds thousands.
+_once = slot_constructor(OnceSchedule, ("start", "end", "timezone"))
+_fields = slot_constructor(WindowFields, ("name", "schedule", "description", "targets"))
 
 
 def _unicode(text: str) -> bool:

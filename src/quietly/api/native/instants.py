@@ -13,12 +13,13 @@ from quietly.core.codec import MAX_YEAR, MIN_YEAR
 from quietly.core.errors import ValidationError
 from quietly.core.timeutil import read_iso_datetime, to_utc
 
-__all__ = ["CREATE_PATH", "parse_instant_field"]
+__all__ = ["BATCH_PATH", "CREATE_PATH", "parse_instant_field"]
 
 # The path of ``POST /api/v1/windows``, which ``api.server`` and ``create_fastpath`` answer
 # before the application; here so that the server knows it without importing the create
 # path (its schemas) before the first create.
 CREATE_PATH = "/api/v1/windows"
+BATCH_PATH = "/api/v1/windows/batch"  # ``batch_fastpath``'s, likewise
 
 
 def parse_instant_field(value: str, field: str, zone: str) -> datetime:
