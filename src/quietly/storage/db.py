@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from quietly.core.errors import Unavailable
+from quietly.logs import get_logger
 
 __all__ = ["Database", "DbTimeouts", "create_db_engine", "on_commit", "publish",
            "publish_many", "write_deadline"]
@@ -40,6 +41,8 @@ class DbTimeouts:
     lock_ms: int = 5_000
     connect_s: int = 2
 
+
+log = get_logger(__name__)
 
 # A request's deadline (time.monotonic): a transaction still open past it is rolled back
 # instead of committed, so a write whose client got a 503 never lands later.
@@ -137,8 +140,13 @@ class Database:
                                       "retry (with the same Idempotency-Key)")
         finally:
             session.close()
+        # Committed: a failing hook (an index update) is logged, not raised, so that no
+        # caller takes it for a failed commit and writes again (as ``GroupCommitter`` does).
         for hook in hooks:
-            hook()
+            try:
+                hook()
+            except Exception:
+                log.exception("a change hook failed after a commit")
 
     @contextmanager
     def read(self) -> Iterator[Session]:
