@@ -10,7 +10,7 @@ import msgspec
 from quietly.core import lifecycle, schedule
 from quietly.core.codec import format_instant, match_to_json, schedule_to_json
 from quietly.core.model import Occurrence, OnceSchedule, State
-from quietly.core.records import WindowRecord
+from quietly.core.records import WindowFields, WindowRecord
 
 __all__ = ["managed_by", "occurrence_to_json", "window_to_json"]
 
@@ -59,25 +59,7 @@ def _any_to_json(record: WindowRecord, now: datetime) -> dict[str, Any]:
         "name": f.name,
         "description": f.description,
         "schedule": schedule_to_json(f.schedule),
-        "targets": sorted(f.targets),
-        "groups": sorted(f.groups),
-        "match": match_to_json(f.match),
-        "all_targets": f.all_targets,
-        "effects": [e.value for e in f.effects],
-        "notify_channels": list(f.notify_channels),
-        "notify_start_minutes_before": f.notify_start_minutes_before,
-        "notify_end_minutes_before": f.notify_end_minutes_before,
-        "notification_message": f.notification_message,
-        "resolve_on_end": f.resolve_on_end,
-        "reroute_on_end": f.reroute_on_end,
-        "escalation_targets": list(f.escalation_targets),
-        "incident_id": f.incident_id,
-        "lead": f.lead,
-        "publish_to_status_page": f.publish_to_status_page,
-        "show_in_sidebar": f.show_in_sidebar,
-        "origin": f.origin,
-        "key": f.key,
-        "managed_by": managed_by(f.managed_source, f.key),
+        **_fields_json(f),
         "state": state.value,
         "current_occurrence": occurrence_to_json(current),
         "next_occurrence": occurrence_to_json(following),
@@ -112,6 +94,22 @@ def _once_to_json(record: WindowRecord, once: OnceSchedule, now: datetime) -> di
         "description": f.description,
         "schedule": {"kind": "once", "start": start_text, "end": end_text,
                      "timezone": once.timezone},
+        **_fields_json(f),
+        "state": state,
+        "current_occurrence": current,
+        "next_occurrence": following,
+        "human_schedule": schedule.human_schedule(once),
+        "created_by": record.created_by,
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "cancelled_at": None,
+        "archived_at": None,
+    }
+
+
+def _fields_json(f: WindowFields) -> dict[str, Any]:
+    """The members of a window's JSON between its schedule and its state, in order."""
+    return {
         "targets": sorted(f.targets),
         "groups": sorted(f.groups),
         "match": match_to_json(f.match),
@@ -131,15 +129,6 @@ def _once_to_json(record: WindowRecord, once: OnceSchedule, now: datetime) -> di
         "origin": f.origin,
         "key": f.key,
         "managed_by": managed_by(f.managed_source, f.key),
-        "state": state,
-        "current_occurrence": current,
-        "next_occurrence": following,
-        "human_schedule": schedule.human_schedule(once),
-        "created_by": record.created_by,
-        "created_at": created_at,
-        "updated_at": updated_at,
-        "cancelled_at": None,
-        "archived_at": None,
     }
 
 

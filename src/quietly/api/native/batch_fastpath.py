@@ -32,10 +32,8 @@ import msgspec
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from quietly.api.asgi_body import read_body, replay_once
 from quietly.api.deps import authenticate_key, bearer_key, get_state, utcnow
-from quietly.api.middleware import ROUTE_KEY
-from quietly.api.native.create_fastpath import common_fields, is_json
+from quietly.api.native.create_fastpath import common_fields, shortcut
 from quietly.api.native.instants import BATCH_PATH
 from quietly.api.native.window_batch import MAX_BATCH, repeated_members, write
 from quietly.core.records import Role, WindowFields
@@ -101,18 +99,7 @@ class BatchShortcut:
         # Off from before the body is read until the answer is sent, as the route's
         # dependency keeps it (``services.collector``).
         with collector_paused():
-            body = await read_body(receive)
-            if body is None:
-                return  # the client went away
-            answer = await self._create(scope, body) if is_json(scope["headers"]) else None
-            if answer is None:
-                await self.app(scope, replay_once(body), send)
-                return
-            scope[ROUTE_KEY] = BATCH_PATH  # for the latency metric and the access log
-            await send({"type": "http.response.start", "status": 201,
-                        "headers": [(b"content-length", str(len(answer)).encode()),
-                                    (b"content-type", b"application/json")]})
-            await send({"type": "http.response.body", "body": answer})
+            await shortcut(self.app, self._create, BATCH_PATH, scope, receive, send)
 
     async def _create(self, scope: Scope, body: bytes) -> bytes | None:
         """The answer's body, or None: let the application answer."""

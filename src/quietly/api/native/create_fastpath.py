@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -52,6 +52,24 @@ _encode = msgspec.json.Encoder().encode
 _JSON_TYPES = (b"application/json", b"application/json; charset=utf-8")
 
 
+async def shortcut(app: ASGIApp, create: Callable[[Scope, bytes], Awaitable[bytes | None]],
+                   route: str, scope: Scope, receive: Receive, send: Send) -> None:
+    """Read the body; answer 201 with what ``create`` gives, or, when it gives None (or the
+    body is not JSON), replay the request through ``app``, which answers it."""
+    body = await read_body(receive)
+    if body is None:
+        return  # the client went away
+    answer = await create(scope, body) if is_json(scope["headers"]) else None
+    if answer is None:
+        await app(scope, replay_once(body), send)
+        return
+    scope[ROUTE_KEY] = route  # for the latency metric and the access log: no router ran
+    await send({"type": "http.response.start", "status": 201,
+                "headers": [(b"content-length", str(len(answer)).encode()),
+                            (b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": answer})
+
+
 class CreateShortcut:
     """ASGI middleware: the common ``POST /api/v1/windows`` straight to the service."""
 
@@ -63,18 +81,7 @@ class CreateShortcut:
                 or scope.get("query_string"):
             await self.app(scope, receive, send)
             return
-        body = await read_body(receive)
-        if body is None:
-            return  # the client went away
-        answer = await self._create(scope, body) if is_json(scope["headers"]) else None
-        if answer is None:
-            await self.app(scope, replay_once(body), send)
-            return
-        scope[ROUTE_KEY] = PATH  # for the latency metric and the access log: no router ran
-        await send({"type": "http.response.start", "status": 201,
-                    "headers": [(b"content-length", str(len(answer)).encode()),
-                                (b"content-type", b"application/json")]})
-        await send({"type": "http.response.body", "body": answer})
+        await shortcut(self.app, self._create, PATH, scope, receive, send)
 
     async def _create(self, scope: Scope, body: bytes) -> bytes | None:
         """The answer's body, or None: let the application answer."""
