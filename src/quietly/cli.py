@@ -13,7 +13,7 @@ import gc
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -22,6 +22,9 @@ from quietly.cli_commands.config import config_app, database_line
 from quietly.config_file import ConfigFileError, set_config_override
 from quietly.core.errors import QuietlyError
 from quietly.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from quietly.storage.db import Database
 
 # The server commands; ``app`` (module attribute, ``_complete``) adds the client commands.
 _app = typer.Typer(help="quietly: self-hosted maintenance windows.", no_args_is_help=True,
@@ -116,15 +119,49 @@ def serve(
     from quietly.api.app import create_app
     from quietly.api.server import reuse_port_socket, server_config
 
-    config = server_config(create_app(settings, early=early), host=host, port=port,
-                           log_level="info", busy_poll_us=settings.busy_poll_us)
-    sockets = None
-    if reuse_port:
-        try:
-            sockets = [reuse_port_socket(host, port)]
-        except OSError as exc:
-            raise _fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    uvicorn.Server(config).run(sockets=sockets)
+    # The store is opened (and migrated) before the server starts, so that a store this
+    # release cannot use, or cannot reach, is one line of error and exit status 1, not a
+    # traceback from the application's start-up.
+    try:
+        db = _open_store(settings)
+    except BaseException:
+        if early is not None:
+            early.close()
+        raise
+    try:
+        config = server_config(create_app(settings, database=db, early=early), host=host,
+                               port=port, log_level="info", busy_poll_us=settings.busy_poll_us)
+        sockets = None
+        if reuse_port:
+            try:
+                sockets = [reuse_port_socket(host, port)]
+            except OSError as exc:
+                raise _fail(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        uvicorn.Server(config).run(sockets=sockets)
+    finally:
+        db.dispose()
+
+
+def _open_store(settings: Settings) -> Database:
+    """``prepare_database``, its refusals (a store a newer release migrated, a store that
+    cannot be opened) as ``_fail``."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from quietly.services.bootstrap import prepare_database
+    from quietly.storage.migrate import SchemaNewer
+
+    try:
+        return prepare_database(settings)
+    except SchemaNewer as exc:
+        raise _fail(exc.message, 1) from None
+    except (DBAPIError, OSError) as exc:
+        url = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+        if isinstance(exc, DBAPIError):
+            reason = str(exc.orig)
+        else:  # the SQLite file's folder cannot be made
+            reason = f"{exc.strerror}: {exc.filename}" if exc.strerror else str(exc)
+        raise _fail(f"cannot open the database {url}: {' '.join(reason.split())}", 1) from None
 
 
 @_app.command()

@@ -6,6 +6,7 @@ refused in words."""
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -89,6 +90,13 @@ def _quietly(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
                                "QUIETLY_DATABASE_URL": f"sqlite:///{path}"})
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def _stamp(path: Path, revision: str) -> None:
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE alembic_version SET version_num = ?", (revision,))
@@ -149,11 +157,28 @@ def test_a_store_a_newer_release_migrated_is_refused_in_words(tmp_path: Path) ->
             upgrade(db.engine)
     finally:
         db.dispose()
-    for args in (("db", "upgrade"), ("db", "status")):
+    for args in (("db", "upgrade"), ("db", "status"), ("serve", "--port", str(_free_port()))):
         out = _quietly(path, *args)
         assert (out.returncode, "Traceback" in out.stderr) == (1, False), out.stderr
         assert "0014" in out.stderr
         assert "quietly db downgrade 0013" in out.stderr
+
+
+@pytest.mark.parametrize(("url", "said"), [
+    # a folder that cannot be made: SQLite cannot open the file
+    ("sqlite:////proc/quietly-nowhere/q.db", "cannot open the database sqlite:////proc/"),
+    # nothing listens on port 1; the password is not printed
+    ("postgresql+psycopg://quietly:s3cret@127.0.0.1:1/quietly",
+     "cannot open the database postgresql+psycopg://quietly:***@127.0.0.1:1/quietly: "),
+])
+def test_serve_names_a_store_it_cannot_open_in_one_line(url: str, said: str) -> None:
+    out = subprocess.run([sys.executable, "-c", "from quietly.cli import main; main()",
+                          "serve", "--port", str(_free_port())],
+                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+                         env={**os.environ, "PYTHONTZPATH": "", "QUIETLY_DATABASE_URL": url})
+    assert (out.returncode, "Traceback" in out.stderr, "s3cret" in out.stderr) == (
+        1, False, False), out.stderr
+    assert said in out.stderr.splitlines()[-1]
 
 
 def test_db_status_and_downgrade_from_the_command_line(tmp_path: Path) -> None:
