@@ -7,6 +7,10 @@ Figures, each with Alertmanager's beside it:
 - creates/s with one client and with eight (``POST /api/v1/windows``, a one-time window with
   one target, vs ``POST /api/v2/silences``, a silence with one matcher), every client a
   keep-alive connection of its own (threads of this process, the same client code for both);
+- the same creates from ``wrk`` (1 and 8 keep-alive connections, 5 s each, a body of its own
+  per request): a C client that costs far less than either server, where this process's
+  Python threads (about half a millisecond a request on a small VM, and one interpreter
+  lock for the eight) bound the figures above — these are the servers' own rates;
 - loading ``--load`` objects (default 50,000) the fastest way each offers: quietly's
   ``POST /api/v1/windows/batch`` (5,000 a request, 2 requests in flight) vs Alertmanager's
   silence API from 8 threads;
@@ -35,7 +39,7 @@ import httpx2 as httpx
 from tests.integrations.amharness import BINARY, Alertmanager
 
 from bench.common import print_figures
-from bench.servers import Servers
+from bench.servers import WRK, Servers, wrk
 from quietly.api.app import prepare_database
 from quietly.core.records import Role
 from quietly.services import workspaces
@@ -44,6 +48,7 @@ from quietly.settings import Settings
 __all__ = ["main", "run"]
 
 BATCH = 5_000
+WRK_SECONDS = 5  # per wrk figure
 
 
 def _iso(at: datetime) -> str:
@@ -93,6 +98,41 @@ def _rate(url: str, headers: dict[str, str], path: str, clients: int, count: int
     if errors:
         raise RuntimeError(errors[0])
     return count / elapsed
+
+
+_MARK = 987654321  # stands for the request's number in a body template (``_create_script``)
+
+
+def _create_script(path: str, headers: dict[str, str], body: str) -> str:
+    """A wrk script posting ``body`` to ``path``, ``_MARK`` in it replaced by a number of its
+    own per request (each wrk thread counts on from a start 10^8 apart from the others': every
+    create names a target, or matcher, of its own)."""
+    head, tail = body.split(str(_MARK), 1)
+    lines = ['wrk.method = "POST"', f'wrk.path = "{path}"',
+             'wrk.headers["Content-Type"] = "application/json"']
+    lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
+    return "\n".join(lines) + f"""
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("first", threads * 100000000)
+end
+local head, tail = [==[{head}]==], [==[{tail}]==]
+init = function() counter = first or 0 end
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, head .. counter .. tail)
+end
+"""
+
+
+def _wrk_rate(url: str, path: str, headers: dict[str, str], body: dict[str, Any],
+              connections: int, seconds: int) -> float:
+    """Creates/s from wrk (a C client far cheaper than either server: what this process's
+    threads can send limits the ``_rate`` figures on a small VM), ``connections`` keep-alive
+    connections for ``seconds``; every answer must be a 2xx."""
+    return wrk(url, _create_script(path, headers, json.dumps(body)), connections,
+               seconds)["rps"]
 
 
 def _load_quietly(url: str, key: str, count: int, offset: int) -> float:
@@ -162,6 +202,11 @@ def _quietly_side(quick: bool, creates: int, load: int) -> dict[str, float]:
                                 lambda i: window_body(i, now))
         out["create_8"] = _rate(servers.url, headers, "/api/v1/windows", 8, creates,
                                 lambda i: window_body(creates + i, now))
+        if WRK is not None:
+            for connections in (1, 8):
+                out[f"wrk_{connections}"] = _wrk_rate(
+                    servers.url, "/api/v1/windows", headers, window_body(_MARK, now),
+                    connections, WRK_SECONDS)
     # A fresh store for the load and its size: only the loaded windows in it.
     data_dir = Path(tempfile.mkdtemp(prefix="quietly-bench-load-"))
     settings = Settings(data_dir=data_dir, run_worker=False)
@@ -188,6 +233,11 @@ def _am_side(creates: int, load: int) -> dict[str, float] | str:
                                 lambda i: silence_body(i, now))
         out["create_8"] = _rate(am.url, {}, "/api/v2/silences", 8, creates,
                                 lambda i: silence_body(creates + i, now))
+        if WRK is not None:
+            for connections in (1, 8):
+                out[f"wrk_{connections}"] = _wrk_rate(
+                    am.url, "/api/v2/silences", {}, silence_body(_MARK, now), connections,
+                    WRK_SECONDS)
     am = Alertmanager()
     with am:
         now = datetime.now(UTC)
@@ -227,6 +277,20 @@ def run(quick: bool = False, creates: int | None = None, load: int | None = None
         ("creates/s, 8 clients: quietly", q["create_8"], "per s"),
         ("creates/s, 8 clients: Alertmanager", am("create_8"), "per s"),
         ("  ratio, 8 clients (quietly / AM)", ratio(q["create_8"], "create_8"), "x"),
+    ]
+    if "wrk_1" in q:
+        rows += [
+            ("creates/s, wrk, 1 connection: quietly", q["wrk_1"], "per s"),
+            ("creates/s, wrk, 1 connection: Alertmanager", am("wrk_1"), "per s"),
+            ("  ratio, wrk 1 connection (quietly / AM)", ratio(q["wrk_1"], "wrk_1"), "x"),
+            ("creates/s, wrk, 8 connections: quietly", q["wrk_8"], "per s"),
+            ("creates/s, wrk, 8 connections: Alertmanager", am("wrk_8"), "per s"),
+            ("  ratio, wrk 8 connections (quietly / AM)", ratio(q["wrk_8"], "wrk_8"), "x"),
+        ]
+    else:
+        rows.append(("creates/s, wrk", "skipped: wrk is not installed (apt-get install wrk)",
+                     ""))
+    rows += [
         (f"loading {load:,}: quietly (batch endpoint)", q["load_s"], "s"),
         (f"loading {load:,}: quietly, windows/s", load / q["load_s"], "per s"),
         (f"loading {load:,}: Alertmanager (API, 8 threads)", am("load_s"), "s"),
