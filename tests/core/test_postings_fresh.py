@@ -121,3 +121,29 @@ def test_fresh_filing_at_every_count_around_many() -> None:
                 assert type(found) is TargetSlot
                 assert found.windows == tuple(entries)
                 assert ("service:a" in fresh._deferred) is defer
+
+
+class _Watched(dict[str, object]):
+    """A targets dict that records the type of every value put in it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.put: set[type] = set()
+
+    def __setitem__(self, key: str, value: object) -> None:
+        self.put.add(type(value))
+        super().__setitem__(key, value)
+
+
+def test_readers_never_meet_a_value_they_do_not_know_while_it_files() -> None:
+    """A bulk create into a live index with no target yet takes the fresh path while
+    lock-free readers walk ``targets``: each value put there is an entry, a tuple or a slot
+    (the engine's readers know no other), never a list of windows gathering beyond MANY."""
+    entries = [Entry.once_on_targets(i, None, None, ("service:a",),  # type: ignore[arg-type]
+                                     0, 10, None) for i in range(1, 3 * MANY)]
+    postings = Postings()
+    watched = _Watched()
+    postings.targets = watched  # type: ignore[assignment]
+    postings.file_many(entries, defer=False)
+    assert watched.put == {Entry, tuple, TargetSlot}
+    assert type(watched["service:a"]) is TargetSlot

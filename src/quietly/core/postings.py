@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
-from typing import TypeVar, cast
+from typing import TypeVar
 
 from quietly.core.entries import PLAIN_ENTRY_TYPES, Entry, Timeline, timeline
 from quietly.core.matching import CompiledGroup
@@ -167,10 +167,12 @@ class Postings:
         targets or condition groups go through the rest of the filing. The same postings as
         ``_file_many`` (``tests/core/test_postings_fresh.py``), in less time: a 50,000-window
         start files ~0.05 s sooner (issue 19)."""
-        # (values are lists meanwhile for targets beyond MANY windows)
-        slots = cast("dict[str, TargetValue | list[Entry]]", self.targets)
+        # Readers may walk ``targets`` meanwhile (a bulk create into a live index): every
+        # value put there is one a reader knows (an entry or a tuple of up to MANY); the
+        # windows of a target beyond MANY gather in ``many`` and become its slot at the end.
+        slots = self.targets
         get = slots.get
-        many: list[str] = []  # targets named by more than MANY windows, as lists meanwhile
+        many: dict[str, list[Entry]] = {}
         scoped: list[Entry] = []
         for entry in entries:
             for target in entry.targets:
@@ -181,16 +183,17 @@ class Postings:
                     if len(found) < MANY:
                         slots[target] = (*found, entry)
                     else:
-                        slots[target] = [*found, entry]
-                        many.append(target)
-                elif type(found) is list:
-                    found.append(entry)
+                        longer = many.get(target)
+                        if longer is None:
+                            many[target] = [*found, entry]
+                        else:
+                            longer.append(entry)
                 else:
                     slots[target] = (found, entry)  # type: ignore[assignment]  # an Entry
             if type(entry) not in _PLAIN:
                 scoped.append(entry)
-        for target in many:
-            slots[target] = TargetSlot(tuple(cast("list[Entry]", slots[target])), ())
+        for target, longer in many.items():
+            slots[target] = TargetSlot(tuple(longer), ())
             if defer:
                 self._deferred[target] = None
             else:
