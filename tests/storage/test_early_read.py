@@ -22,6 +22,7 @@ import pytest
 
 from quietly.api.app import create_app
 from quietly.core.engine import brute_force_decide
+from quietly.core.entries import Entry
 from quietly.core.model import Alert
 from quietly.core.records import Role
 from quietly.services.bootstrap import prepare_database
@@ -32,7 +33,7 @@ from quietly.services.windows import load_all_windows
 from quietly.settings import Settings
 from quietly.storage.db import Database
 from quietly.storage.early_read import MIN_BYTES, EarlyRead, sqlite_path
-from tests.api.helpers import active_body
+from tests.api.helpers import active_body, once, window_body
 from tests.conftest import Tenant, make_tenant
 from tests.services.test_index_load import _slots, _store
 from tests.worker.processes import QUIETLY, launch_serve, wait_healthy
@@ -88,6 +89,56 @@ def test_its_rows_are_what_the_store_read_gives(sqlite_url: str, db: Database,
     for workspace_id, name, members in groups:
         held.setdefault(workspace_id, {})[name] = members
     assert held == stored_groups
+
+
+def _fields(entry: Entry) -> list[object]:
+    """Every field; compiled conditions by their equalities and (weakly shared, so equal
+    matchers give the same objects while both are held) predicates."""
+    return [[(g.equalities, g.anchor, [id(t) for t in g.tests]) for g in entry.compiled]
+            if name == "compiled" else getattr(entry, name) for name in Entry.FIELDS]
+
+
+def test_each_of_its_forms_builds_the_entry_the_store_read_builds(
+        sqlite_url: str, db: Database, tenant: Tenant) -> None:
+    """Entry for entry, before expansion: the same class, every field (pending bounds,
+    interned names, compiled conditions), from each of the child's three forms (one-time on
+    targets only, other one-time, recurring) — all three present in this store, each form
+    with every scope and cancelled."""
+    _store(tenant)
+    weekly = {"kind": "recurring", "timezone": "Europe/Berlin", "start_time": "02:00",
+              "rrule": "FREQ=WEEKLY;BYDAY=MO", "end_time": "04:00"}
+    labels = [[{"label": "env", "op": "=", "value": "prod"}]]
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    for body in (
+        window_body("r all", [], schedule=weekly, all_targets=True),
+        window_body("r group", ["service:x"], schedule=weekly, groups=["tier"]),
+        window_body("r labels", ["service:y", "service:x"], schedule=weekly, match=labels),
+        window_body("r plain", ["service:y"], schedule=weekly),
+        window_body("o labels", ["service:z"], schedule=once(start, start + timedelta(hours=2)),
+                    match=labels),
+        window_body("o group", [], schedule=once(start, start + timedelta(hours=2)),
+                    groups=["tier"], effects=["drop"]),
+    ):
+        made = tenant.editor.post("/api/v1/windows", json=body)
+        assert made.status_code == 201, made.text
+        if body["name"] in ("r labels", "r plain", "o labels"):
+            tenant.editor.post(f"/api/v1/windows/{made.json()['id']}/cancel") \
+                .raise_for_status()
+    taken = _read(sqlite_url).take()
+    assert taken is not None
+    windows, _ = taken
+    assert {len(row) for row in windows} == {8, 10, 11}
+    with db.read() as session:
+        slow = read_entries(session)
+    fast = entries_from_early(windows)
+    assert sorted(fast) == sorted(slow)
+    for workspace_id, entries in fast.items():
+        expected = slow[workspace_id]
+        assert [type(e) for e in entries] == [type(e) for e in expected]
+        assert [_fields(e) for e in entries] == [_fields(e) for e in expected]
+        for entry in entries:  # interned: the one string of every window naming it
+            for name in entry.targets:
+                assert name is sys.intern(name)
 
 
 def test_a_service_loaded_from_it_decides_as_the_store_says(sqlite_url: str, db: Database,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from quietly.core.errors import ValidationError
@@ -63,13 +64,24 @@ def parse_duration(text: str, field: str = "duration") -> timedelta:
 
     Years and months are refused: their length depends on the calendar.
     """
-    raw = text.strip()
-    found = _DURATION.match(raw.upper()) or _SHORT_DURATION.match(raw.lower())
-    if not raw or raw.upper() in ("P", "PT") or found is None:
+    found = _duration(text)
+    if found is None:
         raise ValidationError(
             f"{text!r} is not a duration; use ISO 8601 such as 'PT30M' or 'P1DT2H', or '90m'",
             field=field,
         )
+    return found
+
+
+@lru_cache(maxsize=256)
+def _duration(text: str) -> timedelta | None:
+    """``parse_duration`` of ``text``, ``None`` where it refuses it; kept for the last 256
+    texts (a duration is immutable, and a start-up's load reads the same few thousands of
+    times: half of decoding a recurring schedule; issue 19)."""
+    raw = text.strip()
+    found = _DURATION.match(raw.upper()) or _SHORT_DURATION.match(raw.lower())
+    if not raw or raw.upper() in ("P", "PT") or found is None:
+        return None
     parts = {k: float(v) for k, v in found.groupdict().items() if v}
     weeks = parts.get("w", 0.0)
     return timedelta(weeks=weeks, days=parts.get("d", 0.0), hours=parts.get("h", 0.0),

@@ -49,7 +49,14 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from quietly.core import lifecycle
-from quietly.core.entries import DELIVER, Entry, Expansions, ScopedOnce, decision_of
+from quietly.core.entries import (
+    DELIVER,
+    RECURRING_ENTRY_TYPES,
+    Entry,
+    Expansions,
+    ScopedOnce,
+    decision_of,
+)
 from quietly.core.intervals import active_by_rules, active_by_schedule, instant, micros
 from quietly.core.matching import scope_matches
 from quietly.core.model import Alert, AlertLike, Decision, RecurringSchedule, Window
@@ -182,17 +189,23 @@ class DecisionIndex:
         as soon as the rows are read.
         """
         with self._writing():
+            held = self._entries
             fresh: dict[int, Entry] = {}  # the last of several entries with one id wins
-            for entry in entries:
-                if entry.id in self._entries:
-                    self._file(entry)
-                else:
-                    fresh[entry.id] = entry
+            if held:
+                for entry in entries:
+                    if entry.id in held:
+                        self._file(entry)
+                    else:
+                        fresh[entry.id] = entry
+            else:  # nothing held: a start-up's load
+                fresh = {entry.id: entry for entry in entries}
             self._postings.file_many(list(fresh.values()))
+            held.update(fresh)
+            pending = self._pending
             for entry in fresh.values():
-                self._entries[entry.id] = entry
-                if entry.pending:
-                    self._pending[entry.id] = None
+                # (only recurring entries can be pending: no property call for the others)
+                if type(entry) in RECURRING_ENTRY_TYPES and entry.pending:
+                    pending[entry.id] = None
 
     def expand(self, budget: int | None = None) -> int:
         """Finish what ``load`` left: give up to ``budget`` pending entries their intervals

@@ -52,8 +52,8 @@ from quietly.core.model import (
 )
 from quietly.core.schedule.compiled import build as build_plan
 
-__all__ = ["DELIVER", "PENDING", "Entry", "Expansions", "Names", "ScopedOnce", "Timeline",
-           "decision_of", "names", "timeline"]
+__all__ = ["DELIVER", "PENDING", "PLAIN_ENTRY_TYPES", "RECURRING_ENTRY_TYPES", "Entry",
+           "Expansions", "Names", "ScopedOnce", "Timeline", "decision_of", "names", "timeline"]
 
 DELIVER = Decision(Verdict.DELIVER, ())
 _VERDICT_BY_RANK = tuple(sorted(VERDICT_RANK, key=VERDICT_RANK.__getitem__))
@@ -333,6 +333,12 @@ class _RecurringScoped(_Recurring):
     """A recurring window with groups, all targets or condition groups."""
 
     __slots__ = ("all_targets", "compiled", "groups")
+
+
+# The classes of entries without groups, all targets or condition groups, and of those that
+# can be pending (recurring): tested by type where a load runs over every entry (issue 19).
+PLAIN_ENTRY_TYPES: frozenset[type[Entry]] = frozenset((Entry, _Recurring))
+RECURRING_ENTRY_TYPES: frozenset[type[Entry]] = frozenset((_Recurring, _RecurringScoped))
 
 
 def decision_of(found: Sequence[Entry]) -> Decision:

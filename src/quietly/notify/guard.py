@@ -24,9 +24,11 @@ import ipaddress
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx2 as httpx
+if TYPE_CHECKING:
+    from quietly.notify.pinning import PinnedTransport
 
 __all__ = ["AllowList", "DestinationRefused", "Pinned", "PinnedTransport",
            "allowed_destinations", "check_destination", "check_url_shape", "configure", "pin"]
@@ -125,6 +127,8 @@ def check_url_shape(url: str) -> tuple[str, int]:
         raise DestinationRefused("the URL has no host")
     if parts.username or parts.password:
         raise DestinationRefused("credentials in the URL are not allowed; use the secret")
+    import httpx2 as httpx  # (not at import: settings import this module; issue 19)
+
     try:  # a host the HTTP client cannot encode (IDNA) would fail every delivery
         httpx.URL(url)
     except httpx.InvalidURL as exc:
@@ -191,27 +195,11 @@ def pin(url: str, address: str) -> Pinned:
     return Pinned(urlunsplit(parts._replace(netloc=netloc)), host_header, hostname)
 
 
-class PinnedTransport(httpx.BaseTransport):
-    """A transport for clients that talk to a few checked hosts (the syncs' Alertmanager or
-    Icinga 2 endpoints): every request connects to the address its host was checked at
-    (``pins``: host name → address from ``check_destination``), keeping the name in the URL's
-    Host header and as the TLS server name, against which the certificate is verified. A
-    host that was not checked is refused rather than resolved again."""
+def __getattr__(name: str) -> Any:
+    """``PinnedTransport`` (``notify.pinning``: it needs the HTTP client, which this module,
+    imported by the settings, does not import; issue 19)."""
+    if name == "PinnedTransport":
+        from quietly.notify.pinning import PinnedTransport
 
-    def __init__(self, pins: dict[str, str], inner: httpx.BaseTransport) -> None:
-        self._pins = dict(pins)
-        self._inner = inner
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        host = request.url.host
-        address = self._pins.get(host)
-        if address is None:
-            raise httpx.ConnectError(f"{host} was not checked by the destination guard",
-                                     request=request)
-        request.url = request.url.copy_with(host=address)  # the Host header keeps the name
-        if request.url.scheme == "https":
-            request.extensions = {**request.extensions, "sni_hostname": host}
-        return self._inner.handle_request(request)
-
-    def close(self) -> None:
-        self._inner.close()
+        return PinnedTransport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -155,27 +155,41 @@ def read_entries(db: Session) -> dict[int, list[Entry]]:
 
 
 def entries_from_early(windows: list[tuple[Any, ...]]) -> dict[int, list[Entry]]:
-    """``read_entries`` of the rows a ``storage.early_read`` child read and pre-decoded:
-    a one-time window on targets only comes with its distinct target names and instants,
-    any other as the statement above reads it."""
+    """``read_entries`` of the rows a ``storage.early_read`` child read and pre-decoded
+    (its three forms: every window's distinct target names, a one-time window's instants;
+    groups, conditions and recurring schedules as stored, decoded here once per text)."""
     decoder = _Decoder()
     out: dict[int, list[Entry]] = {}
-    verdict, entry, once = decoder.verdict, decoder.entry, Entry.once_on_targets
+    verdict, scope, once = decoder.verdict, decoder.scope, Entry.once_on_targets
+    schedules = decoder._schedules
     for row in windows:
         workspace_id = row[1]
         found = out.get(workspace_id)
         if found is None:
             found = out[workspace_id] = []
-        if len(row) == _EARLY_ONCE:
-            wid, _, updated, cancelled, effects, targets, start, end = row
-            version = updated if type(updated) is int else _stored_micros(updated)
-            cut = cancelled if cancelled is None or type(cancelled) is int \
-                else _stored_micros(cancelled)
+        wid, _, updated, cancelled, effects, targets = row[:6]
+        version = updated if type(updated) is int else _stored_micros(updated)
+        cut = cancelled if cancelled is None or type(cancelled) is int \
+            else _stored_micros(cancelled)
+        size = len(row)
+        if size == _EARLY_ONCE:
             found.append(once(wid, version, verdict(effects), distinct_names(targets),
-                              start, end, cut))
+                              row[6], row[7], cut))
+        elif size == _EARLY_SCOPED_ONCE:
+            start, end, all_targets, groups, match = row[6:]
+            found.append(Entry.once(wid, version, verdict(effects), scope(
+                distinct_names(targets), groups, all_targets, match), start, end, cut))
         else:
-            found.append(entry(row))
+            all_targets, groups, match, schedule = row[6:]
+            recurring = schedules.get(schedule)
+            if recurring is None:
+                recurring = decoder.recurring(schedule, _loads(schedule))
+            found.append(Entry.recurring(wid, version, verdict(effects), scope(
+                distinct_names(targets), groups, all_targets, match), recurring,
+                None if cut is None else instant(cut)))
     return out
 
 
-_EARLY_ONCE = 8  # the length of early_read's one-time form (a row has ten columns)
+# The lengths of early_read's forms of a one-time window on targets only, of any other
+# one-time window (a recurring one's has ten items).
+_EARLY_ONCE, _EARLY_SCOPED_ONCE = 8, 11

@@ -21,12 +21,14 @@ exact; at worst the start is as slow as without this module.
 
 What the child hands over (``marshal``: integers, texts, tuples; names interned, and a name
 the child interned is interned again when loaded, so the index's target names are shared):
-per live window in id order either the form of a one-time window with targets only (most
-windows), ``(id, workspace, updated_at, cancelled_at, effects, targets, start, end)`` with
-``targets`` the distinct names in order and the instants in microseconds, or the row as the
-loader's statement reads it (``ROW_COLUMNS``); per target group ``(workspace, name,
-members)``. This module imports only the standard library and msgspec: the child must start
-fast.
+per live window in id order one of three forms, all beginning ``(id, workspace,
+updated_at, cancelled_at, effects, targets`` with ``targets`` the distinct names in order:
+a one-time window with targets only (most windows) adds ``start, end)``, its instants in
+microseconds; any other one-time window ``start, end, all_targets, groups, match)``; a
+recurring window ``all_targets, groups, match, schedule)`` (groups, conditions and schedule
+as stored: the app decodes each distinct text once, ``services.index_load``); per target
+group ``(workspace, name, members)``. This module imports only the standard library and
+msgspec: the child must start fast.
 """
 
 from __future__ import annotations
@@ -117,16 +119,17 @@ class _Rows:
     def window(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         wid, workspace, updated, cancelled, all_targets, schedule, targets, groups, match, \
             effects = row
-        interval = None if groups != "[]" or match != "[]" or all_targets \
-            else self.interval(schedule)
-        if interval is None:
-            text = self._texts.setdefault
-            return (wid, workspace, updated, cancelled, all_targets, text(schedule, schedule),
-                    text(targets, targets), text(groups, groups), text(match, match),
-                    text(effects, effects))
         names = tuple(dict.fromkeys(map(sys.intern, loads(targets)))) \
             if targets != "[]" else ()
-        return (wid, workspace, updated, cancelled, sys.intern(effects), names, *interval)
+        interval = self.interval(schedule)
+        if interval is not None and groups == "[]" and match == "[]" and not all_targets:
+            return (wid, workspace, updated, cancelled, sys.intern(effects), names, *interval)
+        text = self._texts.setdefault
+        if interval is not None:  # one-time, scoped
+            return (wid, workspace, updated, cancelled, sys.intern(effects), names, *interval,
+                    all_targets, text(groups, groups), text(match, match))
+        return (wid, workspace, updated, cancelled, sys.intern(effects), names, all_targets,
+                text(groups, groups), text(match, match), text(schedule, schedule))
 
 
 def _read(conn: sqlite3.Connection) -> tuple[bytes, int]:

@@ -7,12 +7,15 @@ problem+json.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from fastapi import FastAPI, Request, Response
 
-__all__ = ["install_web"]
+__all__ = ["STATIC_DIR", "install_web"]
+
+STATIC_DIR = Path(__file__).parent / "static"  # (``web.render.STATIC_DIR``)
 
 
 # The UI's routers in matching order: (module, path prefixes, exact paths of its routes).
@@ -35,11 +38,24 @@ def install_web(app: FastAPI) -> None:
 
     from quietly.api.lazy_routes import include_lazily
     from quietly.web.auth import NotSignedIn, UiError
-    from quietly.web.errors import on_not_signed_in, on_ui_error
-    from quietly.web.render import STATIC_DIR
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    app.add_exception_handler(NotSignedIn, on_not_signed_in)
-    app.add_exception_handler(UiError, on_ui_error)
+    app.add_exception_handler(NotSignedIn, _on_not_signed_in)
+    app.add_exception_handler(UiError, _on_ui_error)
     for module, prefixes, exact in _ROUTERS:
         include_lazily(app, module, prefixes, exact)
+
+
+# ``web.errors`` renders pages (Jinja2, ``web.render``): imported by the first UI error, not
+# to start the server (issue 19: ~0.03 s of a start). Only UI routes raise these, and their
+# modules import it anyway.
+async def _on_not_signed_in(request: Request, exc: Exception) -> Response:
+    from quietly.web.errors import on_not_signed_in
+
+    return await on_not_signed_in(request, exc)
+
+
+async def _on_ui_error(request: Request, exc: Exception) -> Response:
+    from quietly.web.errors import on_ui_error
+
+    return await on_ui_error(request, exc)

@@ -25,13 +25,14 @@ from quietly.core.records import Role
 from quietly.core.schedule import human_schedule
 from quietly.core.timeutil import to_local
 from quietly.services.web_sessions import WebSession
+from quietly.web import STATIC_DIR as WEB_STATIC_DIR
 from quietly.web import timefmt
 from quietly.web.timefmt import Clock
 
 __all__ = ["STATIC_DIR", "TEMPLATES", "page", "schedule_text"]
 
 HERE = Path(__file__).parent
-STATIC_DIR = HERE / "static"
+STATIC_DIR = WEB_STATIC_DIR
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
 
 

@@ -45,7 +45,8 @@ from typing import Any
 
 import httpx2 as httpx
 
-from quietly.notify.guard import DestinationRefused, PinnedTransport, check_destination
+from quietly.notify.guard import DestinationRefused, check_destination
+from quietly.notify.pinning import PinnedTransport
 from quietly.sync.icinga2.translate import DowntimePayload
 from quietly.sync.reconciler import DesiredObject, OwnedObject, Rejected, SyncError, Tag
 
