@@ -65,11 +65,11 @@ _EXPRESSIONS = {
     "escalation_targets": ("_json(list(f.escalation_targets)) if f.escalation_targets "
                            "else '[]'"),
     "incident_id": "f.incident_id",
-    "lead": "_json(f.lead)",
+    "lead": "'null' if f.lead is None else _json(f.lead)",
     "publish_to_status_page": _bool("f.publish_to_status_page"),
     "show_in_sidebar": _bool("f.show_in_sidebar"),
     "origin": "f.origin",
-    "vendor": "_json(f.vendor)",
+    "vendor": "'{}' if f.vendor.__class__ is dict and not f.vendor else _json(f.vendor)",
     "parent_id": "f.parent_id",
     "key": "f.key",
     "managed_source": "f.managed_source",
