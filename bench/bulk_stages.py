@@ -31,8 +31,8 @@ from quietly.core.records import Principal, Role
 from quietly.services import outbox, windows, workspaces
 from quietly.services.bootstrap import prepare_database
 from quietly.settings import Settings
-from quietly.storage.bulk import insert_rows
-from quietly.storage.tables import WindowRow
+from quietly.storage.types import sqlite_instant
+from quietly.storage.window_rows import insert_window_params, window_encoder
 
 __all__ = ["main", "run"]
 
@@ -86,16 +86,17 @@ def _one_batch(db: Any, principal: Principal, index: DecisionIndex, raw: bytes,
     paths = [f"windows[{i}]" for i in range(len(fields))]
     with db.transaction() as session:
         prepared = step("checks (rules, groups, scopes)", lambda: windows._prepare_creates(
-            session, principal, fields, now, paths))
+            session, principal, fields, now, paths, not route))
         conn = session.connection()
         ids = windows._new_window_ids(conn, len(prepared))
         memo: dict[Any, Any] = {}
-        created = step("derived columns and records", lambda: [
-            windows._new_window(i, principal, f, now, memo) for i, f in zip(ids, prepared,
-                                                                            strict=True)])
+        encode, stamp = window_encoder(), sqlite_instant(now)
+        created = step("derived columns, records and row parameters", lambda: [
+            windows._new_window_params(i, principal, f, now, memo, encode, stamp)
+            for i, f in zip(ids, prepared, strict=True)])
         records = [new.record for new in created]
-        step("insert windows", lambda: insert_rows(conn, windows._table(WindowRow),
-                                                   [new.columns for new in created]))
+        step("insert windows", lambda: insert_window_params(conn, [new.columns
+                                                                   for new in created]))
         step("insert targets", lambda: windows._insert_targets(conn, records))
         step("jobs and outbox", lambda: outbox.window_events_created(
             session, records, now, conn, running=[new.running for new in created]))

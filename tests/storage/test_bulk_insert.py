@@ -37,7 +37,7 @@ from quietly.storage.types import UTCDateTime
 
 
 @pytest.fixture(scope="module")
-def tables(db: Database) -> Iterator[tuple[Table, Table, Table]]:
+def tables(db: Database) -> Iterator[tuple[Table, Table, Table, Table]]:
     meta = MetaData()
     suffix = uuid.uuid4().hex[:8]
 
@@ -52,7 +52,7 @@ def tables(db: Database) -> Iterator[tuple[Table, Table, Table]]:
             Column("note", String(50), nullable=True),
             Column("dflt", String(50), nullable=True, server_default="from the default"))
 
-    made = (table("bulk"), table("core"), table("seq"))
+    made = (table("bulk"), table("core"), table("seq"), table("bound"))
     meta.create_all(db.engine)
     yield made
     meta.drop_all(db.engine)
@@ -88,9 +88,11 @@ def _stored(db: Database, table: Table) -> list[tuple[Any, ...]]:
     HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(values, min_size=1, max_size=12))
 def test_insert_rows_stores_what_sqlalchemys_insert_stores(
-        db: Database, tables: tuple[Table, Table, Table], rows: list[dict[str, Any]]) -> None:
-    """``insert_rows`` (dicts) and ``insert_values`` (sequences, in an order of their own)."""
-    bulk, core, seq = tables
+        db: Database, tables: tuple[Table, Table, Table, Table],
+        rows: list[dict[str, Any]]) -> None:
+    """``insert_rows`` (dicts) and ``insert_values`` (sequences, in an order of their own;
+    with ``nulls=False`` its None values bound rather than left out)."""
+    bulk, core, seq, bound = tables
     numbered = [{"id": i, **row} for i, row in enumerate(rows)]
     names = ("note", "id", "at", "flag", "dflt", "doc", "maybe")
     with db.engine.begin() as conn:
@@ -98,5 +100,7 @@ def test_insert_rows_stores_what_sqlalchemys_insert_stores(
             conn.execute(table.delete())
         insert_rows(conn, bulk, numbered)
         insert_values(conn, seq, names, [tuple(row[n] for n in names) for row in numbered])
+        insert_values(conn, bound, names, [tuple(row[n] for n in names) for row in numbered],
+                      nulls=False)
         conn.execute(insert(core), numbered)
-    assert _stored(db, bulk) == _stored(db, seq) == _stored(db, core)
+    assert _stored(db, bulk) == _stored(db, seq) == _stored(db, bound) == _stored(db, core)

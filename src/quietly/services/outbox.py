@@ -238,8 +238,9 @@ def window_events_created(db: Session, records: Sequence[WindowRecord], now: dat
              min(now, occurrence.start) if occurrence is not None else now, now)
             for record, occurrence in zip(records, running, strict=True)]
     conn = conn if conn is not None else db.connection()
-    insert_values(conn, _table(WindowJobRow),
-                  ("window_id", "workspace_id", "done_until", "next_due_at"), jobs)
+    insert_values(conn, _table(WindowJobRow),  # every job is due now: no None
+                  ("window_id", "workspace_id", "done_until", "next_due_at"), jobs,
+                  nulls=False)
     workspaces = sorted({r.workspace_id for r in records})
     if conn.dialect.name == "postgresql":
         notify_changes(db, [payload for workspace_id in workspaces

@@ -54,6 +54,8 @@ from quietly.storage.tables import (
     WindowRow,
     WindowTargetRow,
 )
+from quietly.storage.types import sqlite_instant
+from quietly.storage.window_rows import WindowRowEncoder, insert_window_params, window_encoder
 
 __all__ = [
     "InvalidItems",
@@ -276,6 +278,7 @@ def create_window(
 def create_windows(
     db: Session, principal: Principal, items: Sequence[WindowFields], now: datetime, *,
     item_prefix: str | None = "windows", item_paths: Sequence[str] | None = None,
+    common: bool = False,
 ) -> list[WindowRecord]:
     """Validate and store new windows, all or none, with one statement per table.
 
@@ -291,18 +294,30 @@ def create_windows(
     first stored, which ``audit.list_audit`` renders from the row (the row does not change
     until the first update, cancel or delete, and that change writes the copy into the entry
     first: ``_keep_created_copy``).
+
+    ``common``: every item is ``api.native.create_fastpath.common_fields``' reading of a
+    common create, so the rules that reading already checked are not checked again
+    (``_common_valid``); an item it does not vouch for is checked in full.
     """
     paths = (list(item_paths) if item_paths is not None
              else None if item_prefix is None
              else [f"{item_prefix}[{i}]" for i in range(len(items))])
-    prepared = _prepare_creates(db, principal, items, now, paths)
+    prepared = _prepare_creates(db, principal, items, now, paths, common)
     conn = db.connection()  # once: each call costs more than a SQLite insert
     ids = _new_window_ids(conn, len(prepared))
     memo: dict[Schedule, _Derived] = {}
-    created = [_new_window(window_id, principal, fields, now, memo)
-               for window_id, fields in zip(ids, prepared, strict=True)]
+    if conn.dialect.name == "sqlite":
+        # Each row's parameters built straight from the fields (``storage.window_rows``),
+        # the batch's shared values encoded once.
+        encode, stamp = window_encoder(), sqlite_instant(now)
+        created = [_new_window_params(window_id, principal, fields, now, memo, encode, stamp)
+                   for window_id, fields in zip(ids, prepared, strict=True)]
+        insert_window_params(conn, [new.columns for new in created])
+    else:
+        created = [_new_window(window_id, principal, fields, now, memo)
+                   for window_id, fields in zip(ids, prepared, strict=True)]
+        insert_rows(conn, _table(WindowRow), [new.columns for new in created])
     records = [new.record for new in created]
-    insert_rows(conn, _table(WindowRow), [new.columns for new in created])
     _insert_targets(conn, records)
     outbox.window_events_created(db, records, now, conn,
                                  running=[new.running for new in created])
@@ -374,14 +389,19 @@ _WINDOW_REST = attrgetter(*(f.name for f in fields_of(Window)[1:]))  # all but t
 
 
 def _prepare_creates(db: Session, principal: Principal, items: Sequence[WindowFields],
-                     now: datetime, paths: Sequence[str] | None) -> list[WindowFields]:
-    """Each item with its defaults, checked; every broken item named at once."""
+                     now: datetime, paths: Sequence[str] | None, common: bool = False
+                     ) -> list[WindowFields]:
+    """Each item with its defaults, checked; every broken item named at once. ``common``:
+    the items are ``common_fields``' readings (see ``create_windows``)."""
     prepared: list[WindowFields] = []
     errors: list[dict[str, str]] = []
-    wanted_groups = {g for fields in items for g in fields.groups}
+    wanted_groups = set() if common else {g for fields in items for g in fields.groups}
     known_groups = _known_groups(db, principal, wanted_groups) if wanted_groups else set()
     for i, original in enumerate(items):
         _check_scope(principal, original, paths[i] if paths is not None else None)
+        if common and _common_valid(original, now):
+            prepared.append(original)
+            continue
         try:
             fields = _with_default_start(original, now)
             _check_own_fields(fields)
@@ -403,6 +423,22 @@ def _prepare_creates(db: Session, principal: Principal, items: Sequence[WindowFi
     if errors:
         raise InvalidItems(errors)
     return prepared
+
+
+def _common_valid(fields: WindowFields, now: datetime) -> bool:
+    """Whether a common create as ``common_fields`` reads it passes every rule of a create
+    (``_with_default_start`` changing nothing, ``_check_own_fields``, no groups or channels
+    to look up, ``_reject_ended_once``) — given what that reading already made sure of: a
+    one-time schedule of two aware instants and no zone, at most ``MAX_TARGETS`` targets,
+    each of a form ``TARGET`` accepts, the default effects and nothing else. What is left:
+    a name that is not blank, a target, an end after the start and after ``now``. False
+    sends the item through the full checks, which name what is wrong.
+    ``tests/services/test_common_checks.py`` holds it to the full checks."""
+    sched = fields.schedule
+    if type(sched) is not OnceSchedule:
+        return False
+    return (bool(fields.targets) and sched.start < sched.end and now < sched.end
+            and bool(fields.name.strip()))
 
 
 def _check_scope(principal: Principal, fields: WindowFields, path: str | None) -> None:
@@ -427,7 +463,7 @@ class _NewWindow:
     """A window about to be inserted: its row's columns, its record (as the row reads back),
     the domain window, and the occurrence running at ``now`` (for the worker's job)."""
 
-    columns: dict[str, Any]
+    columns: Any  # a dict of the row's columns, or its encoded parameters (``_new_window_params``)
     record: WindowRecord
     window: Window
     running: Occurrence | None
@@ -461,6 +497,35 @@ def _new_window(window_id: int, principal: Principal, fields: WindowFields,
         derived = memo.get(sched) or memo.setdefault(sched, _derived(sched, now))
     cols["first_start"], cols["last_end"], cols["state"], running = derived
     return _new(cols, record, record.to_window(), running)
+
+
+def _new_window_params(window_id: int, principal: Principal, fields: WindowFields,
+                       now: datetime, memo: dict[Schedule, _Derived],
+                       encode: WindowRowEncoder, stamp: int | None) -> _NewWindow:
+    """``_new_window`` on SQLite: the row as ``encode``'s parameters (``stamp``: ``now``
+    encoded), no dict of its columns; the same record, domain window and occurrence."""
+    workspace_id, actor = principal.workspace_id, principal.actor
+    record = _record(window_id, workspace_id, _stored_fields(fields), actor, now, now)
+    sched = record.fields.schedule
+    if isinstance(sched, OnceSchedule):
+        derived = _once_derived(sched, now)
+    else:
+        derived = memo.get(sched) or memo.setdefault(sched, _derived(sched, now))
+    first, last, state, running = derived
+    params = encode(fields, window_id, first, last, state, workspace_id, actor, stamp, stamp)
+    return _new(params, record, record.to_window(), running)
+
+
+def _stored_fields(fields: WindowFields) -> WindowFields:
+    """``_as_stored(fields, fields_to_columns(fields))`` without the columns in the common
+    case (a one-time window without conditions or vendor fields whose targets and groups are
+    sorted and without repeats: the fields themselves)."""
+    targets, groups = fields.targets, fields.groups
+    if (isinstance(fields.schedule, OnceSchedule) and not fields.match and not fields.vendor
+            and (len(targets) < 2 or tuple(sorted(set(targets))) == targets)
+            and (len(groups) < 2 or tuple(sorted(set(groups))) == groups)):
+        return fields
+    return _as_stored(fields, fields_to_columns(fields))
 
 
 # By their slots (``core.construct``): a bulk create builds one of each per window.

@@ -79,10 +79,12 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
 
 
 def insert_values(conn: Connection, table: Table, names: tuple[str, ...],
-                  rows: Sequence[Sequence[Any]]) -> None:
+                  rows: Sequence[Sequence[Any]], *, nulls: bool = True) -> None:
     """``insert_rows`` of rows given as sequences of the values of ``names``, in that order:
     on SQLite the rows of a batch need no dict each (a batch create's targets, jobs and
-    audit entries)."""
+    audit entries). ``nulls=False``: the caller's rows hold no None in a column
+    ``insert_rows`` would leave out, so no row is searched for them (a None there would
+    still store NULL, bound rather than left out)."""
     if not rows:
         return
     if conn.dialect.name == "postgresql":
@@ -90,7 +92,11 @@ def insert_values(conn: Connection, table: Table, names: tuple[str, ...],
         return
     plan = _sqlite_plan(table, frozenset(names))
     encode = plan.sequence_encoder(names)
-    _sqlite_execute(conn, plan, [encode(row) for row in rows])
+    params = [encode(row) for row in rows]
+    if nulls:
+        _sqlite_execute(conn, plan, params)
+    else:
+        driver_execute(conn, plan.sql, params, many=True)
 
 
 def _sqlite_execute(conn: Connection, plan: _SqlitePlan, params: list[list[Any]]) -> None:

@@ -121,7 +121,7 @@ class BatchShortcut:
                 return None
             now = utcnow()
             records = write(state, lambda db: windows.create_windows(db, principal, fields,
-                                                                     now))
+                                                                     now, common=True))
             return [r.id for r in records]
 
         try:

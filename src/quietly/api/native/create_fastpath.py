@@ -144,13 +144,15 @@ def common_fields(document: Any, zone: str) -> WindowFields | None:
     name, schedule = document.get("name"), document.get("schedule")
     description = document.get("description")
     targets = document.get("targets", [])
-    if type(name) is not str or not 1 <= len(name) <= 500 or not _unicode(name) \
+    if type(name) is not str or not 1 <= len(name) <= 500 \
+            or not (name.isascii() or _unicode(name)) \
             or type(schedule) is not dict or schedule.keys() != _ONCE_KEYS \
             or schedule["kind"] != "once" or type(targets) is not list \
             or len(targets) > MAX_TARGETS:
         return None
     if description is not None and (type(description) is not str
-                                    or len(description) > 10_000 or not _unicode(description)):
+                                    or len(description) > 10_000
+                                    or not (description.isascii() or _unicode(description))):
         return None
     for target in targets:
         if type(target) is not str or len(target) > 300 or not _PLAIN_TARGET.fullmatch(target):
@@ -174,7 +176,8 @@ _fields = slot_constructor(WindowFields, ("name", "schedule", "description", "ta
 
 
 def _unicode(text: str) -> bool:
-    """No lone surrogate (which JSON may spell, and pydantic refuses)."""
+    """No lone surrogate (which JSON may spell, and pydantic refuses). The callers ask
+    ``isascii`` first (a flag of the string: no surrogate either) and this only when not."""
     try:
         text.encode()
     except UnicodeEncodeError:
