@@ -104,10 +104,10 @@ _MARK = 987654321  # stands for the request's number in a body template (``_crea
 
 
 def _create_script(path: str, headers: dict[str, str], body: str) -> str:
-    """A wrk script posting ``body`` to ``path``, ``_MARK`` in it replaced by a number of its
-    own per request (each wrk thread counts on from a start 10^8 apart from the others': every
-    create names a target, or matcher, of its own)."""
-    head, tail = body.split(str(_MARK), 1)
+    """A wrk script posting ``body`` to ``path``, each ``_MARK`` in it replaced by a number of
+    its own per request (wrk's threads count from starts 10^8 apart): every create names a
+    target, or matcher, of its own."""
+    pieces = body.split(str(_MARK))
     lines = ['wrk.method = "POST"', f'wrk.path = "{path}"',
              'wrk.headers["Content-Type"] = "application/json"']
     lines += [f'wrk.headers["{name}"] = "{value}"' for name, value in headers.items()]
@@ -117,11 +117,11 @@ setup = function(thread)
   threads = threads + 1
   thread:set("first", threads * 100000000)
 end
-local head, tail = [==[{head}]==], [==[{tail}]==]
+local pieces = {{{", ".join(f"[==[{p}]==]" for p in pieces)}}}
 init = function() counter = first or 0 end
 request = function()
   counter = counter + 1
-  return wrk.format(nil, nil, nil, head .. counter .. tail)
+  return wrk.format(nil, nil, nil, table.concat(pieces, tostring(counter)))
 end
 """
 
