@@ -203,12 +203,17 @@ class Postings:
             self._count_equalities(entry, +1)
         for entry in scoped:
             if entry.groups or entry.all_targets or entry.compiled:
-                anchors = tuple(self._pick_anchor(group) for group in entry.compiled)
-                for posting in _postings(entry, anchors):
-                    if posting[0] != "t":
-                        self._post(posting, add=True)
-                if anchors:
-                    self._anchors[entry.id] = anchors
+                self._file_scope(entry)
+
+    def _file_scope(self, entry: Entry) -> None:
+        """File a new window's postings other than its targets' (groups, all targets,
+        condition groups under their anchors), its equalities counted already."""
+        anchors = tuple(self._pick_anchor(group) for group in entry.compiled)
+        for posting in _postings(entry, anchors):
+            if posting[0] != "t":
+                self._post(posting, add=True)
+        if anchors:
+            self._anchors[entry.id] = anchors
 
     def _file_many(self, entries: Sequence[Entry], defer: bool) -> None:
         """``file_many`` in general (targets held already: a reload's or groups')."""
@@ -219,7 +224,6 @@ class Postings:
         # stay as holes between the index's objects), a list beyond MANY.
         by_target: dict[str, Entry | tuple[Entry, ...] | list[Entry]] = {}
         for entry in entries:
-            wid = entry.id
             for target in entry.targets:
                 found = by_target.get(target)
                 if found is None:
@@ -231,12 +235,7 @@ class Postings:
                 else:
                     by_target[target] = (found, entry)  # type: ignore[assignment]
             if entry.groups or entry.all_targets or entry.compiled:
-                anchors = tuple(self._pick_anchor(group) for group in entry.compiled)
-                for posting in _postings(entry, anchors):
-                    if posting[0] != "t":
-                        self._post(posting, add=True)
-                if anchors:
-                    self._anchors[wid] = anchors
+                self._file_scope(entry)
         slots = self.targets
         value: TargetValue | None
         for target, found in by_target.items():
