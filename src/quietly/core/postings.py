@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from itertools import islice
 from typing import TypeVar
 
-from quietly.core.entries import PLAIN_ENTRY_TYPES, Entry, Timeline, timeline
+from quietly.core.entries import PLAIN_ENTRY_TYPES, Entry, Timeline, timeline, timeline_plus
 from quietly.core.matching import CompiledGroup
 from quietly.core.model import Decision
 
@@ -120,6 +120,11 @@ class Postings:
         self._equalities: dict[str, dict[str, int]] = {}
         # Targets whose slot or windows changed since the last ``retime``.
         self._dirty: set[str] = set()
+        # Of those, the targets (with a timeline before) whose only change is one window new
+        # to them: (the slot before, the slot after, the new window's entry). ``retime``
+        # puts that window's intervals into the timeline before (``timeline_plus``) instead
+        # of rebuilding it from every window's; any other change to the target drops it.
+        self._appended: dict[str, tuple[TargetSlot, TargetSlot, Entry]] = {}
         # Targets filed by ``file_many`` whose timeline waits for ``retime_deferred`` (their
         # slots have none meanwhile: decisions on them take the general path, exactly). Only
         # targets that many windows name have a timeline.
@@ -144,6 +149,12 @@ class Postings:
             self._anchors[wid] = anchors
         else:
             self._anchors.pop(wid, None)
+        appended = self._appended
+        if appended:  # another window's change to a target its append was the only one of
+            for target in entry.targets:
+                found = appended.get(target)
+                if found is not None and found[2] is not entry:
+                    del appended[target]
         self._dirty.update(entry.targets)
         return old_postings - new_postings
 
@@ -155,6 +166,8 @@ class Postings:
         timelines of their targets are left to ``retime_deferred`` (``defer``), else to the
         write's ``retime``.
         """
+        if entries:
+            self._appended.clear()
         if not self.targets:
             self._file_fresh(entries, defer)
             return
@@ -264,6 +277,7 @@ class Postings:
             del deferred[target]
         if not deferred:
             self._deferred = {}  # a dict keeps its size when emptied by deletions
+        self._spoil(chunk)
         self._dirty.update(chunk)
         self.retime(entries)
         return len(self._deferred)
@@ -314,7 +328,15 @@ class Postings:
 
     def touch(self, targets: Iterable[str]) -> None:
         """Mark targets whose windows' intervals changed, for the next ``retime``."""
+        targets = tuple(targets)
+        self._spoil(targets)
         self._dirty.update(targets)
+
+    def _spoil(self, targets: Iterable[str]) -> None:
+        """These targets changed otherwise than by one window added (see ``_appended``)."""
+        if self._appended:
+            for target in targets:
+                self._appended.pop(target, None)
 
     def retime(self, entries: Mapping[int, Entry]) -> None:
         """Bring the targets whose value or windows changed up to date with ``entries`` as
@@ -323,10 +345,21 @@ class Postings:
         slots = self.targets
         # Targets covered by the same windows share one timeline (the targets of one window).
         built: dict[tuple[Entry, ...], Timeline] = {}
+        appended = self._appended
         for target in self._dirty:
             old = slots.get(target)
             if old is None:
                 continue
+            if appended:
+                found = appended.get(target)
+                if found is not None and found[1] is old and \
+                        entries.get(found[2].id) is found[2]:
+                    before = found[0]
+                    made = timeline_plus((before.lo, before.hi, before.bounds,
+                                          before.decisions), found[2])
+                    if made is not None:
+                        slots[target] = TargetSlot(old.windows, (), *made)
+                        continue
             groups = old.groups if type(old) is TargetSlot else ()
             fresh: list[Entry] = []
             for held in members(old):
@@ -345,6 +378,7 @@ class Postings:
                 value = TargetSlot(covering, (), *made)
             slots[target] = value
         self._dirty.clear()
+        appended.clear()
 
     def anchors_of(self, window_id: int) -> tuple[Anchor | None, ...]:
         return self._anchors.get(window_id, ())
@@ -445,9 +479,15 @@ class Postings:
         value = _value(held, groups)
         if value is None:
             self.targets.pop(target, None)
+            self._appended.pop(target, None)
+            return
+        self.targets[target] = value
+        if entry is not None and not groups and type(old) is TargetSlot and \
+                type(value) is TargetSlot and old.lo < old.hi and target not in self._dirty:
+            self._appended[target] = (old, value, entry)  # the only change so far
         else:
-            self.targets[target] = value
-            self._dirty.add(target)
+            self._appended.pop(target, None)
+        self._dirty.add(target)
 
 
 def _postings(entry: Entry, anchors: Iterable[Anchor | None]) -> frozenset[Posting]:
