@@ -58,15 +58,18 @@ def tables(db: Database) -> Iterator[tuple[Table, Table, Table, Table]]:
     meta.drop_all(db.engine)
 
 
+# No NUL: the API refuses it before anything is stored (``api.middleware.NulGuard``), and
+# PostgreSQL cannot store it in text.
+_text = st.text(alphabet=st.characters(blacklist_characters="\x00"), max_size=5)
 values = st.fixed_dictionaries({
     "flag": st.booleans(),
     "maybe": st.one_of(st.none(), st.booleans()),
     "doc": st.one_of(st.none(), st.just([]), st.just({}),
-                     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-                     st.lists(st.text(max_size=4), max_size=2)),
+                     st.dictionaries(_text, st.integers(), max_size=2),
+                     st.lists(_text, max_size=2)),
     "at": st.one_of(st.none(), st.integers(-10**6, 10**6).map(
         lambda m: datetime(2026, 3, 29, 1, tzinfo=UTC) + timedelta(minutes=m, microseconds=m))),
-    "note": st.one_of(st.none(), st.text(max_size=5)),
+    "note": st.one_of(st.none(), _text),
     "dflt": st.one_of(st.none(), st.just("given")),
 })
 
