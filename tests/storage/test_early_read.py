@@ -14,6 +14,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -239,33 +240,51 @@ def test_no_commit_keeps_its_rows_even_across_db_upgrade_at_the_heads(
 
 
 def _child(code: str) -> EarlyRead:
-    return EarlyRead(subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE))
+    """A child running ``code`` with ``SPOOL``, the descriptor of the file for its rows."""
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed by take)
+    fd = spool.fileno()
+    return EarlyRead(subprocess.Popen([sys.executable, "-c", f"SPOOL = {fd}\n{code}"],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                      pass_fds=(fd,)), spool)
 
+
+# A child's steps: write ``b`` (marshal's bytes) into the file, announce ``n`` bytes, wait for
+# the check, answer ``a``.
+_ROWS = "import marshal, os, sys; b = marshal.dumps(([], [])); "
+_WRITE = "os.write(SPOOL, b); "
+_SAY = "sys.stdout.buffer.write(len(b).to_bytes(8, 'big')); sys.stdout.buffer.flush(); "
+_CHECKED = "sys.stdin.buffer.read(1); "
 
 CHILDREN = [
     # (name, the child's program): none of them gives rows
     ("says nothing and exits", "pass"),
     ("writes text", "print('windows' * 100)"),
-    ("a length and then less", "import sys; sys.stdout.buffer.write((100).to_bytes(8, 'big')"
-                               " + b'xx')"),
+    ("announces more than it wrote", _ROWS + _WRITE + "sys.stdout.buffer.write((100)"
+                                     ".to_bytes(8, 'big')); sys.stdout.buffer.flush(); "
+                                     + _CHECKED + "sys.stdout.buffer.write(b'=')"),
+    ("announces less than it wrote", _ROWS + _WRITE + "os.write(SPOOL, b'x'); " + _SAY
+                                     + _CHECKED + "sys.stdout.buffer.write(b'=')"),
+    ("announces rows and writes none", _ROWS + _SAY + _CHECKED
+                                       + "sys.stdout.buffer.write(b'=')"),
+    ("announces an absurd size", "import sys; sys.stdout.buffer.write((1 << 40)"
+                                 ".to_bytes(8, 'big')); sys.stdout.buffer.flush()"),
     ("a blob that is not marshal",
-     "import sys; sys.stdout.buffer.write((3).to_bytes(8, 'big') + b'abc='); "
-     "sys.stdin.buffer.read(1)"),
+     "import os, sys; b = b'abc'; " + _WRITE + _SAY + _CHECKED
+     + "sys.stdout.buffer.write(b'=')"),
     ("a blob of something else, then 'current'",
-     "import marshal, sys; b = marshal.dumps({'a': 1}); "
-     "sys.stdout.buffer.write(len(b).to_bytes(8, 'big') + b); sys.stdout.buffer.flush(); "
-     "sys.stdin.buffer.read(1); sys.stdout.buffer.write(b'=')"),
-    ("rows, then no answer to the check",
-     "import marshal, sys; b = marshal.dumps(([], [])); "
-     "sys.stdout.buffer.write(len(b).to_bytes(8, 'big') + b); sys.stdout.buffer.flush(); "
-     "sys.stdin.buffer.read(1)"),
-    ("rows, then 'changed'",
-     "import marshal, sys; b = marshal.dumps(([], [])); "
-     "sys.stdout.buffer.write(len(b).to_bytes(8, 'big') + b); sys.stdout.buffer.flush(); "
-     "sys.stdin.buffer.read(1); sys.stdout.buffer.write(b'!')"),
+     "import marshal, os, sys; b = marshal.dumps({'a': 1}); " + _WRITE + _SAY + _CHECKED
+     + "sys.stdout.buffer.write(b'=')"),
+    ("rows, then no answer to the check", _ROWS + _WRITE + _SAY + _CHECKED),
+    ("rows, then 'changed'", _ROWS + _WRITE + _SAY + _CHECKED
+     + "sys.stdout.buffer.write(b'!')"),
     ("stalls", "import time; time.sleep(60)"),
 ]
+
+
+def test_a_child_that_does_it_all_right_gives_its_rows() -> None:
+    """The harness above, with every step right: what the failing children are held to."""
+    assert _child(_ROWS + _WRITE + _SAY + _CHECKED
+                  + "sys.stdout.buffer.write(b'=')").take(timeout=10) == ([], [])
 
 
 @pytest.mark.parametrize(("name", "code"), CHILDREN, ids=[c[0] for c in CHILDREN])
