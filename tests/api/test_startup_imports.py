@@ -82,3 +82,19 @@ def test_a_ui_page_without_a_session_is_redirected_by_the_lazy_handler(server: s
         answer = client.get("/windows", follow_redirects=False)
     assert answer.status_code == 303
     assert answer.headers["location"].startswith("/sign-in?next=")
+
+
+def test_a_websocket_upgrade_is_answered_as_plain_http(server: str) -> None:
+    """No route speaks WebSocket, so uvicorn runs without an implementation of it (one import
+    less to start, ``server_config``): an upgrade request gets the route's plain answer, not
+    a 101 nor the refusal of a WebSocket handshake."""
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(server)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n"
+                     b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+        answer = sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]

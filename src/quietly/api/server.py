@@ -520,6 +520,9 @@ def server_config(app: FastAPI, *, busy_poll_us: int = 0, **options: Any) -> uvi
     answering it."""
     options.setdefault("access_log", False)
     options.setdefault("proxy_headers", False)  # api.proxies.TrustedProxies does it, by setting
+    # No route speaks WebSocket: an upgrade request is answered as plain HTTP, and uvicorn
+    # does not import a WebSocket implementation to start (issue 19).
+    options.setdefault("ws", "none")
     if getattr(app.state, "log_decisions", False):  # every decision goes through AccessLog
         return uvicorn.Config(app, **options)
     return uvicorn.Config(app, http=decide_protocol(app, busy_poll_us), **options)

@@ -43,7 +43,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from quietly.core.model import Alert, Decision, Verdict
@@ -273,7 +273,9 @@ def _delete_links(conn: Connection, table: Table, alert_ids: list[int]) -> None:
     if not alert_ids:
         return
     if conn.dialect.name == "postgresql":  # one array parameter, one constant statement
-        ids = bindparam("ids", alert_ids, type_=postgresql.ARRAY(BigInteger()))
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        ids = bindparam("ids", alert_ids, type_=ARRAY(BigInteger()))
         conn.execute(delete(table).where(table.c.alert_id == any_(ids)))
         return
     for start in range(0, len(alert_ids), 1000):

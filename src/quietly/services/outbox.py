@@ -36,7 +36,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -94,6 +93,8 @@ def _insert_ignore(db: Session, values: dict[str, Any]) -> bool:
     table = OutboxRow.__table__
     assert isinstance(table, Table)
     if db.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
         stmt: Any = pg_insert(table).values(**values).on_conflict_do_nothing(
             index_elements=["dedupe_key"])
     else:

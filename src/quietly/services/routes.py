@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, ColumnElement, any_, bindparam, select
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from quietly.core.codec import format_instant, match_from_json, match_to_json
@@ -293,7 +292,9 @@ def _alert_rows(db: Session, workspace_id: int, ids: list[int],
     stmt = (select(AlertRow).where(AlertRow.workspace_id == workspace_id, *only)
             .order_by(AlertRow.id).execution_options(populate_existing=True))
     if db.get_bind().dialect.name == "postgresql":  # one array: the same statement every time
-        param = bindparam("ids", ids, type_=postgresql.ARRAY(BigInteger()))
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        param = bindparam("ids", ids, type_=ARRAY(BigInteger()))
         return list(db.scalars(stmt.where(AlertRow.id == any_(param))))
     rows: list[AlertRow] = []
     for start in range(0, len(ids), 1000):

@@ -8,19 +8,21 @@ import json
 import operator
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy import JSON, Boolean, Connection, Table, bindparam, column, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects import sqlite
 
 from quietly.storage.types import UTCDateTime, sqlite_instant, utc
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects.postgresql import Insert as PgInsert
 
 __all__ = ["driver_execute", "insert_from_json", "insert_rows", "insert_values", "json_rows"]
 
 
-def insert_from_json(table: Table, names: Sequence[str]) -> postgresql.Insert:
+def insert_from_json(table: Table, names: Sequence[str]) -> PgInsert:
     """``INSERT INTO table (names) SELECT … FROM json_to_recordset(:rows)`` (PostgreSQL only).
 
     Many rows as one JSON parameter, bound with ``json_rows``. An executemany renders a
@@ -38,6 +40,8 @@ def insert_from_json(table: Table, names: Sequence[str]) -> postgresql.Insert:
     batch = func.json_to_recordset(bindparam("rows", type_=JSON)).table_valued(
         *(column(name, table.c[name].type) for name in names)
     ).render_derived("batch", with_types=True)
+    from sqlalchemy.dialects.postgresql import insert as pg_insert  # (not on SQLite)
+
     return pg_insert(table).from_select(list(names), select(*batch.c))
 
 

@@ -86,6 +86,9 @@ def create_db_engine(url: str, timeouts: DbTimeouts | None = None, **kwargs: Any
         event.listen(engine, "connect", partial(_sqlite_on_connect, timeouts.lock_ms))
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
+    from quietly.storage.tables import with_postgresql_where
+
+    with_postgresql_where()  # the tables' partial indexes, complete for this database
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)

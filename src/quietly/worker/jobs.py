@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, literal, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -47,8 +46,11 @@ def ensure_jobs(db: Session, now: datetime) -> None:
                .where(WindowRow.archived_at.is_(None),
                       ~exists().where(WindowJobRow.window_id == WindowRow.id)))
     columns = ["window_id", "workspace_id", "done_until", "next_due_at"]
-    insert: object = (pg_insert if db.get_bind().dialect.name == "postgresql"
-                      else sqlite_insert)
+    insert: object = sqlite_insert
+    if db.get_bind().dialect.name == "postgresql":  # (imported here: not on SQLite)
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        insert = pg_insert
     stmt = insert(WindowJobRow).from_select(columns, missing)  # type: ignore[operator]
     db.execute(stmt.on_conflict_do_nothing())
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
@@ -50,8 +49,11 @@ def default_tasks(retention: timedelta = timedelta(days=30)) -> list[PeriodicTas
 
 
 def _claim(db: Session, task: PeriodicTask, now: datetime) -> bool:
-    insert: object = (pg_insert if db.get_bind().dialect.name == "postgresql"
-                      else sqlite_insert)
+    insert: object = sqlite_insert
+    if db.get_bind().dialect.name == "postgresql":  # (imported here: not on SQLite)
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        insert = pg_insert
     db.execute(insert(WorkerTaskRow).values(  # type: ignore[operator]
         name=task.name, last_run_at=_NEVER).on_conflict_do_nothing())
     result = db.execute(update(WorkerTaskRow)
