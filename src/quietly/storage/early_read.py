@@ -26,8 +26,10 @@ the child stalled after its first 64 KiB until the app read, and the ~7 MB of 50
 windows then crossed in a hundred turns between the two processes on the app's start-up
 path (0.08-0.15 s; the file: one copy from memory).
 
-What the child hands over (``marshal``: integers, texts, tuples; names interned, and a name
-the child interned is interned again when loaded, so the index's target names are shared):
+What the child hands over (``marshal``: integers, texts, tuples; each distinct name or set
+of effects one object, which ``marshal`` writes once and then refers to, so the index's
+windows share their target names as the store's own read makes them share interned ones —
+not interned: ``marshal.loads`` would intern each of them again, a third of its time):
 per live window in id order one of three forms, all beginning ``(id, workspace,
 updated_at, cancelled_at, effects, targets`` with ``targets`` the distinct names in order:
 a one-time window with targets only (most windows) adds ``start, end)``, its instants in
@@ -113,6 +115,7 @@ class _Rows:
         # One object per distinct text: marshal writes a text held twice once, and then a
         # reference to it (what the parent loads is a fifth smaller and faster to load).
         self._texts: dict[str, str] = {}
+        self._one = self._texts.setdefault
 
     def interval(self, schedule: str) -> tuple[int, int] | None:
         """A one-time schedule's start and end; ``None`` for a recurring one."""
@@ -127,17 +130,17 @@ class _Rows:
     def window(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
         wid, workspace, updated, cancelled, all_targets, schedule, targets, groups, match, \
             effects = row
-        names = tuple(dict.fromkeys(map(sys.intern, loads(targets)))) \
+        one = self._one
+        names = tuple(dict.fromkeys([one(name, name) for name in loads(targets)])) \
             if targets != "[]" else ()
         interval = self.interval(schedule)
         if interval is not None and groups == "[]" and match == "[]" and not all_targets:
-            return (wid, workspace, updated, cancelled, sys.intern(effects), names, *interval)
-        text = self._texts.setdefault
+            return (wid, workspace, updated, cancelled, one(effects, effects), names, *interval)
         if interval is not None:  # one-time, scoped
-            return (wid, workspace, updated, cancelled, sys.intern(effects), names, *interval,
-                    all_targets, text(groups, groups), text(match, match))
-        return (wid, workspace, updated, cancelled, sys.intern(effects), names, all_targets,
-                text(groups, groups), text(match, match), text(schedule, schedule))
+            return (wid, workspace, updated, cancelled, one(effects, effects), names, *interval,
+                    all_targets, one(groups, groups), one(match, match))
+        return (wid, workspace, updated, cancelled, one(effects, effects), names, all_targets,
+                one(groups, groups), one(match, match), one(schedule, schedule))
 
 
 def _read(conn: sqlite3.Connection) -> tuple[bytes, int]:
