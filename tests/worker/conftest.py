@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from sqlalchemy import text
 
 from quietly.core.records import Role
 from quietly.storage.db import Database
@@ -41,8 +42,22 @@ def sink() -> Iterator[Sink]:
     made.stop()
 
 
+def settle_leftovers(db: Database) -> int:
+    """Mark failed what earlier tests left pending in the shared store's outbox (their
+    channels name hosts such as example.com; nothing delivered them): a worker started now
+    must send only its own test's events, and only to 127.0.0.1. (Before, such a worker
+    also resolved and tried those hosts; on a host whose resolver is slow that held up its
+    own test's deliveries past their two seconds.) Returns how many were settled."""
+    with db.transaction() as session:
+        settled = session.execute(text(
+            "UPDATE outbox SET status = 'failed', last_error = 'left by an earlier test' "
+            "WHERE status = 'pending'"))
+        return int(settled.rowcount)  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def worker(db: Database) -> Iterator[Worker]:
+    settle_leftovers(db)
     made = Worker(db, fast_config(), allow_private=True, tasks=[])
     made.start()
     yield made

@@ -16,7 +16,13 @@ from quietly.notify import verify
 from quietly.storage.db import Database
 from quietly.worker.runner import Worker
 from tests.conftest import Tenant
-from tests.worker.conftest import fast_config, make_channel, make_window, seconds_from_now
+from tests.worker.conftest import (
+    fast_config,
+    make_channel,
+    make_window,
+    seconds_from_now,
+    settle_leftovers,
+)
 from tests.worker.sink import Received, Sink
 
 OCCURRENCE_EVENTS = ["occurrence.starting_soon", "occurrence.started",
@@ -124,3 +130,15 @@ def test_one_windows_events_go_out_one_after_the_other_other_windows_alongside(
     for created, started in of.values():
         assert started.at - created.at >= timedelta(seconds=0.25)
     assert abs(of[first["id"]][0].at - of[second["id"]][0].at) < timedelta(seconds=0.25)
+
+
+def test_the_worker_fixture_leaves_earlier_tests_rows_undelivered(tenant: Tenant,
+                                                                   db: Database) -> None:
+    """What an earlier test left pending (a channel to example.com) is settled before a
+    test's worker starts: that worker sends nothing beyond 127.0.0.1."""
+    channel = make_channel(tenant.admin, "https://example.com/hook")
+    start = seconds_from_now(3600)
+    make_window(tenant.editor, start, start + timedelta(hours=1), [channel["id"]])
+    assert settle_leftovers(db) >= 1
+    found = tenant.viewer.get("/api/v1/deliveries", params={"channel": channel["id"]})
+    assert [d["status"] for d in found.json()["deliveries"]] == ["failed"]
