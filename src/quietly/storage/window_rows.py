@@ -15,7 +15,8 @@ fields.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,12 +25,27 @@ import msgspec
 from quietly.core.codec import match_to_json
 from quietly.core.model import Effect, OnceSchedule, Schedule
 from quietly.core.records import WindowFields
-from quietly.storage.bulk import _bool_int, _json_text, _sqlite_execute, _sqlite_plan
+from quietly.storage.bulk import (
+    _bool_int,
+    _json_text,
+    _sqlite_execute,
+    _sqlite_plan,
+    driver_execute,
+)
 from quietly.storage.mappers import _effect_values, schedule_columns
 from quietly.storage.tables import WindowRow
 from quietly.storage.types import sqlite_instant
 
-__all__ = ["CREATED_COLUMNS", "WindowRowEncoder", "insert_window_params", "window_encoder"]
+__all__ = [
+    "CREATED_COLUMNS",
+    "JSON_ROWS",
+    "WindowRowEncoder",
+    "insert_create_audit_json",
+    "insert_jobs_json",
+    "insert_targets_json",
+    "insert_window_params",
+    "window_encoder",
+]
 
 # The columns a new window's row is inserted with: every column but ``cancelled_at`` and
 # ``archived_at`` (None for a new window: left out, the row stores NULL either way, as
@@ -137,3 +153,95 @@ def insert_window_params(conn: Any, params: list[list[Any]]) -> None:
     ``insert_rows`` inserts them: one ``executemany`` per run of rows with the same None
     columns, each without them."""
     _sqlite_execute(conn, _sqlite_plan(WindowRow.__table__, CREATED_COLUMNS), params)
+
+
+# The rows beside a new window (its targets, its worker job, its create audit entry) as one
+# statement each reading a JSON array with ``json_each`` (SQLite's JSON functions are built
+# in from 3.38): ``sqlite3``'s ``executemany`` binds, steps and resets the statement once a
+# row, about half of these small rows' insert; here SQLite walks the array itself. The
+# values are those ``insert_values`` binds (ids, ``sqlite_instant`` integers, the texts), so
+# the rows stored are the same, value and type (``tests/storage/test_side_rows.py`` stores
+# both ways and compares); each function says False, having written nothing, when its rows
+# are not of the form it takes, and the caller then inserts them with ``insert_values``.
+JSON_ROWS = sqlite3.sqlite_version_info >= (3, 38, 0)
+
+_TARGETS_ONE_EACH = ("INSERT INTO window_targets (window_id, target, workspace_id) "
+                     "SELECT ? + key, value, ? FROM json_each(?)")
+_TARGETS_PAIRS = ("INSERT INTO window_targets (window_id, target, workspace_id) "
+                  "SELECT value ->> 0, value ->> 1, ? FROM json_each(?)")
+_JOBS = ("INSERT INTO window_jobs (window_id, workspace_id, done_until, next_due_at) "
+         "SELECT ? + key, ?, value, ? FROM json_each(?)")
+_AUDIT = ("INSERT INTO audit_log (workspace_id, at, actor, action, object_type, object_id) "
+          "SELECT ?, ?, ?, ?, ?, CAST(value AS TEXT) FROM json_each(?)")
+# Far below SQLite's longest text (10^9 bytes): a batch's arrays are a few MB at most.
+_MAX_TEXT = 100_000_000
+
+
+def _consecutive(ids: Sequence[int]) -> bool:
+    """``ids`` are ``first, first + 1, …`` (a bulk create's, ``windows._new_window_ids``)."""
+    return bool(ids) and ids[-1] - ids[0] == len(ids) - 1 \
+        and list(ids) == list(range(ids[0], ids[0] + len(ids)))
+
+
+def _array(values: list[Any]) -> str | None:
+    """``values`` as a JSON array SQLite reads back as exactly these values, or None: every
+    string copied as it is (no escape: a backslash in the text would be one), integers as
+    digits."""
+    try:
+        text = _ENCODE(values)
+    except (UnicodeEncodeError, TypeError):
+        return None  # a lone surrogate: the general path says what it says
+    if b"\\" in text or len(text) > _MAX_TEXT:
+        return None
+    return text.decode()
+
+
+def insert_targets_json(conn: Any, ids: Sequence[int], targets: Sequence[tuple[str, ...]],
+                        workspace_id: int) -> bool:
+    """``insert_values`` of the rows ``(id, target, workspace_id)`` for each target of each
+    window (``targets[i]`` are the targets of window ``ids[i]``), in that order, on SQLite;
+    False (nothing written) when a target needs an escape in JSON. One target a window
+    (most windows) with consecutive ids is the shortest array: the targets alone."""
+    if not JSON_ROWS:
+        return False
+    if all(len(names) == 1 for names in targets) and _consecutive(ids):
+        text = _array([names[0] for names in targets])
+        if text is None:
+            return False
+        driver_execute(conn, _TARGETS_ONE_EACH, (ids[0], workspace_id, text))
+        return True
+    text = _array([(window_id, target) for window_id, names in zip(ids, targets, strict=True)
+                   for target in names])
+    if text is None:
+        return False
+    if text != "[]":
+        driver_execute(conn, _TARGETS_PAIRS, (workspace_id, text))
+    return True
+
+
+def insert_jobs_json(conn: Any, ids: Sequence[int], workspace_id: int,
+                     done_until: list[int | None], due: int | None) -> bool:
+    """``insert_values`` of the jobs ``(ids[i], workspace_id, done_until[i], due)`` (all
+    encoded already, ``sqlite_instant``), on SQLite; False (nothing written) when the ids
+    are not consecutive."""
+    if not JSON_ROWS or not _consecutive(ids):
+        return False
+    text = _array(done_until)
+    if text is None:
+        return False
+    driver_execute(conn, _JOBS, (ids[0], workspace_id, due, text))
+    return True
+
+
+def insert_create_audit_json(conn: Any, ids: Sequence[int], workspace_id: int,
+                             at: int | None, actor: str) -> bool:
+    """``insert_values`` of the create audit entries ``(workspace_id, at, actor, "create",
+    "window", str(id))`` of windows ``ids`` (``at`` encoded already), in that order, on
+    SQLite; False (nothing written) if it cannot."""
+    if not JSON_ROWS or not ids:
+        return False
+    text = _array(list(ids))
+    if text is None:
+        return False
+    driver_execute(conn, _AUDIT, (workspace_id, at, actor, "create", "window", text))
+    return True
