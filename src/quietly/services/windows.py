@@ -60,6 +60,8 @@ from quietly.storage.window_rows import (
     insert_create_audit_json,
     insert_targets_json,
     insert_window_params,
+    is_plain,
+    plain_params,
     window_encoder,
 )
 
@@ -528,7 +530,14 @@ def _new_window_params(window_id: int, principal: Principal, fields: WindowField
     else:
         derived = memo.get(sched) or memo.setdefault(sched, _derived(sched, now))
     first, last, state, running = derived
-    params = encode(fields, window_id, first, last, state, workspace_id, actor, stamp, stamp)
+    if is_plain(fields):  # most windows: a third of the parameters (``window_rows``)
+        assert first is not None  # a one-time window's
+        assert last is not None
+        params: Any = plain_params(fields, window_id, first, last, state, workspace_id, actor,
+                                   stamp, stamp)
+    else:
+        params = encode(fields, window_id, first, last, state, workspace_id, actor, stamp,
+                        stamp)
     return _new(params, record, record.to_window(), running)
 
 

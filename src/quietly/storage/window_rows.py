@@ -15,6 +15,7 @@ fields.
 from __future__ import annotations
 
 import functools
+import operator
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -44,6 +45,8 @@ __all__ = [
     "insert_jobs_json",
     "insert_targets_json",
     "insert_window_params",
+    "is_plain",
+    "plain_params",
     "window_encoder",
 ]
 
@@ -148,11 +151,113 @@ def window_encoder() -> WindowRowEncoder:
     return encode
 
 
-def insert_window_params(conn: Any, params: list[list[Any]]) -> None:
-    """Insert new windows' rows given as ``window_encoder``'s parameters (SQLite only), as
-    ``insert_rows`` inserts them: one ``executemany`` per run of rows with the same None
-    columns, each without them."""
-    _sqlite_execute(conn, _sqlite_plan(WindowRow.__table__, CREATED_COLUMNS), params)
+def insert_window_params(conn: Any, params: list[list[Any] | tuple[Any, ...]]) -> None:
+    """Insert new windows' rows given as ``window_encoder``'s parameters (lists) or
+    ``plain_params``' (tuples), SQLite only, as ``insert_rows`` inserts them, in order: the
+    lists one ``executemany`` per run of rows with the same None columns, each without them;
+    the tuples one per run with or without a description (``_plain_sql``)."""
+    plan = _sqlite_plan(WindowRow.__table__, CREATED_COLUMNS)
+    first = 0
+    for i in range(1, len(params) + 1):
+        if i < len(params) and _kind(params[i]) == _kind(params[first]):
+            continue
+        run, kind = params[first:i], _kind(params[first])
+        if kind == _GENERAL:
+            _sqlite_execute(conn, plan, run)  # type: ignore[arg-type]
+        else:
+            driver_execute(conn, _plain_sql(kind == _PLAIN_DESCRIBED), run, many=True)
+        first = i
+
+
+_GENERAL, _PLAIN_DESCRIBED, _PLAIN = 0, 1, 2
+
+
+def _kind(params: list[Any] | tuple[Any, ...]) -> int:
+    if params.__class__ is list:
+        return _GENERAL
+    return _PLAIN_DESCRIBED if len(params) == len(_PLAIN_PARAMS) else _PLAIN
+
+
+# A plain window: every field but its name, description, one-time schedule and targets at
+# its default (a common create's, ``create_fastpath.common_fields``; most windows of a bulk
+# create). Its row's other columns are the same for every such window, so its insert names
+# them as literals (their text as ``window_encoder`` gives it for such a window) and binds
+# only what differs: a third of the parameters, no search for None columns.
+# ``tests/storage/test_window_rows.py`` stores plain rows both ways and compares.
+_PLAIN_FIELDS = tuple(f for f in WindowFields.__dataclass_fields__
+                      if f not in ("name", "description", "schedule", "targets"))
+_plain_rest = operator.attrgetter(*_PLAIN_FIELDS)
+_PLAIN_REST = _plain_rest(WindowFields(name="", schedule=OnceSchedule(
+    datetime(2000, 1, 1, tzinfo=UTC), datetime(2000, 1, 2, tzinfo=UTC))))
+
+
+def is_plain(f: WindowFields) -> bool:
+    """Whether ``plain_params`` may encode ``f``'s row: a one-time schedule, every field
+    but the name, description, schedule and targets equal to its default (the vendor an
+    empty ``dict``, as ``window_encoder`` tests it)."""
+    return f.schedule.__class__ is OnceSchedule and _plain_rest(f) == _PLAIN_REST \
+        and f.vendor.__class__ is dict
+# The bound columns, in this order (``description`` left out, NULL, when None).
+_PLAIN_PARAMS = ("id", "workspace_id", "name", "description", "schedule", "targets", "state",
+                 "first_start", "last_end", "created_by", "created_at", "updated_at")
+
+
+def plain_params(f: WindowFields, id_: int, first: datetime, last: datetime, state: str,
+                 ws: int, by: Any, created: int | None, updated: int | None
+                 ) -> tuple[Any, ...]:
+    """``window_encoder()``'s parameters of a plain window (``is_plain(f)``) for
+    ``_plain_sql``'s statement: the columns of ``_PLAIN_PARAMS``, each encoded as
+    ``window_encoder`` encodes it."""
+    targets = f.targets
+    text = _json_text(sorted(set(targets)) if len(targets) > 1 else list(targets))
+    if f.description is None:
+        return (id_, ws, f.name, _schedule_text(f.schedule), text, state, _instant(first),
+                _instant(last), by, created, updated)
+    return (id_, ws, f.name, f.description, _schedule_text(f.schedule), text, state,
+            _instant(first), _instant(last), by, created, updated)
+
+
+def _instant(value: datetime) -> int | None:
+    """``sqlite_instant`` of an instant, without its check for a naive one when it is in
+    ``datetime.UTC`` (the derived columns of a one-time window always are): the same
+    integer, ``(value - epoch) // 1 µs`` written out (``timedelta`` floor division makes
+    and divides big integers)."""
+    if value.tzinfo is UTC:
+        delta = value - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return sqlite_instant(value)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@functools.cache
+def _plain_sql(described: bool) -> str:
+    """The insert of a plain window's row: ``_PLAIN_PARAMS`` bound (``description`` only
+    when ``described``), every other column of ``CREATED_COLUMNS`` a literal: its value
+    in the parameters ``window_encoder`` gives a plain window (None: left out, NULL)."""
+    start, end = datetime(2000, 1, 1, tzinfo=UTC), datetime(2000, 1, 2, tzinfo=UTC)
+    template = WindowFields(name="n", schedule=OnceSchedule(start, end))
+    assert is_plain(template)
+    plan = _sqlite_plan(WindowRow.__table__, CREATED_COLUMNS)
+    values = dict(zip(plan._order, window_encoder()(
+        template, 1, start, end, "scheduled", 1, "a", 0, 0), strict=True))
+    names = [n for n in _PLAIN_PARAMS if described or n != "description"]
+    literals = {n: v for n, v in values.items() if n not in _PLAIN_PARAMS and v is not None}
+    columns = names + sorted(literals)
+    text = ", ".join(["?"] * len(names) + [_literal(literals[n]) for n in sorted(literals)])
+    quoted = ", ".join(f'"{n}"' for n in columns)
+    # Column names and literals from the table and the encoder, no caller's text.
+    return f"INSERT INTO windows ({quoted}) VALUES ({text})"  # noqa: S608
+
+
+def _literal(value: Any) -> str:
+    """An SQL literal of ``value`` (an integer or a text), stored as binding it stores it
+    (the column's affinity applies to both alike)."""
+    if value.__class__ is int:
+        return str(value)
+    assert value.__class__ is str, value
+    return "'" + value.replace("'", "''") + "'"
 
 
 # The rows beside a new window (its targets, its worker job, its create audit entry) as one
