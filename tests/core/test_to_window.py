@@ -1,16 +1,17 @@
 """``WindowRecord.to_window`` (by slots, the default effects and no groups as shared sets)
 equals the ``Window`` its constructor builds from the record; and an entry's version
 (``entries._version``, remembering the last instant) is ``micros`` of it, whatever the order
-in which instants, repeated or not, come."""
+in which instants, repeated or not, come; ``names`` of one name as of several."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from quietly.core.entries import _version
+from quietly.core.entries import _SMALL, _version, names
 from quietly.core.intervals import micros
 from quietly.core.model import Effect, OnceSchedule, Window
 from quietly.core.records import WindowFields, WindowRecord
@@ -58,3 +59,16 @@ def test_the_version_is_micros(picks: list[int], instants: list[datetime | None]
         assert _version(at) == expected  # remembered
         if i % 2:
             assert _version(None if at is None else at + timedelta(0)) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(items=st.lists(st.text(max_size=4), max_size=12), kind=st.sampled_from(
+    [frozenset, tuple, list]))
+def test_names_of_one_or_many(items: list[str], kind: type) -> None:
+    """``entries.names`` (one name of a frozenset taken without the dict): the names
+    interned and without repeats, in a tuple up to ``_SMALL``, else a frozenset."""
+    given_ = kind(items)
+    unique = tuple(dict.fromkeys(given_))
+    got = names(given_)
+    assert got == (unique if len(unique) <= _SMALL else frozenset(unique))
+    assert all(name is sys.intern(name) for name in got)

@@ -76,6 +76,9 @@ def names(items: Iterable[str]) -> Names:
     naming a target and the index's slot for it share one string; in a tuple when there are
     few (a tuple of six names takes a fifth of a frozenset's memory), else a frozenset (its
     membership test stays constant-time for windows naming thousands of targets)."""
+    if items.__class__ is frozenset and len(items) == 1:
+        for name in items:  # one target (most windows): no dict to drop repeats
+            return (sys.intern(name),)
     return distinct_names(tuple(dict.fromkeys(map(sys.intern, items))))
 
 
