@@ -286,3 +286,23 @@ def test_create_windows_stores_the_same_rows_either_way(
             for query in types:
                 assert _rows(conn, query, w=kept_workspaces[0]) == _rows(
                     conn, query, w=kept_workspaces[1])
+
+
+def test_without_json_functions_nothing_is_taken(
+        sqlite_db: Database, two_workspaces: tuple[int, int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SQLite library without its JSON functions: every function says False, writing
+    nothing (the caller's ``insert_values`` stores the rows); the probe itself is true
+    here."""
+    assert window_rows._json_functions()
+    monkeypatch.setattr(window_rows, "_json_functions", lambda: False)
+
+    def body(conn: Connection) -> None:
+        ws = two_workspaces[0]
+        assert not insert_targets_json(conn, [10_000_000], [("service:a",)], ws)
+        assert not insert_jobs_json(conn, [10_000_000], ws, [1], 1)
+        assert not insert_create_audit_json(conn, [10_000_000], ws, 1, "key:k")
+        for table in ("window_targets", "window_jobs", "audit_log"):
+            assert _rows(conn, f"SELECT count(*) FROM {table} WHERE workspace_id = :w",
+                         w=ws) == [(0,)]
+    _scratch(sqlite_db, body)

@@ -18,6 +18,7 @@ import functools
 import operator
 import sqlite3
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import Any
 
@@ -262,13 +263,31 @@ def _literal(value: Any) -> str:
 
 # The rows beside a new window (its targets, its worker job, its create audit entry) as one
 # statement each reading a JSON array with ``json_each`` (SQLite's JSON functions are built
-# in from 3.38): ``sqlite3``'s ``executemany`` binds, steps and resets the statement once a
-# row, about half of these small rows' insert; here SQLite walks the array itself. The
-# values are those ``insert_values`` binds (ids, ``sqlite_instant`` integers, the texts), so
-# the rows stored are the same, value and type (``tests/storage/test_side_rows.py`` stores
-# both ways and compares); each function says False, having written nothing, when its rows
-# are not of the form it takes, and the caller then inserts them with ``insert_values``.
+# in from 3.38 unless a build leaves them out: ``_json_functions`` asks). ``sqlite3``'s
+# ``executemany`` binds, steps and resets the statement once a row, about half of these
+# small rows' insert; here SQLite walks the array itself. The values are those
+# ``insert_values`` binds (ids, ``sqlite_instant`` integers, the texts), so the rows stored
+# are the same, value and type (``tests/storage/test_side_rows.py`` stores both ways and
+# compares); each function says False, having written nothing, when its rows are not of
+# the form it takes, and the caller then inserts them with ``insert_values``.
 JSON_ROWS = sqlite3.sqlite_version_info >= (3, 38, 0)
+
+
+@functools.cache
+def _json_functions() -> bool:
+    """Whether the SQLite library has the JSON functions (a build may leave them out), asked
+    once, of a throwaway in-memory database, at the first bulk create."""
+    try:
+        with closing(sqlite3.connect(":memory:")) as probe:
+            row = probe.execute("SELECT ? + key, value ->> 1 FROM json_each(?)",
+                                (1, '[[1, "a"]]')).fetchone()
+    except sqlite3.Error:
+        return False
+    return bool(row == (1, "a"))
+
+
+def _json_rows() -> bool:
+    return JSON_ROWS and _json_functions()
 
 _TARGETS_ONE_EACH = ("INSERT INTO window_targets (window_id, target, workspace_id) "
                      "SELECT ? + key, value, ? FROM json_each(?)")
@@ -307,7 +326,7 @@ def insert_targets_json(conn: Any, ids: Sequence[int], targets: Sequence[tuple[s
     window (``targets[i]`` are the targets of window ``ids[i]``), in that order, on SQLite;
     False (nothing written) when a target needs an escape in JSON. One target a window
     (most windows) with consecutive ids is the shortest array: the targets alone."""
-    if not JSON_ROWS:
+    if not _json_rows():
         return False
     if all(len(names) == 1 for names in targets) and _consecutive(ids):
         text = _array([names[0] for names in targets])
@@ -329,7 +348,7 @@ def insert_jobs_json(conn: Any, ids: Sequence[int], workspace_id: int,
     """``insert_values`` of the jobs ``(ids[i], workspace_id, done_until[i], due)`` (all
     encoded already, ``sqlite_instant``), on SQLite; False (nothing written) when the ids
     are not consecutive."""
-    if not JSON_ROWS or not _consecutive(ids):
+    if not _json_rows() or not _consecutive(ids):
         return False
     text = _array(done_until)
     if text is None:
@@ -343,7 +362,7 @@ def insert_create_audit_json(conn: Any, ids: Sequence[int], workspace_id: int,
     """``insert_values`` of the create audit entries ``(workspace_id, at, actor, "create",
     "window", str(id))`` of windows ``ids`` (``at`` encoded already), in that order, on
     SQLite; False (nothing written) if it cannot."""
-    if not JSON_ROWS or not ids:
+    if not _json_rows() or not ids:
         return False
     text = _array(list(ids))
     if text is None:
