@@ -32,7 +32,12 @@ from quietly.services import outbox, windows, workspaces
 from quietly.services.bootstrap import prepare_database
 from quietly.settings import Settings
 from quietly.storage.types import sqlite_instant
-from quietly.storage.window_rows import insert_window_params, window_encoder
+from quietly.storage.window_rows import (
+    insert_create_audit_json,
+    insert_targets_json,
+    insert_window_params,
+    window_encoder,
+)
 
 __all__ = ["main", "run"]
 
@@ -97,11 +102,15 @@ def _one_batch(db: Any, principal: Principal, index: DecisionIndex, raw: bytes,
         records = [new.record for new in created]
         step("insert windows", lambda: insert_window_params(conn, [new.columns
                                                                    for new in created]))
-        step("insert targets", lambda: windows._insert_targets(conn, records))
+        ws = principal.workspace_id
+        step("insert targets", lambda: insert_targets_json(
+            conn, ids, [r.fields.targets for r in records], ws)
+            or windows._insert_targets(conn, records))
         step("jobs and outbox", lambda: outbox.window_events_created(
             session, records, now, conn, running=[new.running for new in created]))
-        step("insert audit", lambda: windows._insert_create_audit(conn, principal, records,
-                                                                  now))
+        step("insert audit", lambda: insert_create_audit_json(
+            conn, ids, ws, stamp, principal.actor)
+            or windows._insert_create_audit(conn, principal, records, now))
     lap("commit")
     step("index upsert_many", lambda: index.upsert_many([new.window for new in created],
                                                         checked=True))

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from quietly.api.native.batch_fastpath import batch_fields, names_members_once
 from quietly.api.native.convert import window_fields_from_create
+from quietly.api.native.create_fastpath import common_fields
 from quietly.api.native.window_batch import WindowBatch, repeated_members
 from quietly.core.records import WindowFields
 from tests.api.helpers import iso, now, window_body
@@ -211,3 +212,27 @@ def test_a_batch_through_the_shortcut_is_stored_as_through_the_route(tenant: Ten
         for volatile in ("id", "created_at", "updated_at"):
             window.pop(volatile)
     assert shown[0] == shown[1]
+
+
+# A few instant texts shared by a batch's windows (``batch_fields`` reads each text once):
+# aware, naive (read in the zone, through a DST gap too), with a blank or a lower-case z,
+# out of range, not an instant at all.
+_SHARED = ["2030-01-07T02:00:00Z", "2030-01-07T04:00:00+01:00", "2030-03-31T02:30:00",
+           "2030-03-31T05:00:00", " 2030-01-07T06:00:00z", "0001-01-01T00:00:00Z",
+           "2030-02-30T00:00:00Z", "soon", "2030-01-07T04:00:00.1234567Z"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs=st.lists(st.tuples(st.sampled_from(_SHARED), st.sampled_from(_SHARED)),
+                      min_size=1, max_size=8),
+       zone=st.sampled_from(ZONES))
+def test_shared_instants_read_as_each_alone(pairs: list[tuple[str, str]], zone: str) -> None:
+    """Windows sharing instant texts: the fields of each as ``common_fields`` reads it
+    alone (or None for the batch when one is not taken), and as the route reads them."""
+    items = [_item(i, schedule={"kind": "once", "start": a, "end": b})
+             for i, (a, b) in enumerate(pairs)]
+    raw = _raw({"windows": items})
+    alone = [common_fields(item, zone) for item in items]
+    expected = None if None in alone else alone
+    assert batch_fields(raw, json.loads(raw), zone) == expected
+    assert _agree(raw, zone) == expected

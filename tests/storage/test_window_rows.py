@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,7 +35,15 @@ from quietly.storage.db import Database
 from quietly.storage.mappers import fields_to_columns
 from quietly.storage.tables import WindowRow
 from quietly.storage.types import sqlite_instant
-from quietly.storage.window_rows import CREATED_COLUMNS, insert_window_params, window_encoder
+from quietly.storage.window_rows import (
+    CREATED_COLUMNS,
+    _instant,
+    _plain_sql,
+    insert_window_params,
+    is_plain,
+    plain_params,
+    window_encoder,
+)
 
 TABLE: Any = WindowRow.__table__
 _BASE = datetime(2031, 6, 1, 22, 0, 0, 123456, tzinfo=UTC)
@@ -186,6 +195,118 @@ def test_the_stored_rows_are_insert_rows_rows(
                 + f" FROM windows WHERE id >= {first_id} ORDER BY id")).all()
             assert [r[0] for r in stored] == [fused_ws] * n + [general_ws] * n
             assert [tuple(r[1:]) for r in stored[:n]] == [tuple(r[1:]) for r in stored[n:]]
+            session.execute(delete(TABLE).where(TABLE.c.id >= first_id))
+    finally:
+        with db.transaction() as session:
+            for ws_id in made:
+                session.execute(text("DELETE FROM workspaces WHERE id = :id"), {"id": ws_id})
+
+
+# Plain windows (``window_rows.is_plain``): a name, perhaps a description, a one-time
+# schedule and targets, everything else at its default; and near misses, one field off its
+# default (some by a value equal to the default: ``0`` for ``False``, which both paths store
+# as 0), besides any fields at all.
+_plain = st.builds(
+    lambda name, description, schedule, targets: WindowFields(
+        name=name, description=description, schedule=schedule, targets=targets),
+    _storable, st.one_of(st.none(), _storable), _once,
+    st.lists(_storable, max_size=4).map(tuple))
+_NEAR = [{"all_targets": 0}, {"show_in_sidebar": 1}, {"resolve_on_end": True},
+         {"effects": tuple(Effect)}, {"effects": ()},
+         {"groups": ("g",)}, {"lead": {}}, {"vendor": {"a": 1}}, {"origin": "pagertree"},
+         {"parent_id": 7}, {"key": "k"}, {"notify_start_minutes_before": 0},
+         {"escalation_targets": ("service:x",)}, {"publish_to_status_page": True}]
+_near = st.builds(lambda f, change: f.with_changes(**change), _plain, st.sampled_from(_NEAR))
+_mixed = st.one_of(_plain, _plain, _near, _fields(_storable))
+
+
+def test_plain_windows_are_told_apart() -> None:
+    base = WindowFields(name="w", schedule=OnceSchedule(_BASE, _BASE + timedelta(hours=1)),
+                        targets=("service:a",))
+    assert is_plain(base)
+    assert is_plain(base.with_changes(description="d", targets=()))
+    for change in _NEAR:
+        assert is_plain(base.with_changes(**change)) == (change in ({"all_targets": 0},
+                                                                    {"show_in_sidebar": 1}))
+    assert not is_plain(base.with_changes(vendor=MappingProxyType({})))
+
+
+@settings(max_examples=300, deadline=None)
+@given(fields=_plain, window_id=st.integers(1, 10**12), derived=_derived, now=_instants)
+def test_the_plain_row_is_the_fused_row(
+        fields: WindowFields, window_id: int,
+        derived: tuple[datetime | None, datetime | None, str], now: datetime) -> None:
+    """``plain_params`` and ``_plain_sql``'s literals give every column the fused row
+    gives, value and type."""
+    first, last, state = derived
+    first, last = first or _BASE, last or _BASE
+    stamp = sqlite_instant(now)
+    fused = dict(zip(_sqlite_plan(TABLE, CREATED_COLUMNS)._order, window_encoder()(
+        fields, window_id, first, last, state, 3, "key:k", stamp, stamp), strict=True))
+    plain = plain_params(fields, window_id, first, last, state, 3, "key:k", stamp, stamp)
+    sql = _plain_sql(fields.description is not None)
+    names = [n.strip('"') for n in sql.split("(")[1].split(")")[0].split(", ")]
+    literals = sql.split("VALUES (")[1].rstrip(")").split(", ")[len(plain):]
+    given_ = dict(zip(names, plain, strict=False))
+    assert _typed(given_) == _typed({n: fused[n] for n in given_})
+    assert {n for n, v in fused.items() if v is not None} == set(names)
+    assert len(literals) == len(names) - len(plain)
+
+
+@settings(max_examples=400, deadline=None)
+@given(at=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
+       zone=st.sampled_from([UTC, ZoneInfo("UTC"), timezone(timedelta(hours=-3))]))
+def test_the_quick_instant_is_sqlite_instant(at: datetime, zone: Any) -> None:
+    value = at.replace(tzinfo=zone)
+    assert _instant(value) == sqlite_instant(value)
+    assert type(_instant(value)) is int
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batch=st.lists(st.tuples(_mixed, _derived), min_size=1, max_size=8), now=_instants)
+def test_plain_rows_are_stored_as_fused_rows(
+        db: Database, batch: list[tuple[WindowFields, Any]], now: datetime) -> None:
+    """A batch of plain windows, near misses and any windows, stored as the bulk create
+    stores them (``plain_params`` where ``is_plain``, runs of each statement in order) and
+    all by the fused encoder: equal rows, value and SQL type, ids apart."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the plain row is SQLite's")
+    made = []
+    with db.transaction() as session:
+        for _ in range(2):
+            slug = f"plain-{uuid.uuid4().hex[:10]}"
+            made.append(workspaces.create_workspace(session, slug, name=slug, timezone="UTC",
+                                                    now=now).id)
+    plain_ws, fused_ws = made
+    batch = [(f if f.key is None else f.with_changes(key=f"k{i}"),
+              (a or _BASE, b or _BASE, s) if is_plain(f) else (a, b, s))
+             for i, (f, (a, b, s)) in enumerate(batch)]
+    stamp = sqlite_instant(now)
+    encode = window_encoder()
+    try:
+        with db.transaction() as session:
+            conn = session.connection()
+            session.execute(text("PRAGMA defer_foreign_keys = ON"))
+            first_id = int(conn.execute(select(text("coalesce(max(id), 0)"))
+                                        .select_from(TABLE)).scalar_one()) + 1
+            n = len(batch)
+            insert_window_params(conn, [
+                plain_params(f, first_id + i, a, b, s, plain_ws, "key:k", stamp, stamp)
+                if is_plain(f) else
+                encode(f, first_id + i, a, b, s, plain_ws, "key:k", stamp, stamp)
+                for i, (f, (a, b, s)) in enumerate(batch)])
+            insert_window_params(conn, [
+                encode(f, first_id + n + i, a, b, s, fused_ws, "key:k", stamp, stamp)
+                for i, (f, (a, b, s)) in enumerate(batch)])
+            names = [f'"{c.name}"' for c in TABLE.c if c.name not in ("id", "workspace_id")]
+            stored = conn.execute(text(
+                "SELECT workspace_id, id, " + ", ".join(f"{c}, typeof({c})" for c in names)
+                + f" FROM windows WHERE id >= {first_id} ORDER BY id")).all()
+            assert [(r[0], r[1]) for r in stored] == (
+                [(plain_ws, first_id + i) for i in range(n)]
+                + [(fused_ws, first_id + n + i) for i in range(n)])
+            assert [tuple(r[2:]) for r in stored[:n]] == [tuple(r[2:]) for r in stored[n:]]
             session.execute(delete(TABLE).where(TABLE.c.id >= first_id))
     finally:
         with db.transaction() as session:

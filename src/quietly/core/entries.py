@@ -76,6 +76,9 @@ def names(items: Iterable[str]) -> Names:
     naming a target and the index's slot for it share one string; in a tuple when there are
     few (a tuple of six names takes a fifth of a frozenset's memory), else a frozenset (its
     membership test stays constant-time for windows naming thousands of targets)."""
+    if items.__class__ is frozenset and len(items) == 1:
+        for name in items:  # one target (most windows): no dict to drop repeats
+            return (sys.intern(name),)
     return distinct_names(tuple(dict.fromkeys(map(sys.intern, items))))
 
 
@@ -87,6 +90,22 @@ def distinct_names(unique: tuple[str, ...]) -> Names:
 
 
 Scope = tuple[Names, Names, bool, tuple[ConditionGroup, ...], tuple[CompiledGroup, ...]]
+
+
+def _version(at: datetime | None) -> int | None:
+    """An entry's version: ``micros(at)``, or None. The last instant asked about is
+    remembered: a batch's windows share one (their creation's ``now``), and an identity
+    test costs a tenth of the conversion. The pair is replaced whole, so threads read a
+    consistent one; holding the instant keeps its id unique."""
+    seen, version = _LAST_VERSION[0]
+    if at is seen:
+        return version
+    version = None if at is None else micros(at)
+    _LAST_VERSION[0] = (at, version)
+    return version
+
+
+_LAST_VERSION: list[tuple[datetime | None, int | None]] = [(None, None)]
 
 
 class Entry:
@@ -205,7 +224,7 @@ class Entry:
     def of(cls, window: Window, compiled: tuple[CompiledGroup, ...] | None = None) -> Entry:
         """The entry of ``window``, pending if recurring; ``compiled`` are its matchers
         compiled already (else compiled here, raising what compiling raises)."""
-        version = micros(window.updated_at) if window.updated_at is not None else None
+        version = _version(window.updated_at)
         verdict = _VERDICTS.get(window.effects)
         if verdict is None:
             verdict = _VERDICTS.setdefault(window.effects,

@@ -116,10 +116,20 @@ class WindowRecord:
         f = self.fields
         # Every field of Window, in order, by its slots (``core.construct``): the decision
         # index takes a Window of every window a bulk create or a start-up files.
-        return _window(self.id, self.workspace_id, f.name, f.schedule, frozenset(f.effects),
-                       frozenset(f.targets), frozenset(f.groups), f.match, f.all_targets,
-                       f.description, f.escalation_targets, f.incident_id, self.created_at,
-                       self.cancelled_at, self.archived_at, self.updated_at)
+        # The default effects and no groups (most windows) as one shared set each.
+        effects = f.effects
+        return _window(self.id, self.workspace_id, f.name, f.schedule,
+                       _MUTE_ONLY if effects is _DEFAULT_EFFECTS else frozenset(effects),
+                       frozenset(f.targets), frozenset(f.groups) if f.groups else _NONE,
+                       f.match, f.all_targets, f.description, f.escalation_targets,
+                       f.incident_id, self.created_at, self.cancelled_at, self.archived_at,
+                       self.updated_at)
+
+
+_DEFAULT_EFFECTS: tuple[Effect, ...] = WindowFields.__dataclass_fields__[
+    "effects"].default  # type: ignore[assignment]
+_MUTE_ONLY = frozenset(_DEFAULT_EFFECTS)
+_NONE: frozenset[str] = frozenset()
 
 
 _window = slot_constructor(Window, (

@@ -55,6 +55,8 @@ from quietly.storage.bulk import (
 )
 from quietly.storage.mappers import window_record_from_row
 from quietly.storage.tables import GroupRow, OutboxRow, SyncRow, WindowJobRow, WindowRow
+from quietly.storage.types import sqlite_instant
+from quietly.storage.window_rows import insert_jobs_json
 
 __all__ = ["CHANGES_CHANNEL", "MAX_PAYLOAD", "Message", "changed_ids_payloads", "enqueue",
            "enqueue_event", "enqueue_many", "enqueue_window_event", "event_id_for",
@@ -235,14 +237,16 @@ def window_events_created(db: Session, records: Sequence[WindowRecord], now: dat
         enqueue_many(db, pairs, now)
     if running is None:
         running = [lifecycle.current_occurrence(record.to_window(), now) for record in records]
-    jobs = [(record.id, record.workspace_id,
-             min(now, occurrence.start) if occurrence is not None else now, now)
-            for record, occurrence in zip(records, running, strict=True)]
     conn = conn if conn is not None else db.connection()
-    insert_values(conn, _table(WindowJobRow),  # every job is due now: no None
-                  ("window_id", "workspace_id", "done_until", "next_due_at"), jobs,
-                  nulls=False)
     workspaces = sorted({r.workspace_id for r in records})
+    if not (conn.dialect.name == "sqlite" and len(workspaces) == 1
+            and _jobs_json(conn, records, running, workspaces[0], now)):
+        jobs = [(record.id, record.workspace_id,
+                 min(now, occurrence.start) if occurrence is not None else now, now)
+                for record, occurrence in zip(records, running, strict=True)]
+        insert_values(conn, _table(WindowJobRow),  # every job is due now: no None
+                      ("window_id", "workspace_id", "done_until", "next_due_at"), jobs,
+                      nulls=False)
     if conn.dialect.name == "postgresql":
         notify_changes(db, [payload for workspace_id in workspaces
                             for payload in changed_ids_payloads(
@@ -254,6 +258,17 @@ def window_events_created(db: Session, records: Sequence[WindowRecord], now: dat
     else:
         for workspace_id in workspaces:
             sync_state.mark_changed(db, workspace_id)
+
+
+def _jobs_json(conn: Connection, records: Sequence[WindowRecord],
+               running: Sequence[Occurrence | None], workspace_id: int, now: datetime) -> bool:
+    """The jobs of new windows of one workspace (SQLite) as ``storage.window_rows``' one
+    statement reading a JSON array: the same rows as ``insert_values`` stores; False
+    (nothing written) when it cannot (ids not consecutive)."""
+    due = sqlite_instant(now)
+    done_until = [due if occurrence is None else sqlite_instant(min(now, occurrence.start))
+                  for occurrence in running]
+    return insert_jobs_json(conn, [r.id for r in records], workspace_id, done_until, due)
 
 
 # PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more.

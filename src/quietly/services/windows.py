@@ -55,7 +55,15 @@ from quietly.storage.tables import (
     WindowTargetRow,
 )
 from quietly.storage.types import sqlite_instant
-from quietly.storage.window_rows import WindowRowEncoder, insert_window_params, window_encoder
+from quietly.storage.window_rows import (
+    WindowRowEncoder,
+    insert_create_audit_json,
+    insert_targets_json,
+    insert_window_params,
+    is_plain,
+    plain_params,
+    window_encoder,
+)
 
 __all__ = [
     "InvalidItems",
@@ -306,22 +314,32 @@ def create_windows(
     conn = db.connection()  # once: each call costs more than a SQLite insert
     ids = _new_window_ids(conn, len(prepared))
     memo: dict[Schedule, _Derived] = {}
+    workspace_id = principal.workspace_id
     if conn.dialect.name == "sqlite":
         # Each row's parameters built straight from the fields (``storage.window_rows``),
-        # the batch's shared values encoded once.
+        # the batch's shared values encoded once; the targets and audit entries read by
+        # SQLite from one JSON array each where they can be.
         encode, stamp = window_encoder(), sqlite_instant(now)
         created = [_new_window_params(window_id, principal, fields, now, memo, encode, stamp)
                    for window_id, fields in zip(ids, prepared, strict=True)]
         insert_window_params(conn, [new.columns for new in created])
+        records = [new.record for new in created]
+        if not insert_targets_json(conn, ids, [r.fields.targets for r in records],
+                                   workspace_id):
+            _insert_targets(conn, records)
+        outbox.window_events_created(db, records, now, conn,
+                                     running=[new.running for new in created])
+        if not insert_create_audit_json(conn, ids, workspace_id, stamp, principal.actor):
+            _insert_create_audit(conn, principal, records, now)
     else:
         created = [_new_window(window_id, principal, fields, now, memo)
                    for window_id, fields in zip(ids, prepared, strict=True)]
         insert_rows(conn, _table(WindowRow), [new.columns for new in created])
-    records = [new.record for new in created]
-    _insert_targets(conn, records)
-    outbox.window_events_created(db, records, now, conn,
-                                 running=[new.running for new in created])
-    _insert_create_audit(conn, principal, records, now)
+        records = [new.record for new in created]
+        _insert_targets(conn, records)
+        outbox.window_events_created(db, records, now, conn,
+                                     running=[new.running for new in created])
+        _insert_create_audit(conn, principal, records, now)
     changes = tuple(_changed(new.record.workspace_id, new.record.id, new.record, "created",
                              new.window) for new in created)
     if len(changes) == 1:
@@ -512,7 +530,14 @@ def _new_window_params(window_id: int, principal: Principal, fields: WindowField
     else:
         derived = memo.get(sched) or memo.setdefault(sched, _derived(sched, now))
     first, last, state, running = derived
-    params = encode(fields, window_id, first, last, state, workspace_id, actor, stamp, stamp)
+    if is_plain(fields):  # most windows: a third of the parameters (``window_rows``)
+        assert first is not None  # a one-time window's
+        assert last is not None
+        params: Any = plain_params(fields, window_id, first, last, state, workspace_id, actor,
+                                   stamp, stamp)
+    else:
+        params = encode(fields, window_id, first, last, state, workspace_id, actor, stamp,
+                        stamp)
     return _new(params, record, record.to_window(), running)
 
 

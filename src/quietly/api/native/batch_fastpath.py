@@ -25,6 +25,7 @@ number of objects holding that member, no object named one twice. When they diff
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -60,8 +61,9 @@ def batch_fields(raw: bytes, document: Any, zone: str) -> list[WindowFields] | N
     if type(items) is not list or not 1 <= len(items) <= MAX_BATCH:
         return None
     fields: list[WindowFields] = []
+    instants: dict[str, datetime] = {}  # a batch's windows often share their instants
     for item in items:
-        one = common_fields(item, zone)
+        one = common_fields(item, zone, instants)
         if one is None:
             return None
         fields.append(one)

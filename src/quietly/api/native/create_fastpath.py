@@ -135,10 +135,12 @@ _ONCE_KEYS = frozenset({"kind", "start", "end"})
 _PLAIN_TARGET = re.compile(r"[a-z][a-z0-9_]*:[!-~]{1,256}")
 
 
-def common_fields(document: Any, zone: str) -> WindowFields | None:
+def common_fields(document: Any, zone: str,
+                  instants: dict[str, datetime] | None = None) -> WindowFields | None:
     """``window_fields_from_create(WindowCreate.model_validate(document), zone)`` for the
     common create, without the model; None for any other document (and for one the model
-    or the conversion would refuse)."""
+    or the conversion would refuse). ``instants``: the instants read so far from texts in
+    ``zone`` (a batch's windows often share theirs), read again only when new."""
     if type(document) is not dict or not document.keys() <= _COMMON_KEYS:
         return None
     name, schedule = document.get("name"), document.get("schedule")
@@ -162,11 +164,22 @@ def common_fields(document: Any, zone: str) -> WindowFields | None:
             or not 0 < len(end) <= 64:
         return None
     try:
-        once = _once(parse_instant_field(start, "schedule.start", zone),
-                     parse_instant_field(end, "schedule.end", zone), None)
+        if instants is None:
+            once = _once(parse_instant_field(start, "schedule.start", zone),
+                         parse_instant_field(end, "schedule.end", zone), None)
+        else:
+            once = _once(instants.get(start) or _remember(instants, start, zone),
+                         instants.get(end) or _remember(instants, end, zone), None)
     except Exception:  # the model's path says what is wrong (ValidationError)
         return None
     return _fields(name, once, description, tuple(dict.fromkeys(targets)))
+
+
+def _remember(instants: dict[str, datetime], text: str, zone: str) -> datetime:
+    """``parse_instant_field`` of ``text`` (in ``zone``), kept in ``instants`` (only what
+    reads: a text that does not raises as it does)."""
+    at = instants[text] = parse_instant_field(text, "schedule", zone)
+    return at
 
 
 # OnceSchedule(start=…, end=…, timezone=…) and WindowFields(name=…, schedule=…,
