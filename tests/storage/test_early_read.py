@@ -32,6 +32,7 @@ from quietly.services.groups import load_all_groups
 from quietly.services.index_load import entries_from_early, read_entries
 from quietly.services.windows import load_all_windows
 from quietly.settings import Settings
+from quietly.storage import early_read
 from quietly.storage.db import Database
 from quietly.storage.early_read import MIN_BYTES, EarlyRead, sqlite_path
 from tests.api.helpers import active_body, once, window_body
@@ -347,31 +348,48 @@ def test_a_small_store_is_read_by_the_app_itself(tmp_path: Path) -> None:
 
 
 LOADS = [
-    # (name, cores, load average of the last minute, whether a child is started)
-    ("idle, 2 cores", 2, 0.2, True),
-    ("one core busy of 2", 2, 1.0, True),
-    ("one and a half busy of 2", 2, 1.5, True),
-    ("both busy", 2, 2.0, False),
-    ("saturated, 2 cores", 2, 7.0, False),
-    ("one core, idle", 1, 0.0, True),
-    ("one core, busy", 1, 1.0, False),
-    ("8 cores, 7 busy", 8, 7.0, True),
+    # (name, cores, /proc/loadavg's text or None when it cannot be read, the last minute's
+    # load average, whether a child is started)
+    ("alone, 2 cores", 2, "0.20 0.10 0.05 1/310 4242", 0.2, True),
+    ("alone right after a busy minute", 2, "3.50 2.10 1.00 1/310 4242", 3.5, True),
+    ("another task running, 2 cores", 2, "0.40 0.30 0.20 2/310 4242", 0.4, False),
+    ("saturated, 2 cores", 2, "7.00 7.00 7.00 8/310 4242", 7.0, False),
+    ("one core", 1, "0.00 0.00 0.00 1/90 4242", 0.0, False),
+    ("8 cores, 6 others running", 8, "7.00 7.00 7.00 7/900 4242", 7.0, True),
+    ("8 cores, 7 others running", 8, "7.00 7.00 7.00 8/900 4242", 7.0, False),
+    ("unreadable: the minute's average, idle", 2, None, 0.2, True),
+    ("unreadable: the minute's average, both busy", 2, None, 2.0, False),
+    ("garbled: the minute's average", 2, "nonsense", 1.5, True),
 ]
 
 
-@pytest.mark.parametrize(("name", "cores", "load", "started"), LOADS,
+@pytest.mark.parametrize(("name", "cores", "loadavg", "load", "started"), LOADS,
                          ids=[c[0] for c in LOADS])
-def test_it_starts_only_while_the_cores_are_not_all_busy(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, cores: int, load: float,
-        started: bool) -> None:
+def test_it_starts_only_while_a_core_is_free(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, cores: int,
+        loadavg: str | None, load: float, started: bool) -> None:
     path = tmp_path / "store.db"
     sqlite3.connect(path).close()
+    stat = tmp_path / "loadavg"
+    if loadavg is not None:
+        stat.write_text(loadavg + "\n")
+    monkeypatch.setattr(early_read, "_LOADAVG", str(stat))
     monkeypatch.setattr(os, "cpu_count", lambda: cores)
     monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
     early = EarlyRead.start(f"sqlite:///{path}", min_bytes=0)
     if early is not None:
         early.close()
     assert (early is not None) == started
+
+
+def test_this_machine_s_run_queue_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where ``/proc/loadavg`` exists (Linux) its run queue decides, not the minute's
+    average: on one core this process is the task that takes it."""
+    if not os.path.exists("/proc/loadavg"):
+        pytest.skip("no /proc/loadavg")
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.0, 0.0, 0.0))  # would say "free"
+    assert early_read.core_free() is False
 
 
 def test_the_app_takes_its_rows_at_start_up(sqlite_url: str, settings: Settings,
@@ -427,3 +445,25 @@ def test_quietly_serve_decides_from_the_early_read_and_sees_a_later_write(
                            check=True, timeout=60)
     store.dispose()
     assert answers == [[first.json()["id"]], []]
+
+
+@pytest.mark.parametrize(("name", "later", "free"), [
+    ("a task that ran for an instant", "0.30 0.20 0.10 1/310 4242", True),
+    ("still busy at every look", "0.30 0.20 0.10 2/310 4242", False),
+], ids=lambda v: v if isinstance(v, str) and not v[0].isdigit() else "")
+def test_a_task_running_for_an_instant_does_not_make_the_cores_busy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, later: str,
+        free: bool) -> None:
+    stat = tmp_path / "loadavg"
+    stat.write_text("0.30 0.20 0.10 2/310 4242\n")  # at the first look: another task runs
+    looks: list[float] = []
+
+    def pause(seconds: float) -> None:  # between looks the run queue changes
+        looks.append(seconds)
+        stat.write_text(later + "\n")
+
+    monkeypatch.setattr(early_read, "_LOADAVG", str(stat))
+    monkeypatch.setattr(early_read.time, "sleep", pause)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert early_read.core_free() is free
+    assert looks == ([0.001] if free else [0.001] * (early_read._LOOKS - 1))

@@ -182,18 +182,38 @@ def _child(path: str, spool: int, stdin: IO[bytes], stdout: IO[bytes]) -> None:
 MIN_BYTES = 1 << 20
 
 
+# Linux's run queue now: its fourth field is "runnable tasks/all tasks".
+_LOADAVG = "/proc/loadavg"
+_LOOKS = 3
+
+
 def core_free() -> bool:
-    """Whether the child is likely to find CPU to spare: the last minute's load average is
-    below the number of cores. (On a machine whose cores are all busy the child's reading
-    is extra work in the same share of CPU: a 50,000-window start took 10.0 s instead of
-    8.7 s at load 7 on 2 cores; bench/README.md, "Start-up, fourth pass". Not stricter:
-    a start itself, and ``bench.scale``'s restarts in a row, can bring a 2-core VM's load
-    near 1.)"""
+    """Whether the child is likely to find a core to itself: fewer tasks runnable at this
+    moment, this process included, than cores (Linux's ``/proc/loadavg``); where that cannot
+    be read, the last minute's load average below the number of cores. (On a machine whose
+    cores are all busy the child's reading is extra work in the same share of CPU: a
+    50,000-window start took 10.0 s instead of 8.7 s at load 7 on 2 cores; bench/README.md,
+    "Start-up, fourth pass". The minute's average alone lags: a start on an idle machine
+    right after a busy minute — a deploy's build, the writes benchmark — went without the
+    child, 1.33-1.47 s to ready instead of 1.03-1.21; "Start-up, sixth pass".)"""
+    cores = os.cpu_count() or 1
+    try:
+        # A few looks a millisecond apart: a task that runs for an instant (a kernel
+        # worker, whoever polls for this server to be ready) does not count as busy.
+        for look in range(_LOOKS):
+            if look:
+                time.sleep(0.001)
+            with open(_LOADAVG, "rb") as stat:
+                if int(stat.read().split()[3].split(b"/")[0]) < cores:
+                    return True
+        return False
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         load = os.getloadavg()[0]
     except OSError:
         return True
-    return load < (os.cpu_count() or 1)
+    return load < cores
 
 
 def _stored_bytes(path: str) -> int:
