@@ -7,7 +7,6 @@ with them as without them (``JSON_ROWS`` off: the ``executemany`` path)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -19,7 +18,7 @@ from sqlalchemy import Connection, text
 
 from quietly.core.model import OnceSchedule
 from quietly.core.records import Principal, Role, WindowFields
-from quietly.services import windows, workspaces
+from quietly.services import windows
 from quietly.storage import window_rows
 from quietly.storage.bulk import insert_values
 from quietly.storage.db import Database
@@ -30,6 +29,7 @@ from quietly.storage.window_rows import (
     insert_jobs_json,
     insert_targets_json,
 )
+from tests.storage.helpers import new_workspaces, scratch_workspaces
 
 NOW = datetime(2031, 6, 1, 22, 0, 0, 123456, tzinfo=UTC)
 _FN = settings(max_examples=60, deadline=None,
@@ -59,28 +59,15 @@ def sqlite_db(db: Database) -> Database:
 
 @pytest.fixture
 def two_workspaces(db: Database) -> Iterator[tuple[int, int]]:
-    made = []
-    with db.transaction() as session:
-        for _ in range(2):
-            slug = f"side-{uuid.uuid4().hex[:10]}"
-            made.append(workspaces.create_workspace(session, slug, name=slug, timezone="UTC",
-                                                    now=NOW).id)
-    yield made[0], made[1]
-    with db.transaction() as session:
-        for ws_id in made:
-            session.execute(text("DELETE FROM workspaces WHERE id = :id"), {"id": ws_id})
+    with scratch_workspaces(db, "side", NOW) as made:
+        yield made[0], made[1]
 
 
 def _kept_workspaces(db: Database) -> tuple[int, int]:
     """Two new workspaces whose windows stay: ``create_windows`` publishes its windows to
     the session's decision index, and a window removed behind the index's back would leave
     its entry there for a later window given the same id (SQLite reuses the largest id)."""
-    made = []
-    with db.transaction() as session:
-        for _ in range(2):
-            slug = f"side-{uuid.uuid4().hex[:10]}"
-            made.append(workspaces.create_workspace(session, slug, name=slug, timezone="UTC",
-                                                    now=NOW).id)
+    made = new_workspaces(db, "side", NOW)
     return made[0], made[1]
 
 

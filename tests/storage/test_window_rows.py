@@ -6,7 +6,6 @@ create's record of the fields without their columns (``windows._stored_fields``)
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from types import MappingProxyType
 from typing import Any
@@ -15,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, text
 
 from quietly.core.model import (
     ConditionGroup,
@@ -28,7 +27,6 @@ from quietly.core.model import (
     SimpleRule,
 )
 from quietly.core.records import WindowFields
-from quietly.services import workspaces
 from quietly.services.windows import _as_stored, _stored_fields
 from quietly.storage.bulk import _sqlite_plan, insert_rows
 from quietly.storage.db import Database
@@ -43,6 +41,12 @@ from quietly.storage.window_rows import (
     is_plain,
     plain_params,
     window_encoder,
+)
+from tests.storage.helpers import (
+    drop_workspaces,
+    new_workspaces,
+    next_window_id,
+    stored_windows,
 )
 
 TABLE: Any = WindowRow.__table__
@@ -159,12 +163,7 @@ def test_the_stored_rows_are_insert_rows_rows(
         pytest.skip("the fused row is SQLite's")
     # Two workspaces (a key is unique within one); the rows name workspaces that exist
     # (the foreign key); parent_id names no window (deferred foreign keys).
-    made = []
-    with db.transaction() as session:
-        for _ in range(2):
-            slug = f"rows-{uuid.uuid4().hex[:10]}"
-            made.append(workspaces.create_workspace(session, slug, name=slug, timezone="UTC",
-                                                    now=now).id)
+    made = new_workspaces(db, "rows", now)
     fused_ws, general_ws = made
     batch = [(f if f.key is None else f.with_changes(key=f"k{i}"), derived)  # unique keys
              for i, (f, derived) in enumerate(batch)]
@@ -174,8 +173,7 @@ def test_the_stored_rows_are_insert_rows_rows(
         with db.transaction() as session:
             conn = session.connection()
             session.execute(text("PRAGMA defer_foreign_keys = ON"))
-            first_id = int(conn.execute(select(text("coalesce(max(id), 0)"))
-                                        .select_from(TABLE)).scalar_one()) + 1
+            first_id = next_window_id(conn)
             n = len(batch)
             insert_window_params(conn, [
                 encode(f, first_id + i, a, b, s, fused_ws, "key:k", stamp, stamp)
@@ -189,17 +187,12 @@ def test_the_stored_rows_are_insert_rows_rows(
                                state=s)
                 rows.append(columns)
             insert_rows(conn, TABLE, rows)
-            names = [f'"{c.name}"' for c in TABLE.c if c.name not in ("id", "workspace_id")]
-            stored = conn.execute(text(
-                "SELECT workspace_id, " + ", ".join(f"{c}, typeof({c})" for c in names)
-                + f" FROM windows WHERE id >= {first_id} ORDER BY id")).all()
+            stored = stored_windows(conn, first_id)
             assert [r[0] for r in stored] == [fused_ws] * n + [general_ws] * n
-            assert [tuple(r[1:]) for r in stored[:n]] == [tuple(r[1:]) for r in stored[n:]]
+            assert [r[2:] for r in stored[:n]] == [r[2:] for r in stored[n:]]
             session.execute(delete(TABLE).where(TABLE.c.id >= first_id))
     finally:
-        with db.transaction() as session:
-            for ws_id in made:
-                session.execute(text("DELETE FROM workspaces WHERE id = :id"), {"id": ws_id})
+        drop_workspaces(db, made)
 
 
 # Plain windows (``window_rows.is_plain``): a name, perhaps a description, a one-time
@@ -272,12 +265,7 @@ def test_plain_rows_are_stored_as_fused_rows(
     all by the fused encoder: equal rows, value and SQL type, ids apart."""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the plain row is SQLite's")
-    made = []
-    with db.transaction() as session:
-        for _ in range(2):
-            slug = f"plain-{uuid.uuid4().hex[:10]}"
-            made.append(workspaces.create_workspace(session, slug, name=slug, timezone="UTC",
-                                                    now=now).id)
+    made = new_workspaces(db, "plain", now)
     plain_ws, fused_ws = made
     batch = [(f if f.key is None else f.with_changes(key=f"k{i}"),
               (a or _BASE, b or _BASE, s) if is_plain(f) else (a, b, s))
@@ -288,8 +276,7 @@ def test_plain_rows_are_stored_as_fused_rows(
         with db.transaction() as session:
             conn = session.connection()
             session.execute(text("PRAGMA defer_foreign_keys = ON"))
-            first_id = int(conn.execute(select(text("coalesce(max(id), 0)"))
-                                        .select_from(TABLE)).scalar_one()) + 1
+            first_id = next_window_id(conn)
             n = len(batch)
             insert_window_params(conn, [
                 plain_params(f, first_id + i, a, b, s, plain_ws, "key:k", stamp, stamp)
@@ -299,16 +286,11 @@ def test_plain_rows_are_stored_as_fused_rows(
             insert_window_params(conn, [
                 encode(f, first_id + n + i, a, b, s, fused_ws, "key:k", stamp, stamp)
                 for i, (f, (a, b, s)) in enumerate(batch)])
-            names = [f'"{c.name}"' for c in TABLE.c if c.name not in ("id", "workspace_id")]
-            stored = conn.execute(text(
-                "SELECT workspace_id, id, " + ", ".join(f"{c}, typeof({c})" for c in names)
-                + f" FROM windows WHERE id >= {first_id} ORDER BY id")).all()
+            stored = stored_windows(conn, first_id)
             assert [(r[0], r[1]) for r in stored] == (
                 [(plain_ws, first_id + i) for i in range(n)]
                 + [(fused_ws, first_id + n + i) for i in range(n)])
-            assert [tuple(r[2:]) for r in stored[:n]] == [tuple(r[2:]) for r in stored[n:]]
+            assert [r[2:] for r in stored[:n]] == [r[2:] for r in stored[n:]]
             session.execute(delete(TABLE).where(TABLE.c.id >= first_id))
     finally:
-        with db.transaction() as session:
-            for ws_id in made:
-                session.execute(text("DELETE FROM workspaces WHERE id = :id"), {"id": ws_id})
+        drop_workspaces(db, made)
