@@ -24,7 +24,7 @@ The child writes its rows into a file without a name that the app opened and han
 standard output: the app reads them in one call when it needs them. Through the pipe alone
 the child stalled after its first 64 KiB until the app read, and the ~7 MB of 50,000
 windows then crossed in a hundred turns between the two processes on the app's start-up
-path (0.08-0.15 s; the file: one copy from memory).
+path (~0.03 s of it; the file: one copy from memory).
 
 What the child hands over (``marshal``: integers, texts, tuples; each distinct name or set
 of effects one object, which ``marshal`` writes once and then refers to, so the index's
@@ -232,7 +232,7 @@ class EarlyRead:
 
     def __init__(self, proc: subprocess.Popen[bytes], spool: IO[bytes]) -> None:
         self._proc: subprocess.Popen[bytes] | None = proc
-        self._spool = spool  # where the child writes its rows (``spool_fd`` in its argv)
+        self._spool = spool  # where the child writes its rows (its descriptor: argv[2])
 
     @classmethod
     def start(cls, database_url: str, min_bytes: int = MIN_BYTES,
