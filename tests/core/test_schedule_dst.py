@@ -156,6 +156,19 @@ class TestLordHowe:
          SPRING, SPRING, ["10-04 15:30 → 10-04 16:00"]),
         ("cron in the fold runs once, at the first instant", cron(Z, "45 1 * * *"),
          FALL, FALL, ["04-05 14:45 → 04-05 15:15"]),
+        # A cron with a * in its hour runs on real time; the first run after a half-hour
+        # change was lost (cronsim's own iteration kept the minute it had before).
+        ("every 6 h: 06:00 right after the clock went back is kept", cron(Z, "0 */6 * * *"),
+         FALL, FALL, ["04-05 01:00 → 04-05 01:30", "04-05 07:00 → 04-05 07:30",
+                      "04-05 13:00 → 04-05 13:30", "04-05 19:30 → 04-05 20:00"]),
+        ("every 6 h: 06:00 right after the clock went forward is kept", cron(Z, "0 */6 * * *"),
+         SPRING, SPRING, ["10-04 01:30 → 10-04 02:00", "10-04 07:30 → 10-04 08:00",
+                          "10-04 13:30 → 10-04 14:00", "10-04 19:00 → 10-04 19:30"]),
+        ("every 30 min in hour 1 runs in both passes of the fold", cron(Z, "*/30 1 * * *"),
+         FALL, FALL, ["04-05 14:00 → 04-05 14:30", "04-05 14:30 → 04-05 15:00",
+                      "04-05 15:00 → 04-05 15:30"]),
+        ("every 15 min in hour 2 skips the gap", cron(Z, "*/15 2 * * *"),
+         SPRING, SPRING, ["10-04 15:30 → 10-04 16:00", "10-04 15:45 → 10-04 16:15"]),
     ]
 
     @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])

@@ -7,12 +7,18 @@ the rule produced (the local date decides which day a wall-clock end falls on). 
   datetimes, each start converted with ``to_utc`` (the one gap/fold policy). Because that
   conversion never goes backwards in time, wall-clock order is UTC order; equal instants
   (two wall times read as one instant) are deduped by UTC only (STACK trap 4).
-- ``CronSource``: cronsim over aware datetimes, which keeps Debian cron's DST rules.
+- ``CronSource``: cronsim, which keeps Debian cron's DST rules. An expression at a fixed
+  hour and minute goes through cronsim's own gap/fold handling. Any other (a ``*`` in the
+  minute or hour field) runs on real time: every instant whose wall-clock time matches, both
+  passes of a fold, none in a gap. Those are found from cronsim's wall-clock times, not its
+  aware iteration, which keeps the minute it had before a transition that moves the clock by
+  less than an hour (Lord Howe's 30 minutes) and so lost the next run after it.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -25,7 +31,7 @@ from cronsim import CronSim
 from dateutil import rrule as du
 
 from quietly.core.schedule.rules import MAX_COUNT, ParsedRule
-from quietly.core.timeutil import to_utc
+from quietly.core.timeutil import offset_spread, to_utc
 
 __all__ = ["SEARCH_YEARS", "CronSource", "RRuleSource", "Start", "dedupe", "period_start",
            "wall_bound", "within"]
@@ -241,6 +247,60 @@ class RRuleSource:
                 yield from reversed(self._chunk(index)[1])
 
 
+def _instants(wall: datetime, zone: ZoneInfo) -> tuple[datetime, ...]:
+    """Return the UTC instants whose wall-clock time in ``zone`` is the naive ``wall``:
+    one, two in a fold (earlier first), none in a gap. PEP 495: ``fold=0`` reads the wall
+    time with the offset before a transition, ``fold=1`` with the one after; the clock went
+    back (a fold) where the first is larger, forward (a gap) where it is smaller."""
+    before = wall.replace(tzinfo=zone).utcoffset()
+    after = wall.replace(tzinfo=zone, fold=1).utcoffset()
+    if before is None or after is None:  # a ZoneInfo always has one
+        raise ValueError(f"{zone} gives {wall} no UTC offset")
+    utc = wall.replace(tzinfo=UTC)
+    if before == after:
+        return (utc - before,)
+    return (utc - before, utc - after) if before > after else ()
+
+
+def real_time_starts(expr: str, zone: ZoneInfo, begin: datetime, *,
+                     reverse: bool = False) -> Iterator[Start]:
+    """Yield every instant after (or, ``reverse``, before) the naive wall time ``begin``
+    whose wall-clock time in ``zone`` matches ``expr``, in UTC order.
+
+    cronsim lists matching wall times in wall-clock order (naive, so its steps never cross a
+    transition); each is read as the instants it names (``_instants``). Those are in UTC
+    order except in a fold, whose second pass comes after later wall times' first: a heap
+    holds an instant until no later wall time can give an earlier one. The first instant of
+    a real wall time grows with the wall time (the clock reaches each wall time first in
+    wall-clock order), so once a wall time's first instant is reached, everything before it
+    is final; backwards, the same holds for last instants.
+    """
+    sign = -1 if reverse else 1
+    pending: list[tuple[int, datetime, datetime]] = []  # (ordering key, instant, wall)
+    for wall in CronSim(expr, begin, reverse=reverse):
+        instants = _instants(wall, zone)
+        if not instants:
+            continue  # a wall time in a gap: real time never shows it
+        for utc in instants:
+            heapq.heappush(pending, (_key(utc, sign), utc, wall))
+        final = _key(instants[0] if sign > 0 else instants[-1], sign)
+        while pending and pending[0][0] <= final:
+            _, utc, local = heapq.heappop(pending)
+            yield utc, local
+    while pending:
+        _, utc, local = heapq.heappop(pending)
+        yield utc, local
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+
+
+def _key(instant: datetime, sign: int) -> int:
+    """Order instants by whole seconds (cron's finest step), latest first when ``sign`` < 0."""
+    return sign * ((instant - _EPOCH) // _SECOND)
+
+
 class CronSource:
     """Starts of a 5-field cron expression in ``zone`` (Debian cron DST rules via cronsim).
 
@@ -251,6 +311,11 @@ class CronSource:
     def __init__(self, expr: str, zone: ZoneInfo, starts_on: date | None,
                  until: date | None, count: int | None) -> None:
         self.expr, self.zone, self.until, self.count = expr, zone, until, count
+        # cronsim handles gaps and folds itself for a fixed hour and minute (fixup_tz set);
+        # anything else runs on real time (module docstring).
+        probe = CronSim(expr, datetime(2000, 1, 1, tzinfo=zone))
+        self._real_time = probe.fixup_tz is None
+        self._spread = offset_spread(zone)
         self.lower = None if starts_on is None else to_utc(datetime.combine(starts_on, time()),
                                                            zone)
         self._all: tuple[Start, ...] | None = None
@@ -268,6 +333,16 @@ class CronSource:
             lower = max(lower, self.lower)
         # cronsim yields instants strictly after the one it is given (whole seconds).
         begin = (lower - timedelta(seconds=1)).astimezone(self.zone)
+        if self._real_time:
+            # Wall time runs at least as far as real time less the zone's largest offset
+            # change, so an instant from ``lower`` on shows a wall time after this one.
+            wall = (begin - self._spread).astimezone(self.zone).replace(tzinfo=None)
+            for utc, local in real_time_starts(self.expr, self.zone, wall):
+                if self.until is not None and local.date() > self.until:
+                    return
+                if utc >= lower:
+                    yield utc, local
+            return
         for moment in dedupe((m.astimezone(UTC), m) for m in CronSim(self.expr, begin)):
             if self.until is not None and moment[1].date() > self.until:
                 return
@@ -289,6 +364,15 @@ class CronSource:
         if self.until is None:
             return
         end = to_utc(datetime.combine(self.until + timedelta(days=1), time()), self.zone)
+        if self._real_time:
+            wall = datetime.combine(self.until + timedelta(days=1), time())
+            for utc, local in real_time_starts(self.expr, self.zone, wall, reverse=True):
+                if local.date() > self.until:
+                    continue
+                if self.lower is not None and utc < self.lower:
+                    return
+                yield utc, local
+            return
         for moment in CronSim(self.expr, end.astimezone(self.zone), reverse=True):
             utc = moment.astimezone(UTC)
             if utc >= end:
