@@ -84,7 +84,7 @@ def serve(
                                             help="Do not run the embedded worker.")] = False,
     reuse_port: Annotated[bool, typer.Option(
         "--reuse-port", help="Share the port with other `quietly serve --reuse-port` "
-        "processes on this host (SO_REUSEPORT; PostgreSQL only).")] = False,
+        "processes on this host (SO_REUSEPORT).")] = False,
     busy_poll_us: Annotated[int | None, typer.Option(
         "--busy-poll-us", min=0, max=10_000,
         help="While decisions come in fast, keep polling this many microseconds after "
@@ -105,9 +105,6 @@ def serve(
     settings.run_worker = not no_worker
     host, port = host or settings.host, port or settings.port
     settings.host = host  # what /metrics checks (api.exposure.metrics_open)
-    if reuse_port and settings.effective_database_url.startswith("sqlite"):
-        raise _fail("--reuse-port needs PostgreSQL (QUIETLY_DATABASE_URL): processes "
-                    "sharing one SQLite file do not see each other's changes")
     if busy_poll_us is not None:
         settings.busy_poll_us = busy_poll_us
     # On SQLite, a child process reads the windows on the other core while this one

@@ -36,7 +36,7 @@ _IMPORTED = ("import sys; from quietly.storage.db import Database; "
 
 def test_the_heads_read_from_the_files_are_alembics(db: Database) -> None:
     """Alembic's heads, less those another head depends on (0013 depends on the branches
-    0002 and 0003: after an upgrade ``alembic_version`` holds 0013 alone)."""
+    0002 and 0003: after an upgrade ``alembic_version`` holds the last revision alone)."""
     script = ScriptDirectory.from_config(alembic_config(db.engine))
     behind: set[str] = set()
     todo = [down for head in script.get_heads()
@@ -133,9 +133,9 @@ def test_what_downgrade_says_it_undoes_is_what_alembic_undoes(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize(("stored", "target", "field_or_kind"), [
-    ({"0013"}, "0099", "revision"),             # no such migration
+    ({"0014"}, "0099", "revision"),             # no such migration
     ({"0001"}, "0012", "revision"),             # not reached yet: that is an upgrade
-    ({"0014"}, "0012", SchemaNewer),            # a newer release's store
+    ({"0015"}, "0012", SchemaNewer),            # a newer release's store
 ])
 def test_downgrade_targets_that_are_refused(stored: set[str], target: str,
                                             field_or_kind: object) -> None:
@@ -152,16 +152,16 @@ def test_a_store_a_newer_release_migrated_is_refused_in_words(tmp_path: Path) ->
     db = Database(f"sqlite:///{path}")
     try:
         upgrade(db.engine)
-        _stamp(path, "0014")
-        with pytest.raises(SchemaNewer, match=r"0014.*newer release"):
+        _stamp(path, "0015")
+        with pytest.raises(SchemaNewer, match=r"0015.*newer release"):
             upgrade(db.engine)
     finally:
         db.dispose()
     for args in (("db", "upgrade"), ("db", "status"), ("serve", "--port", str(_free_port()))):
         out = _quietly(path, *args)
         assert (out.returncode, "Traceback" in out.stderr) == (1, False), out.stderr
-        assert "0014" in out.stderr
-        assert "quietly db downgrade 0013" in out.stderr
+        assert "0015" in out.stderr
+        assert "quietly db downgrade 0014" in out.stderr
 
 
 @pytest.mark.parametrize(("url", "said"), [
@@ -190,6 +190,7 @@ def test_db_status_and_downgrade_from_the_command_line(tmp_path: Path) -> None:
 
     asked = _quietly(path, "db", "downgrade", "0011")  # no terminal to confirm at
     assert (asked.returncode, "--yes" in asked.stderr) == (2, True)
+    assert "undo 0014: change feed" in asked.stdout
     assert "undo 0013: compact store" in asked.stdout
     assert "undo 0012" in asked.stdout
     assert _quietly(path, "db", "status").stdout.splitlines()[-1] == "up to date"
@@ -198,7 +199,8 @@ def test_db_status_and_downgrade_from_the_command_line(tmp_path: Path) -> None:
     assert (done.returncode, done.stdout.splitlines()[-1]) == (0, "database taken back to 0011")
     status = _quietly(path, "db", "status").stdout
     assert [line.split(":")[0] for line in status.splitlines()[1:]] == ["pending 0012",
-                                                                        "pending 0013"]
+                                                                        "pending 0013",
+                                                                        "pending 0014"]
     ahead = _quietly(path, "db", "downgrade", "0012", "--yes")
     assert (ahead.returncode, "has not reached 0012" in ahead.stderr) == (1, True)
     assert _quietly(path, "db", "upgrade").returncode == 0

@@ -1,5 +1,6 @@
 """No change is lost to a process's start-up, and a lost notification heals by itself
-(issue 20, DESIGN §5), on PostgreSQL with real ``quietly serve`` processes.
+(issue 20, DESIGN §5), with real ``quietly serve`` processes: on PostgreSQL through
+LISTEN/NOTIFY, on SQLite through the change feed (``worker.feed``).
 
 - The start-up race: while one process writes (creates running windows, cancels some), another
   starts. Every change committed while it starts must reach it: its decisions, once
@@ -12,7 +13,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 import uuid
@@ -34,11 +34,7 @@ from tests.conftest import Tenant
 from tests.worker.conftest import iso, seconds_from_now
 from tests.worker.processes import Proc, launch_serve, wait_ready
 
-pytestmark = [
-    pytest.mark.slow, pytest.mark.postgres_only, pytest.mark.timeout(120),
-    pytest.mark.skipif(not os.environ.get("QUIETLY_TEST_DATABASE_URL"),
-                       reason="needs PostgreSQL (QUIETLY_TEST_DATABASE_URL)"),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 def _seed(db: Database, tenant: Tenant, count: int) -> None:

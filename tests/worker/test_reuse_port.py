@@ -1,20 +1,15 @@
-"""``quietly serve --reuse-port``: several processes share one port (PostgreSQL only)."""
+"""``quietly serve --reuse-port``: several processes share one port (on PostgreSQL, or on one
+SQLite file, each following the others' changes through the change feed)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
 from pathlib import Path
 
 import httpx2 as httpx
-import pytest
 
-from tests.worker.processes import QUIETLY, free_port, launch_serve, wait_healthy
-
-needs_postgres = pytest.mark.skipif(
-    not os.environ.get("QUIETLY_TEST_DATABASE_URL"),
-    reason="several serve processes need PostgreSQL (set QUIETLY_TEST_DATABASE_URL)")
+from tests.worker.processes import free_port, launch_serve, wait_healthy
 
 
 def _alive_after(proc: subprocess.Popen[bytes], seconds: float) -> bool:
@@ -26,7 +21,6 @@ def _alive_after(proc: subprocess.Popen[bytes], seconds: float) -> bool:
     return True
 
 
-@needs_postgres
 def test_two_processes_share_the_port(database_url: str, tmp_path: Path) -> None:
     port = free_port()
     first, base = launch_serve(database_url, tmp_path, tmp_path / "a.log", port=port,
@@ -45,7 +39,6 @@ def test_two_processes_share_the_port(database_url: str, tmp_path: Path) -> None
             second.stop()
 
 
-@needs_postgres
 def test_without_the_flag_a_second_process_cannot_bind(database_url: str,
                                                       tmp_path: Path) -> None:
     port = free_port()
@@ -61,11 +54,3 @@ def test_without_the_flag_a_second_process_cannot_bind(database_url: str,
             plain.stop()
     finally:
         first.stop()
-
-
-def test_reuse_port_is_refused_on_sqlite(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "QUIETLY_DATABASE_URL"}
-    done = subprocess.run([QUIETLY, "serve", "--reuse-port", "--port", str(free_port())],
-                          env={**env, "QUIETLY_DATA_DIR": str(tmp_path)}, capture_output=True,
-                          text=True, timeout=60, check=False)
-    assert (done.returncode, "needs PostgreSQL" in done.stderr) == (2, True)

@@ -41,7 +41,7 @@ from quietly.storage.db import Database
 from quietly.storage.early_read import EarlyRead
 from quietly.storage.groupcommit import GROUP_COMMIT, GroupCommitter
 from quietly.web import install_web
-from quietly.worker.embedded import start_background, start_listener
+from quietly.worker.embedded import sqlite_feed, start_background, start_listener
 from quietly.worker.listener import ChangeListener
 
 __all__ = ["body_caps", "create_app", "prepare_database"]
@@ -232,11 +232,21 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         listener = start_listener(settings, db, decisions)
         if listener is not None:
             _await_first_sync(listener, settings.index_load_timeout_seconds)
+        # On a SQLite file, other processes' changes come through the change feed: where it
+        # stands is noted before the load, and what comes after is read once loaded.
+        feed = sqlite_feed(settings, db, decisions)
         if not decisions.loaded:  # SQLite, or the listener could not connect: load here
             # (raises the store's error when it is unreachable)
-            decisions.load(_utcnow(), early if listener is None else None)
+            try:
+                decisions.load(_utcnow(), early if listener is None else None)
+            except BaseException:
+                if feed is not None:
+                    feed.stop()
+                raise
         if early is not None:
             early.close()  # (taken by the load, or not used)
+        if feed is not None:
+            feed.start()
         # Everything loaded so far (modules, the index) lives as long as the process: keep the
         # cyclic garbage collector from walking it on every full collection, which otherwise
         # stalls requests for a time that grows with the number of windows. (No collection
@@ -246,8 +256,9 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         # from here on it runs.
         gc.enable()
         state = AppState(settings=settings, db=db, decisions=decisions)
-        if listener is not None:
-            state.extras["changes_synced"] = listener.synced
+        follower = listener or feed
+        if follower is not None:
+            state.extras["changes_synced"] = follower.synced
         health = StoreHealth(db, decisions)  # fail-static: stale decisions, fast 503s
         state.extras["store_health"] = health
         health.start()
@@ -259,7 +270,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
         app.state.quietly = state
         ticker = _Ticker(state)
         ticker.start()
-        stop_background = start_background(settings, db, decisions, listener)
+        stop_background = start_background(settings, db, decisions, follower)
         answered = threading.Event()
         state.extras[health_api.FIRST_READY] = answered  # set once a 200 has been sent
         _after_settling(answered, decisions, app)

@@ -58,8 +58,9 @@ def metrics(state: State, request: Request) -> Response:
             responses={503: {"description": "Not ready: database unreachable or index not "
                                             "loaded."}})
 def readyz(state: State) -> JSONResponse:
-    """200 when the database answers, the decision index is loaded and (on PostgreSQL) the
-    process is subscribed to other processes' changes since before that load; 503 otherwise.
+    """200 when the database answers, the decision index is loaded and the process follows
+    other processes' changes since before that load (PostgreSQL's subscription, a SQLite
+    file's change feed; not for a store in memory); 503 otherwise.
     ``index_pending``: what the index still expands in the background after a load (0 when
     done; decisions are exact either way)."""
     checks: dict[str, str] = {}
@@ -71,7 +72,7 @@ def readyz(state: State) -> JSONResponse:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     checks["index"] = "ok" if state.decisions.loaded else "not loaded"
     synced = state.extras.get("changes_synced")
-    if isinstance(synced, threading.Event):  # PostgreSQL: subscribed, then loaded
+    if isinstance(synced, threading.Event):  # subscribed (or marked), then loaded
         checks["changes"] = "ok" if synced.is_set() else "not subscribed"
     ready = all(v == "ok" for v in checks.values())
     # Not a check: after a load, recurring windows and per-target timelines are expanded in

@@ -29,9 +29,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     event,
-    func,
     literal_column,
-    select,
     text,
     update,
 )
@@ -47,6 +45,7 @@ from quietly.services import channels as channel_service
 from quietly.services import sync_state
 from quietly.services.channels import Channel
 from quietly.services.serialize import window_to_json
+from quietly.storage import changefeed
 from quietly.storage.bulk import (
     driver_execute,
     insert_from_json,
@@ -162,10 +161,9 @@ def enqueue_event(db: Session, message: Message, targets: Sequence[Channel],
 
 
 def notify_change(db: Session, payload: str) -> None:
-    """``NOTIFY quietly_changes`` in this transaction (PostgreSQL only; SQLite has one process
-    writing through this code path per database file's index, see ``worker.listener``)."""
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(select(func.pg_notify(CHANGES_CHANNEL, payload)))
+    """Tell the other processes in this transaction: ``NOTIFY quietly_changes`` on
+    PostgreSQL (``worker.listener``), a row of the change feed on SQLite (``worker.feed``)."""
+    notify_changes(db, (payload,))
 
 
 def _schedule_job(db: Session, row: WindowRow, record: WindowRecord, action: str,
@@ -247,11 +245,10 @@ def window_events_created(db: Session, records: Sequence[WindowRecord], now: dat
         insert_values(conn, _table(WindowJobRow),  # every job is due now: no None
                       ("window_id", "workspace_id", "done_until", "next_due_at"), jobs,
                       nulls=False)
-    if conn.dialect.name == "postgresql":
-        notify_changes(db, [payload for workspace_id in workspaces
-                            for payload in changed_ids_payloads(
-                                workspace_id, [r.id for r in records
-                                               if r.workspace_id == workspace_id])])
+    notify_changes(db, [payload for workspace_id in workspaces
+                        for payload in changed_ids_payloads(
+                            workspace_id, [r.id for r in records
+                                           if r.workspace_id == workspace_id])])
     if conn.dialect.name == "sqlite":  # the statement of sync_state.mark_changed, compiled once
         for workspace_id in workspaces:
             driver_execute(conn, _MARK_SYNCS_SQLITE, (workspace_id,))
@@ -327,10 +324,18 @@ _MARK_SYNCS_SQLITE = str(
 
 def notify_changes(db: Session, payloads: Sequence[str]) -> None:
     """``notify_change`` for many payloads in one statement."""
-    if payloads and db.get_bind().dialect.name == "postgresql":
+    if not payloads:
+        return
+    dialect = db.get_bind().dialect.name
+    if dialect == "postgresql":
         db.execute(text("SELECT count(pg_notify(:channel, p)) FROM unnest(CAST(:payloads "
                         "AS text[])) AS p"), {"channel": CHANGES_CHANNEL,
                                               "payloads": list(payloads)})
+    elif dialect == "sqlite":
+        database = db.info.get("database")
+        origin = database.origin if database is not None else ""
+        driver_execute(db.connection(), changefeed.INSERT, changefeed.stamp(origin, payloads),
+                       many=True)
 
 
 def _window_message(record: WindowRecord, action: str, now: datetime) -> Message:
@@ -360,8 +365,6 @@ def _mark_syncs_on_group_changes(session: Session, _context: Any) -> None:
 @event.listens_for(Session, "after_flush")
 def _notify_group_changes(session: Session, _context: Any) -> None:
     """Group membership changes reach other processes' indexes the same way as windows."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, GroupRow):
             notify_change(session, f"g:{obj.workspace_id}:{obj.name}")

@@ -396,6 +396,7 @@ def plain_create(principal: Principal, fields: WindowFields, now: datetime
                                "done_until": done_until, "next_due_at": now})
         tx.execute(outbox._MARK_SYNCS_SQLITE, (workspace_id,))
         tx.insert(audit_table, {**audit_row, "object_id": str(window_id)})
+        tx.notify(f"w:{workspace_id}:{window_id}")
         tx.publish(WindowChanged(workspace_id, window_id, mine, "created",
                                  Window(window_id, *window_rest), checked=True))
         return mine

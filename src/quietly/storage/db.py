@@ -8,6 +8,7 @@ locked" when another connection committed in between (busy_timeout does not help
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -111,6 +112,8 @@ class Database:
     def __init__(self, url: str, timeouts: DbTimeouts | None = None,
                  **engine_kwargs: Any) -> None:
         self.url = url
+        # This process's token in the change feed (``storage.changefeed``): it skips its own.
+        self.origin = secrets.token_hex(8)
         self.engine = create_db_engine(url, timeouts, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._subscribers: list[Callable[[Any], None]] = []

@@ -38,6 +38,7 @@ from sqlalchemy import Table
 
 from quietly.core.errors import Unavailable
 from quietly.logs import get_logger
+from quietly.storage import changefeed
 from quietly.storage.bulk import sqlite_insert
 from quietly.storage.db import _DEADLINE, Database
 
@@ -81,6 +82,11 @@ class RawTx:
     def publish(self, event: Any) -> None:
         """Deliver ``event`` to the database's subscribers once the transaction committed."""
         self.hooks.append(event)
+
+    def notify(self, payload: str) -> None:
+        """Tell the other processes on this file (``outbox.notify_change``'s row)."""
+        self._conn.execute(changefeed.INSERT,
+                           changefeed.stamp(self._database.origin, (payload,))[0])
 
 
 @dataclass(eq=False, slots=True)

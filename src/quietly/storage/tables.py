@@ -35,6 +35,7 @@ __all__ = [
     "AuditRow",
     "Base",
     "CalendarFeedRow",
+    "ChangeRow",
     "ChannelRow",
     "DeliveryAttemptRow",
     "GroupRow",
@@ -556,3 +557,21 @@ class IdempotencyRow(Base):
     content_type: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
+
+
+class ChangeRow(Base):
+    """A committed change of a window or a group, for the other ``serve`` processes sharing
+    this SQLite file (``worker.feed``; migration 0014). Written in the change's transaction,
+    so it exists exactly when the change does; ``payload`` is what PostgreSQL's ``NOTIFY``
+    carries (``w:<workspace>:<ids>``, ``g:<workspace>:<group>``), ``origin`` the writing
+    process's token (``Database.origin``: a process skips its own changes). Ids are SQLite's
+    next rowid, one more than the largest: pruning (``worker.feed``) keeps the newest row, so
+    they only grow and a gap means rows were pruned before a process read them. PostgreSQL
+    has the table but notifies instead."""
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    origin: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]

@@ -11,12 +11,13 @@ from quietly.settings import Settings
 from quietly.storage.db import Database
 
 if TYPE_CHECKING:
-    from quietly.worker.listener import ChangeListener
+    from quietly.worker.feed import ChangeFeed
+    from quietly.worker.listener import ChangeListener, IndexFollower
 
 # The listener (PostgreSQL) and the worker (unless ``--no-worker``) are imported when started:
 # a SQLite server without its worker starts without them (issue 19: start-up).
 
-__all__ = ["start_background", "start_listener"]
+__all__ = ["sqlite_feed", "start_background", "start_listener"]
 
 
 def _utcnow() -> datetime:
@@ -37,8 +38,25 @@ def start_listener(settings: Settings, db: Database,
     return listener
 
 
+def sqlite_feed(settings: Settings, db: Database,
+                decisions: DecisionService) -> ChangeFeed | None:
+    """On a SQLite file, the change feed's follower, marked (``worker.feed``): call before
+    the index is loaded, ``start`` it after. None on PostgreSQL and in memory."""
+    if not db.is_sqlite:
+        return None
+    path = db.engine.url.database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    from quietly.worker.feed import ChangeFeed
+
+    feed = ChangeFeed(db, decisions, _utcnow, path,
+                      check_seconds=settings.index_check_seconds)
+    feed.mark()
+    return feed
+
+
 def start_background(settings: Settings, db: Database, decisions: DecisionService,
-                     listener: ChangeListener | None = None) -> Callable[[], None]:
+                     listener: IndexFollower | None = None) -> Callable[[], None]:
     """Start (unless ``--no-worker``) the worker; returns the function that stops it and the
     change ``listener`` started before."""
     stoppers: list[Callable[[], None]] = []

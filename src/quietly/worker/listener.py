@@ -22,8 +22,8 @@ looking back a margin for transactions that committed late) and compares every g
 members with the index. Whatever the index does not hold is loaded as if notified, counted in
 ``quietly_index_catchups_total`` and logged as a warning, since it means a missed notification.
 
-SQLite has no cross-process channel: there, one ``serve`` process per database file is the
-supported shape, and every change reaches the index through the in-process events.
+On SQLite, ``worker.feed`` does the same from the ``changes`` table. Both follow changes with
+``IndexFollower``: loading what a payload names, and the safety net.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from quietly.storage.tables import GroupRow, WindowRow
 if TYPE_CHECKING:  # imported when the listener runs: a SQLite process never needs it
     import psycopg
 
-__all__ = ["ChangeListener"]
+__all__ = ["ChangeListener", "IndexFollower"]
 
 log = get_logger("quietly.listener")
 
@@ -59,23 +59,24 @@ log = get_logger("quietly.listener")
 CHECK_MARGIN = timedelta(minutes=2)
 
 
-class ChangeListener:
-    """A daemon thread applying other processes' changes to ``decisions``."""
+class IndexFollower:
+    """What applies other processes' changes to ``decisions``: ``apply`` loads what payloads
+    name, ``catch_up`` is the safety net. Subclasses run the thread (``_run``)."""
+
+    thread_name = "quietly-follower"
 
     def __init__(self, database: Database, decisions: DecisionService,
-                 clock: Callable[[], datetime], *, batch_seconds: float = 0.25,
-                 check_seconds: float = 5.0) -> None:
+                 clock: Callable[[], datetime], *, check_seconds: float = 5.0) -> None:
         self._db = database
         self._decisions = decisions
         self._clock = clock
-        self._batch = batch_seconds
         self._check = check_seconds
         self._checked_from: datetime | None = None  # start of the last load or check
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="quietly-listener", daemon=True)
-        self.listening = threading.Event()  # subscribed (LISTEN) on a live connection
-        self.synced = threading.Event()  # subscribed, then loaded: nothing can be missed
-        self.attempted = threading.Event()  # the first connection succeeded or failed
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+
+    def _run(self) -> None:
+        raise NotImplementedError
 
     def start(self) -> None:
         self._thread.start()
@@ -86,60 +87,12 @@ class ChangeListener:
         if self._thread.is_alive():
             self._thread.join(timeout=timeout)
 
-    def _conninfo(self) -> str:
-        url = self._db.engine.url.set(drivername="postgresql")
-        return url.render_as_string(hide_password=False)
-
-    def _run(self) -> None:
-        import psycopg
-
-        while not self._stop.is_set():
-            try:
-                with psycopg.connect(self._conninfo(), autocommit=True,
-                                     connect_timeout=3) as conn:
-                    conn.execute(f"LISTEN {CHANGES_CHANNEL}")
-                    self.listening.set()
-                    # Subscribed first, loaded second: every change is in the snapshot or
-                    # notified after it (and what was sent while we were away is lost).
-                    started = self._clock()
-                    self._decisions.load(started)
-                    self._checked_from = started
-                    self.synced.set()
-                    self.attempted.set()
-                    self._listen(conn)
-            except Exception as exc:  # keep serving from the loaded index; retry shortly
-                self.listening.clear()
-                self.synced.clear()
-                self.attempted.set()
-                log.warning("change listener lost its connection; retrying", error=str(exc))
-                self._stop.wait(1.0)
-
-    def _listen(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
-        import psycopg
-
-        next_check = time.monotonic() + self._check
-        while not self._stop.is_set():
-            self._drain(conn, self._batch)
-            if self._check > 0 and time.monotonic() >= next_check:
-                try:
-                    self.catch_up(conn)
-                except psycopg.OperationalError:
-                    raise  # the connection is gone: reconnect and reload
-                except Exception as exc:  # the check is a safety net: never stop listening
-                    log.warning("index check failed; retrying at the next one", error=str(exc))
-                next_check = time.monotonic() + self._check
-
-    def _drain(self, conn: psycopg.Connection[tuple[object, ...]], timeout: float) -> None:
-        pending = {n.payload for n in conn.notifies(timeout=timeout)}
-        if pending:
-            self.apply(pending)
-
-    def catch_up(self, conn: psycopg.Connection[tuple[object, ...]] | None = None) -> int:
+    def catch_up(self, drain: Callable[[], object] | None = None) -> int:
         """Load every window and group the index holds an older version of than the store;
-        returns how many there were (each a notification this process missed).
+        returns how many there were (each a change this process was not told about).
 
-        ``conn``, the listening connection, is drained between reading the store and
-        comparing, so a change whose notification was merely on its way is not counted.
+        ``drain`` takes in the changes already on their way (notifications, feed rows); it
+        runs between reading the store and comparing, so that those are not counted.
         """
         started = self._clock()
         since = (self._checked_from or started) - CHECK_MARGIN
@@ -148,8 +101,8 @@ class ChangeListener:
                                      WindowRow.archived_at)
                               .where(WindowRow.updated_at > since)).all()
             groups = load_all_groups(db)
-        if conn is not None:
-            self._drain(conn, 0.0)
+        if drain is not None:
+            drain()
         missed = {f"w:{workspace}:{window}" for window, workspace, updated, archived in rows
                   if self._decisions.is_behind(workspace, window, updated,
                                                archived is not None)}
@@ -196,3 +149,66 @@ class ChangeListener:
             events = [e for e in events if not isinstance(e, WindowChanged)]
         for event in events:
             self._decisions.on_event(event)
+
+
+class ChangeListener(IndexFollower):
+    """A daemon thread applying other processes' changes to ``decisions`` (PostgreSQL)."""
+
+    thread_name = "quietly-listener"
+
+    def __init__(self, database: Database, decisions: DecisionService,
+                 clock: Callable[[], datetime], *, batch_seconds: float = 0.25,
+                 check_seconds: float = 5.0) -> None:
+        super().__init__(database, decisions, clock, check_seconds=check_seconds)
+        self._batch = batch_seconds
+        self.listening = threading.Event()  # subscribed (LISTEN) on a live connection
+        self.synced = threading.Event()  # subscribed, then loaded: nothing can be missed
+        self.attempted = threading.Event()  # the first connection succeeded or failed
+
+    def _conninfo(self) -> str:
+        url = self._db.engine.url.set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+
+    def _run(self) -> None:
+        import psycopg
+
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self._conninfo(), autocommit=True,
+                                     connect_timeout=3) as conn:
+                    conn.execute(f"LISTEN {CHANGES_CHANNEL}")
+                    self.listening.set()
+                    # Subscribed first, loaded second: every change is in the snapshot or
+                    # notified after it (and what was sent while we were away is lost).
+                    started = self._clock()
+                    self._decisions.load(started)
+                    self._checked_from = started
+                    self.synced.set()
+                    self.attempted.set()
+                    self._listen(conn)
+            except Exception as exc:  # keep serving from the loaded index; retry shortly
+                self.listening.clear()
+                self.synced.clear()
+                self.attempted.set()
+                log.warning("change listener lost its connection; retrying", error=str(exc))
+                self._stop.wait(1.0)
+
+    def _listen(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        import psycopg
+
+        next_check = time.monotonic() + self._check
+        while not self._stop.is_set():
+            self._drain(conn, self._batch)
+            if self._check > 0 and time.monotonic() >= next_check:
+                try:
+                    self.catch_up(lambda: self._drain(conn, 0.0))
+                except psycopg.OperationalError:
+                    raise  # the connection is gone: reconnect and reload
+                except Exception as exc:  # the check is a safety net: never stop listening
+                    log.warning("index check failed; retrying at the next one", error=str(exc))
+                next_check = time.monotonic() + self._check
+
+    def _drain(self, conn: psycopg.Connection[tuple[object, ...]], timeout: float) -> None:
+        pending = {n.payload for n in conn.notifies(timeout=timeout)}
+        if pending:
+            self.apply(pending)

@@ -1,0 +1,194 @@
+"""The change feed on SQLite (``worker.feed``): another process's index follows every kind of
+window and group change through the ``changes`` rows alone, skips its own, and reloads when
+rows it had not read are gone.
+
+The other process is a second ``Database`` on the same file with its own decision service,
+as a second ``serve`` has; its feed is driven by hand (``follow``), with the safety net off,
+so that nothing but the feed can bring a change. Real processes sharing a file are in
+``test_scale_out.py``, ``test_index_sync.py`` and ``test_reuse_port.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import make_url
+
+from quietly.core.model import Alert, Verdict
+from quietly.services.decisions import DecisionService
+from quietly.storage.db import Database
+from quietly.worker.feed import ChangeFeed
+from tests.conftest import Tenant
+from tests.worker.conftest import iso, make_window, seconds_from_now
+
+pytestmark = pytest.mark.skipif(bool(os.environ.get("QUIETLY_TEST_DATABASE_URL")),
+                                reason="the change feed is SQLite's (PostgreSQL notifies)")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class _Recording(ChangeFeed):
+    """A feed that also keeps what it applied."""
+
+    applied: list[set[str]]
+
+    def apply(self, payloads: set[str]) -> None:
+        self.applied.append(set(payloads))
+        super().apply(payloads)
+
+
+@dataclass
+class Other:
+    """Another ``serve`` process's store, index and feed."""
+
+    db: Database
+    decisions: DecisionService
+    feed: _Recording
+    path: str
+    closed: list[object] = field(default_factory=list)
+
+    def verdict(self, tenant: Tenant, target: str) -> Verdict:
+        return self.decisions.decide(tenant.id, Alert(targets=(target,)), _utcnow()).verdict
+
+    def rows(self) -> list[tuple[int, str]]:
+        with sqlite3.connect(self.path) as conn:
+            return conn.execute("SELECT id, payload FROM changes ORDER BY id").fetchall()
+
+
+@pytest.fixture
+def other(database_url: str) -> Iterator[Other]:
+    path = make_url(database_url).database
+    assert path is not None
+    database = Database(database_url)
+    decisions = DecisionService(database, _utcnow())
+    decisions.subscribe()
+    feed = _Recording(database, decisions, _utcnow, path, check_seconds=0)
+    feed.applied = []
+    feed.mark()  # as ``serve`` does: the mark, then the load
+    decisions.load(_utcnow())
+    yield Other(database, decisions, feed, path)
+    feed.stop()
+    database.dispose()
+
+
+def _running(**extra: object) -> dict[str, object]:
+    return {"name": "w-" + uuid.uuid4().hex[:8],
+            "schedule": {"kind": "once", "start": iso(seconds_from_now(-60)),
+                         "end": iso(seconds_from_now(600))}, **extra}
+
+
+def _new_target() -> str:
+    return f"service:{uuid.uuid4().hex[:10]}"
+
+
+def test_every_kind_of_change_reaches_the_other_index_through_the_feed(
+        tenant: Tenant, other: Other) -> None:
+    a, b, c, member = (_new_target() for _ in range(4))
+    editor = tenant.editor
+
+    def follow_then(*expected: tuple[str, Verdict]) -> None:
+        before = [(target, other.verdict(tenant, target)) for target, _ in expected]
+        assert other.feed.follow() > 0
+        assert [(target, other.verdict(tenant, target)) for target, _ in expected] == list(
+            expected), before
+
+    made = editor.post("/api/v1/windows", json=_running(targets=[a]))  # the create fast path
+    assert made.status_code == 201, made.text
+    follow_then((a, Verdict.MUTE))
+    batch = editor.post("/api/v1/windows/batch", json={"windows": [_running(targets=[b])]})
+    assert batch.status_code == 201, batch.text
+    follow_then((b, Verdict.MUTE))
+    moved = editor.patch(f"/api/v1/windows/{made.json()['id']}", json={"targets": [c]})
+    assert moved.status_code == 200, moved.text
+    follow_then((a, Verdict.DELIVER), (c, Verdict.MUTE))
+    assert editor.post(f"/api/v1/windows/{made.json()['id']}/cancel").status_code == 200
+    follow_then((c, Verdict.DELIVER))
+    group = "g-" + uuid.uuid4().hex[:8]
+    assert editor.put(f"/api/v1/groups/{group}", json={"targets": []}).status_code == 201
+    grouped = editor.post("/api/v1/windows", json=_running(groups=[group]))
+    assert grouped.status_code == 201, grouped.text
+    assert editor.put(f"/api/v1/groups/{group}", json={"targets": [member]}).status_code == 200
+    follow_then((member, Verdict.MUTE))
+    assert editor.put(f"/api/v1/groups/{group}", json={"targets": []}).status_code == 200
+    follow_then((member, Verdict.DELIVER))
+    started = editor.post("/api/v1/maintenance/start", json={"targets": [a],
+                                                             "duration": "PT10M"})
+    assert started.status_code == 201, started.text
+    follow_then((a, Verdict.MUTE))
+    assert editor.delete(f"/api/v1/windows/{started.json()['id']}").status_code == 204
+    follow_then((a, Verdict.DELIVER))
+    assert other.feed.reloads == 0
+
+
+def test_nothing_committed_costs_a_look_and_reads_nothing(tenant: Tenant, other: Other) -> None:
+    assert other.feed.follow() == 0  # nothing since the mark
+    assert other.feed.follow() == 0
+    # A commit that changes no window or group: looked at, no row read, nothing applied.
+    assert tenant.editor.post("/api/v1/alerts", json={"alerts": [
+        {"labels": {"alertname": "Feed"}, "targets": [_new_target()]}]}).status_code == 200
+    assert (other.feed.follow(), other.feed.applied) == (0, [])
+
+
+def test_a_process_skips_its_own_changes(tenant: Tenant, other: Other) -> None:
+    """Its own writes reach its index as events of its own commits; the rows they left in the
+    feed are read past, not loaded again."""
+    target, theirs = _new_target(), _new_target()
+    from quietly.api.native.convert import window_fields_from_create
+    from quietly.api.native.schemas import WindowCreate
+    from quietly.core.records import Principal, Role
+    from quietly.services import windows
+
+    principal = Principal(tenant.id, tenant.slug, tenant.timezone, Role.ADMIN, None, "other")
+    fields = window_fields_from_create(WindowCreate.model_validate(_running(targets=[target])),
+                                       "UTC")
+    with other.db.transaction() as session:
+        mine = windows.create_window(session, principal, fields, _utcnow())
+    assert other.verdict(tenant, target) is Verdict.MUTE  # its own event, at once
+    made = tenant.editor.post("/api/v1/windows", json=_running(targets=[theirs]))
+    assert made.status_code == 201, made.text
+    assert other.feed.follow() == 2  # both rows read ...
+    assert other.feed.applied == [{f"w:{tenant.id}:{made.json()['id']}"}]  # ... one applied
+    assert f"w:{tenant.id}:{mine.id}" in [payload for _, payload in other.rows()]
+
+
+def test_rows_pruned_before_they_were_read_reload_the_index(
+        tenant: Tenant, other: Other) -> None:
+    targets = [_new_target() for _ in range(3)]
+    for target in targets:
+        assert tenant.editor.post("/api/v1/windows",
+                                  json=_running(targets=[target])).status_code == 201
+    newest = other.rows()[-1][0]
+    assert other.feed.prune(_utcnow() + timedelta(days=1)) >= 2
+    assert [row_id for row_id, _ in other.rows()] == [newest]  # the newest always stays
+    assert [other.verdict(tenant, t) for t in targets] == [Verdict.DELIVER] * 3
+    other.feed.follow()
+    assert (other.feed.reloads, [other.verdict(tenant, t) for t in targets]) == (
+        1, [Verdict.MUTE] * 3)
+    after = _new_target()  # and it follows on from there, row by row
+    assert tenant.editor.post("/api/v1/windows", json=_running(targets=[after])).status_code \
+        == 201
+    assert (other.feed.follow(), other.feed.reloads, other.verdict(tenant, after)) == (
+        1, 1, Verdict.MUTE)
+    assert other.rows()[-1][0] == newest + 1  # ids only grow
+
+
+def test_a_feed_that_went_back_reloads_the_index(tenant: Tenant, other: Other) -> None:
+    """A store restored from a backup holds fewer rows than the process read: it reloads."""
+    made = make_window(tenant.editor, seconds_from_now(-60), seconds_from_now(600), [],
+                       targets=[_new_target()])
+    assert other.feed.follow() == 1
+    with sqlite3.connect(other.path) as conn:
+        conn.execute("DELETE FROM changes")
+    other.feed.follow()
+    assert other.feed.reloads == 1
+    assert tenant.editor.delete(f"/api/v1/windows/{made['id']}").status_code == 204
+    assert (other.feed.follow(), other.verdict(tenant, made["targets"][0])) == (
+        1, Verdict.DELIVER)
