@@ -10,7 +10,9 @@ Figures, each with Alertmanager's beside it:
 - the same creates from ``wrk`` (1 and 8 keep-alive connections, 5 s each, a body of its own
   per request): a C client that costs far less than either server, where this process's
   Python threads (about half a millisecond a request on a small VM, and one interpreter
-  lock for the eight) bound the figures above — these are the servers' own rates;
+  lock for the eight) bound the figures above — these are the servers' own rates; and
+  quietly's at 8 connections once more with two ``serve`` processes on the one SQLite file,
+  sharing the port and following each other through the change feed (``worker.feed``);
 - loading ``--load`` objects (default 50,000) the fastest way each offers: quietly's
   ``POST /api/v1/windows/batch`` (5,000 a request, 2 requests in flight) vs Alertmanager's
   silence API from 8 threads;
@@ -207,6 +209,11 @@ def _quietly_side(quick: bool, creates: int, load: int) -> dict[str, float]:
                 out[f"wrk_{connections}"] = _wrk_rate(
                     servers.url, "/api/v1/windows", headers, window_body(_MARK, now),
                     connections, WRK_SECONDS)
+    if WRK is not None:  # two processes, one SQLite file (the change feed between them)
+        with Servers(env, 2) as servers:
+            out["wrk_8_two"] = _wrk_rate(servers.url, "/api/v1/windows", headers,
+                                         window_body(_MARK, datetime.now(UTC)), 8,
+                                         WRK_SECONDS)
     # A fresh store for the load and its size: only the loaded windows in it.
     data_dir = Path(tempfile.mkdtemp(prefix="quietly-bench-load-"))
     settings = Settings(data_dir=data_dir, run_worker=False)
@@ -286,6 +293,9 @@ def run(quick: bool = False, creates: int | None = None, load: int | None = None
             ("creates/s, wrk, 8 connections: quietly", q["wrk_8"], "per s"),
             ("creates/s, wrk, 8 connections: Alertmanager", am("wrk_8"), "per s"),
             ("  ratio, wrk 8 connections (quietly / AM)", ratio(q["wrk_8"], "wrk_8"), "x"),
+            ("creates/s, wrk, 8 connections: quietly, 2 processes", q["wrk_8_two"], "per s"),
+            ("  ratio, wrk 8 connections, 2 processes (quietly / AM)",
+             ratio(q["wrk_8_two"], "wrk_8"), "x"),
         ]
     else:
         rows.append(("creates/s, wrk", "skipped: wrk is not installed (apt-get install wrk)",

@@ -15,13 +15,14 @@ follow a change within a tenth of a second.
   is in the load; one after it is read from the feed (and applying a change the load
   already had is harmless: the index keeps the newer version, a deleted window stays
   deleted).
-- **A gap reloads.** Rows are pruned after ``keep`` (ten minutes; the newest row always
-  stays, so ids only grow). A process that did not read for that long (stopped, suspended)
-  finds the row after its last one gone, and a table that went back (a restored backup)
-  holds less than it saw: either way it reloads its whole index, with a warning.
+- **A gap reloads.** Rows are pruned after ``keep`` (two minutes: a process reads them
+  within a tenth of a second, and a busy store writes thousands a second; the newest row
+  always stays, so ids only grow). A process that did not read for that long (stopped,
+  suspended) finds the row after its last one gone, and a table that went back (a restored
+  backup) holds less than it saw: either way it reloads its whole index, with a warning.
 - **The safety net** of the PostgreSQL listener runs here too (``IndexFollower.catch_up``,
   every ``check_seconds``).
-- Each process prunes the feed once a minute (one short write).
+- Each process prunes the feed every half minute (one short write).
 """
 
 from __future__ import annotations
@@ -52,8 +53,8 @@ class ChangeFeed(IndexFollower):
 
     def __init__(self, database: Database, decisions: DecisionService,
                  clock: Callable[[], datetime], path: str, *, poll_seconds: float = 0.05,
-                 check_seconds: float = 5.0, keep: timedelta = timedelta(minutes=10),
-                 prune_seconds: float = 60.0) -> None:
+                 check_seconds: float = 5.0, keep: timedelta = timedelta(minutes=2),
+                 prune_seconds: float = 30.0) -> None:
         super().__init__(database, decisions, clock, check_seconds=check_seconds)
         self._poll = poll_seconds
         self._keep = keep

@@ -7,7 +7,7 @@ Create Date: 2026-12-07 10:00:00
 
 Each change of a window or a group writes one row in its own transaction (what PostgreSQL's
 ``NOTIFY`` carries); every ``serve`` process on the same SQLite file reads the rows another
-process wrote and updates its decision index (``worker.feed``). Rows are pruned after ten
+process wrote and updates its decision index (``worker.feed``). Rows are pruned after two
 minutes. PostgreSQL gets the table too, so that both stores have one schema, and notifies
 instead.
 """
