@@ -4,24 +4,33 @@ rows it had not read are gone.
 
 The other process is a second ``Database`` on the same file with its own decision service,
 as a second ``serve`` has; its feed is driven by hand (``follow``), with the safety net off,
-so that nothing but the feed can bring a change. Real processes sharing a file are in
-``test_scale_out.py``, ``test_index_sync.py`` and ``test_reuse_port.py``.
+so that nothing but the feed can bring a change. Writers write feed rows only while another
+process follows the file (``changefeed.Followers``, a POSIX lock of each follower: per
+process), so a child process holding a follower's lock stands for the other process's
+presence. Real processes sharing a file are in ``test_scale_out.py``,
+``test_index_sync.py`` and ``test_reuse_port.py``.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import make_url
 
 from quietly.core.model import Alert, Verdict
 from quietly.services.decisions import DecisionService
+from quietly.storage.changefeed import Followers
 from quietly.storage.db import Database
 from quietly.worker.feed import ChangeFeed
 from tests.conftest import Tenant
@@ -63,10 +72,43 @@ class Other:
             return conn.execute("SELECT id, payload FROM changes ORDER BY id").fetchall()
 
 
-@pytest.fixture
-def other(database_url: str) -> Iterator[Other]:
+# A process that follows a file's feed and waits: joins, says so, and holds on until its
+# standard input closes (or it is killed).
+_FOLLOW = ("import sys; from quietly.storage.changefeed import Followers; "
+           "Followers.of(sys.argv[1]).join(); print('joined', flush=True); sys.stdin.read()")
+
+
+@contextmanager
+def follower_elsewhere(database_path: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Another process following the feed of ``database_path`` while the block runs."""
+    child = subprocess.Popen([sys.executable, "-c", _FOLLOW, database_path],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             env={**os.environ, "PYTHONTZPATH": ""})
+    assert child.stdout is not None
+    assert child.stdin is not None
+    try:
+        assert child.stdout.readline() == b"joined\n"
+        yield child
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
+        child.stdout.close()
+
+
+def _path(database_url: str) -> str:
     path = make_url(database_url).database
     assert path is not None
+    return path
+
+
+@pytest.fixture
+def other(database_url: str) -> Iterator[Other]:
+    path = _path(database_url)
+    with follower_elsewhere(path):
+        yield from _other(database_url, path)
+
+
+def _other(database_url: str, path: str) -> Iterator[Other]:
     database = Database(database_url)
     decisions = DecisionService(database, _utcnow())
     decisions.subscribe()
@@ -192,3 +234,86 @@ def test_a_feed_that_went_back_reloads_the_index(tenant: Tenant, other: Other) -
     assert tenant.editor.delete(f"/api/v1/windows/{made['id']}").status_code == 204
     assert (other.feed.follow(), other.verdict(tenant, made["targets"][0])) == (
         1, Verdict.DELIVER)
+
+
+def _rows(path: str) -> int:
+    with sqlite3.connect(path) as conn:
+        count: int = conn.execute("SELECT count(*) FROM changes").fetchone()[0]
+        return count
+
+
+def test_a_writer_writes_rows_only_while_another_process_follows(
+        tenant: Tenant, database_url: str) -> None:
+    """This test process's server follows its own file: alone it writes no rows, whatever
+    the path (the create fast path, a batch, a group); with a follower elsewhere, one each."""
+    path = _path(database_url)
+
+    def write_three() -> int:
+        before = _rows(path)
+        for body in (_running(targets=[_new_target()]),):
+            assert tenant.editor.post("/api/v1/windows", json=body).status_code == 201
+        assert tenant.editor.post("/api/v1/windows/batch", json={
+            "windows": [_running(targets=[_new_target()])]}).status_code == 201
+        assert tenant.editor.put(f"/api/v1/groups/g-{uuid.uuid4().hex[:8]}",
+                                 json={"targets": []}).status_code == 201
+        return _rows(path) - before
+
+    assert write_three() == 0
+    with follower_elsewhere(path) as child:
+        assert write_three() == 3
+        child.send_signal(signal.SIGKILL)  # killed: the kernel lets go of its lock
+        child.wait(timeout=30)
+        assert write_three() == 0
+
+
+def test_followers_are_other_processes_holding_the_lock(tmp_path: Path) -> None:
+    path = str(tmp_path / "f.db")
+    mine = Followers.of(path)
+    assert (Followers.of(path) is mine, mine.others()) == (True, False)
+    assert mine.join()
+    assert mine.others() is False  # its own lock is not another process's
+    with follower_elsewhere(path):
+        assert mine.others() is True
+    assert mine.others() is False
+    # Asking did not cost this process its own lock: another process sees it.
+    asked = subprocess.run(
+        [sys.executable, "-c", "import sys; from quietly.storage.changefeed import Followers; "
+         "print(Followers.of(sys.argv[1]).others())", path],
+        capture_output=True, text=True, timeout=60, check=True)
+    assert asked.stdout.strip() == "True"
+
+
+def test_followers_cannot_be_told_without_the_file(tmp_path: Path) -> None:
+    """A folder where the lock file cannot be made: writers, unable to tell, write rows."""
+    blocked = Followers(str(tmp_path / "missing" / "f.db"))
+    assert (blocked.join(), blocked.others()) == (False, True)
+
+
+_JOIN_THEN_COUNT = (
+    "import sqlite3, sys; from quietly.storage.changefeed import Followers; "
+    "Followers.of(sys.argv[1]).join(); print('joined', flush=True); "
+    "conn = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30); "
+    "conn.execute('BEGIN IMMEDIATE'); conn.execute('COMMIT'); "
+    "print(conn.execute('SELECT count(*) FROM t').fetchone()[0], flush=True)")
+
+
+def test_joining_waits_for_the_writes_that_asked_before(tmp_path: Path) -> None:
+    """A write that found no follower and is still open when a process joins has committed
+    before that process passes the write lock (and so loads after it): the joiner counts
+    its row."""
+    path = str(tmp_path / "j.db")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("CREATE TABLE t (x INTEGER)")
+    writer.execute("BEGIN IMMEDIATE")
+    assert Followers.of(path).others() is False  # asked inside its transaction: alone
+    writer.execute("INSERT INTO t VALUES (1)")
+    joiner = subprocess.Popen([sys.executable, "-c", _JOIN_THEN_COUNT, path],
+                              stdout=subprocess.PIPE, text=True)
+    assert joiner.stdout is not None
+    assert joiner.stdout.readline() == "joined\n"
+    assert Followers.of(path).others() is True  # every later write writes its rows
+    writer.execute("COMMIT")
+    assert (joiner.stdout.readline(), joiner.wait(timeout=60)) == ("1\n", 0)
+    joiner.stdout.close()
+    writer.close()

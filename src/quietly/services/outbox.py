@@ -333,6 +333,8 @@ def notify_changes(db: Session, payloads: Sequence[str]) -> None:
                                               "payloads": list(payloads)})
     elif dialect == "sqlite":
         database = db.info.get("database")
+        if database is not None and not database.feed_followed():
+            return  # no other process follows this file's feed
         origin = database.origin if database is not None else ""
         driver_execute(db.connection(), changefeed.INSERT, changefeed.stamp(origin, payloads),
                        many=True)

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from quietly.core.errors import Unavailable
 from quietly.logs import get_logger
+from quietly.storage import changefeed
 
 __all__ = ["Database", "DbTimeouts", "create_db_engine", "on_commit", "publish",
            "publish_many", "write_deadline"]
@@ -117,6 +118,16 @@ class Database:
         self.engine = create_db_engine(url, timeouts, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._subscribers: list[Callable[[Any], None]] = []
+        # Who follows a SQLite file's change feed (``storage.changefeed.Followers``).
+        path = self.engine.url.database if self.is_sqlite else None
+        self.followers = (changefeed.Followers.of(path)
+                          if path and path != ":memory:" and not path.startswith("file:")
+                          else None)
+
+    def feed_followed(self) -> bool:
+        """Whether a change must write its feed row: another process follows this SQLite
+        file's feed (asked inside the write transaction; see ``changefeed.Followers``)."""
+        return self.followers is not None and self.followers.others()
 
     def subscribe(self, subscriber: Callable[[Any], None]) -> None:
         """Call ``subscriber(event)`` for every event published by a committed transaction."""

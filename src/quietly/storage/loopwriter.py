@@ -55,11 +55,12 @@ class RawTx:
     """What a unit of ``LoopWriter`` writes with: statements on the writer's connection, in
     its transaction, and the events to deliver once it has committed."""
 
-    __slots__ = ("_conn", "_database", "hooks")
+    __slots__ = ("_conn", "_database", "_followed", "hooks")
 
     def __init__(self, conn: sqlite3.Connection, database: Database) -> None:
         self._conn = conn
         self._database = database
+        self._followed: bool | None = None  # another process follows the change feed
         self.hooks: list[Any] = []  # events for Database.deliver, in order
 
     def insert(self, table: Table, row: dict[str, Any]) -> int | None:
@@ -84,9 +85,13 @@ class RawTx:
         self.hooks.append(event)
 
     def notify(self, payload: str) -> None:
-        """Tell the other processes on this file (``outbox.notify_change``'s row)."""
-        self._conn.execute(changefeed.INSERT,
-                           changefeed.stamp(self._database.origin, (payload,))[0])
+        """Tell the other processes on this file (``outbox.notify_change``'s row), if any
+        follows its feed (asked once per transaction)."""
+        if self._followed is None:
+            self._followed = self._database.feed_followed()
+        if self._followed:
+            self._conn.execute(changefeed.INSERT,
+                               changefeed.stamp(self._database.origin, (payload,))[0])
 
 
 @dataclass(eq=False, slots=True)

@@ -49,6 +49,12 @@ def sqlite_feed(settings: Settings, db: Database,
         return None
     from quietly.worker.feed import ChangeFeed
 
+    # Followed from now on: writers that asked before have committed once the write lock
+    # has been held here (``changefeed.Followers``), so they are in the load that follows.
+    if db.followers is not None:
+        db.followers.join()
+    with db.transaction() as session:
+        session.connection()  # BEGIN IMMEDIATE: waits for every write in flight
     feed = ChangeFeed(db, decisions, _utcnow, path,
                       check_seconds=settings.index_check_seconds)
     feed.mark()
