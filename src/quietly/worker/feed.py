@@ -21,7 +21,11 @@ follow a change within a tenth of a second.
   suspended) finds the row after its last one gone, and a table that went back (a restored
   backup) holds less than it saw: either way it reloads its whole index, with a warning.
 - **The safety net** of the PostgreSQL listener runs here too (``IndexFollower.catch_up``,
-  every ``check_seconds``).
+  every ``check_seconds``), once another process has written to the file: a ``serve``
+  alone has nobody's changes to miss, and the check reads every window written in the last
+  minutes.
+- **Rows only while followed.** Writers write rows only while another process follows the
+  file (``changefeed.Followers``, which ``embedded.sqlite_feed`` joins before the mark).
 - Each process prunes the feed every half minute (one short write).
 """
 
@@ -66,6 +70,7 @@ class ChangeFeed(IndexFollower):
         self._seen = 0  # the newest row read (or marked)
         self._version: int | None = None
         self.reloads = 0  # whole-index reloads after a gap
+        self.others_seen = False  # a row of another process's has been read
         self.synced = threading.Event()  # marked, loaded and following: ``/readyz``'s check
 
     def start(self) -> None:
@@ -90,7 +95,7 @@ class ChangeFeed(IndexFollower):
         while not self._stop.wait(self._poll):
             try:
                 self.follow()
-                if self._check > 0 and time.monotonic() >= next_check:
+                if self._check > 0 and self.others_seen and time.monotonic() >= next_check:
                     self.catch_up(self.follow)
                     next_check = time.monotonic() + self._check
                 if time.monotonic() >= next_prune:
@@ -121,6 +126,7 @@ class ChangeFeed(IndexFollower):
             origin = self._db.origin
             theirs = {payload for _, writer, payload in batch if writer != origin}
             if theirs:
+                self.others_seen = True
                 self.apply(theirs)
             if len(batch) < _BATCH:
                 return read
