@@ -6,6 +6,7 @@ create through the session writes."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,7 @@ from quietly.core.model import (
 from quietly.core.records import Principal, Role, WindowFields
 from quietly.services import windows, workspaces
 from quietly.services.serialize import window_to_json
-from quietly.storage.db import Database, write_deadline
+from quietly.storage.db import Database, DbTimeouts, write_deadline
 from quietly.storage.loopwriter import LoopWriter, RawTx
 from quietly.storage.tables import AuditRow, WindowJobRow, WindowRow, WindowTargetRow
 
@@ -149,6 +150,50 @@ def test_a_locked_database_is_waited_for_off_the_loop(db: Database, writer: Loop
     ticks, waiting = asyncio.run(run())
     holder.join(10)
     assert (ticks, waiting, _windows_named(db, name)) == (20, True, [name])
+
+
+def test_a_lock_held_past_the_lock_timeout_fails_the_unit_and_writes_nothing(
+        db: Database, principal: Principal) -> None:
+    """The writer waits for another writer's lock as long as the engine's ``busy_timeout``
+    (``DbTimeouts.lock_ms``), asking again and again, and no longer."""
+    if not LoopWriter.usable(db):
+        pytest.skip("the loop writer is for SQLite files")
+    impatient = Database(db.url, DbTimeouts(lock_ms=150))
+    writer = LoopWriter(impatient)
+    name = f"t{uuid.uuid4().hex[:8]}"
+    unit = windows.plain_create(principal, _fields(name), datetime.now(UTC))
+    assert unit is not None
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        with db.transaction() as session:
+            session.execute(text("SELECT 1"))
+            locked.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    locked.wait(10)
+
+    async def run() -> BaseException | None:
+        try:
+            await writer.run(unit)
+        except sqlite3.OperationalError as exc:
+            return exc
+        finally:
+            release.set()
+        return None
+
+    try:
+        failed = asyncio.run(run())
+    finally:
+        release.set()
+        holder.join(10)
+        writer.close()
+        impatient.dispose()
+    assert (isinstance(failed, sqlite3.OperationalError), _windows_named(db, name)) == (
+        True, [])
+    assert getattr(failed, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
 
 
 def test_a_unit_past_its_deadline_is_refused_and_not_written(

@@ -201,17 +201,35 @@ class LoopWriter:
 
     def _wait_and_run(self, loop: asyncio.AbstractEventLoop, group: list[_Unit[Any]]) -> None:
         try:
-            self._conn.execute(f"PRAGMA busy_timeout={self._lock_ms}")
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            finally:
-                self._conn.execute("PRAGMA busy_timeout=0")
+            self._begin_waiting()
         except BaseException as exc:
             for unit in group:
                 unit.error = exc
         else:
             self._run_begun(group)
         loop.call_soon_threadsafe(self._thread_done, loop, group)
+
+    def _begin_waiting(self) -> None:
+        """``BEGIN IMMEDIATE``, waiting up to the engine's ``busy_timeout`` for the lock.
+
+        Asked again after pauses of 0.2 ms doubling up to 2 ms, not through SQLite's busy
+        handler, which sleeps 1, 2, 5, 10, 15 … 100 ms between tries: another process's
+        write holds the lock a fraction of a millisecond, and waking late left both
+        processes idle (two ``serve`` processes on one file made 3,400 creates/s together
+        where one alone made 6,000).
+        """
+        deadline = time.monotonic() + self._lock_ms / 1000
+        pause = 0.0002
+        while True:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", None) != sqlite3.SQLITE_BUSY \
+                        or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.002)
 
     def _thread_done(self, loop: asyncio.AbstractEventLoop, group: list[_Unit[Any]]) -> None:
         self._in_thread = False
