@@ -24,8 +24,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import make_url
 
 from quietly.core.model import Alert, Verdict
@@ -319,3 +322,83 @@ def test_joining_waits_for_the_writes_that_asked_before(tmp_path: Path) -> None:
     assert (joiner.stdout.readline(), joiner.wait(timeout=60)) == ("1\n", 0)
     joiner.stdout.close()
     writer.close()
+
+
+# -- a property: whatever the other processes did, one look at the feed brings this one's
+# decisions to what a fresh load of the store decides ---------------------------------------
+
+_TARGETS = [f"service:p{i}" for i in range(4)]
+_GROUPS = ["pg0", "pg1"]
+
+_ops = st.lists(st.one_of(
+    st.tuples(st.just("create"), st.sampled_from(_TARGETS), st.sampled_from([None, *_GROUPS]),
+              st.booleans()),
+    st.tuples(st.just("batch"), st.lists(st.sampled_from(_TARGETS), min_size=1, max_size=3)),
+    st.tuples(st.just("move"), st.integers(0, 50), st.sampled_from(_TARGETS)),
+    st.tuples(st.just("cancel"), st.integers(0, 50)),
+    st.tuples(st.just("delete"), st.integers(0, 50)),
+    st.tuples(st.just("members"), st.sampled_from(_GROUPS),
+              st.lists(st.sampled_from(_TARGETS), max_size=2, unique=True)),
+    st.tuples(st.just("prune")),
+    st.tuples(st.just("look")),
+), min_size=1, max_size=12)
+
+
+@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=_ops)
+@example(ops=[("create", "service:p0", "pg0", True), ("members", "pg0", ["service:p1"])])
+@example(ops=[("create", "service:p2", None, True), ("look",), ("prune",), ("cancel", 0)])
+def test_after_a_look_the_index_decides_as_a_fresh_load(tenant: Tenant, database_url: str,
+                                                       ops: list[tuple[Any, ...]]) -> None:
+    """Examples share the workspace (what earlier ones left stays): the comparison holds
+    whatever the store holds."""
+    path = _path(database_url)
+    editor = tenant.editor
+    for group in _GROUPS:  # groups exist before windows name them
+        assert editor.put(f"/api/v1/groups/{group}", json={"targets": []}).status_code in (
+            200, 201)
+    with follower_elsewhere(path):
+        for other in _other(database_url, path):
+            made: list[int] = []
+            for op in ops:
+                _do(editor, other, made, op)
+            other.feed.follow()
+            fresh = DecisionService(other.db, _utcnow())
+            fresh.load(_utcnow())
+            alerts = [(target, other.verdict(tenant, target),
+                       fresh.decide(tenant.id, Alert(targets=(target,)), _utcnow()).verdict)
+                      for target in _TARGETS]
+            assert [a[1] for a in alerts] == [a[2] for a in alerts], (ops, alerts)
+
+
+def _do(editor: Any, other: Other, made: list[int], op: tuple[Any, ...]) -> None:
+    kind = op[0]
+    if kind == "create":
+        _, target, group, running = op
+        body = _running(targets=[target], groups=[group] if group else [])
+        if not running:
+            body["schedule"] = {"kind": "once", "start": iso(seconds_from_now(3600)),
+                                "end": iso(seconds_from_now(7200))}
+        answer = editor.post("/api/v1/windows", json=body)
+        assert answer.status_code == 201, answer.text
+        made.append(answer.json()["id"])
+    elif kind == "batch":
+        answer = editor.post("/api/v1/windows/batch", json={
+            "windows": [_running(targets=[t]) for t in op[1]]})
+        assert answer.status_code == 201, answer.text
+        made.extend(answer.json()["ids"])
+    elif kind in ("move", "cancel", "delete") and made:
+        window = made[op[1] % len(made)]
+        if kind == "move":
+            editor.patch(f"/api/v1/windows/{window}", json={"targets": [op[2]]})
+        elif kind == "cancel":
+            editor.post(f"/api/v1/windows/{window}/cancel")
+        else:
+            editor.delete(f"/api/v1/windows/{window}")
+    elif kind == "members":
+        assert editor.put(f"/api/v1/groups/{op[1]}", json={"targets": op[2]}).status_code \
+            == 200
+    elif kind == "prune":
+        other.feed.prune(_utcnow() + timedelta(days=1))
+    elif kind == "look":
+        other.feed.follow()
