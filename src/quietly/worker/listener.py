@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -66,8 +66,10 @@ class IndexFollower:
     thread_name = "quietly-follower"
 
     def __init__(self, database: Database, decisions: DecisionService,
-                 clock: Callable[[], datetime], *, check_seconds: float = 5.0) -> None:
+                 clock: Callable[[], datetime], *, check_seconds: float = 5.0,
+                 grace_seconds: float = 0.05) -> None:
         self._db = database
+        self._grace = grace_seconds
         self._decisions = decisions
         self._clock = clock
         self._check = check_seconds
@@ -103,11 +105,16 @@ class IndexFollower:
             groups = load_all_groups(db)
         if drain is not None:
             drain()
-        missed = {f"w:{workspace}:{window}" for window, workspace, updated, archived in rows
-                  if self._decisions.is_behind(workspace, window, updated,
-                                               archived is not None)}
-        missed |= {f"g:{workspace}:{name}"
-                   for workspace, name in self._decisions.groups_behind(groups)}
+        missed = self._behind(rows, groups)
+        if missed and self._grace > 0:
+            # A change made through this process reaches its index just after its commit, on
+            # the thread that committed, and another's may be on its way: a moment for both,
+            # so that neither is counted as missed.
+            self._stop.wait(self._grace)
+            if drain is not None:
+                drain()
+            missed = self._behind([r for r in rows if f"w:{r[1]}:{r[0]}" in missed],
+                                  groups) & missed
         if missed:
             INDEX_CATCHUPS.inc(len(missed))
             log.warning("the decision index missed change notifications; caught up",
@@ -115,6 +122,16 @@ class IndexFollower:
             self.apply(missed)
         self._checked_from = started
         return len(missed)
+
+    def _behind(self, rows: Sequence[Any], groups: dict[int, dict[str, frozenset[str]]]
+                ) -> set[str]:
+        """The payloads of the windows (``rows``: id, workspace, version, archived) and
+        groups the index holds an older version of."""
+        behind = {f"w:{workspace}:{window}" for window, workspace, updated, archived in rows
+                  if self._decisions.is_behind(workspace, window, updated,
+                                               archived is not None)}
+        return behind | {f"g:{workspace}:{name}"
+                         for workspace, name in self._decisions.groups_behind(groups)}
 
     def apply(self, payloads: set[str]) -> None:
         """Load what each payload names and publish it to the decision service."""
