@@ -119,22 +119,29 @@ def test_the_index_hears_of_a_create_before_its_answer(db: Database, writer: Loo
     assert heard_then[-1:] == [window_id]
 
 
+def _hold_the_write_lock(db: Database) -> tuple[threading.Thread, threading.Event]:
+    """A thread holding SQLite's write lock (BEGIN IMMEDIATE) until the event is set (30 s at
+    most); returns once it holds it."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.transaction() as session:
+            session.execute(text("SELECT 1"))
+            locked.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    locked.wait(10)
+    return holder, release
+
+
 def test_a_locked_database_is_waited_for_off_the_loop(db: Database, writer: LoopWriter,
                                                       principal: Principal) -> None:
     name = f"l{uuid.uuid4().hex[:8]}"
     unit = windows.plain_create(principal, _fields(name), datetime.now(UTC))
     assert unit is not None
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_lock() -> None:
-        with db.transaction() as session:  # BEGIN IMMEDIATE: SQLite's write lock
-            session.execute(text("SELECT 1"))
-            locked.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=hold_the_lock)
-    holder.start()
-    locked.wait(10)
+    holder, release = _hold_the_write_lock(db)
 
     async def run() -> tuple[int, bool]:
         future = writer.run(unit)
@@ -163,17 +170,7 @@ def test_a_lock_held_past_the_lock_timeout_fails_the_unit_and_writes_nothing(
     name = f"t{uuid.uuid4().hex[:8]}"
     unit = windows.plain_create(principal, _fields(name), datetime.now(UTC))
     assert unit is not None
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_lock() -> None:
-        with db.transaction() as session:
-            session.execute(text("SELECT 1"))
-            locked.set()
-            release.wait(30)
-
-    holder = threading.Thread(target=hold_the_lock)
-    holder.start()
-    locked.wait(10)
+    holder, release = _hold_the_write_lock(db)
 
     async def run() -> BaseException | None:
         try:
