@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from quietly.core.model import Alert, Verdict
 from quietly.services.decisions import DecisionService
 from quietly.storage.db import Database
-from quietly.worker.listener import ChangeListener
+from quietly.storage.mappers import window_record_from_columns, window_record_from_row
+from quietly.storage.tables import WindowRow
+from quietly.worker.listener import ChangeListener, _window_columns
 from tests.conftest import Tenant
 from tests.worker.conftest import make_window, seconds_from_now
 
@@ -161,3 +164,34 @@ def test_a_change_that_arrives_during_the_grace_is_not_counted_missed(
                                                          "duration": "PT10M"})
     assert (listener.catch_up(lambda: None), _verdict(decisions, tenant, other)) == (
         1, Verdict.MUTE)
+
+
+def test_the_followers_reading_of_a_window_is_the_orms(tenant: Tenant, db: Database) -> None:
+    """``apply`` reads windows with Core and decodes their JSON itself: the records are those
+    the ORM reads, for windows using every JSON column."""
+    bodies = [
+        {"name": "plain", "targets": ["service:a"],
+         "schedule": {"kind": "once", "start": "2030-01-01T00:00:00Z",
+                      "end": "2030-01-01T01:00:00Z"}},
+        {"name": "recurring ✓", "description": "\u00e9\u4e2d\U0001f600", "all_targets": True,
+         "schedule": {"kind": "recurring", "timezone": "Europe/Berlin",
+                      "rrule": "FREQ=WEEKLY;BYDAY=SU", "start_time": "02:00",
+                      "end_time": "04:00"},
+         "match": [[{"label": "env", "op": "=~", "value": "prod|stage"}]],
+         "effects": ["mute", "suppress_incidents"]},
+        {"name": "cron", "groups": ["lg-json"], "targets": ["host:b", "host:c"],
+         "schedule": {"kind": "recurring", "timezone": "Australia/Lord_Howe",
+                      "cron": "0 */6 * * *", "duration": "PT30M"}},
+    ]
+    assert tenant.editor.put("/api/v1/groups/lg-json", json={"targets": []}).status_code in (
+        200, 201)
+    ids = []
+    for body in bodies:
+        made = tenant.editor.post("/api/v1/windows", json=body)
+        assert made.status_code == 201, made.text
+        ids.append(made.json()["id"])
+    with db.read() as session:
+        by_orm = {row.id: window_record_from_row(row) for row in session.scalars(
+            select(WindowRow).where(WindowRow.id.in_(ids)))}
+        by_core = _window_columns(session, ids)
+    assert {i: window_record_from_columns(i, by_core[i]) for i in ids} == by_orm
