@@ -68,9 +68,10 @@ class Followers:
     without waiting, and given back at once: two system calls); when none does it writes no
     feed rows, so a ``serve`` alone on its file pays nothing for the feed.
 
-    ``join`` takes the lock and then SQLite's write lock once: a write transaction that asked
-    before the lock existed has committed by then, so it is in the index the joining process
-    loads afterwards; every later one sees the lock and writes its rows.
+    A joining process takes SQLite's write lock once after ``join``
+    (``worker.embedded.sqlite_feed``): a write transaction that asked before the lock existed
+    has committed by then, so it is in the index the process loads afterwards; every later
+    one sees the lock and writes its rows.
 
     One per file and process (``of``): POSIX locks belong to the process, and closing any of
     its descriptors of the file would let go of all of them, so the one descriptor stays
@@ -91,6 +92,7 @@ class Followers:
             return found
 
     def __init__(self, database_path: str) -> None:
+        self.database = database_path
         self.path = database_path + "-followers"
         self._fd: int | None = None
         self._joined = False

@@ -42,20 +42,16 @@ def sqlite_feed(settings: Settings, db: Database,
                 decisions: DecisionService) -> ChangeFeed | None:
     """On a SQLite file, the change feed's follower, marked (``worker.feed``): call before
     the index is loaded, ``start`` it after. None on PostgreSQL and in memory."""
-    if not db.is_sqlite:
-        return None
-    path = db.engine.url.database
-    if not path or path == ":memory:" or path.startswith("file:"):
+    if db.followers is None:  # not a SQLite file (``Database.followers``)
         return None
     from quietly.worker.feed import ChangeFeed
 
     # Followed from now on: writers that asked before have committed once the write lock
     # has been held here (``changefeed.Followers``), so they are in the load that follows.
-    if db.followers is not None:
-        db.followers.join()
+    db.followers.join()
     with db.transaction() as session:
         session.connection()  # BEGIN IMMEDIATE: waits for every write in flight
-    feed = ChangeFeed(db, decisions, _utcnow, path,
+    feed = ChangeFeed(db, decisions, _utcnow, db.followers.database,
                       check_seconds=settings.index_check_seconds)
     feed.mark()
     return feed
